@@ -1,0 +1,1 @@
+//! Benchmark support for redmux: see `benches/` (criterion) and `src/bin/` (the comparison).

@@ -1,0 +1,1 @@
+//! redmux integration tests: see the files in `tests/tests/`, one per area.
