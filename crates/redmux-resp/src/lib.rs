@@ -1,1 +1,33 @@
-//! resp: placeholder.
+//! The RESP2/RESP3 protocol for redmux, with no I/O and no runtime.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`value`] | [`Value`], every RESP2 and RESP3 reply kind, and its encoding back to bytes |
+//! | [`decode`] | [`Decoder`], resumable and linear in its input, bounded by [`Limits`] |
+//! | [`encode`] | [`CommandBuf`] and [`ToArg`]: commands as arrays of bulk strings, written once |
+//! | [`error`] | [`DecodeError`], why a stream is not valid RESP |
+//!
+//! Payloads are [`bytes::Bytes`] sliced from the read buffer: decoding a 4 MiB bulk
+//! string copies nothing.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use redmux_resp::{CommandBuf, Decoder, Value};
+//!
+//! let mut get = CommandBuf::new("GET");
+//! get.arg("greeting");
+//! assert_eq!(&get.finish()[..], b"*2\r\n$3\r\nGET\r\n$8\r\ngreeting\r\n");
+//!
+//! let mut reply = BytesMut::from(&b"$5\r\nhello\r\n"[..]);
+//! assert_eq!(Decoder::new().decode(&mut reply).unwrap(), Some(Value::from("hello")));
+//! ```
+
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod value;
+
+pub use decode::{Decoder, Limits};
+pub use encode::{CommandBuf, ToArg, encode_command};
+pub use error::DecodeError;
+pub use value::Value;

@@ -1,0 +1,672 @@
+//! A resumable RESP2/RESP3 decoder with limits.
+//!
+//! The decoder consumes from the front of a `BytesMut` as whole pieces become
+//! available and keeps the partial state of a frame itself (a stack of open
+//! aggregates, and the length of a bulk string whose header it has read). So a
+//! frame that arrives a byte at a time is never re-scanned from its start: a bulk
+//! payload is checked for completeness in O(1), a line is searched for its CRLF from
+//! where the last search stopped, and total work stays linear in the input.
+
+use bytes::{Buf, BytesMut};
+
+use crate::Value;
+use crate::error::DecodeError;
+
+/// Bounds on what the decoder accepts, so a hostile or broken peer cannot make it
+/// allocate without limit or recurse without end.
+///
+/// ```
+/// use redmux_resp::{Decoder, Limits};
+/// let limits = Limits { max_bulk_len: 1024, ..Limits::default() };
+/// let decoder = Decoder::with_limits(limits);
+/// # let _ = decoder;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest bulk string, bulk error or verbatim string, in bytes (default 512 MiB,
+    /// the server's own `proto-max-bulk-len`).
+    pub max_bulk_len: usize,
+    /// The most elements in one array, set, push, or pairs in one map (default 2^27).
+    pub max_aggregate_len: usize,
+    /// The deepest nesting of aggregates (default 128).
+    pub max_depth: usize,
+    /// The longest simple line (simple string, error, number), in bytes (default 1 MiB).
+    pub max_line_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bulk_len: 512 * 1024 * 1024,
+            max_aggregate_len: 1 << 27,
+            max_depth: 128,
+            max_line_len: 1024 * 1024,
+        }
+    }
+}
+
+/// Decodes replies from a buffer that fills as bytes arrive.
+///
+/// Call [`Decoder::decode`] after every read: it returns `Ok(Some(value))` for each
+/// whole reply and `Ok(None)` when it needs more bytes. After an `Err` the stream
+/// cannot be trusted: drop the connection (and the decoder, or [`Decoder::reset`] it).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use redmux_resp::{Decoder, Value};
+/// let mut decoder = Decoder::new();
+/// let mut buf = BytesMut::from(&b"*2\r\n:1\r\n$3\r\nfo"[..]);
+/// assert_eq!(decoder.decode(&mut buf).unwrap(), None);
+/// buf.extend_from_slice(b"o\r\n");
+/// assert_eq!(
+///     decoder.decode(&mut buf).unwrap(),
+///     Some(Value::Array(vec![Value::Integer(1), "foo".into()]))
+/// );
+/// ```
+#[derive(Debug, Default)]
+pub struct Decoder {
+    limits: Limits,
+    /// Aggregates opened and not yet complete, innermost last.
+    stack: Vec<Frame>,
+    /// A blob whose header has been consumed, waiting for its payload and CRLF.
+    blob: Option<Blob>,
+    /// How many bytes at the front of the buffer are known to hold no `\n`.
+    scanned: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Blob {
+    kind: BlobKind,
+    len: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum BlobKind {
+    Bulk,
+    Error,
+    Verbatim,
+    /// One `;len` piece of a streamed string.
+    Chunk,
+}
+
+#[derive(Debug)]
+struct Frame {
+    kind: FrameKind,
+    /// Elements still expected, or `None` for a streamed aggregate ended by `.`.
+    expected: Option<usize>,
+    items: Vec<Value>,
+}
+
+#[derive(Debug)]
+enum FrameKind {
+    Array,
+    Set,
+    Push,
+    Map,
+    Attribute,
+    /// Attributes read; waiting for the one value they describe.
+    Attributed(Vec<(Value, Value)>),
+    /// A `$?` string: chunks gathered until `;0`.
+    StreamedString(BytesMut),
+}
+
+impl Decoder {
+    /// A decoder with the default [`Limits`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A decoder with the given limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        Decoder {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether the decoder holds part of a frame (some bytes of a reply were consumed
+    /// and the reply is not complete yet).
+    pub fn in_frame(&self) -> bool {
+        !self.stack.is_empty() || self.blob.is_some()
+    }
+
+    /// Forgets any partial frame, for reuse on a new connection.
+    pub fn reset(&mut self) {
+        self.stack.clear();
+        self.blob = None;
+        self.scanned = 0;
+    }
+
+    /// Decodes the next whole value from the front of `buf`, consuming its bytes.
+    ///
+    /// Returns `Ok(None)` when more bytes are needed; bytes of a partial frame may
+    /// already have been consumed and are remembered by the decoder.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when the input is not valid RESP or exceeds a limit.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
+        loop {
+            let value = match self.blob {
+                Some(blob) => match self.take_blob(blob, buf)? {
+                    Step::Value(v) => v,
+                    Step::Continue => continue,
+                    Step::NeedMore => return Ok(None),
+                },
+                None => match self.take_line(buf)? {
+                    Step::Value(v) => v,
+                    Step::Continue => continue,
+                    Step::NeedMore => return Ok(None),
+                },
+            };
+            if let Some(done) = self.complete(value)? {
+                return Ok(Some(done));
+            }
+        }
+    }
+
+    fn take_blob(&mut self, blob: Blob, buf: &mut BytesMut) -> Result<Step, DecodeError> {
+        let need = blob.len + 2;
+        if buf.len() < need {
+            return Ok(Step::NeedMore);
+        }
+        if &buf[blob.len..need] != b"\r\n" {
+            return Err(DecodeError::MissingCrlf);
+        }
+        self.blob = None;
+        let payload = buf.split_to(blob.len).freeze();
+        buf.advance(2);
+        Ok(Step::Value(match blob.kind {
+            BlobKind::Bulk => Value::BulkString(payload),
+            BlobKind::Error => Value::BulkError(payload),
+            BlobKind::Verbatim => {
+                if payload.len() < 4 || payload[3] != b':' {
+                    return Err(DecodeError::Malformed(
+                        "verbatim string without a three-byte format and ':'",
+                    ));
+                }
+                let format = [payload[0], payload[1], payload[2]];
+                Value::VerbatimString {
+                    format,
+                    text: payload.slice(4..),
+                }
+            }
+            BlobKind::Chunk => {
+                match self.stack.last_mut() {
+                    Some(Frame {
+                        kind: FrameKind::StreamedString(acc),
+                        ..
+                    }) => acc.extend_from_slice(&payload),
+                    _ => {
+                        return Err(DecodeError::Malformed(
+                            "string chunk outside a streamed string",
+                        ));
+                    }
+                }
+                return Ok(Step::Continue);
+            }
+        }))
+    }
+
+    fn take_line(&mut self, buf: &mut BytesMut) -> Result<Step, DecodeError> {
+        let Some(found) = memchr::memchr(b'\n', &buf[self.scanned..]) else {
+            self.scanned = buf.len();
+            if buf.len() > self.limits.max_line_len + 2 {
+                return Err(DecodeError::LineTooLong {
+                    limit: self.limits.max_line_len,
+                });
+            }
+            return Ok(Step::NeedMore);
+        };
+        let newline = self.scanned + found;
+        self.scanned = 0;
+        if newline < 2 || buf[newline - 1] != b'\r' {
+            return Err(if newline == 1 && buf[0] == b'\r' {
+                DecodeError::Malformed("empty line where a type byte was expected")
+            } else {
+                DecodeError::MissingCrlf
+            });
+        }
+        if newline - 2 > self.limits.max_line_len {
+            return Err(DecodeError::LineTooLong {
+                limit: self.limits.max_line_len,
+            });
+        }
+        let tag = buf[0];
+        let body_end = newline - 1;
+        let text = &buf[1..body_end];
+        let step = match tag {
+            b'+' | b'-' | b'(' => {
+                if tag == b'(' {
+                    validate_big_number(text)?;
+                }
+                let line = buf.split_to(newline + 1).freeze();
+                let body = line.slice(1..body_end);
+                return Ok(Step::Value(match tag {
+                    b'+' => Value::SimpleString(body),
+                    b'-' => Value::Error(body),
+                    _ => Value::BigNumber(body),
+                }));
+            }
+            b':' => Step::Value(Value::Integer(parse_int(text, "integer")?)),
+            b',' => Step::Value(Value::Double(parse_double(text)?)),
+            b'#' => Step::Value(Value::Boolean(match text {
+                b"t" => true,
+                b"f" => false,
+                _ => return Err(invalid("boolean", text)),
+            })),
+            b'_' => {
+                if !text.is_empty() {
+                    return Err(invalid("null", text));
+                }
+                Step::Value(Value::Nil)
+            }
+            b'$' | b'!' | b'=' => {
+                if tag == b'$' && text == b"?" {
+                    self.open(FrameKind::StreamedString(BytesMut::new()), None)?;
+                    Step::Continue
+                } else {
+                    match self.blob_len(text)? {
+                        None if tag == b'$' => Step::Value(Value::Nil),
+                        None => return Err(invalid("length", text)),
+                        Some(len) => {
+                            let kind = match tag {
+                                b'$' => BlobKind::Bulk,
+                                b'!' => BlobKind::Error,
+                                _ => BlobKind::Verbatim,
+                            };
+                            self.blob = Some(Blob { kind, len });
+                            Step::Continue
+                        }
+                    }
+                }
+            }
+            b';' => {
+                if !matches!(
+                    self.stack.last(),
+                    Some(Frame {
+                        kind: FrameKind::StreamedString(_),
+                        ..
+                    })
+                ) {
+                    return Err(DecodeError::Malformed(
+                        "string chunk outside a streamed string",
+                    ));
+                }
+                match self.blob_len(text)? {
+                    Some(0) => {
+                        buf.advance(newline + 1);
+                        let Some(Frame {
+                            kind: FrameKind::StreamedString(acc),
+                            ..
+                        }) = self.stack.pop()
+                        else {
+                            return Err(DecodeError::Malformed(
+                                "string chunk outside a streamed string",
+                            ));
+                        };
+                        return Ok(Step::Value(Value::BulkString(acc.freeze())));
+                    }
+                    Some(len) => {
+                        self.blob = Some(Blob {
+                            kind: BlobKind::Chunk,
+                            len,
+                        });
+                        Step::Continue
+                    }
+                    None => return Err(invalid("chunk length", text)),
+                }
+            }
+            b'*' | b'~' | b'>' | b'%' | b'|' => {
+                let pairs = matches!(tag, b'%' | b'|');
+                let kind = match tag {
+                    b'*' => FrameKind::Array,
+                    b'~' => FrameKind::Set,
+                    b'>' => FrameKind::Push,
+                    b'%' => FrameKind::Map,
+                    _ => FrameKind::Attribute,
+                };
+                if text == b"?" && tag != b'|' {
+                    self.open(kind, None)?;
+                    Step::Continue
+                } else {
+                    match self.aggregate_len(text)? {
+                        None if tag == b'*' => Step::Value(Value::Nil),
+                        None => return Err(invalid("length", text)),
+                        Some(n) => {
+                            let n = if pairs { n * 2 } else { n };
+                            if n == 0 {
+                                buf.advance(newline + 1);
+                                return Ok(match kind {
+                                    FrameKind::Attribute => {
+                                        self.open(FrameKind::Attributed(Vec::new()), Some(1))?;
+                                        Step::Continue
+                                    }
+                                    other => Step::Value(empty(other)),
+                                });
+                            }
+                            self.open(kind, Some(n))?;
+                            Step::Continue
+                        }
+                    }
+                }
+            }
+            b'.' => {
+                if !text.is_empty() {
+                    return Err(invalid("end marker", text));
+                }
+                buf.advance(newline + 1);
+                return match self.stack.pop() {
+                    Some(frame) if frame.expected.is_none() => finish(frame).map(Step::Value),
+                    _ => Err(DecodeError::Malformed(
+                        "end marker outside a streamed aggregate",
+                    )),
+                };
+            }
+            other => return Err(DecodeError::InvalidType(other)),
+        };
+        buf.advance(newline + 1);
+        Ok(step)
+    }
+
+    /// A blob length: `None` for `-1`.
+    fn blob_len(&self, text: &[u8]) -> Result<Option<usize>, DecodeError> {
+        let n = parse_int(text, "length")?;
+        match n {
+            -1 => Ok(None),
+            n if n < 0 => Err(invalid("length", text)),
+            n if n as u64 > self.limits.max_bulk_len as u64 => Err(DecodeError::BulkTooLarge {
+                len: n as u64,
+                limit: self.limits.max_bulk_len,
+            }),
+            n => Ok(Some(n as usize)),
+        }
+    }
+
+    /// An aggregate length: `None` for `-1`.
+    fn aggregate_len(&self, text: &[u8]) -> Result<Option<usize>, DecodeError> {
+        let n = parse_int(text, "length")?;
+        match n {
+            -1 => Ok(None),
+            n if n < 0 => Err(invalid("length", text)),
+            n if n as u64 > self.limits.max_aggregate_len as u64 => {
+                Err(DecodeError::AggregateTooLarge {
+                    len: n as u64,
+                    limit: self.limits.max_aggregate_len,
+                })
+            }
+            n => Ok(Some(n as usize)),
+        }
+    }
+
+    fn open(&mut self, kind: FrameKind, expected: Option<usize>) -> Result<(), DecodeError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(DecodeError::TooDeep {
+                limit: self.limits.max_depth,
+            });
+        }
+        // A header can claim millions of elements in a few bytes: grow as they come.
+        let capacity = expected.unwrap_or(0).min(1024);
+        self.stack.push(Frame {
+            kind,
+            expected,
+            items: Vec::with_capacity(capacity),
+        });
+        Ok(())
+    }
+
+    /// Hands a finished value to the innermost open aggregate, closing every aggregate
+    /// it completes; returns the value once nothing is left open.
+    fn complete(&mut self, mut value: Value) -> Result<Option<Value>, DecodeError> {
+        loop {
+            let Some(top) = self.stack.last_mut() else {
+                return Ok(Some(value));
+            };
+            if let FrameKind::StreamedString(_) = top.kind {
+                return Err(DecodeError::Malformed("a value inside a streamed string"));
+            }
+            top.items.push(value);
+            if top.expected != Some(top.items.len()) {
+                return Ok(None);
+            }
+            let Some(frame) = self.stack.pop() else {
+                return Ok(None);
+            };
+            if let FrameKind::Attribute = frame.kind {
+                let attributes = pair_up(frame.items)?;
+                self.open(FrameKind::Attributed(attributes), Some(1))?;
+                return Ok(None);
+            }
+            value = finish(frame)?;
+        }
+    }
+}
+
+enum Step {
+    Value(Value),
+    Continue,
+    NeedMore,
+}
+
+fn empty(kind: FrameKind) -> Value {
+    match kind {
+        FrameKind::Set => Value::Set(Vec::new()),
+        FrameKind::Push => Value::Push(Vec::new()),
+        FrameKind::Map => Value::Map(Vec::new()),
+        _ => Value::Array(Vec::new()),
+    }
+}
+
+fn finish(frame: Frame) -> Result<Value, DecodeError> {
+    Ok(match frame.kind {
+        FrameKind::Array => Value::Array(frame.items),
+        FrameKind::Set => Value::Set(frame.items),
+        FrameKind::Push => Value::Push(frame.items),
+        FrameKind::Map => Value::Map(pair_up(frame.items)?),
+        FrameKind::Attribute => {
+            return Err(DecodeError::Malformed("streamed attribute"));
+        }
+        FrameKind::Attributed(attributes) => {
+            let value = frame
+                .items
+                .into_iter()
+                .next()
+                .ok_or(DecodeError::Malformed("attribute without a value"))?;
+            Value::Attribute {
+                attributes,
+                value: Box::new(value),
+            }
+        }
+        FrameKind::StreamedString(acc) => Value::BulkString(acc.freeze()),
+    })
+}
+
+fn pair_up(items: Vec<Value>) -> Result<Vec<(Value, Value)>, DecodeError> {
+    if !items.len().is_multiple_of(2) {
+        return Err(DecodeError::Malformed("map with a key and no value"));
+    }
+    let mut pairs = Vec::with_capacity(items.len() / 2);
+    let mut it = items.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        pairs.push((k, v));
+    }
+    Ok(pairs)
+}
+
+fn invalid(what: &'static str, text: &[u8]) -> DecodeError {
+    let shown = &text[..text.len().min(64)];
+    DecodeError::InvalidNumber {
+        what,
+        text: String::from_utf8_lossy(shown).into_owned(),
+    }
+}
+
+/// Parses a signed decimal integer strictly: an optional sign, then digits only.
+fn parse_int(text: &[u8], what: &'static str) -> Result<i64, DecodeError> {
+    let (negative, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return Err(invalid(what, text));
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return Err(invalid(what, text));
+        }
+        let digit = i64::from(d - b'0');
+        n = n
+            .checked_mul(10)
+            .and_then(|n| {
+                if negative {
+                    n.checked_sub(digit)
+                } else {
+                    n.checked_add(digit)
+                }
+            })
+            .ok_or_else(|| invalid(what, text))?;
+    }
+    Ok(n)
+}
+
+fn parse_double(text: &[u8]) -> Result<f64, DecodeError> {
+    match text {
+        b"inf" | b"+inf" => return Ok(f64::INFINITY),
+        b"-inf" => return Ok(f64::NEG_INFINITY),
+        b"nan" | b"-nan" => return Ok(f64::NAN),
+        _ => {}
+    }
+    std::str::from_utf8(text)
+        .ok()
+        .filter(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || b".eE+-".contains(&b))
+        })
+        .and_then(|s| s.parse::<f64>().ok())
+        .ok_or_else(|| invalid("double", text))
+}
+
+fn validate_big_number(text: &[u8]) -> Result<(), DecodeError> {
+    let digits = match text.first() {
+        Some(b'-' | b'+') => &text[1..],
+        _ => text,
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid("big number", text));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(input: &[u8]) -> Result<Vec<Value>, DecodeError> {
+        let mut decoder = Decoder::new();
+        let mut buf = BytesMut::from(input);
+        let mut out = Vec::new();
+        while let Some(v) = decoder.decode(&mut buf)? {
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn integers_are_strict() {
+        assert_eq!(parse_int(b"-9223372036854775808", "x"), Ok(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775807", "x"), Ok(i64::MAX));
+        assert!(parse_int(b"9223372036854775808", "x").is_err());
+        assert!(parse_int(b"", "x").is_err());
+        assert!(parse_int(b"-", "x").is_err());
+        assert!(parse_int(b"1 ", "x").is_err());
+        assert!(parse_int(b"0x10", "x").is_err());
+    }
+
+    #[test]
+    fn nulls() {
+        assert_eq!(
+            decode_all(b"$-1\r\n*-1\r\n_\r\n").unwrap(),
+            vec![Value::Nil; 3]
+        );
+    }
+
+    #[test]
+    fn limits_are_errors() {
+        let mut d = Decoder::with_limits(Limits {
+            max_bulk_len: 10,
+            max_aggregate_len: 3,
+            max_depth: 2,
+            max_line_len: 8,
+        });
+        let mut cases: Vec<(&[u8], DecodeError)> = vec![
+            (b"$11\r\n", DecodeError::BulkTooLarge { len: 11, limit: 10 }),
+            (
+                b"*4\r\n",
+                DecodeError::AggregateTooLarge { len: 4, limit: 3 },
+            ),
+            (b"*1\r\n*1\r\n*1\r\n", DecodeError::TooDeep { limit: 2 }),
+            (
+                b"+aaaaaaaaaaaaaaaaaaaa",
+                DecodeError::LineTooLong { limit: 8 },
+            ),
+            (b"?\r\n", DecodeError::InvalidType(b'?')),
+            (b"$1\r\nab\r\n", DecodeError::MissingCrlf),
+            (b":1\n", DecodeError::MissingCrlf),
+        ];
+        for (input, expected) in cases.drain(..) {
+            d.reset();
+            let mut buf = BytesMut::from(input);
+            assert_eq!(
+                d.decode(&mut buf),
+                Err(expected),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn slow_bulk_is_not_rescanned() {
+        // A 1 MiB payload fed a byte at a time: the decoder must not look at the
+        // accumulated bytes again on each call (this would take minutes if it did).
+        let len = 1 << 20;
+        let mut decoder = Decoder::new();
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(format!("${len}\r\n").as_bytes());
+        for _ in 0..len {
+            buf.extend_from_slice(b"x");
+            assert_eq!(decoder.decode(&mut buf), Ok(None));
+        }
+        buf.extend_from_slice(b"\r\n");
+        let v = decoder.decode(&mut buf).unwrap().unwrap();
+        assert!(matches!(v, Value::BulkString(b) if b.len() == len));
+    }
+
+    #[test]
+    fn slow_line_is_scanned_once() {
+        let mut decoder = Decoder::new();
+        let mut buf = BytesMut::from(&b"+"[..]);
+        for _ in 0..100_000 {
+            buf.extend_from_slice(b"y");
+            assert_eq!(decoder.decode(&mut buf), Ok(None));
+        }
+        buf.extend_from_slice(b"\r\n");
+        assert!(
+            matches!(decoder.decode(&mut buf), Ok(Some(Value::SimpleString(s))) if s.len() == 100_000)
+        );
+    }
+
+    #[test]
+    fn huge_claimed_array_does_not_allocate() {
+        let mut buf = BytesMut::from(&b"*100000000\r\n:1\r\n"[..]);
+        assert_eq!(Decoder::new().decode(&mut buf), Ok(None));
+    }
+}

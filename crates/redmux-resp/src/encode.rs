@@ -1,0 +1,319 @@
+//! Command encoding: a command name and its arguments as a RESP array of bulk strings,
+//! written straight into one buffer.
+//!
+//! The array header (`*3\r\n`) must come first, but a builder only knows the
+//! argument count at the end. [`CommandBuf`] leaves room for the longest possible
+//! header at the front of its buffer and fills it in, right-aligned, when it is
+//! finished: the result is one contiguous `Bytes` with no second copy.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// Room for `*` + 20 digits + `\r\n`.
+const HEADER_ROOM: usize = 24;
+
+/// A command being encoded: the name and each argument are appended as RESP bulk
+/// strings as they are given.
+///
+/// ```
+/// use redmux_resp::CommandBuf;
+/// let mut cmd = CommandBuf::new("SET");
+/// cmd.arg("key").arg(42).arg(1.5);
+/// assert_eq!(cmd.argc(), 4);
+/// assert_eq!(
+///     &cmd.finish()[..],
+///     b"*4\r\n$3\r\nSET\r\n$3\r\nkey\r\n$2\r\n42\r\n$3\r\n1.5\r\n"
+/// );
+/// ```
+#[derive(Debug, Clone)]
+pub struct CommandBuf {
+    buf: BytesMut,
+    argc: usize,
+    /// Where the name's payload starts, so [`CommandBuf::name`] can find it again.
+    name_at: usize,
+    name_len: usize,
+}
+
+impl CommandBuf {
+    /// Starts a command with its name (`GET`, `CLIENT`, ...).
+    pub fn new(name: impl ToArg) -> Self {
+        Self::with_capacity(name, 64)
+    }
+
+    /// Starts a command whose encoded size is expected to be about `capacity` bytes.
+    pub fn with_capacity(name: impl ToArg, capacity: usize) -> Self {
+        let mut buf = BytesMut::with_capacity(HEADER_ROOM + capacity);
+        buf.put_bytes(0, HEADER_ROOM);
+        let before = buf.len();
+        name.write_arg(&mut buf);
+        let written = &buf[before..];
+        let name_at = before + memchr::memchr(b'\n', written).map_or(0, |i| i + 1);
+        let name_len = buf.len() - name_at - 2;
+        CommandBuf {
+            buf,
+            argc: 1,
+            name_at,
+            name_len,
+        }
+    }
+
+    /// Appends one argument.
+    pub fn arg(&mut self, arg: impl ToArg) -> &mut Self {
+        arg.write_arg(&mut self.buf);
+        self.argc += 1;
+        self
+    }
+
+    /// The number of bulk strings so far, the name included.
+    pub fn argc(&self) -> usize {
+        self.argc
+    }
+
+    /// The command's name as it was given.
+    pub fn name(&self) -> &[u8] {
+        &self.buf[self.name_at..self.name_at + self.name_len]
+    }
+
+    /// The size of the encoded command so far, header excluded.
+    pub fn body_len(&self) -> usize {
+        self.buf.len() - HEADER_ROOM
+    }
+
+    /// The encoded arguments after the name, without the array header: the bytes
+    /// from the first argument's `$` on.
+    pub fn args_bytes(&self) -> &[u8] {
+        &self.buf[self.name_at + self.name_len + 2..]
+    }
+
+    /// Writes the array header and returns the whole command as one buffer.
+    pub fn finish(self) -> Bytes {
+        let CommandBuf { mut buf, argc, .. } = self;
+        let mut header = [0u8; HEADER_ROOM];
+        let mut len = 0;
+        header[len] = b'*';
+        len += 1;
+        len += write_decimal(&mut header[len..], argc as i64);
+        header[len..len + 2].copy_from_slice(b"\r\n");
+        len += 2;
+        let start = HEADER_ROOM - len;
+        buf[start..HEADER_ROOM].copy_from_slice(&header[..len]);
+        let mut bytes = buf.freeze();
+        // O(1): moves the start pointer past the unused room.
+        let _ = bytes.split_to(start);
+        bytes
+    }
+}
+
+/// Appends a whole command to `out` when its arguments are at hand.
+///
+/// ```
+/// use bytes::BytesMut;
+/// let mut out = BytesMut::new();
+/// redmux_resp::encode_command(&mut out, &[&b"PING"[..]]);
+/// assert_eq!(&out[..], b"*1\r\n$4\r\nPING\r\n");
+/// ```
+pub fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
+    out.put_u8(b'*');
+    put_decimal(out, args.len() as i64);
+    out.put_slice(b"\r\n");
+    for a in args {
+        a.write_arg(out);
+    }
+}
+
+/// Something that can be one argument of a command: it appends itself as a RESP bulk
+/// string (`$len\r\npayload\r\n`).
+///
+/// Implemented for strings, byte slices, `Bytes`, integers and floats. Integers and
+/// floats are written in the decimal form Redis parses.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use redmux_resp::ToArg;
+/// let mut out = BytesMut::new();
+/// (-12i64).write_arg(&mut out);
+/// assert_eq!(&out[..], b"$3\r\n-12\r\n");
+/// ```
+pub trait ToArg {
+    /// Appends `$len\r\npayload\r\n` to `out`.
+    fn write_arg(&self, out: &mut BytesMut);
+}
+
+fn put_bulk(out: &mut BytesMut, payload: &[u8]) {
+    out.reserve(payload.len() + 16);
+    out.put_u8(b'$');
+    put_decimal(out, payload.len() as i64);
+    out.put_slice(b"\r\n");
+    out.put_slice(payload);
+    out.put_slice(b"\r\n");
+}
+
+impl ToArg for [u8] {
+    fn write_arg(&self, out: &mut BytesMut) {
+        put_bulk(out, self);
+    }
+}
+
+impl ToArg for str {
+    fn write_arg(&self, out: &mut BytesMut) {
+        put_bulk(out, self.as_bytes());
+    }
+}
+
+impl<const N: usize> ToArg for [u8; N] {
+    fn write_arg(&self, out: &mut BytesMut) {
+        put_bulk(out, self);
+    }
+}
+
+impl ToArg for String {
+    fn write_arg(&self, out: &mut BytesMut) {
+        put_bulk(out, self.as_bytes());
+    }
+}
+
+impl ToArg for Vec<u8> {
+    fn write_arg(&self, out: &mut BytesMut) {
+        put_bulk(out, self);
+    }
+}
+
+impl ToArg for Bytes {
+    fn write_arg(&self, out: &mut BytesMut) {
+        put_bulk(out, self);
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for &T {
+    fn write_arg(&self, out: &mut BytesMut) {
+        (**self).write_arg(out);
+    }
+}
+
+macro_rules! int_arg {
+    ($($t:ty),*) => {$(
+        impl ToArg for $t {
+            fn write_arg(&self, out: &mut BytesMut) {
+                let mut digits = [0u8; 24];
+                let n = write_decimal_i128(&mut digits, *self as i128);
+                put_bulk(out, &digits[..n]);
+            }
+        }
+    )*};
+}
+int_arg!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+impl ToArg for f64 {
+    fn write_arg(&self, out: &mut BytesMut) {
+        let mut tmp = BytesMut::new();
+        if self.is_infinite() {
+            tmp.put_slice(if *self > 0.0 { b"+inf" } else { b"-inf" });
+        } else {
+            put_float(&mut tmp, *self);
+        }
+        put_bulk(out, &tmp);
+    }
+}
+
+impl ToArg for f32 {
+    fn write_arg(&self, out: &mut BytesMut) {
+        f64::from(*self).write_arg(out);
+    }
+}
+
+/// Appends a finite float in the shortest form that parses back to the same value,
+/// using exponent notation for very large or small magnitudes (`1e-300`, not 300 zeros).
+pub(crate) fn put_float(out: &mut BytesMut, d: f64) {
+    use std::fmt::Write;
+    struct Sink<'a>(&'a mut BytesMut);
+    impl Write for Sink<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.put_slice(s.as_bytes());
+            Ok(())
+        }
+    }
+    // `Debug` for f64 is the shortest round-trip form and switches to exponent
+    // notation at the extremes; writing into a BytesMut cannot fail.
+    let _ = write!(Sink(out), "{d:?}");
+}
+
+/// Appends the decimal form of `n`.
+pub(crate) fn put_decimal(out: &mut BytesMut, n: i64) {
+    let mut digits = [0u8; 24];
+    let len = write_decimal(&mut digits, n);
+    out.put_slice(&digits[..len]);
+}
+
+fn write_decimal(dst: &mut [u8], n: i64) -> usize {
+    write_decimal_i128(dst, n as i128)
+}
+
+/// Writes `n` in decimal at the start of `dst` (at least 40 bytes for any i128; every
+/// caller passes at most a 64-bit value, which needs 20) and returns the length.
+fn write_decimal_i128(dst: &mut [u8], n: i128) -> usize {
+    let mut tmp = [0u8; 40];
+    let mut i = tmp.len();
+    let negative = n < 0;
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if negative {
+        i -= 1;
+        tmp[i] = b'-';
+    }
+    let len = tmp.len() - i;
+    dst[..len].copy_from_slice(&tmp[i..]);
+    len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extreme_integers() {
+        let mut out = BytesMut::new();
+        i64::MIN.write_arg(&mut out);
+        u64::MAX.write_arg(&mut out);
+        0u8.write_arg(&mut out);
+        assert_eq!(
+            &out[..],
+            b"$20\r\n-9223372036854775808\r\n$20\r\n18446744073709551615\r\n$1\r\n0\r\n"
+        );
+    }
+
+    #[test]
+    fn floats_parse_back() {
+        for d in [0.0, -0.0, 1.5, 1e-300, 1e300, f64::MIN_POSITIVE, 123456.789] {
+            let mut out = BytesMut::new();
+            put_float(&mut out, d);
+            let text = std::str::from_utf8(&out).unwrap_or_default();
+            assert_eq!(text.parse::<f64>().ok(), Some(d), "{text}");
+            assert!(text.len() < 32, "{text}");
+        }
+        let mut out = BytesMut::new();
+        f64::NEG_INFINITY.write_arg(&mut out);
+        assert_eq!(&out[..], b"$4\r\n-inf\r\n");
+    }
+
+    #[test]
+    fn name_and_args() {
+        let mut cmd = CommandBuf::new("client");
+        cmd.arg("setname").arg(b"x".to_vec());
+        assert_eq!(cmd.name(), b"client");
+        assert_eq!(cmd.args_bytes(), b"$7\r\nsetname\r\n$1\r\nx\r\n");
+        let mut many = CommandBuf::new("DEL");
+        for i in 0..1000 {
+            many.arg(i);
+        }
+        assert!(
+            many.finish()
+                .starts_with(b"*1001\r\n$3\r\nDEL\r\n$1\r\n0\r\n")
+        );
+    }
+}
