@@ -6,7 +6,7 @@
 //! header at the front of its buffer and fills it in, right-aligned, when it is
 //! finished: the result is one contiguous `Bytes` with no second copy.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// Room for `*` + 20 digits + `\r\n`.
 const HEADER_ROOM: usize = 24;
@@ -85,7 +85,7 @@ impl CommandBuf {
     }
 
     /// Writes the array header and returns the whole command as one buffer.
-    pub fn finish(self) -> Bytes {
+    pub fn finish(self) -> BytesMut {
         let CommandBuf { mut buf, argc, .. } = self;
         let mut header = [0u8; HEADER_ROOM];
         let mut len = 0;
@@ -96,10 +96,9 @@ impl CommandBuf {
         len += 2;
         let start = HEADER_ROOM - len;
         buf[start..HEADER_ROOM].copy_from_slice(&header[..len]);
-        let mut bytes = buf.freeze();
         // O(1): moves the start pointer past the unused room.
-        let _ = bytes.split_to(start);
-        bytes
+        buf.advance(start);
+        buf
     }
 }
 
