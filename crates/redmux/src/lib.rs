@@ -1,1 +1,53 @@
-//! redmux: placeholder.
+//! redmux: a Redis and Valkey client in the StackExchange.Redis style.
+//!
+//! Every caller in a process shares one cloned [`Client`]. Their commands are encoded
+//! on their own threads, queued, and written together by one writer task onto one
+//! connection; one reader task matches the replies back in order. Fire-and-forget
+//! commands return at once.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`client`] | [`Client`], the shared handle |
+//! | `commands` | the typed commands, one file per family (strings, keys, hashes, ...) |
+//! | [`request`] | [`Request`] (a command and its options) and [`Response`] (its future) |
+//! | [`command`] | [`Command`] and [`cmd`]: any command, encoded as it is built |
+//! | [`from_value`] | [`FromValue`]: a reply into the type asked for |
+//! | `mux` | the multiplexer: queue, writer, reader, pending FIFO, reconnect |
+//! | `connection` | the socket and the handshake |
+//! | [`config`] | [`Config`] and URL parsing |
+//! | [`error`] | [`Error`], matchable, with whether the command was sent |
+//! | [`stats`] | [`Stats`], the counters |
+//!
+//! ```no_run
+//! # async fn run() -> redmux::Result<()> {
+//! use std::time::Duration;
+//! let client = redmux::Client::connect("redis://127.0.0.1:6379/0").await?;
+//! client.set("greeting", "hello").await?;
+//! let v: Option<String> = client.get("greeting").await?;
+//! client.expire("session:42", Duration::from_secs(300)).fire_and_forget()?;
+//! let n: i64 = client.incr("hits").await?;
+//! let raw: redmux::Value = client.command(redmux::cmd("OBJECT").arg("ENCODING").arg("greeting")).await?;
+//! let fast: Option<String> = client.get("k").timeout(Duration::from_millis(50)).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod client;
+pub mod command;
+mod commands;
+pub mod config;
+mod connection;
+pub mod error;
+pub mod from_value;
+mod mux;
+pub mod request;
+pub mod stats;
+
+pub use client::Client;
+pub use command::{Command, cmd};
+pub use config::{Addr, Config, Protocol};
+pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
+pub use from_value::FromValue;
+pub use mux::ConnectionState;
+pub use redmux_resp::{Limits, ToArg, Value};
+pub use request::{Flags, Request, Response};
+pub use stats::Stats;

@@ -1,0 +1,148 @@
+//! [`Client`]: the handle every caller shares. Clones share one connection, one
+//! writer and one reader; the last clone dropped closes them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::command::Command;
+use crate::config::Config;
+use crate::error::Result;
+use crate::from_value::FromValue;
+use crate::mux::{self, ConnectionState, Shared};
+use crate::request::Request;
+use crate::stats::Stats;
+
+/// A Redis or Valkey client: clone it freely and share it across every task.
+///
+/// Every clone sends through one connection. Commands from all callers are queued,
+/// written together by one writer task, and their replies matched back in order by
+/// one reader task, so a thousand concurrent callers cost a handful of syscalls.
+///
+/// ```no_run
+/// # async fn run() -> redmux::Result<()> {
+/// use std::time::Duration;
+/// let client = redmux::Client::connect("redis://127.0.0.1:6379/0").await?;
+/// client.set("greeting", "hello").await?;
+/// let v: Option<String> = client.get("greeting").await?;
+/// client.expire("session:42", Duration::from_secs(300)).fire_and_forget()?;
+/// let n: i64 = client.incr("hits").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    handle: Arc<Handle>,
+}
+
+/// Dropped with the last clone of a client: closes the multiplexer, which writes what
+/// is queued, reads the replies owed, and ends its tasks.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.close();
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("addr", &self.handle.shared.config.addr)
+            .field("state", &self.handle.shared.state())
+            .finish()
+    }
+}
+
+impl Client {
+    /// Connects to the server a URL names (see [`Config::from_url`]).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Config`] for a bad URL, [`crate::Error::Connect`] when the
+    /// server cannot be reached within the connect timeout, [`crate::Error::Auth`]
+    /// for rejected credentials.
+    ///
+    /// ```no_run
+    /// # async fn run() -> redmux::Result<()> {
+    /// let client = redmux::Client::connect("redis://:secret@127.0.0.1:6379/0").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Client> {
+        Self::connect_with(Config::from_url(url)?).await
+    }
+
+    /// Connects with a [`Config`] built by hand.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::connect`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> redmux::Result<()> {
+    /// let mut config = redmux::Config::default();
+    /// config.client_name = Some("web".into());
+    /// let client = redmux::Client::connect_with(config).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_with(config: Config) -> Result<Client> {
+        let shared = mux::start(config).await?;
+        Ok(Client {
+            handle: Arc::new(Handle { shared }),
+        })
+    }
+
+    /// Sends any command; the reply converts to the type asked for.
+    ///
+    /// Blocking commands (BLPOP, BRPOP, BLMOVE, XREAD ... BLOCK, WAIT, ...) are refused
+    /// with [`crate::Error::BlockingCommandRefused`]: one of them would stall every
+    /// other caller of the shared connection.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let raw: redmux::Value = client.command(redmux::cmd("OBJECT").arg("ENCODING").arg("greeting")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn command<T: FromValue>(&self, command: Command) -> Request<'_, T> {
+        match command.check_not_blocking() {
+            Ok(()) => Request::new(&self.handle.shared, command),
+            Err(e) => Request::failed(&self.handle.shared, e),
+        }
+    }
+
+    /// A typed command's request: typed commands are never blocking ones.
+    pub(crate) fn request<T>(&self, command: Command) -> Request<'_, T> {
+        Request::new(&self.handle.shared, command)
+    }
+
+    /// A snapshot of the client's counters.
+    pub fn stats(&self) -> Stats {
+        self.handle.shared.stats()
+    }
+
+    /// The connection's state now.
+    pub fn state(&self) -> ConnectionState {
+        self.handle.shared.state()
+    }
+
+    /// Watches the connection's state change (connected, reconnecting, closed).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) {
+    /// let mut states = client.watch_state();
+    /// while states.changed().await.is_ok() {
+    ///     println!("connection is {}", *states.borrow());
+    /// }
+    /// # }
+    /// ```
+    pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
+        self.handle.shared.watch_state()
+    }
+
+    /// The configuration the client was made with.
+    pub fn config(&self) -> &Config {
+        &self.handle.shared.config
+    }
+}

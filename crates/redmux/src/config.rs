@@ -1,0 +1,354 @@
+//! [`Config`]: where to connect, how to authenticate, and the client's limits; parsed
+//! from a `redis://` or `redis+unix://` URL or built by hand.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use redmux_resp::Limits;
+
+use crate::error::{Error, Result};
+
+/// The server's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addr {
+    /// A TCP host and port.
+    Tcp {
+        /// A host name or IP address (IPv6 without brackets).
+        host: String,
+        /// The port (default 6379).
+        port: u16,
+    },
+    /// A Unix domain socket path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addr::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Addr::Tcp { host, port } => write!(f, "{host}:{port}"),
+            Addr::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// The RESP version to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// RESP2: every server speaks it (the default).
+    #[default]
+    Resp2,
+    /// RESP3 through `HELLO 3`: typed maps, doubles, booleans and push frames.
+    Resp3,
+}
+
+/// Everything a [`crate::Client`] needs to connect and behave.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut config = redmux::Config::from_url("redis://:secret@localhost:6380/2?protocol=resp3").unwrap();
+/// assert_eq!(config.db, 2);
+/// config.command_timeout = Duration::from_millis(250);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where the server is.
+    pub addr: Addr,
+    /// The ACL user name, if any (`AUTH user password`).
+    pub username: Option<String>,
+    /// The password, if any.
+    pub password: Option<String>,
+    /// The database to `SELECT` (default 0).
+    pub db: i64,
+    /// RESP2 (default) or RESP3.
+    pub protocol: Protocol,
+    /// A name to set with `CLIENT SETNAME`.
+    pub client_name: Option<String>,
+    /// How long connecting and the handshake may take (default 5 s).
+    pub connect_timeout: Duration,
+    /// The timeout of a command that sets none itself (default 5 s).
+    pub command_timeout: Duration,
+    /// The most bytes the writer puts in one write (default 1 MiB): a burst of a
+    /// million commands streams out in pieces instead of one huge buffer.
+    pub max_write_bytes: usize,
+    /// Bounds on the replies the decoder accepts.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: Addr::Tcp {
+                host: "127.0.0.1".into(),
+                port: 6379,
+            },
+            username: None,
+            password: None,
+            db: 0,
+            protocol: Protocol::Resp2,
+            client_name: None,
+            connect_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(5),
+            max_write_bytes: 1024 * 1024,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("db", &self.db)
+            .field("protocol", &self.protocol)
+            .field("client_name", &self.client_name)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout", &self.command_timeout)
+            .field("max_write_bytes", &self.max_write_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Parses a URL:
+    ///
+    /// - `redis://[user[:password]@]host[:port][/db][?options]`
+    /// - `redis+unix:///path/to/socket[?db=N&options]` (also `unix://`)
+    ///
+    /// Options: `protocol=resp2|resp3`, `client_name=NAME` (or `name=`), `db=N`.
+    /// User and password may be percent-encoded.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the part of the URL that is wrong. The password is
+    /// never echoed.
+    ///
+    /// ```
+    /// use redmux::{Addr, Config};
+    /// let c = Config::from_url("redis://alice:p%40ss@[::1]:7000/3?client_name=web").unwrap();
+    /// assert_eq!(c.addr, Addr::Tcp { host: "::1".into(), port: 7000 });
+    /// assert_eq!(c.password.as_deref(), Some("p@ss"));
+    /// let err = Config::from_url("redis://localhost:port").unwrap_err();
+    /// assert!(err.to_string().contains("port"));
+    /// ```
+    pub fn from_url(url: &str) -> Result<Config> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            Error::config(format!(
+                "URL {:?} has no scheme: expected redis://host:port or redis+unix:///path",
+                redact(url)
+            ))
+        })?;
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let mut config = Config::default();
+        match scheme.to_ascii_lowercase().as_str() {
+            "redis" | "valkey" => parse_tcp(rest, &mut config)?,
+            "redis+unix" | "unix" | "valkey+unix" => {
+                if rest.is_empty() {
+                    return Err(Error::config("unix URL has no socket path"));
+                }
+                config.addr = Addr::Unix(PathBuf::from(percent_decode(rest, "socket path")?));
+            }
+            "rediss" | "valkeys" => {
+                return Err(Error::config(
+                    "scheme rediss:// (TLS) is not supported yet; use redis:// or a TLS tunnel",
+                ));
+            }
+            other => {
+                return Err(Error::config(format!(
+                    "unknown URL scheme {other:?}: expected redis, redis+unix or unix"
+                )));
+            }
+        }
+        if let Some(query) = query {
+            parse_query(query, &mut config)?;
+        }
+        Ok(config)
+    }
+}
+
+fn parse_tcp(rest: &str, config: &mut Config) -> Result<()> {
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, p),
+        None => (rest, ""),
+    };
+    let host_port = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) => {
+            let (user, password) = match userinfo.split_once(':') {
+                Some((u, p)) => (u, Some(p)),
+                None => (userinfo, None),
+            };
+            if !user.is_empty() {
+                config.username = Some(percent_decode(user, "user name")?);
+            }
+            if let Some(p) = password {
+                config.password = Some(percent_decode(p, "password")?);
+            } else if !user.is_empty() {
+                // `redis://secret@host`: a lone userinfo is a password, as redis-rs reads it.
+                config.password = config.username.take();
+            }
+            host_port
+        }
+        None => authority,
+    };
+    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
+        let (host, after) = v6
+            .split_once(']')
+            .ok_or_else(|| Error::config("IPv6 host in URL has no closing ']'"))?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(Error::config("URL has no host"));
+    }
+    let port =
+        match port {
+            None => 6379,
+            Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
+                Error::config(format!("invalid port {p:?} in URL: expected 1-65535"))
+            })?,
+        };
+    config.addr = Addr::Tcp {
+        host: host.to_string(),
+        port,
+    };
+    if !path.is_empty() {
+        config.db = parse_db(path)?;
+    }
+    Ok(())
+}
+
+fn parse_db(text: &str) -> Result<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|db| *db >= 0)
+        .ok_or_else(|| {
+            Error::config(format!(
+                "invalid database {text:?} in URL: expected a number like /0"
+            ))
+        })
+}
+
+fn parse_query(query: &str, config: &mut Config) -> Result<()> {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value, key)?;
+        match key {
+            "db" => config.db = parse_db(&value)?,
+            "protocol" | "resp" => {
+                config.protocol = match value.to_ascii_lowercase().as_str() {
+                    "resp2" | "2" => Protocol::Resp2,
+                    "resp3" | "3" => Protocol::Resp3,
+                    _ => {
+                        return Err(Error::config(format!(
+                            "invalid protocol {value:?} in URL: expected resp2 or resp3"
+                        )));
+                    }
+                }
+            }
+            "client_name" | "name" => config.client_name = Some(value),
+            other => {
+                return Err(Error::config(format!(
+                    "unknown URL option {other:?}: expected db, protocol or client_name"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn percent_decode(text: &str, what: &str) -> Result<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| {
+                    Error::config(format!("invalid percent-encoding in the URL's {what}"))
+                })?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| Error::config(format!("the URL's {what} is not UTF-8")))
+}
+
+/// The URL with any password replaced, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            format!("{}://<credentials>@{}", &url[..s], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(url: &str) -> String {
+        Config::from_url(url).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn tcp_forms() {
+        let c = Config::from_url("redis://localhost").unwrap();
+        assert_eq!(
+            c.addr,
+            Addr::Tcp {
+                host: "localhost".into(),
+                port: 6379
+            }
+        );
+        let c = Config::from_url("redis://u:p@h:1/5?protocol=resp3&name=x").unwrap();
+        assert_eq!(
+            (c.username.as_deref(), c.password.as_deref()),
+            (Some("u"), Some("p"))
+        );
+        assert_eq!(
+            (c.db, c.protocol, c.client_name.as_deref()),
+            (5, Protocol::Resp3, Some("x"))
+        );
+        let c = Config::from_url("redis://:only@h").unwrap();
+        assert_eq!((c.username, c.password.as_deref()), (None, Some("only")));
+    }
+
+    #[test]
+    fn unix_forms() {
+        let c = Config::from_url("redis+unix:///tmp/r.sock?db=3").unwrap();
+        assert_eq!((c.addr, c.db), (Addr::Unix("/tmp/r.sock".into()), 3));
+        let c = Config::from_url("unix:///tmp/r.sock").unwrap();
+        assert_eq!(c.addr, Addr::Unix("/tmp/r.sock".into()));
+    }
+
+    #[test]
+    fn bad_parts_are_named() {
+        assert!(err("localhost:6379").contains("no scheme"));
+        assert!(err("http://x").contains("scheme \"http\""));
+        assert!(err("redis://h:99999").contains("port \"99999\""));
+        assert!(err("redis://h/abc").contains("database \"abc\""));
+        assert!(err("redis://h?protocol=resp9").contains("protocol \"resp9\""));
+        assert!(err("redis://h?timeout=1").contains("option \"timeout\""));
+        assert!(err("redis://[::1:80").contains("']'"));
+        assert!(err("rediss://h").contains("TLS"));
+        assert!(!err("redis://u:hunter2@h:x").contains("hunter2"));
+    }
+}

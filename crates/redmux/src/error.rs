@@ -1,0 +1,306 @@
+//! [`Error`]: the one error type of redmux, matchable by kind, that says whether the
+//! command reached the server and what a retry should do.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where a failed command got to before it failed: the question a caller must answer
+/// before retrying anything that is not idempotent.
+///
+/// ```
+/// use redmux::CommandStatus;
+/// assert!(CommandStatus::NotSent.safe_to_retry());
+/// assert!(!CommandStatus::Sent.safe_to_retry());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandStatus {
+    /// The command never left this process: retrying cannot run it twice.
+    NotSent,
+    /// The command was written to the socket and may have run on the server.
+    Sent,
+    /// The command was waiting in the backlog for a connection.
+    Backlogged,
+    /// Not tied to one command (a connect or configuration error).
+    NotApplicable,
+}
+
+impl CommandStatus {
+    /// Whether retrying the command cannot make it run twice.
+    pub fn safe_to_retry(self) -> bool {
+        !matches!(self, CommandStatus::Sent)
+    }
+}
+
+impl fmt::Display for CommandStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CommandStatus::NotSent => "it was not sent",
+            CommandStatus::Sent => "it was sent and may have run",
+            CommandStatus::Backlogged => "it was waiting in the backlog and was not sent",
+            CommandStatus::NotApplicable => "no command was involved",
+        })
+    }
+}
+
+/// An error reply from the server: `-WRONGTYPE Operation against a key ...`.
+///
+/// ```
+/// use redmux::ServerError;
+/// let e = ServerError::parse(b"WRONGTYPE Operation against a key holding the wrong kind of value");
+/// assert_eq!(e.code(), "WRONGTYPE");
+/// assert!(e.message().starts_with("Operation"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    line: Arc<str>,
+    code_len: usize,
+}
+
+impl ServerError {
+    /// Splits an error line into its code (the first word, when it is upper case) and
+    /// message.
+    pub fn parse(line: &[u8]) -> Self {
+        let line: Arc<str> = String::from_utf8_lossy(line).into();
+        let first = line.split(' ').next().unwrap_or("");
+        let is_code = !first.is_empty()
+            && first
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        let code_len = if is_code { first.len() } else { 0 };
+        ServerError { line, code_len }
+    }
+
+    /// The error code (`ERR`, `WRONGTYPE`, `NOSCRIPT`, `MOVED`, ...), or `""` if the
+    /// line has none.
+    pub fn code(&self) -> &str {
+        &self.line[..self.code_len]
+    }
+
+    /// The text after the code.
+    pub fn message(&self) -> &str {
+        self.line[self.code_len..].trim_start()
+    }
+
+    /// The whole line as the server sent it.
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+/// What the client looked like when a command timed out: enough to tell a slow
+/// server from a dead link from an overloaded client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeoutDiagnostics {
+    /// The command's name (`GET`, ...).
+    pub command: String,
+    /// The timeout that elapsed.
+    pub timeout: Duration,
+    /// Where the command was when it timed out.
+    pub status: CommandStatus,
+    /// The connection's state (`connected`, `reconnecting`, ...).
+    pub connection: &'static str,
+    /// Commands queued and not yet written.
+    pub queued: usize,
+    /// Commands written and awaiting a reply.
+    pub in_flight: usize,
+    /// Time since the last bytes were read from the server.
+    pub since_last_read: Duration,
+    /// Time since the last bytes were written to the server.
+    pub since_last_write: Duration,
+}
+
+impl fmt::Display for TimeoutDiagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} timed out after {:?} ({}); connection {}, {} queued, {} in flight, last read {:?} ago, last write {:?} ago",
+            self.command,
+            self.timeout,
+            self.status,
+            self.connection,
+            self.queued,
+            self.in_flight,
+            self.since_last_read,
+            self.since_last_write
+        )
+    }
+}
+
+/// Every way a redmux call can fail.
+///
+/// Match on the variant for the kind; [`Error::status`] says whether the command may
+/// have run, and [`Error::is_retryable`] whether trying again is sensible.
+///
+/// ```
+/// # async fn run(client: redmux::Client) {
+/// match client.incr("hits").await {
+///     Ok(n) => println!("{n} hits"),
+///     Err(redmux::Error::Server(e)) if e.code() == "WRONGTYPE" => println!("not a counter"),
+///     Err(e) if e.status().safe_to_retry() => println!("not run, retry: {e}"),
+///     Err(e) => println!("may have run: {e}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an error.
+    #[error("server error: {0}")]
+    Server(ServerError),
+    /// No reply within the command's timeout.
+    #[error("timeout: {0}")]
+    Timeout(Box<TimeoutDiagnostics>),
+    /// The connection broke while the command was in flight or queued.
+    #[error("connection lost ({status}): {reason}")]
+    ConnectionLost {
+        /// Where the command was.
+        status: CommandStatus,
+        /// What broke the connection.
+        reason: Arc<str>,
+    },
+    /// The client could not connect or complete the handshake.
+    #[error("cannot connect to {addr}: {reason}")]
+    Connect {
+        /// The address tried.
+        addr: String,
+        /// Why it failed, and what to check.
+        reason: Arc<str>,
+    },
+    /// The server rejected the credentials.
+    #[error("authentication failed: {0}")]
+    Auth(ServerError),
+    /// Too many commands queued: the client's memory bound was reached.
+    #[error("overloaded: {0}; the command was not sent")]
+    Overloaded(Arc<str>),
+    /// The server sent bytes that are not valid RESP, or a reply nobody asked for.
+    /// The connection is dropped when this happens.
+    #[error("protocol error: {0}")]
+    Protocol(Arc<str>),
+    /// A bad URL or option.
+    #[error("invalid configuration: {0}")]
+    Config(Arc<str>),
+    /// A blocking command would stall every caller of the shared connection.
+    #[error(
+        "{command} blocks the connection and is refused on the shared client, which every caller uses; \
+         use client.dedicated() for an exclusive connection, or the WorkQueue/pub-sub notifier pattern instead of blocking pops"
+    )]
+    BlockingCommandRefused {
+        /// The refused command.
+        command: String,
+    },
+    /// The reply could not be turned into the requested type.
+    #[error("cannot convert reply: expected {expected}, got {got}")]
+    Conversion {
+        /// What the caller asked for.
+        expected: &'static str,
+        /// What came (a kind, and a short excerpt).
+        got: String,
+    },
+    /// The client was closed, or dropped, before the command could be sent.
+    #[error("client closed: the command was not sent")]
+    Closed,
+}
+
+impl Error {
+    /// Where the command got to.
+    pub fn status(&self) -> CommandStatus {
+        match self {
+            Error::Server(_) | Error::Conversion { .. } => CommandStatus::Sent,
+            Error::Timeout(d) => d.status,
+            Error::ConnectionLost { status, .. } => *status,
+            Error::Overloaded(_) | Error::BlockingCommandRefused { .. } | Error::Closed => {
+                CommandStatus::NotSent
+            }
+            Error::Connect { .. } | Error::Auth(_) | Error::Protocol(_) | Error::Config(_) => {
+                CommandStatus::NotApplicable
+            }
+        }
+    }
+
+    /// Whether the same call may succeed if tried again unchanged: true for lost
+    /// connections, timeouts and overload, false for server errors, bad input and
+    /// refused commands. Check [`Error::status`] before retrying a non-idempotent command.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout(_)
+                | Error::ConnectionLost { .. }
+                | Error::Connect { .. }
+                | Error::Overloaded(_)
+        )
+    }
+
+    /// The server's error, if that is what this is.
+    pub fn server_error(&self) -> Option<&ServerError> {
+        match self {
+            Error::Server(e) | Error::Auth(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn config(msg: impl Into<String>) -> Self {
+        Error::Config(msg.into().into())
+    }
+
+    pub(crate) fn protocol(msg: impl Into<String>) -> Self {
+        Error::Protocol(msg.into().into())
+    }
+
+    pub(crate) fn conversion(expected: &'static str, got: &redmux_resp::Value) -> Self {
+        Error::Conversion {
+            expected,
+            got: describe(got),
+        }
+    }
+}
+
+/// A short description of a value for error messages: its kind and, for strings,
+/// the first bytes.
+fn describe(v: &redmux_resp::Value) -> String {
+    use redmux_resp::Value;
+    match v {
+        Value::SimpleString(b) | Value::BulkString(b) | Value::Error(b) | Value::BulkError(b) => {
+            let shown = &b[..b.len().min(32)];
+            let more = if b.len() > 32 { "..." } else { "" };
+            format!("{} {:?}{more}", v.kind(), String::from_utf8_lossy(shown))
+        }
+        Value::Integer(i) => format!("integer {i}"),
+        Value::Double(d) => format!("double {d}"),
+        Value::Boolean(b) => format!("boolean {b}"),
+        Value::Array(items) | Value::Set(items) | Value::Push(items) => {
+            format!("{} of {} elements", v.kind(), items.len())
+        }
+        Value::Map(pairs) => format!("map of {} pairs", pairs.len()),
+        other => other.kind().to_string(),
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_error_split() {
+        let e = ServerError::parse(b"ERR unknown command 'FOO'");
+        assert_eq!((e.code(), e.message()), ("ERR", "unknown command 'FOO'"));
+        let e = ServerError::parse(b"no code here");
+        assert_eq!((e.code(), e.message()), ("", "no code here"));
+    }
+
+    #[test]
+    fn errors_are_send_sync_and_small() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        assert!(std::mem::size_of::<Error>() <= 48);
+    }
+}

@@ -1,0 +1,118 @@
+//! The submission queue: where callers leave encoded commands for the writer.
+//!
+//! One `parking_lot` mutex around a vector. A caller takes the lock once to push; the
+//! writer takes it once to swap the whole vector out. Commands not yet written when a
+//! connection breaks stay here (this is the backlog) and go out after the reconnect.
+
+use std::time::Instant;
+
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use super::slot::Slot;
+use crate::error::Error;
+
+/// One command waiting to be written.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) bytes: BytesMut,
+    pub(crate) slot: Slot,
+    /// Past this instant the caller has been told the command timed out unsent, so
+    /// it must never be written.
+    pub(crate) deadline: Instant,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: Vec<Entry>,
+    /// Sequence number of the last command pushed; commands are numbered from 1.
+    pushed: u64,
+    /// Sequence number of the last command the writer took out.
+    taken: u64,
+    bytes: usize,
+    closed: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    /// Wakes the writer when the queue goes from empty to not empty, or closes.
+    wake: Notify,
+}
+
+impl Queue {
+    /// Appends a command; returns its sequence number.
+    pub(crate) fn push(&self, entry: Entry) -> Result<u64, Error> {
+        let mut state = self.state.lock();
+        if state.closed {
+            return Err(Error::Closed);
+        }
+        state.pushed += 1;
+        let seq = state.pushed;
+        state.bytes += entry.bytes.len();
+        let was_empty = state.entries.is_empty();
+        state.entries.push(entry);
+        drop(state);
+        // A writer that swapped the queue out empties it; the first push after that
+        // wakes it (or leaves a permit it will find). Later pushes need no wakeup.
+        if was_empty {
+            self.wake.notify_one();
+        }
+        Ok(seq)
+    }
+
+    /// Swaps everything queued into `into` (which must be empty).
+    pub(crate) fn take_all(&self, into: &mut Vec<Entry>) {
+        let mut state = self.state.lock();
+        std::mem::swap(&mut state.entries, into);
+        state.taken = state.pushed;
+        state.bytes = 0;
+    }
+
+    /// Puts entries the writer took but could not write back at the front, in order.
+    pub(crate) fn push_front(&self, entries: impl Iterator<Item = Entry>) {
+        let mut state = self.state.lock();
+        let returned: Vec<Entry> = entries.collect();
+        let n = returned.len() as u64;
+        state.bytes += returned.iter().map(|e| e.bytes.len()).sum::<usize>();
+        state.entries.splice(0..0, returned);
+        state.taken -= n.min(state.taken);
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// Waits until something may have been queued (or the queue closed).
+    pub(crate) async fn wait(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Whether the command numbered `seq` has been taken by the writer: if so it may
+    /// have been written, and may have run.
+    pub(crate) fn was_taken(&self, seq: u64) -> bool {
+        seq <= self.state.lock().taken
+    }
+
+    /// Commands queued and bytes they hold.
+    pub(crate) fn depth(&self) -> (usize, usize) {
+        let state = self.state.lock();
+        (state.entries.len(), state.bytes)
+    }
+
+    /// Stops taking new commands; what is queued stays for the writer.
+    pub(crate) fn close(&self) {
+        self.state.lock().closed = true;
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
+    /// Empties the queue, for a client that will never connect again.
+    pub(crate) fn drain(&self) -> Vec<Entry> {
+        let mut state = self.state.lock();
+        state.bytes = 0;
+        std::mem::take(&mut state.entries)
+    }
+}

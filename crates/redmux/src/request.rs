@@ -1,0 +1,261 @@
+//! [`Request`]: a command not yet sent, with its options; and [`Response`], the
+//! future of its reply.
+//!
+//! A request is sent when it becomes a future (`.await` or `IntoFuture::into_future`)
+//! or with [`Request::fire_and_forget`]. So commands a caller issues reach the server
+//! in the order the caller turned them into futures, even if it awaits them later.
+
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::ops::BitOr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use redmux_resp::Value;
+use tokio::sync::oneshot;
+use tokio::time::{Instant, Sleep};
+
+use crate::command::{Command, ShortName};
+use crate::error::{CommandStatus, Error, Result};
+use crate::from_value::{FromValue, convert};
+use crate::mux::{Entry, Shared, Slot};
+
+/// Per-command options, in the StackExchange.Redis spirit.
+///
+/// ```
+/// use redmux::Flags;
+/// let f = Flags::FIRE_AND_FORGET;
+/// assert!(f.contains(Flags::FIRE_AND_FORGET));
+/// assert!(!Flags::NONE.contains(Flags::FIRE_AND_FORGET));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Flags(u32);
+
+impl Flags {
+    /// No options.
+    pub const NONE: Flags = Flags(0);
+    /// Send without waiting for the reply: awaiting the request resolves at once
+    /// with the conversion of a nil reply (`()`, `None`, an empty collection).
+    pub const FIRE_AND_FORGET: Flags = Flags(1);
+
+    /// Whether every flag in `other` is set.
+    pub fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        Flags(self.0 | rhs.0)
+    }
+}
+
+/// A command ready to send, whose reply becomes a `T`.
+///
+/// Await it to send it and get the reply; before that, set a [`timeout`](Self::timeout)
+/// or [`flags`](Self::flags), or send it with [`fire_and_forget`](Self::fire_and_forget).
+///
+/// ```
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use std::time::Duration;
+/// let v: Option<String> = client.get("k").timeout(Duration::from_millis(50)).await?;
+/// client.expire("session:42", Duration::from_secs(300)).fire_and_forget()?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a request does nothing until it is awaited or sent with fire_and_forget()"]
+#[derive(Debug)]
+pub struct Request<'a, T> {
+    shared: &'a Arc<Shared>,
+    command: Result<Command>,
+    timeout: Option<Duration>,
+    flags: Flags,
+    _reply: PhantomData<fn() -> T>,
+}
+
+impl<'a, T> Request<'a, T> {
+    pub(crate) fn new(shared: &'a Arc<Shared>, command: Command) -> Self {
+        Request {
+            shared,
+            command: Ok(command),
+            timeout: None,
+            flags: Flags::NONE,
+            _reply: PhantomData,
+        }
+    }
+
+    /// A request that fails with `error` when awaited, for input refused before sending.
+    pub(crate) fn failed(shared: &'a Arc<Shared>, error: Error) -> Self {
+        Request {
+            shared,
+            command: Err(error),
+            timeout: None,
+            flags: Flags::NONE,
+            _reply: PhantomData,
+        }
+    }
+
+    /// Sets this command's timeout (the client's `command_timeout` otherwise). A
+    /// command still queued when it expires is never sent.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets per-command [`Flags`].
+    pub fn flags(mut self, flags: Flags) -> Self {
+        self.flags = self.flags | flags;
+        self
+    }
+
+    /// Queues the command and returns at once, without waiting for or allocating a
+    /// place for its reply. The reply is read and counted (see
+    /// [`crate::Stats::fire_and_forget_errors`]), never delivered.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] when the client is closed; the refusal of a blocking command.
+    pub fn fire_and_forget(self) -> Result<()> {
+        let timeout = self.timeout.unwrap_or(self.shared.config.command_timeout);
+        let command = self.command?;
+        let entry = Entry {
+            bytes: command.into_bytes(),
+            slot: Slot::Ignore,
+            deadline: (Instant::now() + timeout).into_std(),
+        };
+        self.shared.submit(entry).map(|_| ())
+    }
+}
+
+impl<T: FromValue> IntoFuture for Request<'_, T> {
+    type Output = Result<T>;
+    type IntoFuture = Response<T>;
+
+    /// Sends the command now; the future completes with its reply.
+    fn into_future(self) -> Response<T> {
+        let shared = self.shared;
+        if self.flags.contains(Flags::FIRE_AND_FORGET) {
+            let outcome = self
+                .fire_and_forget()
+                .and_then(|()| convert::<T>(Value::Nil));
+            return Response::ready(outcome);
+        }
+        let command = match self.command {
+            Ok(c) => c,
+            Err(e) => return Response::ready(Err(e)),
+        };
+        let timeout = self.timeout.unwrap_or(shared.config.command_timeout);
+        let deadline = Instant::now() + timeout;
+        let name = command.short_name();
+        let (tx, rx) = oneshot::channel();
+        let entry = Entry {
+            bytes: command.into_bytes(),
+            slot: Slot::Waiter(tx),
+            deadline: deadline.into_std(),
+        };
+        match shared.submit(entry) {
+            Ok(seq) => Response {
+                state: State::Waiting {
+                    rx,
+                    shared: shared.clone(),
+                    seq,
+                    name,
+                    timeout,
+                    deadline,
+                },
+                sleep: None,
+            },
+            Err(e) => Response::ready(Err(e)),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The reply to a sent command, converted to `T`.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping it does not cancel the command: once sent it runs, and its reply is
+    /// read and discarded, so the connection stays in step for everyone else.
+    #[must_use = "futures do nothing unless polled"]
+    #[derive(Debug)]
+    pub struct Response<T> {
+        state: State<T>,
+        // Armed on the first poll that has to wait, so a reply that is already in
+        // never touches the timer.
+        #[pin]
+        sleep: Option<Sleep>,
+    }
+}
+
+#[derive(Debug)]
+enum State<T> {
+    Done(Option<Result<T>>),
+    Waiting {
+        rx: oneshot::Receiver<Result<Value>>,
+        shared: Arc<Shared>,
+        seq: u64,
+        name: ShortName,
+        timeout: Duration,
+        deadline: Instant,
+    },
+}
+
+impl<T> Response<T> {
+    fn ready(outcome: Result<T>) -> Self {
+        Response {
+            state: State::Done(Some(outcome)),
+            sleep: None,
+        }
+    }
+}
+
+impl<T: FromValue> Future for Response<T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let mut this = self.project();
+        let (rx, shared, seq, name, timeout, deadline) =
+            match this.state {
+                State::Waiting {
+                    rx,
+                    shared,
+                    seq,
+                    name,
+                    timeout,
+                    deadline,
+                } => (rx, shared, seq, name, timeout, deadline),
+                State::Done(outcome) => {
+                    return Poll::Ready(outcome.take().unwrap_or_else(|| {
+                        Err(Error::protocol("response polled after completion"))
+                    }));
+                }
+            };
+        if let Poll::Ready(received) = Pin::new(rx).poll(cx) {
+            return Poll::Ready(match received {
+                Ok(Ok(value)) => convert(value),
+                Ok(Err(Error::ConnectionLost {
+                    status: CommandStatus::NotSent,
+                    ..
+                })) => {
+                    // Expired in the backlog: report it as the timeout it is.
+                    Err(shared.timeout_error(&name.as_string(), *timeout, *seq))
+                }
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(Error::ConnectionLost {
+                    status: shared.status_of(*seq),
+                    reason: "the client shut down before the reply came".into(),
+                }),
+            });
+        }
+        if this.sleep.is_none() {
+            this.sleep.set(Some(tokio::time::sleep_until(*deadline)));
+        }
+        if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
+            ready!(sleep.poll(cx));
+        }
+        Poll::Ready(Err(shared.timeout_error(&name.as_string(), *timeout, *seq)))
+    }
+}

@@ -1,0 +1,57 @@
+//! [`Stats`]: what the multiplexer has done, read from counters it bumps once per
+//! batch.
+
+use crate::mux::ConnectionState;
+
+/// A snapshot of a client's counters, from [`crate::Client::stats`].
+///
+/// ```
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// client.set("k", "v").await?;
+/// let stats = client.stats();
+/// println!("{:.1} commands per write", stats.commands_per_write());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Commands written to the server.
+    pub commands_sent: u64,
+    /// Replies read (push frames excluded).
+    pub replies: u64,
+    /// Write syscalls made (`write_all` calls; each may take more than one on a full socket).
+    pub writes: u64,
+    /// Bytes read from the server.
+    pub bytes_in: u64,
+    /// Bytes written to the server.
+    pub bytes_out: u64,
+    /// Fire-and-forget commands whose reply was an error.
+    pub fire_and_forget_errors: u64,
+    /// Commands dropped unsent because their timeout passed while they were queued.
+    pub expired_unsent: u64,
+    /// RESP3 push frames received on the shared connection.
+    pub push_frames: u64,
+    /// Connections rebuilt after a failure.
+    pub reconnects: u64,
+    /// Commands that timed out.
+    pub timeouts: u64,
+    /// Commands queued and not yet written.
+    pub queue_depth: usize,
+    /// Bytes of the queued commands.
+    pub queue_bytes: usize,
+    /// Commands written and awaiting their reply.
+    pub in_flight: usize,
+    /// The connection's state.
+    pub state: ConnectionState,
+}
+
+impl Stats {
+    /// Average commands per write: how much batching the load produced.
+    pub fn commands_per_write(&self) -> f64 {
+        if self.writes == 0 {
+            0.0
+        } else {
+            self.commands_sent as f64 / self.writes as f64
+        }
+    }
+}
