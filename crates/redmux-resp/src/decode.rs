@@ -240,6 +240,11 @@ impl Decoder {
         let tag = buf[0];
         let body_end = newline - 1;
         let text = &buf[1..body_end];
+        if !matches!(tag, b';' | b'.') && self.in_streamed_string() {
+            // Checked here, not when the value completes: an aggregate header inside a
+            // streamed string would otherwise leave the decoder waiting forever.
+            return Err(DecodeError::Malformed("a value inside a streamed string"));
+        }
         let step = match tag {
             b'+' | b'-' | b'(' => {
                 if tag == b'(' {
@@ -287,13 +292,7 @@ impl Decoder {
                 }
             }
             b';' => {
-                if !matches!(
-                    self.stack.last(),
-                    Some(Frame {
-                        kind: FrameKind::StreamedString(_),
-                        ..
-                    })
-                ) {
+                if !self.in_streamed_string() {
                     return Err(DecodeError::Malformed(
                         "string chunk outside a streamed string",
                     ));
@@ -361,6 +360,12 @@ impl Decoder {
                     return Err(invalid("end marker", text));
                 }
                 buf.advance(newline + 1);
+                // A streamed string ends with `;0`, not `.`.
+                if self.in_streamed_string() {
+                    return Err(DecodeError::Malformed(
+                        "end marker outside a streamed aggregate",
+                    ));
+                }
                 return match self.stack.pop() {
                     Some(frame) if frame.expected.is_none() => finish(frame).map(Step::Value),
                     _ => Err(DecodeError::Malformed(
@@ -372,6 +377,16 @@ impl Decoder {
         };
         buf.advance(newline + 1);
         Ok(step)
+    }
+
+    fn in_streamed_string(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame {
+                kind: FrameKind::StreamedString(_),
+                ..
+            })
+        )
     }
 
     /// A blob length: `None` for `-1`.
@@ -540,7 +555,7 @@ fn parse_double(text: &[u8]) -> Result<f64, DecodeError> {
     match text {
         b"inf" | b"+inf" => return Ok(f64::INFINITY),
         b"-inf" => return Ok(f64::NEG_INFINITY),
-        b"nan" | b"-nan" => return Ok(f64::NAN),
+        _ if is_nan(text) => return Ok(f64::NAN),
         _ => {}
     }
     std::str::from_utf8(text)
@@ -552,6 +567,21 @@ fn parse_double(text: &[u8]) -> Result<f64, DecodeError> {
         })
         .and_then(|s| s.parse::<f64>().ok())
         .ok_or_else(|| invalid("double", text))
+}
+
+/// Whether `text` is a NaN as Redis has written it. Since 7.2 that is always `nan`, but
+/// before, the server printed whatever its libc did: `-nan`, `NAN`, `nan(0x...)`. The
+/// RESP3 specification asks clients to accept them all.
+fn is_nan(text: &[u8]) -> bool {
+    let unsigned = match text.first() {
+        Some(b'-' | b'+') => &text[1..],
+        _ => text,
+    };
+    let Some((word, rest)) = unsigned.split_at_checked(3) else {
+        return false;
+    };
+    word.eq_ignore_ascii_case(b"nan")
+        && (rest.is_empty() || (rest.first() == Some(&b'(') && rest.last() == Some(&b')')))
 }
 
 fn validate_big_number(text: &[u8]) -> Result<(), DecodeError> {
