@@ -24,9 +24,10 @@ use crate::error::DecodeError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The longest bulk string, bulk error or verbatim string, in bytes (default 512 MiB,
-    /// the server's own `proto-max-bulk-len`).
+    /// the server's own `proto-max-bulk-len`). A streamed string (`$?`) counts whole.
     pub max_bulk_len: usize,
-    /// The most elements in one array, set, push, or pairs in one map (default 2^27).
+    /// The most elements in one array, set, push, or pairs in one map (default 2^27),
+    /// streamed (`*?`) or not.
     pub max_aggregate_len: usize,
     /// The deepest nesting of aggregates (default 128).
     pub max_depth: usize,
@@ -312,6 +313,15 @@ impl Decoder {
                         return Ok(Step::Value(Value::BulkString(acc.freeze())));
                     }
                     Some(len) => {
+                        // The limit is on the whole string, not on each chunk: a peer
+                        // could otherwise stream without end.
+                        let total = self.streamed_len() as u64 + len as u64;
+                        if total > self.limits.max_bulk_len as u64 {
+                            return Err(DecodeError::BulkTooLarge {
+                                len: total,
+                                limit: self.limits.max_bulk_len,
+                            });
+                        }
                         self.blob = Some(Blob {
                             kind: BlobKind::Chunk,
                             len,
@@ -377,6 +387,17 @@ impl Decoder {
         };
         buf.advance(newline + 1);
         Ok(step)
+    }
+
+    /// The bytes gathered so far by the open streamed string (0 if none is open).
+    fn streamed_len(&self) -> usize {
+        match self.stack.last() {
+            Some(Frame {
+                kind: FrameKind::StreamedString(acc),
+                ..
+            }) => acc.len(),
+            _ => 0,
+        }
     }
 
     fn in_streamed_string(&self) -> bool {
@@ -446,6 +467,19 @@ impl Decoder {
                 return Err(DecodeError::Malformed("a value inside a streamed string"));
             }
             top.items.push(value);
+            if top.expected.is_none() {
+                // A streamed aggregate announces no length to check up front.
+                let len = match top.kind {
+                    FrameKind::Map => top.items.len().div_ceil(2),
+                    _ => top.items.len(),
+                };
+                if len > self.limits.max_aggregate_len {
+                    return Err(DecodeError::AggregateTooLarge {
+                        len: len as u64,
+                        limit: self.limits.max_aggregate_len,
+                    });
+                }
+            }
             if top.expected != Some(top.items.len()) {
                 return Ok(None);
             }

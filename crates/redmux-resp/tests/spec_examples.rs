@@ -518,12 +518,29 @@ fn over_limit() {
         error_with(limits, b"$?\r\n;17\r\n"),
         DecodeError::BulkTooLarge { len: 17, limit: 16 }
     );
+    // A streamed string's limit is on its total, not on each chunk.
+    assert_eq!(
+        error_with(limits, b"$?\r\n;10\r\n0123456789\r\n;7\r\n"),
+        DecodeError::BulkTooLarge { len: 17, limit: 16 }
+    );
     assert_eq!(
         error_with(limits, b"*5\r\n"),
         DecodeError::AggregateTooLarge { len: 5, limit: 4 }
     );
     assert_eq!(
         error_with(limits, b"%5\r\n"),
+        DecodeError::AggregateTooLarge { len: 5, limit: 4 }
+    );
+    // Streamed aggregates announce no length: the limit applies as elements arrive.
+    assert_eq!(
+        error_with(limits, b"*?\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n"),
+        DecodeError::AggregateTooLarge { len: 5, limit: 4 }
+    );
+    assert_eq!(
+        error_with(
+            limits,
+            b"%?\r\n:1\r\n_\r\n:2\r\n_\r\n:3\r\n_\r\n:4\r\n_\r\n:5\r\n"
+        ),
         DecodeError::AggregateTooLarge { len: 5, limit: 4 }
     );
     assert_eq!(
@@ -535,6 +552,14 @@ fn over_limit() {
         DecodeError::TooDeep { limit: 3 }
     );
     // Exactly at the limits is fine.
+    assert_eq!(
+        decode_whole(
+            b"*?\r\n$?\r\n;10\r\n0123456789\r\n;6\r\nabcdef\r\n;0\r\n_\r\n_\r\n_\r\n.\r\n%?\r\n:1\r\n_\r\n:2\r\n_\r\n:3\r\n_\r\n:4\r\n_\r\n.\r\n",
+            Decoder::with_limits(limits)
+        )
+        .len(),
+        2
+    );
     assert_eq!(
         decode_whole(
             b"*1\r\n*1\r\n*4\r\n$16\r\n0123456789abcdef\r\n_\r\n_\r\n_\r\n",
