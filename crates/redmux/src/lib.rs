@@ -44,6 +44,7 @@ pub mod stats;
 
 pub use client::Client;
 pub use command::{Command, cmd};
+pub use commands::{Expiry, KeyType, Scan, ScanOptions, SetOptions, Side, ZAddOptions, ZRange};
 pub use config::{Addr, Config, Protocol};
 pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;

@@ -1,4 +1,61 @@
 //! Typed commands, one file per family. Each method builds its command and returns
 //! a [`crate::Request`]; none of them blocks the connection.
+//!
+//! | file | commands |
+//! |---|---|
+//! | `strings` | GET, SET (and [`SetOptions`]), MGET, MSET, INCR..., APPEND, GETDEL, GETEX ([`Expiry`]), ... |
+//! | `keys` | DEL, UNLINK, EXISTS, EXPIRE..., TTL, PTTL, PERSIST, TYPE ([`KeyType`]), RENAME |
+//! | `scan` | SCAN as a stream ([`Scan`], [`ScanOptions`]) |
+//! | `hashes` | HGET, HSET, HMGET, HGETALL, HDEL, HINCRBY, HEXISTS, HLEN, ... |
+//! | `lists` | LPUSH, RPUSH, LPOP, RPOP, LRANGE, LLEN, LREM, LTRIM, LMOVE ([`Side`]) |
+//! | `sets` | SADD, SREM, SMEMBERS, SISMEMBER, SCARD |
+//! | `sorted_sets` | ZADD ([`ZAddOptions`]), ZREM, ZSCORE, ZINCRBY, ZRANK, ZCARD |
+//! | `zrange` | ZRANGE and its options ([`ZRange`]) |
+//! | `server` | PING, ECHO, INFO, DBSIZE, FLUSHDB, TIME, PUBLISH |
+//!
+//! Conventions every family follows:
+//!
+//! - Method names are the command's name in lower case (`getdel`, `hincrby`,
+//!   `pexpireat`); `TYPE` is `key_type`. Suffixes: `_many` takes several keys, members
+//!   or pairs; `_with` takes an options builder; `_count` and `_with_scores` add the
+//!   argument they name.
+//! - A command on one item answers whether it happened (`del` → `bool`); its `_many`
+//!   form answers how many (`del_many` → `u64`). Counts and lengths are `u64`;
+//!   values that can be negative (`INCR`, `TTL`) are `i64`.
+//! - Where the reply is one value or a collection whose shape is yours to choose, the
+//!   type parameter is the whole reply: ask `get` for `Option<String>`, `hgetall` for
+//!   a `HashMap` or a `BTreeMap`, `smembers` for a `HashSet` or a `Vec`. Where the
+//!   shape is fixed, the type parameter is one item: `mget` gives `Vec<Option<T>>`,
+//!   `lrange` gives `Vec<T>`, `zrange_with_scores` gives `Vec<(T, f64)>`.
+//! - A `_many` method given no items sends the command without them, and the server
+//!   refuses it (`ERR wrong number of arguments`).
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+mod hashes;
+mod keys;
+mod lists;
+mod scan;
+mod server;
+mod sets;
+mod sorted_sets;
 mod strings;
+mod zrange;
+
+pub use keys::KeyType;
+pub use lists::Side;
+pub use scan::{Scan, ScanOptions};
+pub use sorted_sets::ZAddOptions;
+pub use strings::{Expiry, SetOptions};
+pub use zrange::ZRange;
+
+/// Time since the Unix epoch; a time before the epoch counts as the epoch itself,
+/// which is in the past, as it was.
+fn since_epoch(at: SystemTime) -> Duration {
+    at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO)
+}
+
+/// Milliseconds, saturating: no real duration comes near `u64::MAX` milliseconds.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

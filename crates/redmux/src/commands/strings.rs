@@ -1,10 +1,11 @@
-//! String commands: GET, SET, INCR, ...
+//! String commands: GET, SET, MGET, MSET, INCR, APPEND, GETDEL, GETEX, ...
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use redmux_resp::ToArg;
 
-use crate::{Client, FromValue, Request, cmd};
+use super::{millis, since_epoch};
+use crate::{Client, Command, FromValue, Request, cmd};
 
 impl Client {
     /// Gets the value of a key: `GET key`. Nil (a missing key) converts to `None`.
@@ -29,6 +30,79 @@ impl Client {
         self.request(cmd("SET").arg(key).arg(value))
     }
 
+    /// Sets a key with options: `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]`.
+    ///
+    /// The reply depends on the options, so its type is yours to pick:
+    /// - without `get()`: `OK`, or nil when `nx()`/`xx()` stopped the write. Ask for
+    ///   `bool` to learn whether the key was set, or `()` when there is no condition.
+    /// - with `get()`: the old value, nil when there was none. Ask for `Option<String>`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::Duration;
+    /// use redmux::SetOptions;
+    /// let locked: bool = client
+    ///     .set_with("lock:job-7", "worker-1", SetOptions::new().nx().px(Duration::from_millis(500)))
+    ///     .await?;
+    /// let old: Option<String> = client.set_with("greeting", "hi", SetOptions::new().get()).await?;
+    /// client.set_with::<()>("session", "s", SetOptions::new().ex(Duration::from_secs(60))).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_with<T: FromValue>(
+        &self,
+        key: impl ToArg,
+        value: impl ToArg,
+        options: SetOptions,
+    ) -> Request<'_, T> {
+        let mut command = cmd("SET").arg(key).arg(value);
+        options.push_args(&mut command);
+        self.request(command)
+    }
+
+    /// Gets the values of several keys: `MGET key [key ...]`. Each missing key (or key
+    /// holding a non-string) is `None`, in the order the keys were given.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let values: Vec<Option<String>> = client.mget(["a", "b", "c"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn mget<T: FromValue>(
+        &self,
+        keys: impl IntoIterator<Item = impl ToArg>,
+    ) -> Request<'_, Vec<Option<T>>> {
+        self.request(cmd("MGET").args(keys))
+    }
+
+    /// Sets several keys at once, atomically: `MSET key value [key value ...]`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// client.mset([("a", "1"), ("b", "2")]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn mset(
+        &self,
+        pairs: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
+    ) -> Request<'_, ()> {
+        self.request(pairs_args(cmd("MSET"), pairs))
+    }
+
+    /// Sets several keys only if none of them exists: `MSETNX key value [key value ...]`.
+    /// The reply is whether they were set (all or none are).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let set: bool = client.msetnx([("a", "1"), ("b", "2")]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn msetnx(
+        &self,
+        pairs: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
+    ) -> Request<'_, bool> {
+        self.request(pairs_args(cmd("MSETNX"), pairs))
+    }
+
     /// Increments an integer: `INCR key`.
     ///
     /// ```no_run
@@ -40,16 +114,310 @@ impl Client {
         self.request(cmd("INCR").arg(key))
     }
 
-    /// Sets a key's time to live, rounded to seconds: `EXPIRE key seconds`. The reply
-    /// is whether a timeout was set (`false` when the key does not exist).
+    /// Adds to an integer: `INCRBY key increment`. The reply is the new value.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let total: i64 = client.incrby("bytes-in", 1500).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn incrby(&self, key: impl ToArg, increment: i64) -> Request<'_, i64> {
+        self.request(cmd("INCRBY").arg(key).arg(increment))
+    }
+
+    /// Adds to a float: `INCRBYFLOAT key increment`. The reply is the new value.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let balance: f64 = client.incrbyfloat("balance", 2.5).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn incrbyfloat(&self, key: impl ToArg, increment: f64) -> Request<'_, f64> {
+        self.request(cmd("INCRBYFLOAT").arg(key).arg(increment))
+    }
+
+    /// Decrements an integer: `DECR key`. The reply is the new value.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let left: i64 = client.decr("stock:42").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn decr(&self, key: impl ToArg) -> Request<'_, i64> {
+        self.request(cmd("DECR").arg(key))
+    }
+
+    /// Subtracts from an integer: `DECRBY key decrement`. The reply is the new value.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let left: i64 = client.decrby("stock:42", 3).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn decrby(&self, key: impl ToArg, decrement: i64) -> Request<'_, i64> {
+        self.request(cmd("DECRBY").arg(key).arg(decrement))
+    }
+
+    /// Appends to a string, creating it if needed: `APPEND key value`. The reply is
+    /// the string's new length.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let len: u64 = client.append("log", "line\n").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn append(&self, key: impl ToArg, value: impl ToArg) -> Request<'_, u64> {
+        self.request(cmd("APPEND").arg(key).arg(value))
+    }
+
+    /// Gets a value and deletes the key: `GETDEL key`. Nil (a missing key) converts to
+    /// `None`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let token: Option<String> = client.getdel("one-time-token").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn getdel<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
+        self.request(cmd("GETDEL").arg(key))
+    }
+
+    /// Gets a value and sets or clears its expiry: `GETEX key EX s|PX ms|EXAT t|PXAT t|PERSIST`.
+    /// Nil (a missing key) converts to `None`.
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
     /// use std::time::Duration;
-    /// client.expire("session:42", Duration::from_secs(300)).fire_and_forget()?;
+    /// use redmux::Expiry;
+    /// let v: Option<String> = client.getex("session", Expiry::Ex(Duration::from_secs(300))).await?;
+    /// let kept: Option<String> = client.getex("session", Expiry::Persist).await?;
     /// # Ok(()) }
     /// ```
-    pub fn expire(&self, key: impl ToArg, ttl: Duration) -> Request<'_, bool> {
-        self.request(cmd("EXPIRE").arg(key).arg(ttl.as_secs()))
+    pub fn getex<T: FromValue>(&self, key: impl ToArg, expiry: Expiry) -> Request<'_, T> {
+        let mut command = cmd("GETEX").arg(key);
+        expiry.push_args(&mut command);
+        self.request(command)
+    }
+
+    /// The length of a string, 0 for a missing key: `STRLEN key`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let len: u64 = client.strlen("greeting").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn strlen(&self, key: impl ToArg) -> Request<'_, u64> {
+        self.request(cmd("STRLEN").arg(key))
+    }
+
+    /// A substring, by byte offsets, both inclusive; negative offsets count from the
+    /// end: `GETRANGE key start end`. A missing key gives an empty string.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let last_three: String = client.getrange("greeting", -3, -1).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn getrange<T: FromValue>(&self, key: impl ToArg, start: i64, end: i64) -> Request<'_, T> {
+        self.request(cmd("GETRANGE").arg(key).arg(start).arg(end))
+    }
+
+    /// Overwrites part of a string from a byte offset, padding with zero bytes if it
+    /// was shorter: `SETRANGE key offset value`. The reply is the new length.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let len: u64 = client.setrange("greeting", 6, "Redis").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn setrange(&self, key: impl ToArg, offset: u64, value: impl ToArg) -> Request<'_, u64> {
+        self.request(cmd("SETRANGE").arg(key).arg(offset).arg(value))
+    }
+}
+
+/// Appends each pair's two halves as arguments.
+pub(super) fn pairs_args(
+    mut command: Command,
+    pairs: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
+) -> Command {
+    for (a, b) in pairs {
+        command.push_arg(a).push_arg(b);
+    }
+    command
+}
+
+/// The expiry [`Client::getex`] gives a key.
+///
+/// Durations are sent as whole seconds (`Ex`, rounded down) or milliseconds (`Px`);
+/// a time before the Unix epoch is sent as the epoch, which expires the key at once.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use redmux::Expiry;
+/// let in_five_minutes = Expiry::Ex(Duration::from_secs(300));
+/// let at_noon = Expiry::PxAt(SystemTime::now() + Duration::from_secs(3600));
+/// let forever = Expiry::Persist;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// `EX seconds`: expire after this long, in whole seconds (at least one).
+    Ex(Duration),
+    /// `PX milliseconds`: expire after this long, in whole milliseconds (at least one).
+    Px(Duration),
+    /// `EXAT unix-time-seconds`: expire at this time, to the second.
+    ExAt(SystemTime),
+    /// `PXAT unix-time-milliseconds`: expire at this time, to the millisecond.
+    PxAt(SystemTime),
+    /// `PERSIST`: remove the expiry; the key lives until deleted.
+    Persist,
+}
+
+impl Expiry {
+    fn push_args(self, command: &mut Command) {
+        match self {
+            Expiry::Ex(d) => command.push_arg("EX").push_arg(d.as_secs()),
+            Expiry::Px(d) => command.push_arg("PX").push_arg(millis(d)),
+            Expiry::ExAt(t) => command.push_arg("EXAT").push_arg(since_epoch(t).as_secs()),
+            Expiry::PxAt(t) => command.push_arg("PXAT").push_arg(millis(since_epoch(t))),
+            Expiry::Persist => command.push_arg("PERSIST"),
+        };
+    }
+}
+
+/// The options of [`Client::set_with`]: an expiry, a condition, and whether to get the
+/// old value. Each setter replaces an earlier choice of the same kind (`nx()` then
+/// `xx()` sends `XX`).
+///
+/// ```
+/// use std::time::Duration;
+/// use redmux::SetOptions;
+/// // SET key value NX PX 500
+/// let lock = SetOptions::new().nx().px(Duration::from_millis(500));
+/// // SET key value XX GET KEEPTTL
+/// let swap = SetOptions::new().xx().get().keep_ttl();
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SetOptions {
+    ttl: Option<SetTtl>,
+    condition: Option<Condition>,
+    get: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetTtl {
+    Expire(Expiry),
+    KeepTtl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Condition {
+    Nx,
+    Xx,
+}
+
+impl SetOptions {
+    /// No options: a plain `SET`, which also clears any expiry the key had.
+    pub fn new() -> Self {
+        SetOptions::default()
+    }
+
+    /// `EX seconds`: expire after this long, rounded down to whole seconds (which must
+    /// come to at least one; use [`px`](Self::px) below a second).
+    pub fn ex(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(SetTtl::Expire(Expiry::Ex(ttl)));
+        self
+    }
+
+    /// `PX milliseconds`: expire after this long, in whole milliseconds.
+    pub fn px(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(SetTtl::Expire(Expiry::Px(ttl)));
+        self
+    }
+
+    /// `EXAT unix-time-seconds`: expire at this time, to the second.
+    pub fn exat(mut self, at: SystemTime) -> Self {
+        self.ttl = Some(SetTtl::Expire(Expiry::ExAt(at)));
+        self
+    }
+
+    /// `PXAT unix-time-milliseconds`: expire at this time, to the millisecond.
+    pub fn pxat(mut self, at: SystemTime) -> Self {
+        self.ttl = Some(SetTtl::Expire(Expiry::PxAt(at)));
+        self
+    }
+
+    /// `KEEPTTL`: keep the expiry the key already has.
+    pub fn keep_ttl(mut self) -> Self {
+        self.ttl = Some(SetTtl::KeepTtl);
+        self
+    }
+
+    /// `NX`: set only if the key does not exist.
+    pub fn nx(mut self) -> Self {
+        self.condition = Some(Condition::Nx);
+        self
+    }
+
+    /// `XX`: set only if the key already exists.
+    pub fn xx(mut self) -> Self {
+        self.condition = Some(Condition::Xx);
+        self
+    }
+
+    /// `GET`: reply with the old value (nil if there was none) instead of `OK`.
+    pub fn get(mut self) -> Self {
+        self.get = true;
+        self
+    }
+
+    fn push_args(self, command: &mut Command) {
+        match self.condition {
+            Some(Condition::Nx) => _ = command.push_arg("NX"),
+            Some(Condition::Xx) => _ = command.push_arg("XX"),
+            None => {}
+        }
+        if self.get {
+            command.push_arg("GET");
+        }
+        match self.ttl {
+            Some(SetTtl::Expire(expiry)) => expiry.push_args(command),
+            Some(SetTtl::KeepTtl) => _ = command.push_arg("KEEPTTL"),
+            None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(c: Command) -> String {
+        String::from_utf8_lossy(&c.into_bytes()).replace("\r\n", " ")
+    }
+
+    #[test]
+    fn set_options_encode_in_one_command() {
+        let mut c = cmd("SET").arg("k").arg("v");
+        SetOptions::new()
+            .xx()
+            .nx()
+            .get()
+            .px(Duration::from_millis(1500))
+            .push_args(&mut c);
+        assert_eq!(wire(c), "*7 $3 SET $1 k $1 v $2 NX $3 GET $2 PX $4 1500 ");
+        let mut c = cmd("SET").arg("k").arg("v");
+        SetOptions::new()
+            .ex(Duration::from_secs(9))
+            .keep_ttl()
+            .push_args(&mut c);
+        assert_eq!(wire(c), "*4 $3 SET $1 k $1 v $7 KEEPTTL ");
+    }
+
+    #[test]
+    fn times_before_the_epoch_are_the_epoch() {
+        let mut c = cmd("GETEX").arg("k");
+        let before = std::time::UNIX_EPOCH - Duration::from_secs(10);
+        Expiry::ExAt(before).push_args(&mut c);
+        assert_eq!(wire(c), "*4 $5 GETEX $1 k $4 EXAT $1 0 ");
     }
 }

@@ -1,0 +1,291 @@
+//! Key commands: DEL, UNLINK, EXISTS, EXPIRE, TTL, PERSIST, TYPE, RENAME, ...
+//! SCAN is in `scan.rs`.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use redmux_resp::{ToArg, Value};
+
+use super::{millis, since_epoch};
+use crate::{Client, FromValue, Request, Result, cmd};
+
+impl Client {
+    /// Deletes a key: `DEL key`. The reply is whether it existed.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let deleted: bool = client.del("session:42").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn del(&self, key: impl ToArg) -> Request<'_, bool> {
+        self.request(cmd("DEL").arg(key))
+    }
+
+    /// Deletes keys: `DEL key [key ...]`. The reply is how many existed.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let deleted: u64 = client.del_many(["a", "b", "c"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn del_many(&self, keys: impl IntoIterator<Item = impl ToArg>) -> Request<'_, u64> {
+        self.request(cmd("DEL").args(keys))
+    }
+
+    /// Deletes a key, freeing its memory in the background: `UNLINK key`. The reply is
+    /// whether it existed.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// client.unlink("big-set").fire_and_forget()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn unlink(&self, key: impl ToArg) -> Request<'_, bool> {
+        self.request(cmd("UNLINK").arg(key))
+    }
+
+    /// Deletes keys, freeing their memory in the background: `UNLINK key [key ...]`.
+    /// The reply is how many existed.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let unlinked: u64 = client.unlink_many(["a", "b"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn unlink_many(&self, keys: impl IntoIterator<Item = impl ToArg>) -> Request<'_, u64> {
+        self.request(cmd("UNLINK").args(keys))
+    }
+
+    /// Whether a key exists: `EXISTS key`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let there: bool = client.exists("greeting").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn exists(&self, key: impl ToArg) -> Request<'_, bool> {
+        self.request(cmd("EXISTS").arg(key))
+    }
+
+    /// How many of the keys exist: `EXISTS key [key ...]`. A key named twice counts
+    /// twice.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let present: u64 = client.exists_many(["a", "b", "c"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn exists_many(&self, keys: impl IntoIterator<Item = impl ToArg>) -> Request<'_, u64> {
+        self.request(cmd("EXISTS").args(keys))
+    }
+
+    /// Sets a key's time to live, rounded to seconds: `EXPIRE key seconds`. The reply
+    /// is whether a timeout was set (`false` when the key does not exist).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::Duration;
+    /// client.expire("session:42", Duration::from_secs(300)).fire_and_forget()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn expire(&self, key: impl ToArg, ttl: Duration) -> Request<'_, bool> {
+        self.request(cmd("EXPIRE").arg(key).arg(ttl.as_secs()))
+    }
+
+    /// Sets a key's time to live in milliseconds: `PEXPIRE key milliseconds`. The
+    /// reply is whether a timeout was set (`false` when the key does not exist).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::Duration;
+    /// let set: bool = client.pexpire("lock", Duration::from_millis(250)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pexpire(&self, key: impl ToArg, ttl: Duration) -> Request<'_, bool> {
+        self.request(cmd("PEXPIRE").arg(key).arg(millis(ttl)))
+    }
+
+    /// Makes a key expire at a time, to the second: `EXPIREAT key unix-time-seconds`.
+    /// A time in the past deletes the key. The reply is whether a timeout was set.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::{Duration, SystemTime};
+    /// let at = SystemTime::now() + Duration::from_secs(3600);
+    /// let set: bool = client.expireat("report", at).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn expireat(&self, key: impl ToArg, at: SystemTime) -> Request<'_, bool> {
+        self.request(cmd("EXPIREAT").arg(key).arg(since_epoch(at).as_secs()))
+    }
+
+    /// Makes a key expire at a time, to the millisecond:
+    /// `PEXPIREAT key unix-time-milliseconds`. The reply is whether a timeout was set.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::{Duration, SystemTime};
+    /// let set: bool = client.pexpireat("lock", SystemTime::now() + Duration::from_millis(500)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pexpireat(&self, key: impl ToArg, at: SystemTime) -> Request<'_, bool> {
+        self.request(cmd("PEXPIREAT").arg(key).arg(millis(since_epoch(at))))
+    }
+
+    /// A key's remaining time to live in seconds: `TTL key`. `-1` means the key exists
+    /// but has no expiry; `-2` means it does not exist.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// match client.ttl("session:42").await? {
+    ///     -2 => println!("gone"),
+    ///     -1 => println!("never expires"),
+    ///     secs => println!("{secs}s left"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn ttl(&self, key: impl ToArg) -> Request<'_, i64> {
+        self.request(cmd("TTL").arg(key))
+    }
+
+    /// A key's remaining time to live in milliseconds: `PTTL key`. `-1` means the key
+    /// exists but has no expiry; `-2` means it does not exist.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let ms: i64 = client.pttl("lock").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pttl(&self, key: impl ToArg) -> Request<'_, i64> {
+        self.request(cmd("PTTL").arg(key))
+    }
+
+    /// Removes a key's expiry: `PERSIST key`. The reply is whether there was one to
+    /// remove.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let removed: bool = client.persist("session:42").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn persist(&self, key: impl ToArg) -> Request<'_, bool> {
+        self.request(cmd("PERSIST").arg(key))
+    }
+
+    /// The type of the value at a key: `TYPE key`. [`KeyType::Missing`] when there is
+    /// no such key.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use redmux::KeyType;
+    /// if client.key_type("queue").await? == KeyType::List {
+    ///     println!("a list");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn key_type(&self, key: impl ToArg) -> Request<'_, KeyType> {
+        self.request(cmd("TYPE").arg(key))
+    }
+
+    /// Renames a key, overwriting `new_key` if it exists: `RENAME key newkey`. A
+    /// missing `key` is a server error (`ERR no such key`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// client.rename("report:tmp", "report").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn rename(&self, key: impl ToArg, new_key: impl ToArg) -> Request<'_, ()> {
+        self.request(cmd("RENAME").arg(key).arg(new_key))
+    }
+
+    /// Renames a key only if `new_key` does not exist: `RENAMENX key newkey`. The
+    /// reply is whether it was renamed.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let renamed: bool = client.renamenx("draft", "published").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn renamenx(&self, key: impl ToArg, new_key: impl ToArg) -> Request<'_, bool> {
+        self.request(cmd("RENAMENX").arg(key).arg(new_key))
+    }
+}
+
+/// The type of a value, as `TYPE` names it; also the filter of
+/// [`ScanOptions::type_`](crate::ScanOptions::type_).
+///
+/// ```
+/// use redmux::KeyType;
+/// assert_eq!(KeyType::from("zset"), KeyType::ZSet);
+/// assert_eq!(KeyType::from("ReJSON-RL"), KeyType::Other("ReJSON-RL".into()));
+/// assert_eq!(KeyType::Hash.as_str(), "hash");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyType {
+    /// `string`
+    String,
+    /// `list`
+    List,
+    /// `set`
+    Set,
+    /// `zset`, a sorted set.
+    ZSet,
+    /// `hash`
+    Hash,
+    /// `stream`
+    Stream,
+    /// `none`: no such key.
+    Missing,
+    /// A type this enum does not name, such as a module's (`ReJSON-RL`).
+    Other(String),
+}
+
+impl KeyType {
+    /// The name Redis uses for the type.
+    pub fn as_str(&self) -> &str {
+        match self {
+            KeyType::String => "string",
+            KeyType::List => "list",
+            KeyType::Set => "set",
+            KeyType::ZSet => "zset",
+            KeyType::Hash => "hash",
+            KeyType::Stream => "stream",
+            KeyType::Missing => "none",
+            KeyType::Other(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for KeyType {
+    fn from(name: &str) -> Self {
+        match name {
+            "string" => KeyType::String,
+            "list" => KeyType::List,
+            "set" => KeyType::Set,
+            "zset" => KeyType::ZSet,
+            "hash" => KeyType::Hash,
+            "stream" => KeyType::Stream,
+            "none" => KeyType::Missing,
+            other => KeyType::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for KeyType {
+    fn from(name: String) -> Self {
+        KeyType::from(name.as_str())
+    }
+}
+
+impl FromValue for KeyType {
+    fn from_value(value: Value) -> Result<Self> {
+        String::from_value(value).map(KeyType::from)
+    }
+}
