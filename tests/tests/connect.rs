@@ -1,0 +1,165 @@
+//! Connecting: URLs, the handshake (AUTH, SELECT, SETNAME, RESP3), Unix sockets, and
+//! clear errors for a wrong password, an unreachable port and a malformed URL.
+
+use std::time::{Duration, Instant};
+
+use redmux::{Client, Config, Error, Value, cmd};
+use redmux_testkit::RedisServer;
+
+#[tokio::test]
+async fn url_options_reach_the_server() {
+    let server = RedisServer::start().unwrap();
+    let url = format!("{}/3?client_name=web-1", server.url());
+    let client = Client::connect(&url).await.unwrap();
+    let name: Option<String> = client.command(cmd("CLIENT").arg("GETNAME")).await.unwrap();
+    assert_eq!(name.as_deref(), Some("web-1"));
+    client.set("in-db-3", "yes").await.unwrap();
+    let db0 = Client::connect(&server.url()).await.unwrap();
+    assert_eq!(db0.get::<Option<String>>("in-db-3").await.unwrap(), None);
+    let info: String = client.command(cmd("CLIENT").arg("INFO")).await.unwrap();
+    assert!(info.contains("db=3"), "{info}");
+}
+
+#[tokio::test]
+async fn resp3_handshake_and_replies() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&format!("{}?protocol=resp3", server.url()))
+        .await
+        .unwrap();
+    client
+        .command::<i64>(cmd("HSET").arg("h").arg("f").arg("1"))
+        .await
+        .unwrap();
+    let raw: Value = client.command(cmd("HGETALL").arg("h")).await.unwrap();
+    assert!(
+        matches!(raw, Value::Map(_)),
+        "RESP3 replies with a map: {raw:?}"
+    );
+    let as_map: std::collections::HashMap<String, i64> =
+        client.command(cmd("HGETALL").arg("h")).await.unwrap();
+    assert_eq!(as_map["f"], 1);
+    let hello: Value = client.command(cmd("HELLO")).await.unwrap();
+    assert!(format!("{hello:?}").contains("proto"), "{hello:?}");
+}
+
+#[tokio::test]
+async fn password_and_acl_user() {
+    let server = RedisServer::builder()
+        .password("s3cret")
+        .acl_user("alice", "wonder")
+        .start()
+        .unwrap();
+    let addr = server.addr();
+    let ok = Client::connect(&format!("redis://:s3cret@{addr}"))
+        .await
+        .unwrap();
+    ok.set("k", "v").await.unwrap();
+    let alice = Client::connect(&format!("redis://alice:wonder@{addr}?protocol=resp3"))
+        .await
+        .unwrap();
+    let who: String = alice.command(cmd("ACL").arg("WHOAMI")).await.unwrap();
+    assert_eq!(who, "alice");
+
+    let started = Instant::now();
+    let wrong = Client::connect(&format!("redis://:nope@{addr}"))
+        .await
+        .unwrap_err();
+    assert!(matches!(wrong, Error::Auth(_)), "{wrong:?}");
+    assert!(
+        wrong.to_string().contains("authentication failed"),
+        "{wrong}"
+    );
+    let missing = Client::connect(&format!("redis://{addr}"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, Error::Auth(ref e) if e.code() == "NOAUTH"),
+        "{missing:?}"
+    );
+    let wrong3 = Client::connect(&format!("redis://alice:nope@{addr}?protocol=resp3"))
+        .await
+        .unwrap_err();
+    assert!(matches!(wrong3, Error::Auth(_)), "{wrong3:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn unix_socket() {
+    let server = RedisServer::builder().unix_socket(true).start().unwrap();
+    let path = server.unix_socket().unwrap();
+    let client = Client::connect(&format!("redis+unix://{}?db=2", path.display()))
+        .await
+        .unwrap();
+    client.set("over", "unix").await.unwrap();
+    let v: String = client.get("over").await.unwrap();
+    assert_eq!(v, "unix");
+    let client = Client::connect(&format!("unix://{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.get::<Option<String>>("over").await.unwrap(),
+        None,
+        "db 0, not 2"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_port_fails_within_the_connect_timeout() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = Config::from_url(&format!("redis://127.0.0.1:{port}")).unwrap();
+    config.connect_timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let err = Client::connect_with(config).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&port.to_string()) && text.contains("refused"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn silent_server_hits_the_connect_timeout() {
+    // Accepts and never answers: the handshake must give up at the connect timeout.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let mut config = Config::from_url(&format!("redis://{addr}")).unwrap();
+    config.connect_timeout = Duration::from_millis(300);
+    let started = Instant::now();
+    let err = Client::connect_with(config).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+    assert!(err.to_string().contains("connect_timeout"), "{err}");
+    hold.abort();
+}
+
+#[tokio::test]
+async fn malformed_urls_name_their_bad_part() {
+    for (url, part) in [
+        ("redis://localhost:notaport", "port \"notaport\""),
+        ("redis://localhost/db9x", "database \"db9x\""),
+        ("mysql://localhost", "scheme \"mysql\""),
+        ("localhost:6379", "no scheme"),
+        ("redis://localhost?protocol=resp4", "protocol \"resp4\""),
+        ("redis://:pa%zzss@localhost", "percent-encoding"),
+    ] {
+        let err = Client::connect(url).await.unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{url}: {err:?}");
+        assert!(err.to_string().contains(part), "{url}: {err}");
+    }
+}

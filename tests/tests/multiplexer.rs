@@ -1,0 +1,296 @@
+//! The multiplexer's invariants against a real server: replies reach their callers,
+//! one caller's order holds, fire-and-forget returns at once, cancellation is safe,
+//! errors stay with their command, blocking commands are refused.
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use redmux::{Client, Error, Value, cmd};
+use redmux_testkit::{FaultProxy, RedisServer};
+
+async fn connect(server: &RedisServer) -> Client {
+    Client::connect(&server.url()).await.expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_tasks_each_get_their_own_values() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let tasks: Vec<_> = (0..1000)
+        .map(|t| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for i in 0..20 {
+                    let key = format!("task:{t}:{i}");
+                    let value = format!("value-{t}-{i}-{}", "x".repeat((t * 7 + i) % 50));
+                    client.set(&key, &value).await.unwrap();
+                    let back: Option<String> = client.get(&key).await.unwrap();
+                    assert_eq!(back.as_deref(), Some(value.as_str()), "{key}");
+                }
+            })
+        })
+        .collect();
+    for t in join_all(tasks).await {
+        t.unwrap();
+    }
+    let stats = client.stats();
+    assert_eq!(stats.commands_sent, stats.replies);
+    assert!(stats.commands_sent >= 40_000);
+    // Under this load the writer must have batched: far fewer writes than commands.
+    assert!(stats.commands_per_write() > 1.5, "{stats:?}");
+}
+
+#[tokio::test]
+async fn one_callers_commands_keep_their_order() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    for i in 0..200 {
+        // Issued without awaiting in between: the push must reach the server first.
+        let push = client
+            .command::<i64>(cmd("LPUSH").arg("list").arg(i))
+            .into_future();
+        let pop = client
+            .command::<Option<i64>>(cmd("LPOP").arg("list"))
+            .into_future();
+        // Polled in the opposite order: what counts is the order they were issued in.
+        let (popped, length) = tokio::join!(pop, push);
+        assert_eq!((popped.unwrap(), length.unwrap()), (Some(i), 1));
+    }
+}
+
+#[tokio::test]
+async fn fire_and_forget_returns_before_any_reply() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    client.set("session", "data").await.unwrap();
+    let replies_before = client.stats().replies;
+
+    // Nothing is forwarded while stalled, so no reply can come: the call must return anyway.
+    proxy.stall();
+    client
+        .expire("session", Duration::from_secs(300))
+        .fire_and_forget()
+        .unwrap();
+    assert_eq!(client.stats().replies, replies_before);
+    proxy.resume();
+
+    let ttl: i64 = client.command(cmd("TTL").arg("session")).await.unwrap();
+    assert!((290..=300).contains(&ttl), "ttl {ttl}");
+    assert_eq!(client.stats().fire_and_forget_errors, 0);
+}
+
+#[tokio::test]
+async fn fire_and_forget_errors_are_counted_not_delivered() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    client.set("s", "text").await.unwrap();
+    client.incr("s").fire_and_forget().unwrap();
+    // A later awaited command proves the earlier reply was read.
+    let _: Value = client.command(cmd("PING")).await.unwrap();
+    assert_eq!(client.stats().fire_and_forget_errors, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_requests_leave_other_answers_right() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    proxy.set_latency(Duration::from_millis(2));
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    for i in 0..100 {
+        client.set(format!("k{i}"), format!("v{i}")).await.unwrap();
+    }
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for round in 0..20 {
+                    match round % 4 {
+                        // Dropped mid-flight.
+                        0 => {
+                            let f = client
+                                .get::<String>(format!("k{}", (i + 1) % 100))
+                                .into_future();
+                            let _ = tokio::time::timeout(Duration::from_micros(500), f).await;
+                        }
+                        // A zero timeout.
+                        1 => {
+                            let r = client
+                                .get::<String>(format!("k{}", (i + 2) % 100))
+                                .timeout(Duration::ZERO)
+                                .await;
+                            assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
+                        }
+                        // Never polled at all.
+                        2 => drop(
+                            client
+                                .get::<String>(format!("k{}", (i + 3) % 100))
+                                .into_future(),
+                        ),
+                        _ => {}
+                    }
+                    let v: String = client.get(format!("k{i}")).await.unwrap();
+                    assert_eq!(v, format!("v{i}"));
+                }
+            })
+        })
+        .collect();
+    for t in join_all(tasks).await {
+        t.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn server_errors_and_type_mismatches_stay_with_their_command() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    client.set("s", "not a number").await.unwrap();
+
+    match client.incr("s").await {
+        Err(Error::Server(e)) => assert_eq!(e.code(), "ERR"),
+        other => panic!("expected a server error, got {other:?}"),
+    }
+    client
+        .command::<i64>(cmd("LPUSH").arg("l").arg("x"))
+        .await
+        .unwrap();
+    match client.get::<String>("l").await {
+        Err(Error::Server(e)) => assert_eq!(e.code(), "WRONGTYPE"),
+        other => panic!("expected WRONGTYPE, got {other:?}"),
+    }
+    // A conversion error: the reply came and was read, so the stream stays aligned.
+    match client.get::<i64>("s").await {
+        Err(Error::Conversion { expected, got }) => {
+            assert_eq!(expected, "integer");
+            assert!(got.contains("not a number"), "{got}");
+        }
+        other => panic!("expected a conversion error, got {other:?}"),
+    }
+    let v: String = client.get("s").await.unwrap();
+    assert_eq!(v, "not a number");
+    match client.command::<Value>(cmd("NOSUCHCOMMAND")).await {
+        Err(e @ Error::Server(_)) => assert!(e.to_string().contains("unknown command"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn blocking_commands_are_refused_at_once() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let started = Instant::now();
+    for c in [
+        cmd("BLPOP").arg("q").arg(0),
+        cmd("brpop").arg("q").arg(0),
+        cmd("BLMOVE")
+            .arg("a")
+            .arg("b")
+            .arg("LEFT")
+            .arg("RIGHT")
+            .arg(0),
+        cmd("XREAD")
+            .arg("BLOCK")
+            .arg(0)
+            .arg("STREAMS")
+            .arg("s")
+            .arg("$"),
+        cmd("WAIT").arg(1).arg(0),
+    ] {
+        match client.command::<Value>(c).await {
+            Err(e @ Error::BlockingCommandRefused { .. }) => {
+                assert!(e.to_string().contains("dedicated()"), "{e}");
+                assert!(e.status().safe_to_retry());
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // Non-blocking XREAD goes through.
+    let r: Value = client
+        .command(
+            cmd("XREAD")
+                .arg("COUNT")
+                .arg(1)
+                .arg("STREAMS")
+                .arg("s")
+                .arg("0"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r, Value::Nil);
+    assert_eq!(client.stats().commands_sent, client.stats().replies);
+}
+
+#[tokio::test]
+async fn timeouts_say_whether_the_command_was_sent() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    proxy.stall();
+    let started = Instant::now();
+    let err = client
+        .get::<Option<String>>("k")
+        .timeout(Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(100) && elapsed < Duration::from_millis(400),
+        "{elapsed:?}"
+    );
+    let Error::Timeout(d) = &err else {
+        panic!("expected a timeout, got {err:?}")
+    };
+    assert_eq!(d.command, "GET");
+    assert!(
+        !d.status.safe_to_retry(),
+        "written to the socket, so it may have run: {d}"
+    );
+    assert!(err.to_string().contains("in flight"), "{err}");
+    proxy.resume();
+    // The late reply to the timed-out GET is discarded; the next answer is right.
+    client.set("k", "v").await.unwrap();
+    let v: Option<String> = client.get("k").await.unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+}
+
+#[tokio::test]
+async fn dropping_the_last_clone_closes_the_connection() {
+    let server = RedisServer::start().unwrap();
+    let observer = connect(&server).await;
+    let count = |list: String| list.lines().count();
+    let before = count(observer.command(cmd("CLIENT").arg("LIST")).await.unwrap());
+    let client = connect(&server).await;
+    let clone = client.clone();
+    client.set("last", "words").fire_and_forget().unwrap();
+    drop(client);
+    // Still one clone alive: still connected.
+    clone.get::<Option<String>>("x").await.unwrap();
+    assert_eq!(
+        count(observer.command(cmd("CLIENT").arg("LIST")).await.unwrap()),
+        before + 1
+    );
+    drop(clone);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = count(observer.command(cmd("CLIENT").arg("LIST")).await.unwrap());
+        if now == before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "connection still open");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The fire-and-forget queued just before the drop was still sent.
+    let v: Option<String> = observer.get("last").await.unwrap();
+    assert_eq!(v.as_deref(), Some("words"));
+}
+
+#[test]
+fn public_handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    fn send<T: Send + 'static>() {}
+    send_sync::<Client>();
+    send_sync::<Error>();
+    send::<redmux::Response<Option<String>>>();
+    send_sync::<redmux::Stats>();
+}
