@@ -120,11 +120,11 @@ impl<'a, T> Request<'a, T> {
     pub fn fire_and_forget(self) -> Result<()> {
         let timeout = self.timeout.unwrap_or(self.shared.config.command_timeout);
         let command = self.command?;
-        let entry = Entry {
-            bytes: command.into_bytes(),
-            slot: Slot::Ignore,
-            deadline: (Instant::now() + timeout).into_std(),
-        };
+        let entry = Entry::new(
+            command.into_bytes(),
+            Slot::Ignore,
+            (Instant::now() + timeout).into_std(),
+        );
         self.shared.submit(entry).map(|_| ())
     }
 }
@@ -150,11 +150,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
         let deadline = Instant::now() + timeout;
         let name = command.short_name();
         let (tx, rx) = oneshot::channel();
-        let entry = Entry {
-            bytes: command.into_bytes(),
-            slot: Slot::Waiter(tx),
-            deadline: deadline.into_std(),
-        };
+        let entry = Entry::new(command.into_bytes(), Slot::Waiter(tx), deadline.into_std());
         match shared.submit(entry) {
             Ok(seq) => Response {
                 state: State::Waiting {

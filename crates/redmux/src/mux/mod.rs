@@ -92,6 +92,14 @@ impl Shared {
         self.queue.push(entry)
     }
 
+    /// Queues commands that go out back to back, with no other caller's command
+    /// between them; returns the first one's sequence number. The last entry may
+    /// hold the writer (see [`Entry::hold`]).
+    #[allow(dead_code)] // the batch and transaction layer is its first user
+    pub(crate) fn submit_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
+        self.queue.push_many(entries)
+    }
+
     /// Where a command is, for an error about it.
     pub(crate) fn status_of(&self, seq: u64) -> CommandStatus {
         if self.queue.was_taken(seq) {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use super::slot::Slot;
 use crate::error::Error;
@@ -21,6 +21,26 @@ pub(crate) struct Entry {
     /// Past this instant the caller has been told the command timed out unsent, so
     /// it must never be written.
     pub(crate) deadline: Instant,
+    /// Set on the last command of a group that must not be followed by anyone
+    /// else's (a transaction's WATCH and checks): once it is written, the writer
+    /// waits for these entries (until `deadline`, or until the sender is dropped)
+    /// and writes them before taking anything else from the queue.
+    pub(crate) hold: Option<oneshot::Receiver<Vec<Entry>>>,
+    /// Its number in the queue, given when it is pushed; 0 for entries that never
+    /// went through the queue (a hold's follow-up).
+    pub(crate) seq: u64,
+}
+
+impl Entry {
+    pub(crate) fn new(bytes: BytesMut, slot: Slot, deadline: Instant) -> Self {
+        Entry {
+            bytes,
+            slot,
+            deadline,
+            hold: None,
+            seq: 0,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -43,13 +63,14 @@ pub(crate) struct Queue {
 
 impl Queue {
     /// Appends a command; returns its sequence number.
-    pub(crate) fn push(&self, entry: Entry) -> Result<u64, Error> {
+    pub(crate) fn push(&self, mut entry: Entry) -> Result<u64, Error> {
         let mut state = self.state.lock();
         if state.closed {
             return Err(Error::Closed);
         }
         state.pushed += 1;
         let seq = state.pushed;
+        entry.seq = seq;
         state.bytes += entry.bytes.len();
         let was_empty = state.entries.is_empty();
         state.entries.push(entry);
@@ -60,6 +81,29 @@ impl Queue {
             self.wake.notify_one();
         }
         Ok(seq)
+    }
+
+    /// Appends commands that must go out back to back, under one lock; returns the
+    /// sequence number of the first.
+    #[allow(dead_code)] // the batch and transaction layer is its first user
+    pub(crate) fn push_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
+        let mut state = self.state.lock();
+        if state.closed {
+            return Err(Error::Closed);
+        }
+        let first = state.pushed + 1;
+        let was_empty = state.entries.is_empty();
+        for mut entry in entries {
+            state.pushed += 1;
+            entry.seq = state.pushed;
+            state.bytes += entry.bytes.len();
+            state.entries.push(entry);
+        }
+        drop(state);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        Ok(first)
     }
 
     /// Swaps everything queued into `into` (which must be empty).
@@ -74,10 +118,12 @@ impl Queue {
     pub(crate) fn push_front(&self, entries: impl Iterator<Item = Entry>) {
         let mut state = self.state.lock();
         let returned: Vec<Entry> = entries.collect();
-        let n = returned.len() as u64;
         state.bytes += returned.iter().map(|e| e.bytes.len()).sum::<usize>();
+        // They were never written: a timeout must not call them "sent".
+        if let Some(first) = returned.iter().map(|e| e.seq).filter(|s| *s > 0).min() {
+            state.taken = state.taken.min(first - 1);
+        }
         state.entries.splice(0..0, returned);
-        state.taken -= n.min(state.taken);
         drop(state);
         self.wake.notify_one();
     }

@@ -1,6 +1,10 @@
-//! The writer task: takes everything queued at once, records the pending slots, and
-//! writes the commands with as few syscalls as it can. It writes whenever the queue
-//! runs dry, so batching comes from load and a lone caller waits for no timer.
+//! The writer: takes everything queued at once, records the pending slots, and writes
+//! the commands with as few syscalls as it can. It writes whenever the queue runs dry,
+//! so batching comes from load and a lone caller waits for no timer.
+//!
+//! A queued entry may *hold* the writer (see [`Entry::hold`]): once it is written the
+//! writer takes nothing else from the queue until its owner sends the commands that
+//! must follow it, so a transaction's WATCH ... EXEC is never split by another caller.
 
 use std::io;
 use std::sync::atomic::Ordering::Relaxed;
@@ -8,7 +12,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use super::Shared;
 use super::queue::Entry;
@@ -30,15 +34,29 @@ pub(crate) enum WriterExit {
     Failed(io::Error),
 }
 
+struct Writer<'a> {
+    shared: &'a Shared,
+    io: &'a mut WriteHalf,
+    stop: watch::Receiver<bool>,
+    out: BytesMut,
+    slots: Vec<Slot>,
+    max_write: usize,
+}
+
 pub(crate) async fn run(
     shared: &Shared,
     io: &mut WriteHalf,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> WriterExit {
+    let mut writer = Writer {
+        shared,
+        io,
+        stop,
+        out: BytesMut::with_capacity(64 * 1024),
+        slots: Vec::with_capacity(256),
+        max_write: shared.config.max_write_bytes.max(1),
+    };
     let mut batch: Vec<Entry> = Vec::with_capacity(256);
-    let mut out = BytesMut::with_capacity(64 * 1024);
-    let mut slots: Vec<Slot> = Vec::with_capacity(256);
-    let max_write = shared.config.max_write_bytes.max(1);
     loop {
         shared.queue.take_all(&mut batch);
         if batch.is_empty() {
@@ -47,67 +65,113 @@ pub(crate) async fn run(
             }
             tokio::select! {
                 biased;
-                _ = stop.wait_for(|s| *s) => return WriterExit::Stopped,
+                _ = writer.stop.wait_for(|s| *s) => return WriterExit::Stopped,
                 _ = shared.queue.wait() => continue,
             }
         }
-        let now = Instant::now();
         let mut entries = batch.drain(..);
-        let mut commands = 0u64;
-        let mut direct: Option<BytesMut> = None;
+        let mut hold = match writer.write(&mut entries).await {
+            Ok(hold) => hold,
+            Err(exit) => {
+                shared.queue.push_front(entries);
+                return exit;
+            }
+        };
+        if hold.is_some() {
+            // Whatever came after the holding entry waits its turn in the queue.
+            shared.queue.push_front(entries);
+        }
+        while let Some((rest, deadline)) = hold.take() {
+            let follow_up = tokio::select! {
+                biased;
+                _ = writer.stop.wait_for(|s| *s) => return WriterExit::Stopped,
+                r = rest => r.ok(),
+                _ = tokio::time::sleep_until(deadline.into()) => None,
+            };
+            // A dropped sender (the caller gave up) or a late one releases the writer.
+            if let Some(follow_up) = follow_up {
+                let mut entries = follow_up.into_iter();
+                hold = match writer.write(&mut entries).await {
+                    Ok(hold) => hold,
+                    Err(exit) => {
+                        shared.queue.push_front(entries);
+                        return exit;
+                    }
+                };
+                if hold.is_some() {
+                    shared.queue.push_front(entries);
+                }
+            }
+        }
+    }
+}
+
+/// A holding entry's follow-up and the instant the writer stops waiting for it.
+type Hold = (oneshot::Receiver<Vec<Entry>>, Instant);
+
+impl Writer<'_> {
+    /// Writes entries until they run out or one holds the writer; returns the hold.
+    async fn write(
+        &mut self,
+        entries: &mut impl Iterator<Item = Entry>,
+    ) -> Result<Option<Hold>, WriterExit> {
+        let now = Instant::now();
         loop {
             // Fill one write: small commands are copied into `out`; a large one ends
             // the write and goes out from its own buffer right after.
+            let mut direct: Option<BytesMut> = None;
+            let mut hold: Option<Hold> = None;
             for entry in entries.by_ref() {
                 if entry.deadline <= now {
                     // Its caller was already told it timed out unsent.
                     entry.slot.fail(super::expired_error());
-                    shared.counters.expired.fetch_add(1, Relaxed);
+                    self.shared.counters.expired.fetch_add(1, Relaxed);
                     continue;
                 }
-                slots.push(entry.slot);
-                commands += 1;
+                self.slots.push(entry.slot);
                 if entry.bytes.len() >= WRITE_DIRECTLY {
                     direct = Some(entry.bytes);
+                } else {
+                    self.out.extend_from_slice(&entry.bytes);
+                }
+                if let Some(rest) = entry.hold {
+                    hold = Some((rest, entry.deadline));
                     break;
                 }
-                out.extend_from_slice(&entry.bytes);
-                if out.len() >= max_write {
+                if direct.is_some() || self.out.len() >= self.max_write {
                     break;
                 }
             }
-            if slots.is_empty() {
-                break;
+            if self.slots.is_empty() {
+                return Ok(None);
             }
-            // Slots go in before the bytes go out: a reply cannot beat its slot.
-            shared.pending.extend(&mut slots);
-            let written = out.len() + direct.as_ref().map_or(0, |d| d.len());
-            let result = tokio::select! {
-                biased;
-                _ = stop.wait_for(|s| *s) => Err(None),
-                r = write_out(io, &out, direct.take()) => r.map_err(Some),
-            };
-            out.clear();
-            shared.counters.commands_sent.fetch_add(commands, Relaxed);
-            tracing::debug!(commands, bytes = written, "write batch");
-            commands = 0;
-            match result {
-                Ok(syscalls) => {
-                    shared.counters.writes.fetch_add(syscalls, Relaxed);
-                    shared.counters.bytes_out.fetch_add(written as u64, Relaxed);
-                    shared.touch_write();
-                }
-                Err(error) => {
-                    // Whatever the writer took and did not write goes back to the
-                    // backlog; what it wrote fails as sent-may-have-run via `pending`.
-                    shared.queue.push_front(entries);
-                    return match error {
-                        Some(e) => WriterExit::Failed(e),
-                        None => WriterExit::Stopped,
-                    };
-                }
+            self.flush(direct).await?;
+            if hold.is_some() {
+                return Ok(hold);
             }
         }
+    }
+
+    /// Records the slots, then writes `out` and the large command, if any.
+    async fn flush(&mut self, direct: Option<BytesMut>) -> Result<(), WriterExit> {
+        let commands = self.slots.len() as u64;
+        // Slots go in before the bytes go out: a reply cannot beat its slot.
+        self.shared.pending.extend(&mut self.slots);
+        let bytes = self.out.len() + direct.as_ref().map_or(0, |d| d.len());
+        let result = tokio::select! {
+            biased;
+            _ = self.stop.wait_for(|s| *s) => Err(WriterExit::Stopped),
+            r = write_out(self.io, &self.out, direct) => r.map_err(WriterExit::Failed),
+        };
+        self.out.clear();
+        let counters = &self.shared.counters;
+        counters.commands_sent.fetch_add(commands, Relaxed);
+        let syscalls = result?;
+        counters.writes.fetch_add(syscalls, Relaxed);
+        counters.bytes_out.fetch_add(bytes as u64, Relaxed);
+        self.shared.touch_write();
+        tracing::debug!(commands, bytes, "write batch");
+        Ok(())
     }
 }
 
