@@ -246,11 +246,13 @@ async fn scan_fetches_pages_only_as_the_consumer_pulls() {
         "one page was enough for five keys"
     );
 
-    // The stream owns its client clone: it can move to another task.
+    // The stream owns its client clone: it can move to another task. Pages of about
+    // 50 slots over a table of 512 take several calls.
     let keys = client.scan::<String>(ScanOptions::new().count(50));
     let count = tokio::spawn(keys.count()).await.unwrap();
     assert_eq!(count, 500);
-    assert!(calls(&client, "scan").await >= 1 + 500 / 50);
+    let pages = calls(&client, "scan").await - 1;
+    assert!(pages > 5, "{pages} pages");
 }
 
 #[tokio::test]

@@ -26,7 +26,9 @@
 //!   type parameter is the whole reply: ask `get` for `Option<String>`, `hgetall` for
 //!   a `HashMap` or a `BTreeMap`, `smembers` for a `HashSet` or a `Vec`. Where the
 //!   shape is fixed, the type parameter is one item: `mget` gives `Vec<Option<T>>`,
-//!   `lrange` gives `Vec<T>`, `zrange_with_scores` gives `Vec<(T, f64)>`.
+//!   `lrange` gives `Vec<T>`, `zrange_with_scores` gives `Vec<(T, f64)>`. One
+//!   catch: `Vec<u8>` always means the bytes of one string, so ask `lrange` for
+//!   `i64` or `u16`, not `u8`, to read a list of small numbers.
 //! - A `_many` method given no items sends the command without them, and the server
 //!   refuses it (`ERR wrong number of arguments`).
 
