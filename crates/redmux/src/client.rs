@@ -141,6 +141,25 @@ impl Client {
         self.handle.shared.watch_state()
     }
 
+    /// Stops taking commands (on every clone), sends what is queued, waits for the
+    /// replies owed (up to the command timeout), then closes the connection. Later
+    /// calls fail with [`crate::Error::Closed`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) {
+    /// client.set("last", "words").fire_and_forget().ok();
+    /// client.close().await; // the SET was written and answered
+    /// # }
+    /// ```
+    pub async fn close(&self) {
+        let shared = &self.handle.shared;
+        let mut state = shared.watch_state();
+        shared.close();
+        let deadline = shared.config.command_timeout + shared.config.connect_timeout;
+        let _ =
+            tokio::time::timeout(deadline, state.wait_for(|s| *s == ConnectionState::Closed)).await;
+    }
+
     /// The configuration the client was made with.
     pub fn config(&self) -> &Config {
         &self.handle.shared.config

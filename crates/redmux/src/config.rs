@@ -75,6 +75,65 @@ pub struct Config {
     pub max_write_bytes: usize,
     /// Bounds on the replies the decoder accepts.
     pub limits: Limits,
+    /// How the connection is rebuilt after it breaks.
+    pub reconnect: ReconnectPolicy,
+    /// What happens to commands submitted while the connection is down.
+    pub backlog: BacklogPolicy,
+    /// The most commands queued or backlogged at once (default 100,000). Past it an
+    /// awaited command waits for room (up to its timeout) and a fire-and-forget one
+    /// fails at once with [`crate::Error::Overloaded`].
+    pub max_queued_commands: usize,
+    /// The most bytes of queued or backlogged commands (default 64 MiB); as above.
+    pub max_queued_bytes: usize,
+    /// A `PING` is sent when nothing has been written for this long (default 1 s),
+    /// so a dead idle link is found before a caller needs it.
+    pub heartbeat_interval: Duration,
+    /// The connection is declared dead and rebuilt when commands are waiting and
+    /// nothing has been read for this long (default 15 s, three default timeouts): the
+    /// half-open socket a kernel would otherwise keep for a quarter of an hour.
+    pub dead_link_timeout: Duration,
+}
+
+/// How a broken connection is rebuilt: exponential backoff with jitter.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut config = redmux::Config::default();
+/// config.reconnect.max_delay = Duration::from_secs(2);
+/// config.reconnect.max_attempts = Some(10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReconnectPolicy {
+    /// The first retry's delay (default 20 ms); each failure doubles it.
+    pub initial_delay: Duration,
+    /// The longest delay between attempts (default 500 ms, so a client is back
+    /// within about half a second of the server's return).
+    pub max_delay: Duration,
+    /// Attempts before the client gives up and closes (default `None`: forever).
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            initial_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(500),
+            max_attempts: None,
+        }
+    }
+}
+
+/// What happens to a command submitted, or not yet written, while the connection
+/// is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BacklogPolicy {
+    /// It waits in the backlog and is sent after the reconnect, if its timeout has
+    /// not passed by then (the default).
+    #[default]
+    Queue,
+    /// It fails at once with [`crate::Error::ConnectionLost`] (status not sent).
+    FailFast,
 }
 
 impl Default for Config {
@@ -93,6 +152,12 @@ impl Default for Config {
             command_timeout: Duration::from_secs(5),
             max_write_bytes: 1024 * 1024,
             limits: Limits::default(),
+            reconnect: ReconnectPolicy::default(),
+            backlog: BacklogPolicy::Queue,
+            max_queued_commands: 100_000,
+            max_queued_bytes: 64 * 1024 * 1024,
+            heartbeat_interval: Duration::from_secs(1),
+            dead_link_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -109,6 +174,12 @@ impl fmt::Debug for Config {
             .field("connect_timeout", &self.connect_timeout)
             .field("command_timeout", &self.command_timeout)
             .field("max_write_bytes", &self.max_write_bytes)
+            .field("reconnect", &self.reconnect)
+            .field("backlog", &self.backlog)
+            .field("max_queued_commands", &self.max_queued_commands)
+            .field("max_queued_bytes", &self.max_queued_bytes)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("dead_link_timeout", &self.dead_link_timeout)
             .finish_non_exhaustive()
     }
 }

@@ -114,6 +114,8 @@ pub struct TimeoutDiagnostics {
     pub since_last_read: Duration,
     /// Time since the last bytes were written to the server.
     pub since_last_write: Duration,
+    /// While reconnecting: why the last connection attempt failed.
+    pub last_connect_error: Option<String>,
 }
 
 impl fmt::Display for TimeoutDiagnostics {
@@ -129,7 +131,11 @@ impl fmt::Display for TimeoutDiagnostics {
             self.in_flight,
             self.since_last_read,
             self.since_last_write
-        )
+        )?;
+        if let Some(e) = &self.last_connect_error {
+            write!(f, "; last connection attempt: {e}")?;
+        }
+        Ok(())
     }
 }
 

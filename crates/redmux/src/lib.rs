@@ -14,6 +14,7 @@
 //! | [`from_value`] | [`FromValue`]: a reply into the type asked for |
 //! | `mux` | the multiplexer: queue, writer, reader, pending FIFO, reconnect |
 //! | `connection` | the socket and the handshake |
+//! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
 //! | [`config`] | [`Config`] and URL parsing |
 //! | [`error`] | [`Error`], matchable, with whether the command was sent |
 //! | [`stats`] | [`Stats`], the counters |
@@ -36,6 +37,7 @@ pub mod command;
 mod commands;
 pub mod config;
 mod connection;
+pub mod dedicated;
 pub mod error;
 pub mod from_value;
 mod mux;
@@ -45,7 +47,8 @@ pub mod stats;
 pub use client::Client;
 pub use command::{Command, cmd};
 pub use commands::{Expiry, KeyType, Scan, ScanOptions, SetOptions, Side, ZAddOptions, ZRange};
-pub use config::{Addr, Config, Protocol};
+pub use config::{Addr, BacklogPolicy, Config, Protocol, ReconnectPolicy};
+pub use dedicated::DedicatedConnection;
 pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;
 pub use mux::ConnectionState;

@@ -18,9 +18,9 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
 use crate::command::{Command, ShortName};
-use crate::error::{CommandStatus, Error, Result};
+use crate::error::{Error, Result};
 use crate::from_value::{FromValue, convert};
-use crate::mux::{Entry, Shared, Slot};
+use crate::mux::{Entry, Shared, Slot, SubmitError};
 
 /// Per-command options, in the StackExchange.Redis spirit.
 ///
@@ -116,7 +116,10 @@ impl<'a, T> Request<'a, T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] when the client is closed; the refusal of a blocking command.
+    /// [`Error::Overloaded`] at once when the queue is at its bound (it never
+    /// waits); [`Error::Closed`] when the client is closed; the refusal of a
+    /// blocking command; while the connection is down, the fail-fast policy's
+    /// [`Error::ConnectionLost`] or the server's rejection of the credentials.
     pub fn fire_and_forget(self) -> Result<()> {
         let timeout = self.timeout.unwrap_or(self.shared.config.command_timeout);
         let command = self.command?;
@@ -125,7 +128,11 @@ impl<'a, T> Request<'a, T> {
             Slot::Ignore,
             (Instant::now() + timeout).into_std(),
         );
-        self.shared.submit(entry).map(|_| ())
+        match self.shared.submit(entry) {
+            Ok(_) => Ok(()),
+            Err(SubmitError::Refused(e)) => Err(e),
+            Err(SubmitError::Full(_)) => Err(self.shared.queue.overloaded_now()),
+        }
     }
 }
 
@@ -151,19 +158,28 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
         let name = command.short_name();
         let (tx, rx) = oneshot::channel();
         let entry = Entry::new(command.into_bytes(), Slot::Waiter(tx), deadline.into_std());
-        match shared.submit(entry) {
-            Ok(seq) => Response {
-                state: State::Waiting {
-                    rx,
-                    shared: shared.clone(),
-                    seq,
-                    name,
-                    timeout,
-                    deadline,
-                },
-                sleep: None,
+        let (seq, queueing) = match shared.submit(entry) {
+            Ok(seq) => (seq, None),
+            Err(SubmitError::Refused(e)) => return Response::ready(Err(e)),
+            Err(SubmitError::Full(entry)) => {
+                // Only under overload: a boxed future that waits for room.
+                let waiter = shared.clone();
+                let queueing: Queueing =
+                    Box::pin(async move { waiter.submit_when_room(entry, deadline).await });
+                (0, Some(queueing))
+            }
+        };
+        Response {
+            state: State::Waiting {
+                rx,
+                shared: shared.clone(),
+                seq,
+                queueing,
+                name,
+                timeout,
+                deadline,
             },
-            Err(e) => Response::ready(Err(e)),
+            sleep: None,
         }
     }
 }
@@ -186,17 +202,41 @@ pin_project_lite::pin_project! {
     }
 }
 
-#[derive(Debug)]
+/// Waiting for room in a full queue; resolves to the command's sequence number.
+type Queueing = Pin<Box<dyn Future<Output = Result<u64>> + Send>>;
+
 enum State<T> {
     Done(Option<Result<T>>),
     Waiting {
         rx: oneshot::Receiver<Result<Value>>,
         shared: Arc<Shared>,
         seq: u64,
+        queueing: Option<Queueing>,
         name: ShortName,
         timeout: Duration,
         deadline: Instant,
     },
+}
+
+impl<T> std::fmt::Debug for State<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            State::Done(outcome) => f.debug_tuple("Done").field(&outcome.is_some()).finish(),
+            State::Waiting {
+                seq,
+                queueing,
+                name,
+                timeout,
+                ..
+            } => f
+                .debug_struct("Waiting")
+                .field("command", &name.as_string())
+                .field("seq", seq)
+                .field("waiting_for_room", &queueing.is_some())
+                .field("timeout", timeout)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl<T> Response<T> {
@@ -213,30 +253,38 @@ impl<T: FromValue> Future for Response<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let mut this = self.project();
-        let (rx, shared, seq, name, timeout, deadline) =
+        let (rx, shared, seq, queueing, name, timeout, deadline) =
             match this.state {
                 State::Waiting {
                     rx,
                     shared,
                     seq,
+                    queueing,
                     name,
                     timeout,
                     deadline,
-                } => (rx, shared, seq, name, timeout, deadline),
+                } => (rx, shared, seq, queueing, name, timeout, deadline),
                 State::Done(outcome) => {
                     return Poll::Ready(outcome.take().unwrap_or_else(|| {
                         Err(Error::protocol("response polled after completion"))
                     }));
                 }
             };
+        if let Some(waiting) = queueing {
+            // The queue was full: this future waits for room, up to the deadline.
+            match ready!(waiting.as_mut().poll(cx)) {
+                Ok(queued) => {
+                    *seq = queued;
+                    *queueing = None;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
         if let Poll::Ready(received) = Pin::new(rx).poll(cx) {
             return Poll::Ready(match received {
                 Ok(Ok(value)) => convert(value),
-                Ok(Err(Error::ConnectionLost {
-                    status: CommandStatus::NotSent,
-                    ..
-                })) => {
-                    // Expired in the backlog: report it as the timeout it is.
+                Ok(Err(Error::Timeout(_))) => {
+                    // Expired in the backlog: report it with this command's diagnostics.
                     Err(shared.timeout_error(&name.as_string(), *timeout, *seq))
                 }
                 Ok(Err(e)) => Err(e),

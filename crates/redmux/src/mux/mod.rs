@@ -6,29 +6,31 @@
 //! | `slot.rs` | where each reply goes, and the pending FIFO of written commands |
 //! | `writer.rs` | the writer: take everything queued, one write per drain |
 //! | `reader.rs` | the reader: decode without copying, complete in FIFO order |
-//! | this file | the shared state, the counters, and the supervisor that runs a connection's reader and writer and reconnects when it breaks |
+//! | `supervisor.rs` | runs a connection's writer, reader and health monitor; fails what was in flight when it breaks; reconnects with backoff |
+//! | this file | the shared state and the counters |
 //!
 //! Only this module touches the pending FIFO.
 
 mod queue;
 mod reader;
 mod slot;
+mod supervisor;
 mod writer;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use crate::config::Config;
-use crate::connection::{self, Connection};
+use crate::config::{BacklogPolicy, Config};
 use crate::error::{CommandStatus, Error, TimeoutDiagnostics};
 use crate::stats::Stats;
 pub(crate) use queue::Entry;
+use queue::PushError;
 pub(crate) use slot::Slot;
-use writer::WriterExit;
+pub(crate) use supervisor::start;
 
 /// The state of the shared connection.
 ///
@@ -84,12 +86,30 @@ pub(crate) struct Shared {
     epoch: Instant,
     last_read_ms: AtomicU64,
     last_write_ms: AtomicU64,
+    /// Why the last connection attempt failed, while reconnecting.
+    last_connect_error: Mutex<Option<Error>>,
+}
+
+/// Why a command was not queued.
+#[derive(Debug)]
+pub(crate) enum SubmitError {
+    /// Refused for good: closed client, fail-fast backlog, failing credentials.
+    Refused(Error),
+    /// The queue is at its bound; the entry is given back to wait for room.
+    Full(Entry),
 }
 
 impl Shared {
     /// Queues a command for the writer; returns its sequence number.
-    pub(crate) fn submit(&self, entry: Entry) -> Result<u64, Error> {
-        self.queue.push(entry)
+    pub(crate) fn submit(&self, entry: Entry) -> Result<u64, SubmitError> {
+        if let Some(refusal) = self.refusal() {
+            return Err(SubmitError::Refused(refusal));
+        }
+        match self.queue.push(entry) {
+            Ok(seq) => Ok(seq),
+            Err(PushError::Closed) => Err(SubmitError::Refused(Error::Closed)),
+            Err(PushError::Full(entry)) => Err(SubmitError::Full(entry)),
+        }
     }
 
     /// Queues commands that go out back to back, with no other caller's command
@@ -97,7 +117,31 @@ impl Shared {
     /// hold the writer (see [`Entry::hold`]).
     #[allow(dead_code)] // the batch and transaction layer is its first user
     pub(crate) fn submit_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
+        if let Some(refusal) = self.refusal() {
+            return Err(refusal);
+        }
         self.queue.push_many(entries)
+    }
+
+    /// While the connection is down, a command is refused at once under the
+    /// fail-fast policy, or when the server rejects the client's credentials (a
+    /// backlog would only wait out its timeout).
+    fn refusal(&self) -> Option<Error> {
+        if self.state() != ConnectionState::Reconnecting {
+            return None;
+        }
+        let last = self.last_connect_error.lock().clone();
+        match last {
+            Some(e @ Error::Auth(_)) => Some(e),
+            last if self.config.backlog == BacklogPolicy::FailFast => Some(Error::ConnectionLost {
+                status: CommandStatus::NotSent,
+                reason: match last {
+                    Some(e) => format!("the connection is down and the backlog policy is fail-fast; last attempt: {e}").into(),
+                    None => "the connection is down and the backlog policy is fail-fast".into(),
+                },
+            }),
+            _ => None,
+        }
     }
 
     /// Where a command is, for an error about it.
@@ -149,6 +193,11 @@ impl Shared {
             since_last_write: Duration::from_millis(
                 now - self.last_write_ms.load(Relaxed).min(now),
             ),
+            last_connect_error: self
+                .last_connect_error
+                .lock()
+                .as_ref()
+                .map(|e| e.to_string()),
         }))
     }
 
@@ -178,6 +227,28 @@ impl Shared {
         self.queue.close();
     }
 
+    /// Waits for the room a full queue lacked, up to `deadline`, then queues the entry.
+    pub(crate) async fn submit_when_room(
+        &self,
+        mut entry: Entry,
+        deadline: tokio::time::Instant,
+    ) -> Result<u64, Error> {
+        loop {
+            let room = self.queue.room().notified();
+            tokio::pin!(room);
+            // Registered before the retry, so a wakeup in between is not lost.
+            room.as_mut().enable();
+            match self.submit(entry) {
+                Ok(seq) => return Ok(seq),
+                Err(SubmitError::Refused(e)) => return Err(e),
+                Err(SubmitError::Full(back)) => entry = back,
+            }
+            if tokio::time::timeout_at(deadline, room).await.is_err() {
+                return Err(self.queue.overloaded_now());
+            }
+        }
+    }
+
     fn on_push(&self, _items: Vec<redmux_resp::Value>) {
         // Pub/sub runs on its own connection; pushes on the shared one (client
         // tracking, say) are counted and dropped until something subscribes to them.
@@ -197,142 +268,18 @@ impl Shared {
     }
 }
 
-/// What the writer sends to a future whose command expired in the backlog; the
-/// future replaces it with its own timeout diagnostics.
+/// What a future whose command expired in the backlog receives; the future replaces
+/// it with its own timeout diagnostics.
 pub(crate) fn expired_error() -> Error {
-    Error::ConnectionLost {
+    Error::Timeout(Box::new(TimeoutDiagnostics {
+        command: "command".into(),
+        timeout: Duration::ZERO,
         status: CommandStatus::NotSent,
-        reason: "expired before it could be sent".into(),
-    }
-}
-
-/// Connects and starts the tasks that serve the connection.
-pub(crate) async fn start(config: Config) -> Result<Arc<Shared>, Error> {
-    let conn = connection::connect(&config).await?;
-    let (state_tx, _) = watch::channel(ConnectionState::Connected);
-    let shared = Arc::new(Shared {
-        config,
-        queue: queue::Queue::default(),
-        pending: slot::Pending::default(),
-        counters: Counters::default(),
-        state: AtomicU8::new(ConnectionState::Connected as u8),
-        state_tx,
-        writer_done: AtomicBool::new(false),
-        epoch: Instant::now(),
-        last_read_ms: AtomicU64::new(0),
-        last_write_ms: AtomicU64::new(0),
-    });
-    tokio::spawn(supervise(shared.clone(), conn));
-    Ok(shared)
-}
-
-/// Runs connections one after another until the client is closed: when one breaks,
-/// its written-but-unanswered commands fail as sent, the unwritten ones stay queued,
-/// and a new connection is made with exponential backoff.
-async fn supervise(shared: Arc<Shared>, mut conn: Connection) {
-    loop {
-        let lost = serve(&shared, conn).await;
-        let reason: Arc<str> = match &lost {
-            Some(e) => e.to_string().into(),
-            None => "the client was closed".into(),
-        };
-        for slot in shared.pending.take_all() {
-            slot.fail(Error::ConnectionLost {
-                status: CommandStatus::Sent,
-                reason: reason.clone(),
-            });
-        }
-        if lost.is_none() || shared.queue.is_closed() {
-            break;
-        }
-        tracing::warn!(error = %reason, "connection lost; reconnecting");
-        shared.set_state(ConnectionState::Reconnecting);
-        match reconnect(&shared).await {
-            Some(next) => {
-                shared.counters.reconnects.fetch_add(1, Relaxed);
-                shared.set_state(ConnectionState::Connected);
-                conn = next;
-            }
-            None => break,
-        }
-    }
-    for entry in shared.queue.drain() {
-        entry.slot.fail(Error::Closed);
-    }
-    shared.set_state(ConnectionState::Closed);
-}
-
-async fn reconnect(shared: &Shared) -> Option<Connection> {
-    let mut delay = Duration::from_millis(20);
-    loop {
-        if shared.queue.is_closed() {
-            return None;
-        }
-        match connection::connect(&shared.config).await {
-            Ok(conn) => return Some(conn),
-            Err(e) => tracing::debug!(error = %e, ?delay, "reconnect failed"),
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(1));
-    }
-}
-
-/// Serves one connection until it breaks (returns why) or the client is closed and
-/// every reply is in (returns `None`).
-async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
-    let Connection {
-        mut reader,
-        mut writer,
-        leftover,
-        mut decoder,
-        ..
-    } = conn;
-    shared.writer_done.store(false, Relaxed);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let reader_shared = shared.clone();
-    // The reader runs as its own task so decoding and writing use both cores.
-    let mut reader_task = tokio::spawn(async move {
-        reader::run(&reader_shared, &mut reader, &mut decoder, leftover).await
-    });
-    let writer = writer::run(shared, &mut writer, stop_rx);
-    tokio::pin!(writer);
-    tokio::select! {
-        exit = &mut writer => match exit {
-            WriterExit::Drained => {
-                shared.writer_done.store(true, Relaxed);
-                if shared.pending.len() > 0 {
-                    let wait = shared.config.command_timeout;
-                    if let Ok(Ok(reason)) = tokio::time::timeout(wait, &mut reader_task).await {
-                        return reason;
-                    }
-                }
-                reader_task.abort();
-                None
-            }
-            WriterExit::Failed(e) => {
-                reader_task.abort();
-                Some(Error::ConnectionLost { status: CommandStatus::Sent, reason: format!("write failed: {e}").into() })
-            }
-            WriterExit::Stopped => {
-                reader_task.abort();
-                Some(Error::protocol("writer stopped"))
-            }
-        },
-        joined = &mut reader_task => {
-            let _ = stop_tx.send(true);
-            let _ = writer.await;
-            match joined {
-                Ok(reason) => reason,
-                Err(e) => Some(Error::protocol(format!("reader task ended: {e}"))),
-            }
-        }
-    }
-}
-
-impl Shared {
-    /// Whether the writer has sent everything after a close (the reader may stop once
-    /// every pending reply is in).
-    pub(crate) fn writer_done(&self) -> bool {
-        self.writer_done.load(Relaxed)
-    }
+        connection: "reconnecting",
+        queued: 0,
+        in_flight: 0,
+        since_last_read: Duration::ZERO,
+        since_last_write: Duration::ZERO,
+        last_connect_error: None,
+    }))
 }

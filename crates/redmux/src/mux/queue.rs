@@ -54,19 +54,49 @@ struct State {
     closed: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Queue {
     state: Mutex<State>,
     /// Wakes the writer when the queue goes from empty to not empty, or closes.
     wake: Notify,
+    /// Wakes callers waiting for room when the writer takes commands out.
+    room: Notify,
+    max_commands: usize,
+    max_bytes: usize,
+}
+
+/// Why a command was not queued.
+#[derive(Debug)]
+pub(crate) enum PushError {
+    /// The client is closed.
+    Closed,
+    /// The queue is at its bound; the entry is given back to wait or fail.
+    Full(Entry),
 }
 
 impl Queue {
+    pub(crate) fn new(max_commands: usize, max_bytes: usize) -> Self {
+        Queue {
+            state: Mutex::new(State::default()),
+            wake: Notify::new(),
+            room: Notify::new(),
+            max_commands: max_commands.max(1),
+            max_bytes: max_bytes.max(1),
+        }
+    }
+
     /// Appends a command; returns its sequence number.
-    pub(crate) fn push(&self, mut entry: Entry) -> Result<u64, Error> {
+    pub(crate) fn push(&self, mut entry: Entry) -> Result<u64, PushError> {
         let mut state = self.state.lock();
         if state.closed {
-            return Err(Error::Closed);
+            return Err(PushError::Closed);
+        }
+        // One command always fits in an empty queue, however large it is.
+        if !state.entries.is_empty()
+            && (state.entries.len() >= self.max_commands
+                || state.bytes + entry.bytes.len() > self.max_bytes)
+        {
+            return Err(PushError::Full(entry));
         }
         state.pushed += 1;
         let seq = state.pushed;
@@ -84,12 +114,16 @@ impl Queue {
     }
 
     /// Appends commands that must go out back to back, under one lock; returns the
-    /// sequence number of the first.
+    /// sequence number of the first. A group is refused only when the queue is
+    /// already at its bound, so it may overshoot the bound by one group.
     #[allow(dead_code)] // the batch and transaction layer is its first user
     pub(crate) fn push_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
         let mut state = self.state.lock();
         if state.closed {
             return Err(Error::Closed);
+        }
+        if state.entries.len() >= self.max_commands || state.bytes >= self.max_bytes {
+            return Err(self.overloaded(&state));
         }
         let first = state.pushed + 1;
         let was_empty = state.entries.is_empty();
@@ -112,6 +146,51 @@ impl Queue {
         std::mem::swap(&mut state.entries, into);
         state.taken = state.pushed;
         state.bytes = 0;
+        drop(state);
+        // Once per batch, not per command: anyone waiting for room may now fit.
+        if !into.is_empty() {
+            self.room.notify_waiters();
+        }
+    }
+
+    /// The error for a command refused at the bound.
+    pub(crate) fn overloaded_now(&self) -> Error {
+        self.overloaded(&self.state.lock())
+    }
+
+    fn overloaded(&self, state: &State) -> Error {
+        Error::Overloaded(
+            format!(
+                "{} commands ({} bytes) are queued, the bound is {} commands or {} bytes",
+                state.entries.len(),
+                state.bytes,
+                self.max_commands,
+                self.max_bytes
+            )
+            .into(),
+        )
+    }
+
+    /// Waits until the writer takes commands out; create the future before the
+    /// push that found the queue full, so a wakeup between the two is not lost.
+    pub(crate) fn room(&self) -> &Notify {
+        &self.room
+    }
+
+    /// Drops queued commands whose deadline has passed (their callers were told),
+    /// so an outage does not leave the bound filled with the dead.
+    pub(crate) fn purge_expired(&self, now: Instant) -> Vec<Entry> {
+        let mut state = self.state.lock();
+        let (expired, live): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut state.entries)
+            .into_iter()
+            .partition(|e| e.deadline <= now);
+        state.entries = live;
+        state.bytes = state.entries.iter().map(|e| e.bytes.len()).sum();
+        drop(state);
+        if !expired.is_empty() {
+            self.room.notify_waiters();
+        }
+        expired
     }
 
     /// Puts entries the writer took but could not write back at the front, in order.
@@ -155,10 +234,14 @@ impl Queue {
         self.state.lock().closed
     }
 
-    /// Empties the queue, for a client that will never connect again.
+    /// Empties the queue, for a client that will never connect again or a backlog
+    /// that must fail fast.
     pub(crate) fn drain(&self) -> Vec<Entry> {
         let mut state = self.state.lock();
         state.bytes = 0;
-        std::mem::take(&mut state.entries)
+        let entries = std::mem::take(&mut state.entries);
+        drop(state);
+        self.room.notify_waiters();
+        entries
     }
 }

@@ -54,7 +54,7 @@ pub(crate) async fn run(
                     .fetch_add(failed, Relaxed);
             }
         }
-        if shared.writer_done() && shared.pending.len() == 0 {
+        if shared.writer_done.load(Relaxed) && shared.pending.len() == 0 {
             return None;
         }
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {

@@ -1,0 +1,260 @@
+//! The supervisor: one task per client that runs a connection's writer (inline),
+//! reader (its own task) and health monitor, and when the connection breaks fails
+//! what was in flight, keeps what was not written, and reconnects with backoff.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU8;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use super::writer::{self, WriterExit};
+use super::{ConnectionState, Counters, Entry, Shared, Slot, queue, reader, slot};
+use crate::command::cmd;
+use crate::config::{BacklogPolicy, Config};
+use crate::connection::{self, Connection};
+use crate::error::{CommandStatus, Error};
+
+/// Connects and starts the task that serves the connection.
+pub(crate) async fn start(config: Config) -> Result<Arc<Shared>, Error> {
+    let conn = connection::connect(&config).await?;
+    let (state_tx, _) = watch::channel(ConnectionState::Connected);
+    let shared = Arc::new(Shared {
+        queue: queue::Queue::new(config.max_queued_commands, config.max_queued_bytes),
+        config,
+        pending: slot::Pending::default(),
+        counters: Counters::default(),
+        state: AtomicU8::new(ConnectionState::Connected as u8),
+        state_tx,
+        writer_done: Default::default(),
+        epoch: Instant::now(),
+        last_read_ms: Default::default(),
+        last_write_ms: Default::default(),
+        last_connect_error: Mutex::new(None),
+    });
+    tokio::spawn(supervise(shared.clone(), conn));
+    Ok(shared)
+}
+
+/// Runs connections one after another until the client is closed.
+async fn supervise(shared: Arc<Shared>, mut conn: Connection) {
+    loop {
+        let lost = serve(&shared, conn).await;
+        let reason: Arc<str> = match &lost {
+            Some(e) => e.to_string().into(),
+            None => "the client was closed".into(),
+        };
+        // Written but unanswered: they may have run, so they fail and are never resent.
+        for slot in shared.pending.take_all() {
+            slot.fail(Error::ConnectionLost {
+                status: CommandStatus::Sent,
+                reason: reason.clone(),
+            });
+        }
+        if lost.is_none() || shared.queue.is_closed() {
+            break;
+        }
+        tracing::warn!(error = %reason, "connection lost; reconnecting");
+        shared.set_state(ConnectionState::Reconnecting);
+        if shared.config.backlog == BacklogPolicy::FailFast {
+            fail_backlog(
+                &shared,
+                &Error::ConnectionLost {
+                    status: CommandStatus::NotSent,
+                    reason: reason.clone(),
+                },
+            );
+        }
+        match reconnect(&shared).await {
+            Some(next) => {
+                shared.counters.reconnects.fetch_add(1, Relaxed);
+                *shared.last_connect_error.lock() = None;
+                shared.set_state(ConnectionState::Connected);
+                conn = next;
+            }
+            None => break,
+        }
+    }
+    shared.queue.close();
+    for entry in shared.queue.drain() {
+        entry.slot.fail(Error::Closed);
+    }
+    shared.set_state(ConnectionState::Closed);
+}
+
+/// Fails every backlogged command: they were not sent, so a retry is safe.
+fn fail_backlog(shared: &Shared, error: &Error) {
+    for entry in shared.queue.drain() {
+        entry.slot.fail(error.clone());
+    }
+}
+
+/// Tries to connect until it works, the client is closed, or the attempts run out.
+async fn reconnect(shared: &Shared) -> Option<Connection> {
+    let policy = &shared.config.reconnect;
+    let mut delay = policy.initial_delay;
+    let mut attempts = 0u32;
+    loop {
+        if shared.queue.is_closed() {
+            return None;
+        }
+        attempts += 1;
+        match connection::connect(&shared.config).await {
+            Ok(conn) => {
+                tracing::info!(attempts, "reconnected");
+                return Some(conn);
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, attempts, ?delay, "reconnect failed");
+                if let Error::Auth(_) = e {
+                    // Waiting will not fix credentials: tell the backlog now.
+                    fail_backlog(shared, &e);
+                }
+                *shared.last_connect_error.lock() = Some(e);
+            }
+        }
+        if policy.max_attempts.is_some_and(|max| attempts >= max) {
+            tracing::warn!(attempts, "giving up reconnecting; the client is closed");
+            return None;
+        }
+        wait_or_close(shared, jitter(delay)).await;
+        delay = (delay * 2).min(policy.max_delay);
+        let now = Instant::now();
+        for entry in shared.queue.purge_expired(now) {
+            shared.counters.expired.fetch_add(1, Relaxed);
+            entry.slot.fail(super::expired_error());
+        }
+    }
+}
+
+/// Sleeps for `delay`, returning early if the client is closed.
+async fn wait_or_close(shared: &Shared, delay: Duration) {
+    let until = tokio::time::Instant::now() + delay;
+    while tokio::time::Instant::now() < until && !shared.queue.is_closed() {
+        tokio::select! {
+            _ = tokio::time::sleep_until(until) => {}
+            // Pushes wake this too; the loop goes back to sleep.
+            _ = shared.queue.wait() => {}
+        }
+    }
+}
+
+/// Between half and all of `delay`, so clients that lost one server do not all
+/// come back in the same millisecond.
+fn jitter(delay: Duration) -> Duration {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    let fraction = (hasher.finish() % 1000) as f64 / 1000.0;
+    delay.mul_f64(0.5 + fraction / 2.0)
+}
+
+/// Serves one connection until it breaks (returns why) or the client is closed and
+/// every reply is in (returns `None`).
+async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
+    let Connection {
+        mut reader,
+        mut writer,
+        leftover,
+        mut decoder,
+    } = conn;
+    shared.writer_done.store(false, Relaxed);
+    shared.touch_read();
+    shared.touch_write();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let reader_shared = shared.clone();
+    // The reader runs as its own task so decoding and writing use both cores.
+    let mut reader_task = tokio::spawn(async move {
+        reader::run(&reader_shared, &mut reader, &mut decoder, leftover).await
+    });
+    let writer = writer::run(shared, &mut writer, stop_rx);
+    tokio::pin!(writer);
+    let lost = tokio::select! {
+        exit = &mut writer => match exit {
+            WriterExit::Drained => {
+                shared.writer_done.store(true, Relaxed);
+                if shared.pending.len() > 0 {
+                    let wait = shared.config.command_timeout;
+                    if let Ok(Ok(reason)) = tokio::time::timeout(wait, &mut reader_task).await {
+                        return reason;
+                    }
+                }
+                reader_task.abort();
+                return None;
+            }
+            WriterExit::Failed(e) => Error::ConnectionLost {
+                status: CommandStatus::Sent,
+                reason: format!("write failed: {e}").into(),
+            },
+            WriterExit::Stopped => Error::protocol("writer stopped"),
+        },
+        joined = &mut reader_task => {
+            let _ = stop_tx.send(true);
+            let _ = writer.await;
+            return match joined {
+                Ok(reason) => reason,
+                Err(e) => Some(Error::protocol(format!("reader task ended: {e}"))),
+            };
+        }
+        dead = monitor(shared) => {
+            let _ = stop_tx.send(true);
+            let _ = writer.await;
+            dead
+        }
+    };
+    // A write error always tears the connection down: no half-written frame is
+    // ever followed by another caller's bytes.
+    reader_task.abort();
+    Some(lost)
+}
+
+/// Watches a connection's health: sends a `PING` when nothing has been written for
+/// a heartbeat interval, and declares the link dead when commands are timing out
+/// and no reply has come for `dead_link_timeout`.
+async fn monitor(shared: &Shared) -> Error {
+    let config = &shared.config;
+    let period = (config.heartbeat_interval.min(config.dead_link_timeout) / 4)
+        .clamp(Duration::from_millis(10), Duration::from_millis(250));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Since when replies have stopped coming while commands wait, and how many
+    // timeouts there were then.
+    let mut stalled: Option<(Instant, u64)> = None;
+    let mut replies_seen = shared.counters.replies.load(Relaxed);
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        let replies = shared.counters.replies.load(Relaxed);
+        let waiting = shared.pending.len() > 0;
+        if !waiting || replies != replies_seen {
+            stalled = None;
+        } else {
+            let timeouts = shared.counters.timeouts.load(Relaxed);
+            let (since, timeouts_then) = *stalled.get_or_insert((now, timeouts));
+            if now - since >= config.dead_link_timeout && timeouts > timeouts_then {
+                return Error::ConnectionLost {
+                    status: CommandStatus::Sent,
+                    reason: format!(
+                        "dead link: commands timed out and no reply came for {:?} (dead_link_timeout)",
+                        now - since
+                    )
+                    .into(),
+                };
+            }
+        }
+        replies_seen = replies;
+        let idle = Duration::from_millis(
+            shared
+                .millis()
+                .saturating_sub(shared.last_write_ms.load(Relaxed)),
+        );
+        if idle >= config.heartbeat_interval && shared.queue.depth().0 == 0 {
+            let ping = cmd("PING").into_bytes();
+            let deadline = now + config.heartbeat_interval.max(config.command_timeout);
+            // A full queue means traffic enough to find a dead link without help.
+            let _ = shared.submit(Entry::new(ping, Slot::Ignore, deadline));
+        }
+    }
+}
