@@ -44,6 +44,8 @@ async fn supervise(shared: Arc<Shared>, mut conn: Connection) {
     loop {
         let lost = serve(&shared, conn).await;
         let reason: Arc<str> = match &lost {
+            // Its own status does not apply to the commands failed below.
+            Some(Error::ConnectionLost { reason, .. }) => reason.clone(),
             Some(e) => e.to_string().into(),
             None => "the client was closed".into(),
         };
@@ -177,11 +179,14 @@ async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
                 shared.writer_done.store(true, Relaxed);
                 if shared.pending.len() > 0 {
                     let wait = shared.config.command_timeout;
-                    if let Ok(Ok(reason)) = tokio::time::timeout(wait, &mut reader_task).await {
-                        return reason;
+                    match tokio::time::timeout(wait, &mut reader_task).await {
+                        Ok(Ok(reason)) => return reason,
+                        // Finished already: a JoinHandle must not be polled again.
+                        Ok(Err(_)) => return None,
+                        Err(_) => {}
                     }
                 }
-                reader_task.abort();
+                stop_reader(reader_task).await;
                 return None;
             }
             WriterExit::Failed(e) => Error::ConnectionLost {
@@ -206,8 +211,17 @@ async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
     };
     // A write error always tears the connection down: no half-written frame is
     // ever followed by another caller's bytes.
-    reader_task.abort();
+    stop_reader(reader_task).await;
     Some(lost)
+}
+
+/// Aborts the reader and waits until it has really stopped. `abort` only takes
+/// effect at the reader's next await: a reader still completing replies of the old
+/// connection must not be running when the pending FIFO is failed and refilled by
+/// the next connection's writer, or it would hand old replies to new callers.
+async fn stop_reader(reader_task: tokio::task::JoinHandle<Option<Error>>) {
+    reader_task.abort();
+    let _ = reader_task.await;
 }
 
 /// Watches a connection's health: sends a `PING` when nothing has been written for

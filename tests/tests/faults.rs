@@ -1,0 +1,515 @@
+//! Faults injected for real: the server killed and restarted, the proxy cutting,
+//! stalling and refusing, a long outage, a new password. Every request succeeds or
+//! fails with a clear error in time, nothing runs twice, and the client comes back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use redmux::{BacklogPolicy, Client, CommandStatus, Config, ConnectionState, Error, cmd};
+use redmux_testkit::{CutMode, FaultProxy, RedisServer};
+
+fn config(url: &str) -> Config {
+    let mut config = Config::from_url(url).unwrap();
+    config.connect_timeout = Duration::from_millis(500);
+    config
+}
+
+async fn wait_for_state(client: &Client, want: ConnectionState, within: Duration) -> Duration {
+    let started = Instant::now();
+    let mut states = client.watch_state();
+    tokio::time::timeout(within, states.wait_for(|s| *s == want))
+        .await
+        .unwrap_or_else(|_| panic!("not {want} within {within:?}; stats {:?}", client.stats()))
+        .unwrap();
+    started.elapsed()
+}
+
+/// An error a person can act on: one of the kinds a fault may produce.
+fn assert_clear(e: &Error) {
+    assert!(
+        matches!(
+            e,
+            Error::ConnectionLost { .. } | Error::Timeout(_) | Error::Overloaded(_)
+        ),
+        "unexpected error kind: {e:?}"
+    );
+    assert!(!e.to_string().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_killed_and_restarted_under_load() {
+    let server = Arc::new(RedisServer::start().unwrap());
+    let mut config = config(&server.url());
+    config.command_timeout = Duration::from_millis(500);
+    let client = Client::connect_with(config).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let tasks: Vec<_> = (0..200)
+        .map(|t| {
+            let (client, stop, ok, failed) =
+                (client.clone(), stop.clone(), ok.clone(), failed.clone());
+            tokio::spawn(async move {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let started = Instant::now();
+                    let r = client.set(format!("k{t}"), i).await;
+                    // Nothing hangs past its timeout (with a little slack for scheduling).
+                    assert!(
+                        started.elapsed() < Duration::from_millis(800),
+                        "{:?}",
+                        started.elapsed()
+                    );
+                    match r {
+                        Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
+                        Err(e) => {
+                            assert_clear(&e);
+                            failed.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill();
+    wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
+        Duration::from_secs(2),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let restarted = server.clone();
+    tokio::task::spawn_blocking(move || restarted.restart().unwrap())
+        .await
+        .unwrap();
+    let back = wait_for_state(&client, ConnectionState::Connected, Duration::from_secs(3)).await;
+    assert!(
+        back < Duration::from_secs(1),
+        "back {back:?} after the server's return"
+    );
+    let ok_at_return = ok.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in join_all(tasks).await {
+        t.unwrap();
+    }
+    assert!(
+        failed.load(Ordering::Relaxed) > 0,
+        "the kill must have failed something"
+    );
+    assert!(
+        ok.load(Ordering::Relaxed) > ok_at_return,
+        "work resumed after the restart"
+    );
+    client.set("after", "restart").await.unwrap();
+    assert!(client.stats().reconnects >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_mid_flight_runs_nothing_twice() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    proxy.set_latency(Duration::from_millis(10));
+    let client = Client::connect_with(config(&proxy.url())).await.unwrap();
+    let observer = Client::connect(&server.url()).await.unwrap();
+    // 1,000 INCRs of their own counters, issued over ~100 ms; the cut lands midway,
+    // so some are answered, some are in flight, and some are not written yet.
+    let tasks: Vec<_> = (0..1000u64)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_micros(i * 100)).await;
+                (i, client.incr(format!("counter:{i}")).await)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    proxy.cut(CutMode::Reset);
+    let results = join_all(tasks).await;
+    let mut by_status: HashMap<&str, u64> = HashMap::new();
+    for joined in results {
+        let (i, result) = joined.unwrap();
+        let count: Option<i64> = observer.get(format!("counter:{i}")).await.unwrap();
+        let count = count.unwrap_or(0);
+        assert!(count <= 1, "counter:{i} ran {count} times");
+        match result {
+            Ok(n) => {
+                assert_eq!((n, count), (1, 1), "counter:{i}");
+                *by_status.entry("ok").or_default() += 1;
+            }
+            Err(e) => {
+                assert!(matches!(e, Error::ConnectionLost { .. }), "{e:?}");
+                if e.status() == CommandStatus::Sent {
+                    *by_status.entry("sent, may have run").or_default() += 1;
+                } else {
+                    assert_eq!(count, 0, "counter:{i} failed as not sent but ran: {e}");
+                    *by_status.entry("not sent").or_default() += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        by_status.get("sent, may have run").copied().unwrap_or(0) > 0,
+        "{by_status:?}"
+    );
+    assert!(
+        by_status.get("ok").copied().unwrap_or(0) > 0,
+        "{by_status:?}"
+    );
+    assert!(client.stats().reconnects >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritten_commands_wait_in_the_backlog_and_go_after_the_reconnect() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let mut config = config(&proxy.url());
+    config.command_timeout = Duration::from_secs(3);
+    let client = Client::connect_with(config).await.unwrap();
+    client.set("warm", 1).await.unwrap();
+    proxy.refuse(true);
+    proxy.cut(CutMode::Reset);
+    wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
+        Duration::from_secs(2),
+    )
+    .await;
+    // Submitted while down: backlogged, in order.
+    let pending: Vec<_> = (0..100)
+        .map(|i| client.incr(format!("b:{i}")).into_future())
+        .collect();
+    assert!(client.stats().queue_depth >= 100);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    proxy.refuse(false);
+    for r in join_all(pending).await {
+        assert_eq!(r.unwrap(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_times_out_on_time_and_the_dead_link_is_found() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let mut config = config(&proxy.url());
+    config.command_timeout = Duration::from_millis(200);
+    config.dead_link_timeout = Duration::from_millis(600);
+    config.heartbeat_interval = Duration::from_millis(200);
+    let client = Client::connect_with(config).await.unwrap();
+    client.set("k", "v").await.unwrap();
+    proxy.stall();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let r = client.get::<Option<String>>("k").await;
+                (started.elapsed(), r)
+            })
+        })
+        .collect();
+    for joined in join_all(tasks).await {
+        let (elapsed, r) = joined.unwrap();
+        assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
+        assert!(
+            elapsed >= Duration::from_millis(200) && elapsed <= Duration::from_millis(250),
+            "timed out after {elapsed:?}, not within 50 ms of 200 ms"
+        );
+    }
+    // The monitor sees timeouts and no reply for the dead-link timeout, and rebuilds.
+    wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
+        Duration::from_secs(3),
+    )
+    .await;
+    proxy.resume();
+    wait_for_state(&client, ConnectionState::Connected, Duration::from_secs(3)).await;
+    let v: Option<String> = client.get("k").await.unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+    assert!(client.stats().reconnects >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_outage_stays_within_the_memory_bound() {
+    let outage = Duration::from_secs(
+        std::env::var("REDMUX_OUTAGE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(60),
+    );
+    let server = Arc::new(RedisServer::start().unwrap());
+    let mut config = config(&server.url());
+    config.command_timeout = Duration::from_millis(500);
+    config.max_queued_commands = 5_000;
+    config.max_queued_bytes = 1024 * 1024;
+    let (max_commands, max_bytes) = (config.max_queued_commands, config.max_queued_bytes);
+    let client = Client::connect_with(config).await.unwrap();
+    server.kill();
+    wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
+        Duration::from_secs(2),
+    )
+    .await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let overloaded = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..1000)
+        .map(|t| {
+            let (client, stop, overloaded) = (client.clone(), stop.clone(), overloaded.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    for i in 0..5 {
+                        if let Err(e) = client
+                            .set(format!("ff:{t}:{i}"), "x".repeat(64))
+                            .fire_and_forget()
+                        {
+                            assert!(matches!(e, Error::Overloaded(_)), "{e:?}");
+                            overloaded.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    if let Err(e) = client.get::<Option<String>>(format!("k{t}")).await {
+                        assert_clear(&e);
+                    }
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut peak = (0, 0);
+    while started.elapsed() < outage {
+        let stats = client.stats();
+        peak = (peak.0.max(stats.queue_depth), peak.1.max(stats.queue_bytes));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        peak.0 <= max_commands && peak.1 <= max_bytes,
+        "peak {peak:?}"
+    );
+    assert!(
+        overloaded.load(Ordering::Relaxed) > 0,
+        "fire-and-forget never hit the bound"
+    );
+    let restarted = server.clone();
+    tokio::task::spawn_blocking(move || restarted.restart().unwrap())
+        .await
+        .unwrap();
+    wait_for_state(&client, ConnectionState::Connected, Duration::from_secs(3)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in join_all(tasks).await {
+        t.unwrap();
+    }
+    client.set("flowing", "again").await.unwrap();
+    let v: Option<String> = client.get("flowing").await.unwrap();
+    assert_eq!(v.as_deref(), Some("again"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn torture_no_reply_ever_reaches_the_wrong_caller() {
+    let ops: u64 = std::env::var("REDMUX_TORTURE_OPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let tasks_n = 500u64;
+    let server = RedisServer::start().unwrap();
+    let proxy = Arc::new(FaultProxy::start(server.addr()).unwrap());
+    let mut config = config(&proxy.url());
+    config.command_timeout = Duration::from_millis(500);
+    let client = Client::connect_with(config).await.unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let cutter = {
+        let (proxy, done) = (proxy.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut cuts = 0;
+            while !done.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                proxy.cut(if cuts % 2 == 0 {
+                    CutMode::Reset
+                } else {
+                    CutMode::Close
+                });
+                cuts += 1;
+            }
+            cuts
+        })
+    };
+    let successes = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..tasks_n)
+        .map(|t| {
+            let (client, successes) = (client.clone(), successes.clone());
+            tokio::spawn(async move {
+                let mut rng = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                for i in 0..ops / tasks_n {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let mine = format!("t{t}:{i}");
+                    match rng % 8 {
+                        0 => {
+                            // Cancelled mid-flight.
+                            let f = client
+                                .command::<String>(cmd("ECHO").arg(&mine))
+                                .into_future();
+                            let _ = tokio::time::timeout(Duration::from_micros(rng % 300), f).await;
+                        }
+                        1 => {
+                            let r = client
+                                .command::<String>(cmd("ECHO").arg(&mine))
+                                .timeout(Duration::from_micros(rng % 2000))
+                                .await;
+                            if let Ok(v) = r {
+                                assert_eq!(v, mine);
+                            }
+                        }
+                        2 | 3 => {
+                            if client.set(format!("key:{t}"), &mine).await.is_ok() {
+                                successes.fetch_add(1, Ordering::Relaxed);
+                            }
+                            if let Ok(Some(v)) =
+                                client.get::<Option<String>>(format!("key:{t}")).await
+                            {
+                                assert!(v.starts_with(&format!("t{t}:")), "task {t} read {v}");
+                            }
+                        }
+                        _ => {
+                            if let Ok(v) = client.command::<String>(cmd("ECHO").arg(&mine)).await {
+                                assert_eq!(v, mine, "task {t} got another caller's reply");
+                                successes.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in join_all(tasks).await {
+        t.unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    let cuts = cutter.await.unwrap();
+    assert!(cuts >= 1, "no cut happened");
+    assert!(
+        successes.load(Ordering::Relaxed) > ops / 4,
+        "too few successes: {successes:?}"
+    );
+    assert!(client.stats().reconnects >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_password_gives_an_auth_error_and_backs_off() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect_with(config(&proxy.url())).await.unwrap();
+    client.set("k", "v").await.unwrap();
+    let admin = Client::connect(&server.url()).await.unwrap();
+    admin
+        .command::<()>(cmd("CONFIG").arg("SET").arg("requirepass").arg("rotated"))
+        .await
+        .unwrap();
+    let accepted_before = proxy.accepted_total();
+    proxy.cut(CutMode::Reset);
+    wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
+        Duration::from_secs(2),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let err = client.get::<Option<String>>("k").await.unwrap_err();
+    assert!(matches!(err, Error::Auth(_)), "{err:?}");
+    assert!(err.to_string().contains("authentication failed"), "{err}");
+    assert!(err.status().safe_to_retry());
+    // Backing off: a handful of attempts in two seconds, not a spin.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let attempts = proxy.accepted_total() - accepted_before;
+    assert!(
+        (2..=20).contains(&attempts),
+        "{attempts} connection attempts in ~2.3 s"
+    );
+}
+
+#[tokio::test]
+async fn fail_fast_backlog_policy() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let mut config = config(&proxy.url());
+    config.backlog = BacklogPolicy::FailFast;
+    let client = Client::connect_with(config).await.unwrap();
+    proxy.refuse(true);
+    proxy.cut(CutMode::Reset);
+    wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
+        Duration::from_secs(2),
+    )
+    .await;
+    let started = Instant::now();
+    let err = client.get::<Option<String>>("k").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(
+        matches!(
+            err,
+            Error::ConnectionLost {
+                status: CommandStatus::NotSent,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    proxy.refuse(false);
+    wait_for_state(&client, ConnectionState::Connected, Duration::from_secs(3)).await;
+    client.set("k", "v").await.unwrap();
+}
+
+#[tokio::test]
+async fn dedicated_connection_runs_blocking_commands() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let mut conn = client.dedicated().await.unwrap();
+    let producer = client.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        producer
+            .command::<i64>(cmd("RPUSH").arg("jobs").arg("job-1"))
+            .await
+            .unwrap();
+    });
+    // The shared client keeps serving while the dedicated one blocks.
+    let blpop = conn.command::<Option<(String, String)>>(cmd("BLPOP").arg("jobs").arg(2));
+    let shared = async {
+        client.set("meanwhile", 1).await.unwrap();
+    };
+    let (popped, ()) = tokio::join!(blpop, shared);
+    assert_eq!(popped.unwrap(), Some(("jobs".into(), "job-1".into())));
+    let list: String = conn.command(cmd("CLIENT").arg("LIST")).await.unwrap();
+    assert!(list.lines().count() >= 2);
+}
+
+#[tokio::test]
+async fn close_sends_what_is_queued_then_refuses() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    for i in 0..1000 {
+        client.set(format!("c{i}"), i).fire_and_forget().unwrap();
+    }
+    let clone = client.clone();
+    client.close().await;
+    assert_eq!(client.state(), ConnectionState::Closed);
+    assert!(matches!(
+        clone.get::<Option<String>>("c1").await,
+        Err(Error::Closed)
+    ));
+    assert!(matches!(
+        clone.set("x", 1).fire_and_forget(),
+        Err(Error::Closed)
+    ));
+    let observer = Client::connect(&server.url()).await.unwrap();
+    assert_eq!(observer.command::<u64>(cmd("DBSIZE")).await.unwrap(), 1000);
+}
