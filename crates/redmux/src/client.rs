@@ -39,6 +39,8 @@ pub struct Client {
 /// is queued, reads the replies owed, and ends its tasks.
 struct Handle {
     shared: Arc<Shared>,
+    /// The pub/sub connection, opened by the first subscription.
+    subscriber: crate::pubsub::SubscriberSlot,
 }
 
 impl Drop for Handle {
@@ -90,7 +92,10 @@ impl Client {
     pub async fn connect_with(config: Config) -> Result<Client> {
         let shared = mux::start(config).await?;
         Ok(Client {
-            handle: Arc::new(Handle { shared }),
+            handle: Arc::new(Handle {
+                shared,
+                subscriber: Default::default(),
+            }),
         })
     }
 
@@ -115,6 +120,11 @@ impl Client {
     /// A typed command's request: typed commands are never blocking ones.
     pub(crate) fn request<T>(&self, command: Command) -> Request<'_, T> {
         Request::new(&self.handle.shared, command)
+    }
+
+    /// The pub/sub connection's slot, for `crate::pubsub`.
+    pub(crate) fn subscriber_slot(&self) -> &crate::pubsub::SubscriberSlot {
+        &self.handle.subscriber
     }
 
     /// A snapshot of the client's counters.

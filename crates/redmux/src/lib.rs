@@ -15,6 +15,7 @@
 //! | `mux` | the multiplexer: queue, writer, reader, pending FIFO, reconnect |
 //! | `connection` | the socket and the handshake |
 //! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
+//! | [`pubsub`] | [`Subscription`]s sharing one subscriber connection; SPUBLISH, PUBSUB |
 //! | [`config`] | [`Config`] and URL parsing |
 //! | [`error`] | [`Error`], matchable, with whether the command was sent |
 //! | [`stats`] | [`Stats`], the counters |
@@ -41,6 +42,7 @@ pub mod dedicated;
 pub mod error;
 pub mod from_value;
 mod mux;
+pub mod pubsub;
 pub mod request;
 pub mod stats;
 
@@ -52,6 +54,7 @@ pub use dedicated::DedicatedConnection;
 pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;
 pub use mux::ConnectionState;
+pub use pubsub::{Message, Subscription};
 pub use redmux_resp::{Limits, ToArg, Value};
 pub use request::{Flags, Request, Response};
 pub use stats::Stats;

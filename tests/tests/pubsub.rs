@@ -1,0 +1,411 @@
+//! Pub/sub against a real server, over RESP2 and RESP3: every subscription gets every
+//! message of its channels in order, subscriptions share one server-side
+//! subscription, unsubscribe on drop, resubscribe after a restart or a cut with a
+//! gap told, and a stalled consumer slows nobody else.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use redmux::pubsub::Event;
+use redmux::{Client, Error, Message, Subscription};
+use redmux_testkit::{CutMode, FaultProxy, RedisServer};
+
+const PROTOCOLS: [&str; 2] = ["resp2", "resp3"];
+
+async fn connect(url: &str, protocol: &str) -> Client {
+    Client::connect(&format!("{url}?protocol={protocol}"))
+        .await
+        .expect("connect")
+}
+
+/// The next event, failing the test if none comes within 5 s.
+async fn next_event(sub: &mut Subscription) -> Event {
+    tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("an event within 5 s")
+        .expect("the stream is still open")
+}
+
+async fn next_message(sub: &mut Subscription) -> Message {
+    match next_event(sub).await {
+        Event::Message(m) => m,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// Waits until `PUBSUB NUMSUB channel` says `expected`.
+async fn wait_numsub(client: &Client, channel: &str, expected: u64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let counts: Vec<(String, u64)> = client.pubsub_numsub([channel]).await.unwrap();
+        if counts[0].1 == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "NUMSUB {channel} stayed {} (expected {expected})",
+            counts[0].1
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subscription_gets_its_channels_messages_in_order() {
+    let server = RedisServer::start().unwrap();
+    for protocol in PROTOCOLS {
+        let client = connect(&server.url(), protocol).await;
+        let publisher = connect(&server.url(), protocol).await;
+        // Buffers big enough for everything: they are read one after another.
+        const N: usize = 5000;
+        let mut a1 = client.subscribe("a").buffer(N).await.unwrap();
+        let mut a2 = client.subscribe("a").buffer(N).await.unwrap();
+        let mut ab = client.subscribe(["a", "b"]).buffer(N).await.unwrap();
+        // Three subscriptions, one server-side subscription per channel.
+        let counts: Vec<(String, u64)> = publisher.pubsub_numsub(["a", "b"]).await.unwrap();
+        assert_eq!(counts, [("a".into(), 1), ("b".into(), 1)], "{protocol}");
+        let stats = client.subscriber_stats();
+        assert!(stats.connected && stats.channels == 2, "{stats:?}");
+
+        // Fire-and-forget, so the publishes are pipelined as hard as they can be.
+        for i in 0..N {
+            let channel = if i % 3 == 0 { "b" } else { "a" };
+            publisher
+                .publish(channel, format!("{channel}-{i}"))
+                .fire_and_forget()
+                .unwrap();
+        }
+        let expected_a: Vec<String> = (0..N)
+            .filter(|i| i % 3 != 0)
+            .map(|i| format!("a-{i}"))
+            .collect();
+        for sub in [&mut a1, &mut a2] {
+            for want in &expected_a {
+                let m = next_message(sub).await;
+                assert_eq!(
+                    (m.channel().as_ref(), m.payload_str()),
+                    (&b"a"[..], Some(want.as_str()))
+                );
+            }
+        }
+        // Per channel, order holds; across channels it is the publish order too.
+        let (mut next_a, mut next_b) = (0, 0);
+        let expected_b: Vec<String> = (0..N)
+            .filter(|i| i % 3 == 0)
+            .map(|i| format!("b-{i}"))
+            .collect();
+        for _ in 0..N {
+            let m = next_message(&mut ab).await;
+            let payload = m.payload_str().unwrap().to_string();
+            if m.channel() == "a" {
+                assert_eq!(payload, expected_a[next_a]);
+                next_a += 1;
+            } else {
+                assert_eq!(payload, expected_b[next_b]);
+                next_b += 1;
+            }
+            assert!(m.pattern().is_none());
+        }
+        for sub in [&mut a1, &mut a2, &mut ab] {
+            assert!(sub.try_next().is_none(), "nothing more");
+            assert_eq!(sub.lagged(), 0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn patterns_shard_channels_and_binary_payloads() {
+    let server = RedisServer::start().unwrap();
+    for protocol in PROTOCOLS {
+        let client = connect(&server.url(), protocol).await;
+        let mut news = client.psubscribe(["news.*", "*.sport"]).await.unwrap();
+        let mut shard = client.ssubscribe("{room}:chat").await.unwrap();
+        assert_eq!(client.pubsub_numpat().await.unwrap(), 2, "{protocol}");
+        let shards: Vec<String> = client.pubsub_shardchannels(None::<&str>).await.unwrap();
+        assert_eq!(shards, ["{room}:chat"]);
+        let counts: Vec<(String, u64)> = client.pubsub_shardnumsub(["{room}:chat"]).await.unwrap();
+        assert_eq!(counts[0].1, 1);
+
+        // One channel matching both patterns: the server sends it once per pattern.
+        assert_eq!(client.publish("news.sport", "goal").await.unwrap(), 2);
+        let mut patterns = Vec::new();
+        for _ in 0..2 {
+            let m = next_message(&mut news).await;
+            assert_eq!(
+                (m.channel().as_ref(), m.payload().as_ref()),
+                (&b"news.sport"[..], &b"goal"[..])
+            );
+            patterns.push(m.pattern().cloned().unwrap());
+        }
+        patterns.sort();
+        assert_eq!(patterns, ["*.sport", "news.*"]);
+
+        // Binary and large payloads arrive byte for byte.
+        let binary = Bytes::from((0..=255u8).cycle().take(1 << 20).collect::<Vec<u8>>());
+        assert_eq!(
+            client
+                .spublish("{room}:chat", binary.clone())
+                .await
+                .unwrap(),
+            1
+        );
+        let m = next_message(&mut shard).await;
+        assert_eq!(
+            (m.channel().as_ref(), m.payload()),
+            (&b"{room}:chat"[..], &binary)
+        );
+        // A plain PUBLISH does not reach a shard subscription, nor SPUBLISH a pattern.
+        assert_eq!(client.publish("{room}:chat", "x").await.unwrap(), 0);
+        assert_eq!(client.spublish("news.x", "x").await.unwrap(), 0);
+        assert!(shard.try_next().is_none() && news.try_next().is_none());
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_last_subscription_unsubscribes() {
+    let server = RedisServer::start().unwrap();
+    for protocol in PROTOCOLS {
+        let client = connect(&server.url(), protocol).await;
+        let first = client.subscribe("ch").await.unwrap();
+        let mut second = client.subscribe("ch").await.unwrap();
+        wait_numsub(&client, "ch", 1).await;
+
+        drop(first);
+        // The other subscription still holds the server-side one, and still gets messages.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        wait_numsub(&client, "ch", 1).await;
+        client.publish("ch", "still here").await.unwrap();
+        assert_eq!(
+            next_message(&mut second).await.payload_str(),
+            Some("still here")
+        );
+
+        drop(second);
+        wait_numsub(&client, "ch", 0).await;
+        assert_eq!(client.subscriber_stats().channels, 0);
+
+        // An explicit unsubscribe waits for the server: NUMSUB is 0 as soon as it returns.
+        let third = client.subscribe("ch").await.unwrap();
+        wait_numsub(&client, "ch", 1).await;
+        third.unsubscribe().await.unwrap();
+        let counts: Vec<(String, u64)> = client.pubsub_numsub(["ch"]).await.unwrap();
+        assert_eq!(counts[0].1, 0, "{protocol}");
+
+        // Subscribing again after all that works as the first time did.
+        let mut again = client.subscribe("ch").await.unwrap();
+        client.publish("ch", "back").await.unwrap();
+        assert_eq!(next_message(&mut again).await.payload_str(), Some("back"));
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_come_back_after_a_server_restart() {
+    let server = RedisServer::start().unwrap();
+    for protocol in PROTOCOLS {
+        let client = connect(&server.url(), protocol).await;
+        let mut plain = client.subscribe("ch").await.unwrap();
+        let mut pattern = client.psubscribe("p.*").await.unwrap();
+        let mut shard = client.ssubscribe("sh").await.unwrap();
+        // More channels than fit in one resubscription command.
+        let many: Vec<String> = (0..2500).map(|i| format!("many:{i}")).collect();
+        let mut crowd = client.subscribe(many.clone()).await.unwrap();
+
+        server.restart().unwrap();
+        for sub in [&mut plain, &mut pattern, &mut shard, &mut crowd] {
+            assert_eq!(next_event(sub).await, Event::Gap, "{protocol}");
+        }
+        // The gap is told once everything is subscribed again: publish at once.
+        assert_eq!(client.publish("ch", "1").await.unwrap(), 1);
+        assert_eq!(client.publish("p.x", "2").await.unwrap(), 1);
+        assert_eq!(client.spublish("sh", "3").await.unwrap(), 1);
+        assert_eq!(client.publish("many:2499", "4").await.unwrap(), 1);
+        assert_eq!(next_message(&mut plain).await.payload_str(), Some("1"));
+        assert_eq!(next_message(&mut pattern).await.payload_str(), Some("2"));
+        assert_eq!(next_message(&mut shard).await.payload_str(), Some("3"));
+        assert_eq!(next_message(&mut crowd).await.payload_str(), Some("4"));
+        let counts: Vec<(String, u64)> = client.pubsub_numsub(&many).await.unwrap();
+        assert!(counts.iter().all(|(_, n)| *n == 1));
+        assert!(client.subscriber_stats().reconnects >= 1);
+    }
+}
+
+#[tokio::test]
+async fn a_cut_connection_is_rebuilt_and_the_gap_told_in_stream_order() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let publisher = Client::connect(&server.url()).await.unwrap();
+    for protocol in PROTOCOLS {
+        let client = connect(&proxy.url(), protocol).await;
+        let mut sub = client.subscribe("ch").await.unwrap();
+        publisher.publish("ch", "before").await.unwrap();
+        assert_eq!(next_message(&mut sub).await.payload_str(), Some("before"));
+        proxy.refuse(true);
+        proxy.cut(CutMode::Reset);
+        // Published while the subscriber is down: lost, as pub/sub loses it.
+        wait_numsub(&publisher, "ch", 0).await;
+        assert_eq!(publisher.publish("ch", "lost").await.unwrap(), 0);
+        proxy.refuse(false);
+        assert_eq!(next_event(&mut sub).await, Event::Gap);
+        publisher.publish("ch", "after").await.unwrap();
+        assert_eq!(next_message(&mut sub).await.payload_str(), Some("after"));
+        drop(sub);
+        drop(client);
+        wait_numsub(&publisher, "ch", 0).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_consumer_slows_no_other_subscription() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let publisher = Client::connect(&server.url()).await.unwrap();
+    const N: usize = 20_000;
+    const BUFFER: usize = 100;
+
+    // Baseline: one subscription alone.
+    // The readers' buffers hold everything: a test build reads slower than redis sends.
+    let mut alone = client.subscribe("base").buffer(N).await.unwrap();
+    let started = Instant::now();
+    for i in 0..N {
+        publisher.publish("base", i).fire_and_forget().unwrap();
+    }
+    for _ in 0..N {
+        next_message(&mut alone).await;
+    }
+    let baseline = started.elapsed();
+    drop(alone);
+
+    // The same, next to a subscription to the same channel that is never read.
+    let mut stalled = client.subscribe("ch").buffer(BUFFER).await.unwrap();
+    let mut reader = client.subscribe("ch").buffer(N).await.unwrap();
+    let started = Instant::now();
+    for i in 0..N {
+        publisher.publish("ch", i).fire_and_forget().unwrap();
+    }
+    for i in 0..N {
+        let m = next_message(&mut reader).await;
+        assert_eq!(m.payload_str(), Some(i.to_string().as_str()));
+    }
+    let beside_stalled = started.elapsed();
+    assert_eq!(reader.lagged(), 0);
+    // Generous, for a shared machine: blocking on the stalled one would be a hang.
+    assert!(
+        beside_stalled < baseline * 3 + Duration::from_millis(500),
+        "{beside_stalled:?} next to a stalled consumer, {baseline:?} alone"
+    );
+
+    // The stalled one kept its first BUFFER messages and counted the rest.
+    assert_eq!(stalled.lagged(), (N - BUFFER) as u64);
+    for i in 0..BUFFER {
+        assert_eq!(
+            next_message(&mut stalled).await.payload_str(),
+            Some(i.to_string().as_str())
+        );
+    }
+    assert_eq!(
+        next_event(&mut stalled).await,
+        Event::Lagged((N - BUFFER) as u64)
+    );
+    // Caught up: it gets new messages again.
+    publisher.publish("ch", "fresh").await.unwrap();
+    assert_eq!(
+        next_message(&mut stalled).await.payload_str(),
+        Some("fresh")
+    );
+}
+
+#[tokio::test]
+async fn refused_subscriptions_fail_and_leave_the_others_working() {
+    let server = RedisServer::start().unwrap();
+    let admin = Client::connect(&server.url()).await.unwrap();
+    let _: redmux::Value = admin
+        .command(redmux::cmd("ACL").args([
+            "SETUSER",
+            "limited",
+            "on",
+            ">pw",
+            "resetchannels",
+            "&ok:*",
+            "+@all",
+            "~*",
+        ]))
+        .await
+        .unwrap();
+    let port = server.port();
+    for protocol in PROTOCOLS {
+        let client = Client::connect(&format!(
+            "redis://limited:pw@127.0.0.1:{port}?protocol={protocol}"
+        ))
+        .await
+        .unwrap();
+        let mut ok = client.subscribe("ok:1").await.unwrap();
+        let refused = client.subscribe(["ok:2", "secret"]).await.unwrap_err();
+        assert!(
+            matches!(&refused, Error::Server(e) if e.code() == "NOPERM"),
+            "{refused}"
+        );
+        let refused = client.psubscribe("*").await.unwrap_err();
+        assert!(
+            matches!(&refused, Error::Server(e) if e.code() == "NOPERM"),
+            "{refused}"
+        );
+        let empty = client.subscribe(Vec::<String>::new()).await.unwrap_err();
+        assert!(matches!(empty, Error::Config(_)), "{empty}");
+
+        admin.publish("ok:1", "fine").await.unwrap();
+        assert_eq!(next_message(&mut ok).await.payload_str(), Some("fine"));
+        let counts: Vec<(String, u64)> = admin.pubsub_numsub(["ok:1", "ok:2"]).await.unwrap();
+        assert_eq!(counts[0].1, 1);
+        assert_eq!(counts[1].1, 0, "the refused command subscribed nothing");
+        assert_eq!(client.subscriber_stats().channels, 1);
+    }
+}
+
+#[tokio::test]
+async fn closing_the_client_ends_the_streams() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let mut sub = client.subscribe("ch").await.unwrap();
+    client.publish("ch", "last").await.unwrap();
+    client.close().await;
+    // What was buffered is still read; then the stream ends.
+    let mut rest = Vec::new();
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("the stream ends within 5 s")
+    {
+        rest.push(event);
+    }
+    assert!(rest.len() <= 1, "{rest:?}");
+    assert!(matches!(
+        client.subscribe("other").await,
+        Err(Error::Closed)
+    ));
+}
+
+#[tokio::test]
+async fn a_subscription_keeps_its_client_alive() {
+    let server = RedisServer::start().unwrap();
+    let publisher = Client::connect(&server.url()).await.unwrap();
+    let mut sub = Client::connect(&server.url())
+        .await
+        .unwrap()
+        .subscribe("ch")
+        .await
+        .unwrap();
+    publisher.publish("ch", "hi").await.unwrap();
+    assert_eq!(next_message(&mut sub).await.payload_str(), Some("hi"));
+    assert!(sub.client().ping().await.is_ok());
+}
+
+#[test]
+fn public_handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Subscription>();
+    send_sync::<Message>();
+    send_sync::<Event>();
+    fn send<T: Send>(_: T) {}
+    // The subscribe future can be spawned.
+    let _ = |client: Client| send(async move { client.subscribe("x").await });
+}
