@@ -1,0 +1,176 @@
+//! The command line, parsed by hand.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{Options, Result, Scenarios};
+
+/// The usage text.
+pub const USAGE: &str = "\
+compare: redmux, redis-rs and fred side by side, against one redis-server, in one run
+
+usage: compare [options]
+
+  --seconds N            measured seconds per client and concurrency in (a) (default 2)
+  --concurrency LIST     tasks sharing one handle in (a) (default 1,10,100,1000)
+  --only LIST            scenarios to run, of a,b,c,d (default all):
+                           a  throughput: C tasks, SET then GET of their own key
+                           b  latency: one caller, sequential GETs
+                           c  round trips: a burst of SETs through a 1 ms round-trip proxy
+                           d  redis-benchmark on the same server (-P 1 and -P 64)
+  --json PATH            where to write the figures (default benches/results/compare.json)
+  --latency-ops N        GETs timed per client in (b) (default 20000)
+  --burst N              SETs issued at once in (c) (default 100000)
+  --bench-requests N     requests per redis-benchmark test (default 200000)
+  --nagle                leave redis-rs and fred with their default sockets (Nagle on);
+                           by default TCP_NODELAY is set on them, as redmux sets it
+  --quick                a smoke run: 0.2 s, C = 1,10, 1000 GETs, 2000 SETs, 2000 requests
+  -h, --help             this text
+
+Set REDIS_URL to use a running server instead of a throwaway one.";
+
+/// What the command line asked for: `Ok(None)` for `--help`.
+pub fn parse(args: &[String]) -> Result<Option<Options>> {
+    let mut seconds: Option<f64> = None;
+    let mut concurrency: Option<Vec<usize>> = None;
+    let mut scenarios = Scenarios::ALL;
+    let mut json: Option<PathBuf> = None;
+    let mut latency_ops: Option<usize> = None;
+    let mut burst: Option<usize> = None;
+    let mut bench_requests: Option<u64> = None;
+    let mut quick = false;
+    let mut nodelay = true;
+
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || -> Result<String> {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}").into())
+        };
+        match flag {
+            "-h" | "--help" => return Ok(None),
+            "--quick" => quick = true,
+            "--nagle" => nodelay = false,
+            "--seconds" => {
+                let v = value()?;
+                let s: f64 = v
+                    .parse()
+                    .map_err(|_| format!("--seconds: not a number: {v}"))?;
+                if !(s > 0.0 && s.is_finite()) {
+                    return Err(format!("--seconds must be positive, not {v}").into());
+                }
+                seconds = Some(s);
+            }
+            "--concurrency" => {
+                let v = value()?;
+                let list = v
+                    .split(',')
+                    .map(|c| c.trim().parse::<usize>().ok().filter(|&n| n > 0))
+                    .collect::<Option<Vec<_>>>()
+                    .filter(|l| !l.is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "--concurrency: expected positive numbers separated by commas, not {v}"
+                        )
+                    })?;
+                concurrency = Some(list);
+            }
+            "--only" => scenarios = Scenarios::parse(&value()?)?,
+            "--json" => json = Some(PathBuf::from(value()?)),
+            "--latency-ops" => latency_ops = Some(positive(flag, &value()?)?),
+            "--burst" => burst = Some(positive(flag, &value()?)?),
+            "--bench-requests" => bench_requests = Some(positive(flag, &value()?)? as u64),
+            other => return Err(format!("unknown argument {other}\n\n{USAGE}").into()),
+        }
+    }
+
+    let mut options = if quick {
+        Options::quick()
+    } else {
+        Options::default()
+    };
+    if let Some(s) = seconds {
+        options.seconds = s;
+        options.warmup = options.warmup.min(Duration::from_secs_f64(s / 4.0));
+    }
+    if let Some(c) = concurrency {
+        options.concurrency = c;
+    }
+    if let Some(n) = latency_ops {
+        options.latency_ops = n;
+    }
+    if let Some(n) = burst {
+        options.burst = n;
+    }
+    if let Some(n) = bench_requests {
+        options.bench_requests = n;
+    }
+    if let Some(p) = json {
+        options.json = Some(p);
+    }
+    options.scenarios = scenarios;
+    options.nodelay = nodelay;
+    options.command_line = std::iter::once("compare".to_string())
+        .chain(args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(Some(options))
+}
+
+fn positive(flag: &str, v: &str) -> Result<usize> {
+    v.replace('_', "")
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{flag}: expected a positive number, not {v}").into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<Option<Options>> {
+        let args: Vec<String> = s.split_whitespace().map(String::from).collect();
+        parse(&args)
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let o = parse_str("").unwrap().unwrap();
+        assert_eq!(o.concurrency, vec![1, 10, 100, 1000]);
+        assert_eq!(o.seconds, 2.0);
+        assert!(o.scenarios.throughput && o.scenarios.redis_benchmark);
+
+        let o = parse_str("--seconds 3 --concurrency 1,5 --only a,c --json=/tmp/x.json")
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.seconds, 3.0);
+        assert_eq!(o.concurrency, vec![1, 5]);
+        assert!(o.scenarios.throughput && o.scenarios.round_trips);
+        assert!(!o.scenarios.latency && !o.scenarios.redis_benchmark);
+        assert_eq!(o.json, Some(PathBuf::from("/tmp/x.json")));
+    }
+
+    #[test]
+    fn quick_then_explicit_flags_win() {
+        let o = parse_str("--concurrency 7 --quick").unwrap().unwrap();
+        assert_eq!(o.concurrency, vec![7]);
+        assert_eq!(o.burst, Options::quick().burst);
+    }
+
+    #[test]
+    fn refuses_nonsense() {
+        assert!(parse_str("--seconds -1").is_err());
+        assert!(parse_str("--concurrency 1,x").is_err());
+        assert!(parse_str("--only e").is_err());
+        assert!(parse_str("--frobnicate").is_err());
+        assert!(parse_str("--seconds").is_err());
+        assert!(parse_str("--help").unwrap().is_none());
+    }
+}

@@ -1,0 +1,162 @@
+//! The three clients behind one small trait, each used the way its documentation
+//! shows: one shared handle, cloned into every task, one connection.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use fred::interfaces::{ClientLike, KeysInterface};
+use redis::AsyncCommands;
+use serde::Serialize;
+
+use super::Result;
+
+/// The timeout given to redmux and redis-rs commands. Both time every command by
+/// default (redmux 5 s, redis-rs 500 ms); a burst of 100,000 commands behind a slow
+/// proxy can take longer than that, and a benchmark should measure, not time out. The
+/// per-command timer stays, so the cost structure is each client's default one. fred
+/// has no command timeout by default and keeps none.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ClientKind {
+    /// This project.
+    #[serde(rename = "redmux")]
+    Redmux,
+    /// redis-rs, `MultiplexedConnection`.
+    #[serde(rename = "redis-rs")]
+    RedisRs,
+    /// fred, `Client`.
+    #[serde(rename = "fred")]
+    Fred,
+}
+
+impl ClientKind {
+    /// All three, in table order.
+    pub const ALL: [ClientKind; 3] = [ClientKind::Redmux, ClientKind::RedisRs, ClientKind::Fred];
+
+    /// The name in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientKind::Redmux => "redmux",
+            ClientKind::RedisRs => "redis-rs",
+            ClientKind::Fred => "fred",
+        }
+    }
+}
+
+/// SET and GET of bytes, the only two commands the comparison needs.
+///
+/// Methods take `&mut self` because redis-rs's connection needs it; every task owns a
+/// clone of the shared handle, as each library's documentation shows.
+pub trait Kv: Clone + Send + Sync + 'static {
+    /// A GET reply: each client's cheapest owned bytes (`Bytes` for redmux and fred,
+    /// which decode without copying, `Vec<u8>` for redis-rs).
+    type Value: AsRef<[u8]> + Send;
+
+    /// `SET key value`.
+    fn set(&mut self, key: &[u8], value: &[u8]) -> impl Future<Output = Result<()>> + Send;
+
+    /// `GET key`.
+    fn get(&mut self, key: &[u8]) -> impl Future<Output = Result<Option<Self::Value>>> + Send;
+}
+
+impl Kv for redmux::Client {
+    type Value = Bytes;
+
+    async fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        redmux::Client::set(self, key, value).await?;
+        Ok(())
+    }
+
+    async fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(redmux::Client::get::<Option<Bytes>>(self, key).await?)
+    }
+}
+
+impl Kv for redis::aio::MultiplexedConnection {
+    type Value = Vec<u8>;
+
+    async fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        AsyncCommands::set::<_, _, ()>(self, key, value).await?;
+        Ok(())
+    }
+
+    async fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(AsyncCommands::get::<_, Option<Vec<u8>>>(self, key).await?)
+    }
+}
+
+impl Kv for fred::clients::Client {
+    type Value = Bytes;
+
+    async fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        KeysInterface::set::<(), _, _>(self, key, value, None, None, false).await?;
+        Ok(())
+    }
+
+    async fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(KeysInterface::get::<Option<Bytes>, _>(self, key).await?)
+    }
+}
+
+/// How the competitors' sockets are set up.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// Set `TCP_NODELAY` on redis-rs's and fred's sockets (redmux always sets it). Both
+    /// leave Nagle's algorithm on by default; fred's own examples turn it off.
+    pub nodelay: bool,
+}
+
+/// redmux with its default configuration but [`COMMAND_TIMEOUT`].
+pub async fn connect_redmux(url: &str) -> Result<redmux::Client> {
+    let mut config = redmux::Config::from_url(url)?;
+    config.command_timeout = COMMAND_TIMEOUT;
+    redmux::Client::connect_with(config)
+        .await
+        .map_err(|e| format!("redmux: cannot connect to {url}: {e}").into())
+}
+
+/// redis-rs's `MultiplexedConnection` with its default configuration (pipeline
+/// channel of 50) but [`COMMAND_TIMEOUT`] and, if asked, `TCP_NODELAY`.
+pub async fn connect_redis_rs(
+    url: &str,
+    tuning: Tuning,
+) -> Result<redis::aio::MultiplexedConnection> {
+    use redis::IntoConnectionInfo;
+    let info = url
+        .into_connection_info()?
+        .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(tuning.nodelay));
+    let client = redis::Client::open(info)?;
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(COMMAND_TIMEOUT));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| format!("redis-rs: cannot connect to {url}: {e}").into())
+}
+
+/// fred's `Client` with its default configuration (one connection, commands
+/// pipelined, no command timeout) and, if asked, `TCP_NODELAY`.
+pub async fn connect_fred(url: &str, tuning: Tuning) -> Result<fred::clients::Client> {
+    let config = fred::types::config::Config::from_url(url)?;
+    let client = fred::types::Builder::from_config(config)
+        .with_connection_config(|c| {
+            c.tcp = fred::types::config::TcpConfig {
+                nodelay: tuning.nodelay.then_some(true),
+                ..Default::default()
+            };
+        })
+        .build()?;
+    client
+        .init()
+        .await
+        .map_err(|e| format!("fred: cannot connect to {url}: {e}"))?;
+    Ok(client)
+}
+
+/// Closes a fred client (redmux and redis-rs close when their last handle drops).
+pub async fn close_fred(client: &fred::clients::Client) {
+    // The comparison is done with it; a failed QUIT changes no figure.
+    let _ = client.quit().await;
+}

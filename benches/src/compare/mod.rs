@@ -1,0 +1,634 @@
+//! The side-by-side comparison of redmux, redis-rs and fred: one server, one run,
+//! the same code driving each client.
+//!
+//! - (a) throughput: C tasks share one handle (redmux `Client`, redis-rs
+//!   `MultiplexedConnection`, fred `Client`, each cloned into every task), each SETs
+//!   then GETs its own key and checks the value, for a fixed time;
+//! - (b) latency: one caller, sequential GETs: p50, p99, mean;
+//! - (c) round trips: a burst of SETs issued at once through redmux-testkit's
+//!   `FaultProxy` adding 0.5 ms each way: wall time to the last reply;
+//! - (d) `redis-benchmark` on the same server, for the server's own ceiling.
+//!
+//! Clients take turns within each scenario, in alternating order, so drift in the
+//! machine's speed hits all alike. [`run`] returns a [`Report`]; the binary prints it
+//! and writes it as JSON.
+
+pub mod args;
+pub mod clients;
+pub mod machine;
+pub mod redis_benchmark;
+pub mod report;
+pub mod scenarios;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use redmux_testkit::{FaultProxy, RedisServer};
+
+use clients::{ClientKind, Tuning};
+use redis_benchmark::Target;
+use report::{
+    Latency, PerClient, Ratios, RedisBenchmark, Report, RoundTrips, Settings, ThroughputRow,
+};
+
+/// Any error, with a message that says what failed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The comparison's result type.
+pub type Result<T, E = BoxError> = std::result::Result<T, E>;
+
+/// Which scenarios to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scenarios {
+    /// (a).
+    pub throughput: bool,
+    /// (b).
+    pub latency: bool,
+    /// (c).
+    pub round_trips: bool,
+    /// (d).
+    pub redis_benchmark: bool,
+}
+
+impl Scenarios {
+    /// Every scenario.
+    pub const ALL: Scenarios = Scenarios {
+        throughput: true,
+        latency: true,
+        round_trips: true,
+        redis_benchmark: true,
+    };
+
+    /// Parses `a,b,c,d` (or the long names).
+    pub fn parse(list: &str) -> Result<Scenarios> {
+        let mut s = Scenarios {
+            throughput: false,
+            latency: false,
+            round_trips: false,
+            redis_benchmark: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "a" | "throughput" => s.throughput = true,
+                "b" | "latency" => s.latency = true,
+                "c" | "round-trips" => s.round_trips = true,
+                "d" | "redis-benchmark" => s.redis_benchmark = true,
+                other => {
+                    return Err(format!(
+                        "--only: unknown scenario {other:?}; expected a, b, c or d"
+                    )
+                    .into());
+                }
+            }
+        }
+        if s.throughput || s.latency || s.round_trips || s.redis_benchmark {
+            Ok(s)
+        } else {
+            Err("--only: name at least one scenario of a, b, c, d".into())
+        }
+    }
+}
+
+/// How to run the comparison.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Measured seconds per client and concurrency in (a).
+    pub seconds: f64,
+    /// Warm-up before each measured slice of (a).
+    pub warmup: Duration,
+    /// (a) and (b) are split into this many rounds, client order alternating.
+    pub rounds: usize,
+    /// Concurrencies of (a).
+    pub concurrency: Vec<usize>,
+    /// GETs timed per client in (b).
+    pub latency_ops: usize,
+    /// SETs issued at once in (c).
+    pub burst: usize,
+    /// Latency the proxy adds each way in (c).
+    pub proxy_one_way: Duration,
+    /// Requests per redis-benchmark test.
+    pub bench_requests: u64,
+    /// Which scenarios run.
+    pub scenarios: Scenarios,
+    /// Set TCP_NODELAY on redis-rs's and fred's sockets too.
+    pub nodelay: bool,
+    /// Where to write the JSON (`None`: nowhere).
+    pub json: Option<PathBuf>,
+    /// How the run was started, for the record.
+    pub command_line: String,
+    /// A smoke run.
+    pub quick: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seconds: 2.0,
+            warmup: Duration::from_millis(250),
+            rounds: 2,
+            concurrency: vec![1, 10, 100, 1000],
+            latency_ops: 20_000,
+            burst: 100_000,
+            proxy_one_way: Duration::from_micros(500),
+            bench_requests: 200_000,
+            scenarios: Scenarios::ALL,
+            nodelay: true,
+            json: Some(default_json_path()),
+            command_line: "compare".into(),
+            quick: false,
+        }
+    }
+}
+
+impl Options {
+    /// A smoke run's settings: a few seconds in all, even in debug builds.
+    pub fn quick() -> Options {
+        Options {
+            seconds: 0.2,
+            warmup: Duration::from_millis(30),
+            concurrency: vec![1, 10],
+            latency_ops: 1_000,
+            burst: 2_000,
+            bench_requests: 2_000,
+            quick: true,
+            ..Options::default()
+        }
+    }
+}
+
+/// `benches/results/compare.json`.
+pub fn default_json_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("results")
+        .join("compare.json")
+}
+
+/// Where the server is, and the throwaway one if this run started it.
+struct Server {
+    url: String,
+    description: String,
+    _owned: Option<RedisServer>,
+}
+
+fn server() -> Result<Server> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.trim().is_empty() => Ok(Server {
+            description: format!("REDIS_URL {}", redact(&url)),
+            url,
+            _owned: None,
+        }),
+        _ => {
+            let owned = RedisServer::start()
+                .map_err(|e| format!("cannot start a throwaway redis-server (is it installed? run .ci/install-deps): {e}"))?;
+            Ok(Server {
+                url: owned.url().to_string(),
+                description: "throwaway redis-server from redmux-testkit".into(),
+                _owned: Some(owned),
+            })
+        }
+    }
+}
+
+/// A URL without its password.
+fn redact(url: &str) -> String {
+    match split_url(url) {
+        Some((scheme, Some(userinfo), _, rest)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@<host>{rest}").replace("<host>", &host_part(url))
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn host_part(url: &str) -> String {
+    split_url(url)
+        .map(|(_, _, h, _)| h.to_string())
+        .unwrap_or_default()
+}
+
+/// `scheme://[userinfo@]host[:port][rest]` into its four parts.
+fn split_url(url: &str) -> Option<(&str, Option<&str>, &str, &str)> {
+    let (scheme, after) = url.split_once("://")?;
+    let end = after.find(['/', '?']).unwrap_or(after.len());
+    let (authority, rest) = after.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => Some((scheme, Some(userinfo), host, rest)),
+        None => Some((scheme, None, authority, rest)),
+    }
+}
+
+/// The same URL pointed at another address (the proxy), keeping credentials and db.
+fn with_addr(url: &str, addr: SocketAddr) -> Result<String> {
+    let (scheme, userinfo, _, rest) =
+        split_url(url).ok_or_else(|| format!("not a URL: {}", redact(url)))?;
+    Ok(match userinfo {
+        Some(u) => format!("{scheme}://{u}@{addr}{rest}"),
+        None => format!("{scheme}://{addr}{rest}"),
+    })
+}
+
+/// Runs the comparison: starts a throwaway server unless `REDIS_URL` is set, runs the
+/// scenarios asked for on a multi-thread tokio runtime with the default worker count,
+/// writes the JSON if asked, and returns the figures.
+///
+/// Progress goes to stderr.
+pub fn run(options: &Options) -> Result<Report> {
+    let server = server()?;
+    let config = redmux::Config::from_url(&server.url)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the tokio runtime: {e}"))?;
+    let tokio_workers = runtime.metrics().num_workers();
+    let tuning = Tuning {
+        nodelay: options.nodelay,
+    };
+    let url = server.url.as_str();
+    let redis_server_version = runtime.block_on(server_version(url))?;
+    eprintln!(
+        "comparing against redis-server {redis_server_version} ({}), {tokio_workers} tokio workers",
+        server.description
+    );
+
+    let throughput = if options.scenarios.throughput {
+        Some(runtime.block_on(run_throughput(url, options, tuning))?)
+    } else {
+        None
+    };
+    let latency = if options.scenarios.latency {
+        Some(runtime.block_on(run_latency(url, options, tuning))?)
+    } else {
+        None
+    };
+    let round_trips = if options.scenarios.round_trips {
+        let upstream = match &config.addr {
+            redmux::Addr::Tcp { host, port } => (host.as_str(), *port)
+                .to_socket_addrs()?
+                .next()
+                .ok_or_else(|| format!("{host}:{port} resolves to no address"))?,
+            redmux::Addr::Unix(path) => {
+                return Err(format!(
+                    "(c) needs a TCP server for its proxy, not the Unix socket {}; skip it with --only a,b,d",
+                    path.display()
+                )
+                .into());
+            }
+        };
+        // The proxy runs on its own thread: start and drop it outside the runtime.
+        let proxy =
+            FaultProxy::start(upstream).map_err(|e| format!("cannot start the FaultProxy: {e}"))?;
+        proxy.set_latency(options.proxy_one_way);
+        let proxied = with_addr(url, proxy.addr())?;
+        let figures = runtime.block_on(run_round_trips(&proxied, options, tuning));
+        drop(proxy);
+        Some(figures?)
+    } else {
+        None
+    };
+    drop(runtime);
+
+    let redis_benchmark = if options.scenarios.redis_benchmark {
+        Some(run_redis_benchmark(
+            &config,
+            options,
+            throughput.as_deref(),
+        )?)
+    } else {
+        None
+    };
+
+    let report = Report {
+        command_line: options.command_line.clone(),
+        date: machine::now_utc(),
+        machine: machine::Machine::detect(),
+        redis_server_version,
+        server: server.description.clone(),
+        versions: machine::Versions::detect(),
+        settings: Settings {
+            seconds: options.seconds,
+            rounds: options.rounds,
+            warmup_seconds: options.warmup.as_secs_f64(),
+            concurrency: options.concurrency.clone(),
+            latency_ops: options.latency_ops,
+            burst: options.burst,
+            bench_requests: options.bench_requests,
+            competitors_nodelay: options.nodelay,
+            command_timeout_seconds: clients::COMMAND_TIMEOUT.as_secs(),
+            tokio_workers,
+            quick: options.quick,
+        },
+        throughput,
+        latency,
+        round_trips,
+        redis_benchmark,
+    };
+    if let Some(path) = &options.json {
+        write_json(&report, path)?;
+    }
+    Ok(report)
+}
+
+/// Writes the report as pretty JSON, creating the directory.
+pub fn write_json(report: &Report, path: &std::path::Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let json = serde_json::to_string_pretty(report)?;
+    std::fs::write(path, json + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
+
+async fn server_version(url: &str) -> Result<String> {
+    let client = clients::connect_redmux(url).await?;
+    let info: String = client.command(redmux::cmd("INFO").arg("server")).await?;
+    Ok(info
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .map_or_else(|| "unknown".into(), |v| v.trim().to_string()))
+}
+
+/// Client order for round `round`: forwards, then backwards.
+fn order(round: usize) -> [ClientKind; 3] {
+    let mut o = ClientKind::ALL;
+    if round % 2 == 1 {
+        o.reverse();
+    }
+    o
+}
+
+async fn run_throughput(
+    url: &str,
+    options: &Options,
+    tuning: Tuning,
+) -> Result<Vec<ThroughputRow>> {
+    let redmux = clients::connect_redmux(url).await?;
+    let redis_rs = clients::connect_redis_rs(url, tuning).await?;
+    let fred = clients::connect_fred(url, tuning).await?;
+    let rounds = options.rounds.max(1);
+    let slice = Duration::from_secs_f64(options.seconds / rounds as f64);
+    let mut rows = Vec::new();
+    for &c in &options.concurrency {
+        let mut ops = PerClient::<u64>::default();
+        let mut secs = PerClient::<f64>::default();
+        let (mut sent, mut writes) = (0u64, 0u64);
+        for round in 0..rounds {
+            for kind in order(round) {
+                let label = kind.name();
+                let s = match kind {
+                    ClientKind::Redmux => {
+                        let mut marks = Vec::with_capacity(2);
+                        let s =
+                            scenarios::throughput(&redmux, label, c, options.warmup, slice, || {
+                                marks.push(redmux.stats());
+                            })
+                            .await?;
+                        if let [before, after] = &marks[..] {
+                            sent += after.commands_sent - before.commands_sent;
+                            writes += after.writes - before.writes;
+                        }
+                        s
+                    }
+                    ClientKind::RedisRs => {
+                        scenarios::throughput(&redis_rs, label, c, options.warmup, slice, || {})
+                            .await?
+                    }
+                    ClientKind::Fred => {
+                        scenarios::throughput(&fred, label, c, options.warmup, slice, || {}).await?
+                    }
+                };
+                *ops.get_mut(kind) += s.ops;
+                *secs.get_mut(kind) += s.elapsed.as_secs_f64();
+            }
+        }
+        let mut rate = PerClient::<f64>::default();
+        for kind in ClientKind::ALL {
+            *rate.get_mut(kind) = *ops.get(kind) as f64 / secs.get(kind).max(1e-9);
+        }
+        eprintln!(
+            "(a) C = {c:>4}: redmux {:>9.0}  redis-rs {:>9.0}  fred {:>9.0} ops/s",
+            rate.redmux, rate.redis_rs, rate.fred
+        );
+        rows.push(ThroughputRow {
+            concurrency: c,
+            ratios: Ratios::of(&rate),
+            ops_per_sec: rate,
+            redmux_commands_per_write: if writes == 0 {
+                0.0
+            } else {
+                sent as f64 / writes as f64
+            },
+            measured_seconds: secs,
+        });
+    }
+    clients::close_fred(&fred).await;
+    Ok(rows)
+}
+
+async fn run_latency(url: &str, options: &Options, tuning: Tuning) -> Result<Latency> {
+    let redmux = clients::connect_redmux(url).await?;
+    let redis_rs = clients::connect_redis_rs(url, tuning).await?;
+    let fred = clients::connect_fred(url, tuning).await?;
+    // Twice (a)'s rounds: latency runs are short, and more turns spread drift better.
+    let rounds = (options.rounds * 2).max(1);
+    let per_round = options.latency_ops.div_ceil(rounds);
+    let warmup = (options.latency_ops / 10).clamp(10, 2_000);
+    let mut samples = PerClient::<Vec<u64>>::default();
+    for round in 0..rounds {
+        let warm = if round == 0 { warmup } else { 0 };
+        for kind in order(round) {
+            let label = kind.name();
+            let got = match kind {
+                ClientKind::Redmux => scenarios::latency(&redmux, label, warm, per_round).await?,
+                ClientKind::RedisRs => {
+                    scenarios::latency(&redis_rs, label, warm, per_round).await?
+                }
+                ClientKind::Fred => scenarios::latency(&fred, label, warm, per_round).await?,
+            };
+            samples.get_mut(kind).extend(got);
+        }
+    }
+    clients::close_fred(&fred).await;
+    let summary = PerClient {
+        redmux: scenarios::summarise(&mut samples.redmux),
+        redis_rs: scenarios::summarise(&mut samples.redis_rs),
+        fred: scenarios::summarise(&mut samples.fred),
+    };
+    let pick = |f: fn(&scenarios::LatencySummary) -> f64| {
+        Ratios::of(&PerClient {
+            redmux: f(&summary.redmux),
+            redis_rs: f(&summary.redis_rs),
+            fred: f(&summary.fred),
+        })
+    };
+    eprintln!(
+        "(b) GET p50: redmux {:.1} µs  redis-rs {:.1} µs  fred {:.1} µs",
+        summary.redmux.p50_us, summary.redis_rs.p50_us, summary.fred.p50_us
+    );
+    Ok(Latency {
+        p50_ratios: pick(|s| s.p50_us),
+        p99_ratios: pick(|s| s.p99_us),
+        mean_ratios: pick(|s| s.mean_us),
+        summary,
+    })
+}
+
+async fn run_round_trips(proxied: &str, options: &Options, tuning: Tuning) -> Result<RoundTrips> {
+    let mut wall = PerClient::<f64>::default();
+    let mut redmux_cpw = 0.0;
+    for kind in ClientKind::ALL {
+        let label = kind.name();
+        let keys: Vec<Vec<u8>> = (0..options.burst)
+            .map(|i| format!("compare:{label}:burst:{i}").into_bytes())
+            .collect();
+        // A fresh connection through the proxy for each client, warmed by a few
+        // sequential round trips before the burst.
+        let took = match kind {
+            ClientKind::Redmux => {
+                let client = clients::connect_redmux(proxied).await?;
+                warm(&client, label).await?;
+                let before = client.stats();
+                let took = scenarios::burst(&client, label, &keys).await?;
+                let after = client.stats();
+                let writes = after.writes - before.writes;
+                if writes > 0 {
+                    redmux_cpw =
+                        (after.commands_sent - before.commands_sent) as f64 / writes as f64;
+                }
+                took
+            }
+            ClientKind::RedisRs => {
+                let client = clients::connect_redis_rs(proxied, tuning).await?;
+                warm(&client, label).await?;
+                scenarios::burst(&client, label, &keys).await?
+            }
+            ClientKind::Fred => {
+                let client = clients::connect_fred(proxied, tuning).await?;
+                warm(&client, label).await?;
+                let took = scenarios::burst(&client, label, &keys).await;
+                clients::close_fred(&client).await;
+                took?
+            }
+        };
+        eprintln!(
+            "(c) {label}: {} SETs at once through the proxy in {:.1} ms",
+            options.burst,
+            took.as_secs_f64() * 1000.0
+        );
+        *wall.get_mut(kind) = took.as_secs_f64() * 1000.0;
+    }
+    let mut rate = PerClient::<f64>::default();
+    for kind in ClientKind::ALL {
+        *rate.get_mut(kind) = options.burst as f64 / (wall.get(kind) / 1000.0).max(1e-9);
+    }
+    Ok(RoundTrips {
+        sets: options.burst,
+        proxy_one_way_us: u64::try_from(options.proxy_one_way.as_micros()).unwrap_or(u64::MAX),
+        wall_ratios: Ratios::of(&wall),
+        wall_ms: wall,
+        ops_per_sec: rate,
+        redmux_commands_per_write: redmux_cpw,
+    })
+}
+
+async fn warm<K: clients::Kv>(client: &K, label: &str) -> Result<()> {
+    let mut client = client.clone();
+    let key = format!("compare:{label}:warm");
+    for i in 0..5 {
+        client
+            .set(key.as_bytes(), &scenarios::value_for(0, i))
+            .await?;
+    }
+    Ok(())
+}
+
+fn run_redis_benchmark(
+    config: &redmux::Config,
+    options: &Options,
+    throughput: Option<&[ThroughputRow]>,
+) -> Result<RedisBenchmark> {
+    let target = match &config.addr {
+        redmux::Addr::Tcp { host, port } => Target::Tcp(host.clone(), *port),
+        redmux::Addr::Unix(path) => Target::Unix(path.display().to_string()),
+    };
+    let mut runs = Vec::new();
+    for pipeline in [1, 64] {
+        match redis_benchmark::run(
+            &target,
+            config.password.as_deref(),
+            pipeline,
+            options.bench_requests,
+        )? {
+            Some(run) => {
+                eprintln!(
+                    "(d) redis-benchmark -P {pipeline}: SET {:.0}/s, GET {:.0}/s",
+                    run.set_ops, run.get_ops
+                );
+                runs.push(run);
+            }
+            None => {
+                let status = "redis-benchmark is not installed (it ships in redis-tools; run .ci/install-deps); skipped".to_string();
+                eprintln!("(d) {status}");
+                return Ok(RedisBenchmark {
+                    status,
+                    runs: Vec::new(),
+                    redmux_c1_pct_of_p1: None,
+                    redmux_best_pct_of_p64: None,
+                    redmux_best_concurrency: None,
+                });
+            }
+        }
+    }
+    let rows = throughput.unwrap_or_default();
+    let c1 = rows
+        .iter()
+        .find(|r| r.concurrency == 1)
+        .map(|r| r.ops_per_sec.redmux);
+    let best = rows
+        .iter()
+        .max_by(|a, b| a.ops_per_sec.redmux.total_cmp(&b.ops_per_sec.redmux));
+    let mix = |p: u32| {
+        runs.iter()
+            .find(|r| r.pipeline == p)
+            .map(|r| r.mix_ops)
+            .filter(|&m| m > 0.0)
+    };
+    Ok(RedisBenchmark {
+        status: "ok".into(),
+        redmux_c1_pct_of_p1: c1.zip(mix(1)).map(|(r, m)| 100.0 * r / m),
+        redmux_best_pct_of_p64: best
+            .zip(mix(64))
+            .map(|(r, m)| 100.0 * r.ops_per_sec.redmux / m),
+        redmux_best_concurrency: best.map(|r| r.concurrency),
+        runs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_credentials_and_db_when_readdressed() {
+        let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        assert_eq!(
+            with_addr("redis://localhost:6379", addr).unwrap(),
+            "redis://127.0.0.1:4000"
+        );
+        assert_eq!(
+            with_addr("redis://u:p@h:1/2?protocol=resp3", addr).unwrap(),
+            "redis://u:p@127.0.0.1:4000/2?protocol=resp3"
+        );
+        assert_eq!(redact("redis://u:secret@h:1/2"), "redis://u:***@h:1/2");
+        assert_eq!(redact("redis://h:1"), "redis://h:1");
+    }
+
+    #[test]
+    fn scenario_lists() {
+        let s = Scenarios::parse("a,d").unwrap();
+        assert!(s.throughput && s.redis_benchmark && !s.latency && !s.round_trips);
+        assert!(Scenarios::parse("").is_err());
+        assert!(Scenarios::parse("x").is_err());
+    }
+}

@@ -1,0 +1,372 @@
+//! The figures of one run, as JSON and as Markdown tables.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::clients::ClientKind;
+use super::machine::{Machine, Versions};
+use super::redis_benchmark::BenchRun;
+use super::scenarios::LatencySummary;
+
+/// One figure per client.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct PerClient<T> {
+    /// redmux's.
+    pub redmux: T,
+    /// redis-rs's.
+    #[serde(rename = "redis-rs")]
+    pub redis_rs: T,
+    /// fred's.
+    pub fred: T,
+}
+
+impl<T> PerClient<T> {
+    /// The figure of `kind`.
+    pub fn get(&self, kind: ClientKind) -> &T {
+        match kind {
+            ClientKind::Redmux => &self.redmux,
+            ClientKind::RedisRs => &self.redis_rs,
+            ClientKind::Fred => &self.fred,
+        }
+    }
+
+    /// The figure of `kind`, to change.
+    pub fn get_mut(&mut self, kind: ClientKind) -> &mut T {
+        match kind {
+            ClientKind::Redmux => &mut self.redmux,
+            ClientKind::RedisRs => &mut self.redis_rs,
+            ClientKind::Fred => &mut self.fred,
+        }
+    }
+}
+
+/// redmux's figure divided by each competitor's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Ratios {
+    /// redmux / redis-rs.
+    #[serde(rename = "redmux/redis-rs")]
+    pub vs_redis_rs: f64,
+    /// redmux / fred.
+    #[serde(rename = "redmux/fred")]
+    pub vs_fred: f64,
+}
+
+impl Ratios {
+    /// From three figures.
+    pub fn of(f: &PerClient<f64>) -> Ratios {
+        Ratios {
+            vs_redis_rs: ratio(f.redmux, f.redis_rs),
+            vs_fred: ratio(f.redmux, f.fred),
+        }
+    }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// (a) at one concurrency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThroughputRow {
+    /// Tasks sharing one handle.
+    pub concurrency: usize,
+    /// SETs plus GETs per second.
+    pub ops_per_sec: PerClient<f64>,
+    /// Higher is better for redmux.
+    pub ratios: Ratios,
+    /// Commands per write syscall redmux's writer made in the measured windows.
+    pub redmux_commands_per_write: f64,
+    /// Measured seconds per client (summed over rounds).
+    pub measured_seconds: PerClient<f64>,
+}
+
+/// (b).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Latency {
+    /// Per client.
+    pub summary: PerClient<LatencySummary>,
+    /// p50 ratios; below 1 is better for redmux.
+    pub p50_ratios: Ratios,
+    /// p99 ratios; below 1 is better for redmux.
+    pub p99_ratios: Ratios,
+    /// Mean ratios; below 1 is better for redmux.
+    pub mean_ratios: Ratios,
+}
+
+/// (c).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoundTrips {
+    /// SETs issued at once.
+    pub sets: usize,
+    /// The latency the proxy added each way, in microseconds.
+    pub proxy_one_way_us: u64,
+    /// Wall time to the last reply, in milliseconds.
+    pub wall_ms: PerClient<f64>,
+    /// `sets` / wall time.
+    pub ops_per_sec: PerClient<f64>,
+    /// Wall-time ratios; below 1 is better for redmux.
+    pub wall_ratios: Ratios,
+    /// Commands per write syscall redmux's writer made.
+    pub redmux_commands_per_write: f64,
+}
+
+/// redis-benchmark's figures, or why there are none.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedisBenchmark {
+    /// `ok`, or why it was skipped.
+    pub status: String,
+    /// Its runs (`-P 1`, `-P 64`).
+    pub runs: Vec<BenchRun>,
+    /// redmux's throughput at C = 1 as a percentage of the `-P 1` SET/GET mix: both have
+    /// one connection and one command in flight.
+    pub redmux_c1_pct_of_p1: Option<f64>,
+    /// redmux's best throughput in (a) as a percentage of the `-P 64` SET/GET mix.
+    pub redmux_best_pct_of_p64: Option<f64>,
+    /// The concurrency of redmux's best throughput.
+    pub redmux_best_concurrency: Option<usize>,
+}
+
+/// The settings a run used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    /// Measured seconds per client and concurrency in (a).
+    pub seconds: f64,
+    /// Rounds (a) and (b) are split into, client order alternating.
+    pub rounds: usize,
+    /// Warm-up before each measured slice of (a), in seconds.
+    pub warmup_seconds: f64,
+    /// Concurrencies of (a).
+    pub concurrency: Vec<usize>,
+    /// GETs timed per client in (b).
+    pub latency_ops: usize,
+    /// SETs at once in (c).
+    pub burst: usize,
+    /// Requests per redis-benchmark test.
+    pub bench_requests: u64,
+    /// Whether redis-rs and fred had TCP_NODELAY set (redmux always sets it).
+    pub competitors_nodelay: bool,
+    /// The command timeout given to redmux and redis-rs, in seconds.
+    pub command_timeout_seconds: u64,
+    /// tokio worker threads.
+    pub tokio_workers: usize,
+    /// Whether this was a `--quick` smoke run.
+    pub quick: bool,
+}
+
+/// Everything one run measured, and where.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// How the run was started.
+    pub command_line: String,
+    /// When, in UTC.
+    pub date: String,
+    /// On what.
+    pub machine: Machine,
+    /// `redis_version` from INFO.
+    pub redis_server_version: String,
+    /// A throwaway server from redmux-testkit, or REDIS_URL (without its password).
+    pub server: String,
+    /// Library versions.
+    pub versions: Versions,
+    /// The settings used.
+    pub settings: Settings,
+    /// (a), if run.
+    pub throughput: Option<Vec<ThroughputRow>>,
+    /// (b), if run.
+    pub latency: Option<Latency>,
+    /// (c), if run.
+    pub round_trips: Option<RoundTrips>,
+    /// redis-benchmark, if run.
+    pub redis_benchmark: Option<RedisBenchmark>,
+}
+
+/// Picks one figure of a latency summary.
+type Pick = fn(&LatencySummary) -> f64;
+
+fn thousands(v: f64) -> String {
+    let n = v.round() as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Report {
+    /// The figures as Markdown tables, readable in a terminal as they are.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let s = &self.settings;
+        let _ = writeln!(
+            o,
+            "redis-server {} ({}); {} CPUs, {}; redmux {}, redis-rs {}, fred {}, tokio {} ({} workers); {}",
+            self.redis_server_version,
+            self.server,
+            self.machine.nproc,
+            self.machine.cpu_model,
+            self.versions.redmux,
+            self.versions.redis_rs,
+            self.versions.fred,
+            self.versions.tokio,
+            s.tokio_workers,
+            self.date
+        );
+        let _ = writeln!(o, "command: {}", self.command_line);
+
+        if let Some(rows) = &self.throughput {
+            let _ = writeln!(
+                o,
+                "\n(a) Throughput: C tasks share one handle, each SETs then GETs its own key \
+                 (16-byte value, checked); ops/s, SET and GET one op each; {} s per client, \
+                 in {} rounds. Ratio > 1: redmux faster.\n",
+                s.seconds, s.rounds
+            );
+            let _ = writeln!(
+                o,
+                "| C | redmux | redis-rs | fred | redmux/redis-rs | redmux/fred | redmux cmds/write |"
+            );
+            let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|---:|");
+            for r in rows {
+                let f = &r.ops_per_sec;
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {:.2} | {:.2} | {:.1} |",
+                    r.concurrency,
+                    thousands(f.redmux),
+                    thousands(f.redis_rs),
+                    thousands(f.fred),
+                    r.ratios.vs_redis_rs,
+                    r.ratios.vs_fred,
+                    r.redmux_commands_per_write
+                );
+            }
+        }
+
+        if let Some(l) = &self.latency {
+            let _ = writeln!(
+                o,
+                "\n(b) Latency: one caller, sequential GETs, {} per client; microseconds. \
+                 Ratio < 1: redmux faster.\n",
+                l.summary.redmux.samples
+            );
+            let _ = writeln!(
+                o,
+                "| | redmux | redis-rs | fred | redmux/redis-rs | redmux/fred |"
+            );
+            let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
+            let rows: [(&str, Pick, &Ratios); 3] = [
+                ("p50", |x| x.p50_us, &l.p50_ratios),
+                ("p99", |x| x.p99_us, &l.p99_ratios),
+                ("mean", |x| x.mean_us, &l.mean_ratios),
+            ];
+            for (name, pick, ratios) in rows {
+                let _ = writeln!(
+                    o,
+                    "| {name} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+                    pick(&l.summary.redmux),
+                    pick(&l.summary.redis_rs),
+                    pick(&l.summary.fred),
+                    ratios.vs_redis_rs,
+                    ratios.vs_fred
+                );
+            }
+        }
+
+        if let Some(rt) = &self.round_trips {
+            let _ = writeln!(
+                o,
+                "\n(c) Round trips: {} SETs issued at once through a proxy adding {} µs each way \
+                 ({:.1} ms round trip); wall time to the last reply. Ratio < 1: redmux faster.\n",
+                thousands(rt.sets as f64),
+                rt.proxy_one_way_us,
+                rt.proxy_one_way_us as f64 * 2.0 / 1000.0
+            );
+            let _ = writeln!(
+                o,
+                "| | redmux | redis-rs | fred | redmux/redis-rs | redmux/fred |"
+            );
+            let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
+            let _ = writeln!(
+                o,
+                "| wall ms | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+                rt.wall_ms.redmux,
+                rt.wall_ms.redis_rs,
+                rt.wall_ms.fred,
+                rt.wall_ratios.vs_redis_rs,
+                rt.wall_ratios.vs_fred
+            );
+            let _ = writeln!(
+                o,
+                "| SETs/s | {} | {} | {} | | |",
+                thousands(rt.ops_per_sec.redmux),
+                thousands(rt.ops_per_sec.redis_rs),
+                thousands(rt.ops_per_sec.fred)
+            );
+            let _ = writeln!(
+                o,
+                "\nredmux wrote {:.1} commands per write.",
+                rt.redmux_commands_per_write
+            );
+        }
+
+        if let Some(rb) = &self.redis_benchmark {
+            let _ = writeln!(
+                o,
+                "\n(d) redis-benchmark on the same server, one connection (-c 1): the server's ceiling.\n"
+            );
+            if rb.runs.is_empty() {
+                let _ = writeln!(o, "{}", rb.status);
+            } else {
+                let _ = writeln!(
+                    o,
+                    "| command | SET/s | GET/s | SET/GET mix/s | redmux as % |"
+                );
+                let _ = writeln!(o, "|---|---:|---:|---:|---:|");
+                for run in &rb.runs {
+                    let pct = match run.pipeline {
+                        1 => rb.redmux_c1_pct_of_p1.map(|p| format!("{p:.0}% (C = 1)")),
+                        _ => rb.redmux_best_pct_of_p64.map(|p| {
+                            format!(
+                                "{p:.0}% (best, C = {})",
+                                rb.redmux_best_concurrency.unwrap_or_default()
+                            )
+                        }),
+                    };
+                    let _ = writeln!(
+                        o,
+                        "| `{}` | {} | {} | {} | {} |",
+                        run.command,
+                        thousands(run.set_ops),
+                        thousands(run.get_ops),
+                        thousands(run.mix_ops),
+                        pct.unwrap_or_default()
+                    );
+                }
+                let _ = writeln!(
+                    o,
+                    "\nThe mix is the harmonic mean of the SET and GET rates, the rate of (a)'s \
+                     even SET/GET mix."
+                );
+            }
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1000.0), "1,000");
+        assert_eq!(thousands(1_234_567.0), "1,234,567");
+    }
+}

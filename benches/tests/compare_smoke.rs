@@ -1,0 +1,128 @@
+//! The comparison in miniature, so CI runs the same code `scripts/compare` runs: every
+//! scenario, all three clients, against a throwaway server (or `REDIS_URL`), in a few
+//! seconds even in a debug build.
+
+use std::time::Duration;
+
+use redmux_benches::compare::{self, Options};
+
+#[test]
+fn quick_comparison_runs_every_scenario_and_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("nested").join("compare.json");
+    let options = Options {
+        seconds: 0.2,
+        warmup: Duration::from_millis(20),
+        concurrency: vec![1, 10],
+        latency_ops: 400,
+        burst: 2_000,
+        bench_requests: 2_000,
+        json: Some(json.clone()),
+        command_line: "compare_smoke".into(),
+        ..Options::quick()
+    };
+    let report = compare::run(&options).unwrap();
+
+    let rows = report.throughput.as_ref().unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.concurrency).collect::<Vec<_>>(),
+        vec![1, 10]
+    );
+    for row in rows {
+        let f = &row.ops_per_sec;
+        assert!(
+            f.redmux > 0.0 && f.redis_rs > 0.0 && f.fred > 0.0,
+            "{row:?}"
+        );
+        assert!(
+            row.ratios.vs_redis_rs > 0.0 && row.ratios.vs_fred > 0.0,
+            "{row:?}"
+        );
+        assert!(row.redmux_commands_per_write >= 1.0, "{row:?}");
+    }
+
+    let latency = report.latency.as_ref().unwrap();
+    for s in [
+        &latency.summary.redmux,
+        &latency.summary.redis_rs,
+        &latency.summary.fred,
+    ] {
+        assert_eq!(s.samples, 400);
+        assert!(s.p50_us > 0.0 && s.p50_us <= s.p99_us, "{s:?}");
+    }
+
+    let rt = report.round_trips.as_ref().unwrap();
+    assert_eq!(rt.sets, 2_000);
+    for ms in [rt.wall_ms.redmux, rt.wall_ms.redis_rs, rt.wall_ms.fred] {
+        // At least one 1 ms round trip through the proxy, and far less than a timeout.
+        assert!((1.0..30_000.0).contains(&ms), "{rt:?}");
+    }
+
+    let rb = report.redis_benchmark.as_ref().unwrap();
+    if rb.status == "ok" {
+        assert_eq!(rb.runs.len(), 2);
+        assert!(
+            rb.runs.iter().all(|r| r.set_ops > 0.0 && r.get_ops > 0.0),
+            "{rb:?}"
+        );
+        assert!(rb.redmux_c1_pct_of_p1.is_some() && rb.redmux_best_pct_of_p64.is_some());
+    } else {
+        assert!(rb.status.contains("not installed"), "{rb:?}");
+    }
+
+    let rendered = report.render();
+    for needle in [
+        "(a) Throughput",
+        "(b) Latency",
+        "(c) Round trips",
+        "(d) redis-benchmark",
+    ] {
+        assert!(
+            rendered.contains(needle),
+            "{needle} missing from:\n{rendered}"
+        );
+    }
+
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(written["command_line"], "compare_smoke");
+    assert!(
+        written["redis_server_version"]
+            .as_str()
+            .unwrap()
+            .contains('.')
+    );
+    assert!(written["machine"]["nproc"].as_u64().unwrap() >= 1);
+    assert!(
+        written["throughput"][0]["ops_per_sec"]["redis-rs"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        written["latency"]["summary"]["fred"]["p99_us"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        written["round_trips"]["wall_ms"]["redmux"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+}
+
+#[test]
+fn command_line_parses_into_the_same_options() {
+    let args: Vec<String> = ["--quick", "--only", "a,c", "--json", "/tmp/x.json"]
+        .map(String::from)
+        .to_vec();
+    let o = compare::args::parse(&args).unwrap().unwrap();
+    assert!(o.quick && o.scenarios.throughput && o.scenarios.round_trips);
+    assert!(!o.scenarios.latency && !o.scenarios.redis_benchmark);
+    assert_eq!(
+        o.command_line,
+        "compare --quick --only a,c --json /tmp/x.json"
+    );
+}
