@@ -122,6 +122,11 @@ impl Client {
         Request::new(&self.handle.shared, command)
     }
 
+    /// The multiplexer, for the batch, transaction and script layers.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
     /// The pub/sub connection's slot, for `crate::pubsub`.
     pub(crate) fn subscriber_slot(&self) -> &crate::pubsub::SubscriberSlot {
         &self.handle.subscriber

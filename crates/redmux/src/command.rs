@@ -81,6 +81,15 @@ impl Command {
         Ok(())
     }
 
+    /// Appends arguments already encoded as RESP bulk strings (`$3\r\nfoo\r\n...`),
+    /// each as one argument: how a script call adds the keys and arguments it
+    /// encoded before it knew whether it would be sent as EVALSHA or EVAL.
+    pub(crate) fn push_encoded(&mut self, encoded: &[u8]) {
+        for arg in BulkArgs(encoded) {
+            self.buf.arg(arg);
+        }
+    }
+
     pub(crate) fn into_bytes(self) -> BytesMut {
         self.buf.finish()
     }

@@ -12,6 +12,9 @@
 //! | [`request`] | [`Request`] (a command and its options) and [`Response`] (its future) |
 //! | [`command`] | [`Command`] and [`cmd`]: any command, encoded as it is built |
 //! | [`from_value`] | [`FromValue`]: a reply into the type asked for |
+//! | [`batch`] | [`Batch`] and [`BatchStream`]: many commands back to back, in chunks, one result each |
+//! | [`transaction`] | [`Transaction`]: MULTI ... EXEC with [`Condition`]s checked under WATCH |
+//! | [`script`] | [`Script`] (EVALSHA, reloaded on NOSCRIPT) and functions (FCALL) |
 //! | `mux` | the multiplexer: queue, writer, reader, pending FIFO, reconnect |
 //! | `connection` | the socket and the handshake |
 //! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
@@ -33,6 +36,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod batch;
 pub mod client;
 pub mod command;
 mod commands;
@@ -44,8 +48,11 @@ pub mod from_value;
 mod mux;
 pub mod pubsub;
 pub mod request;
+pub mod script;
 pub mod stats;
+pub mod transaction;
 
+pub use batch::{Batch, BatchIndex, BatchItem, BatchResults, BatchStream};
 pub use client::Client;
 pub use command::{Command, cmd};
 pub use commands::{Expiry, KeyType, Scan, ScanOptions, SetOptions, Side, ZAddOptions, ZRange};
@@ -57,4 +64,6 @@ pub use mux::ConnectionState;
 pub use pubsub::{Message, Subscription};
 pub use redmux_resp::{Limits, ToArg, Value};
 pub use request::{Flags, Request, Response};
+pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use stats::Stats;
+pub use transaction::{AbortReason, Comparison, Condition, Transaction, TransactionOutcome};

@@ -97,6 +97,12 @@ impl<'a, T> Request<'a, T> {
         }
     }
 
+    /// The command, or why it was refused before sending: for a batch or a
+    /// transaction that takes the request instead of sending it alone.
+    pub(crate) fn into_command(self) -> Result<Command> {
+        self.command
+    }
+
     /// Sets this command's timeout (the client's `command_timeout` otherwise). A
     /// command still queued when it expires is never sent.
     pub fn timeout(mut self, timeout: Duration) -> Self {

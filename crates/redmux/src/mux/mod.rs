@@ -29,7 +29,7 @@ use crate::error::{CommandStatus, Error, TimeoutDiagnostics};
 use crate::stats::Stats;
 pub(crate) use queue::Entry;
 use queue::PushError;
-pub(crate) use slot::Slot;
+pub(crate) use slot::{Collector, Slot};
 pub(crate) use supervisor::start;
 
 /// The state of the shared connection.

@@ -1,6 +1,8 @@
 //! [`Slot`]: what the reader does with one reply, and the pending FIFO of slots.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 use redmux_resp::Value;
@@ -16,6 +18,10 @@ pub(crate) enum Slot {
     Waiter(oneshot::Sender<Result<Value>>),
     /// A fire-and-forget command: the reply is read and counted, never delivered.
     Ignore,
+    /// One command of a group (a batch chunk, a transaction): the reply goes into the
+    /// group's shared [`Collector`] at its index, so a chunk of a thousand commands
+    /// costs one allocation instead of a channel per command.
+    Collect(Collected),
 }
 
 impl Slot {
@@ -24,6 +30,10 @@ impl Slot {
         match self {
             Slot::Waiter(tx) => {
                 let _ = tx.send(Ok(reply));
+                false
+            }
+            Slot::Collect(collected) => {
+                collected.finish(Ok(reply));
                 false
             }
             Slot::Ignore => {
@@ -39,8 +49,158 @@ impl Slot {
 
     /// Fails the command.
     pub(crate) fn fail(self, error: Error) {
-        if let Slot::Waiter(tx) = self {
-            let _ = tx.send(Err(error));
+        match self {
+            Slot::Waiter(tx) => {
+                let _ = tx.send(Err(error));
+            }
+            Slot::Collect(collected) => collected.finish(Err(error)),
+            Slot::Ignore => {}
+        }
+    }
+}
+
+/// The replies of a group of commands, filled in by index as they arrive; the
+/// group's owner polls it until every reply is in.
+#[derive(Debug)]
+pub(crate) struct Collector {
+    state: Mutex<Collecting>,
+}
+
+#[derive(Debug)]
+struct Collecting {
+    replies: Vec<Option<Result<Value>>>,
+    /// Replies still missing.
+    remaining: usize,
+    /// The owner, to wake when the last reply is in.
+    waker: Option<Waker>,
+}
+
+impl Collector {
+    /// A collector for `len` replies.
+    pub(crate) fn new(len: usize) -> Arc<Collector> {
+        let mut replies = Vec::with_capacity(len);
+        replies.resize_with(len, || None);
+        Arc::new(Collector {
+            state: Mutex::new(Collecting {
+                replies,
+                remaining: len,
+                waker: None,
+            }),
+        })
+    }
+
+    /// The slot whose reply lands at `index`.
+    pub(crate) fn slot(self: &Arc<Self>, index: usize) -> Slot {
+        Slot::Collect(Collected {
+            collector: Some(self.clone()),
+            index,
+        })
+    }
+
+    /// Records the outcome at `index`; the first one recorded there wins.
+    pub(crate) fn set(&self, index: usize, outcome: Result<Value>) {
+        let mut state = self.state.lock();
+        let Some(place) = state.replies.get_mut(index) else {
+            return;
+        };
+        if place.is_some() {
+            return;
+        }
+        *place = Some(outcome);
+        state.remaining -= 1;
+        let waker = if state.remaining == 0 {
+            state.waker.take()
+        } else {
+            None
+        };
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Records `error` at every index, whatever was there: for a group that was
+    /// refused as a whole before any of it was queued.
+    pub(crate) fn fail_all(&self, error: &Error) {
+        let mut state = self.state.lock();
+        for place in &mut state.replies {
+            *place = Some(Err(error.clone()));
+        }
+        state.remaining = 0;
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Records the outcome at `index`, replacing any there.
+    pub(crate) fn replace(&self, index: usize, outcome: Result<Value>) {
+        let mut state = self.state.lock();
+        let Some(place) = state.replies.get_mut(index) else {
+            return;
+        };
+        let was_missing = place.is_none();
+        *place = Some(outcome);
+        if was_missing {
+            state.remaining -= 1;
+            if state.remaining == 0 {
+                let waker = state.waker.take();
+                drop(state);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }
+        }
+    }
+
+    /// Ready with every outcome once the last one is in.
+    pub(crate) fn poll_complete(&self, cx: &mut Context<'_>) -> Poll<Vec<Option<Result<Value>>>> {
+        let mut state = self.state.lock();
+        if state.remaining == 0 {
+            return Poll::Ready(std::mem::take(&mut state.replies));
+        }
+        match &mut state.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            waker => *waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Every outcome so far, `None` where none came yet: for a group whose deadline
+    /// passed.
+    pub(crate) fn take_partial(&self) -> Vec<Option<Result<Value>>> {
+        std::mem::take(&mut self.state.lock().replies)
+    }
+}
+
+/// The slot of one reply in a [`Collector`]. Dropped without an outcome (its entry
+/// was discarded unwritten, as when a hold's follow-up is abandoned), it records
+/// that the command was not sent, so the group never waits for it.
+#[derive(Debug)]
+pub(crate) struct Collected {
+    collector: Option<Arc<Collector>>,
+    index: usize,
+}
+
+impl Collected {
+    fn finish(mut self, outcome: Result<Value>) {
+        if let Some(collector) = self.collector.take() {
+            collector.set(self.index, outcome);
+        }
+    }
+}
+
+impl Drop for Collected {
+    fn drop(&mut self) {
+        if let Some(collector) = self.collector.take() {
+            collector.set(
+                self.index,
+                Err(Error::ConnectionLost {
+                    status: crate::error::CommandStatus::NotSent,
+                    reason: "the command was discarded before it was written".into(),
+                }),
+            );
         }
     }
 }

@@ -1,0 +1,315 @@
+//! The batch engine: pulls commands from a source, cuts them into chunks, keeps a
+//! window of chunks in flight, and hands back their results in order.
+//!
+//! Each chunk goes to the multiplexer as one group (`Shared::submit_many`), so its
+//! commands are written back to back; every command's slot points into the chunk's
+//! [`Collector`], one allocation per chunk rather than a channel per command.
+//! Memory is bounded by the window: at most `window` chunks are queued, in flight,
+//! or waiting to be read by the consumer.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use redmux_resp::Value;
+use tokio::time::{Instant, Sleep};
+
+use super::{Item, Options};
+use crate::client::Client;
+use crate::error::{Error, Result, ServerError};
+use crate::mux::{Collector, Entry, Shared};
+
+/// Scripts a group has already sent as EVAL: later calls in the group go as
+/// EVALSHA and find the script cached.
+#[derive(Debug, Default)]
+pub(crate) struct ScriptsSent {
+    sha1s: Vec<String>,
+}
+
+impl ScriptsSent {
+    /// Whether this is the first call of the script in the group (and records it).
+    pub(crate) fn first_time(&mut self, sha1: &str) -> bool {
+        if self.sha1s.iter().any(|s| s == sha1) {
+            return false;
+        }
+        self.sha1s.push(sha1.to_string());
+        true
+    }
+}
+
+/// A chunk queued or in flight.
+#[derive(Debug)]
+struct Chunk {
+    collector: Arc<Collector>,
+    /// The first command's sequence number in the queue (0 when nothing was queued).
+    first_seq: u64,
+    /// The position in the batch of the chunk's first command.
+    base: usize,
+    deadline: Instant,
+}
+
+/// Waiting for room in a full queue.
+type Room = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The engine behind [`super::Batch`] and [`super::BatchStream`].
+pub(crate) struct Chunks {
+    client: Client,
+    options: Options,
+    timeout: Duration,
+    /// Commands pulled from the source for the next chunk.
+    staged: Vec<Item>,
+    staged_bytes: usize,
+    /// The source has no more commands.
+    exhausted: bool,
+    in_flight: VecDeque<Chunk>,
+    /// The results of the oldest finished chunk, not yet handed out.
+    ready: std::vec::IntoIter<Result<Value>>,
+    /// Fires at the oldest chunk's deadline.
+    timer: Option<(Instant, Pin<Box<Sleep>>)>,
+    room: Option<Room>,
+    /// The position in the batch of the next command pulled.
+    next_index: usize,
+}
+
+impl std::fmt::Debug for Chunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunks")
+            .field("options", &self.options)
+            .field("in_flight", &self.in_flight.len())
+            .field("ready", &self.ready.len())
+            .field("staged", &self.staged.len())
+            .field("exhausted", &self.exhausted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Chunks {
+    pub(crate) fn new(client: Client, options: Options) -> Self {
+        let timeout = options.timeout.unwrap_or(client.config().command_timeout);
+        Chunks {
+            client,
+            options,
+            timeout,
+            staged: Vec::new(),
+            staged_bytes: 0,
+            exhausted: false,
+            in_flight: VecDeque::new(),
+            ready: Vec::new().into_iter(),
+            timer: None,
+            room: None,
+            next_index: 0,
+        }
+    }
+
+    pub(crate) fn set_options(&mut self, options: Options) {
+        self.timeout = options
+            .timeout
+            .unwrap_or(self.client.config().command_timeout);
+        self.options = options;
+    }
+
+    /// The next result in order, once its chunk is answered; `None` when the
+    /// source is exhausted and every result was handed out.
+    pub(crate) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        pull: &mut (impl FnMut(&mut Context<'_>) -> Poll<Option<Item>> + ?Sized),
+    ) -> Poll<Option<Result<Value>>> {
+        loop {
+            // Keep the window full before handing anything out, so the server works
+            // on the next chunks while the consumer deals with this one.
+            self.fill(cx, pull);
+            if let Some(result) = self.ready.next() {
+                return Poll::Ready(Some(result));
+            }
+            let Some(front) = self.in_flight.front() else {
+                let done = self.exhausted && self.staged.is_empty();
+                return if done {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Pending
+                };
+            };
+            let collector = front.collector.clone();
+            let replies = match collector.poll_complete(cx) {
+                Poll::Ready(replies) => replies,
+                Poll::Pending => {
+                    if !self.deadline_passed(cx) {
+                        return Poll::Pending;
+                    }
+                    collector.take_partial()
+                }
+            };
+            let chunk = self.in_flight.pop_front();
+            if let Some(chunk) = chunk {
+                let results: Vec<Result<Value>> = replies
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, outcome)| self.resolve(&chunk, i, outcome))
+                    .collect();
+                self.ready = results.into_iter();
+            }
+        }
+    }
+
+    /// Pulls commands and queues chunks until the window is full or the source
+    /// has nothing ready.
+    pub(crate) fn fill(
+        &mut self,
+        cx: &mut Context<'_>,
+        pull: &mut (impl FnMut(&mut Context<'_>) -> Poll<Option<Item>> + ?Sized),
+    ) {
+        loop {
+            let occupied = self.in_flight.len() + usize::from(self.ready.len() > 0);
+            if occupied >= self.options.window {
+                return;
+            }
+            while !self.exhausted
+                && self.staged.len() < self.options.chunk_commands
+                && self.staged_bytes < self.options.chunk_bytes
+            {
+                match pull(cx) {
+                    Poll::Ready(Some(item)) => {
+                        self.staged_bytes += item.size();
+                        self.staged.push(item);
+                    }
+                    Poll::Ready(None) => self.exhausted = true,
+                    // A part chunk goes out now: holding it back for more would
+                    // only add latency.
+                    Poll::Pending => break,
+                }
+            }
+            if self.staged.is_empty() || !self.has_room(cx) {
+                return;
+            }
+            self.submit_staged();
+        }
+    }
+
+    /// Whether the client's queue can take a chunk; if not, arranges a wakeup when
+    /// it can (or when the batch's timeout has passed, and the chunk is queued anyway
+    /// to fail as overloaded).
+    fn has_room(&mut self, cx: &mut Context<'_>) -> bool {
+        if let Some(room) = &mut self.room {
+            if room.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            self.room = None;
+            return true;
+        }
+        let shared = self.client.shared();
+        if !queue_full(shared) {
+            return true;
+        }
+        let shared = shared.clone();
+        let timeout = self.timeout;
+        let mut room: Room = Box::pin(async move {
+            let room = shared.queue.room().notified();
+            tokio::pin!(room);
+            // Registered before the check, so a wakeup in between is not lost.
+            room.as_mut().enable();
+            if queue_full(&shared) {
+                let _ = tokio::time::timeout(timeout, room).await;
+            }
+        });
+        if room.as_mut().poll(cx).is_ready() {
+            return true;
+        }
+        self.room = Some(room);
+        false
+    }
+
+    /// Queues the staged commands as one chunk.
+    fn submit_staged(&mut self) {
+        let items = std::mem::take(&mut self.staged);
+        self.staged_bytes = 0;
+        let count = items.len();
+        let collector = Collector::new(count);
+        let deadline = Instant::now() + self.timeout;
+        let mut entries = Vec::with_capacity(count);
+        let mut refused = Vec::new();
+        let mut scripts = ScriptsSent::default();
+        for (i, item) in items.into_iter().enumerate() {
+            match item.encode(&mut scripts) {
+                Ok(bytes) => {
+                    entries.push(Entry::new(bytes, collector.slot(i), deadline.into_std()))
+                }
+                Err(e) => refused.push((i, e)),
+            }
+        }
+        let mut first_seq = 0;
+        if !entries.is_empty() {
+            match self.client.shared().submit_many(entries) {
+                Ok(seq) => first_seq = seq,
+                Err(e) => collector.fail_all(&e),
+            }
+        }
+        for (i, e) in refused {
+            collector.replace(i, Err(e));
+        }
+        self.in_flight.push_back(Chunk {
+            collector,
+            first_seq,
+            base: self.next_index,
+            deadline,
+        });
+        self.next_index += count;
+    }
+
+    /// Whether the oldest chunk's deadline has passed; if not, the timer is set
+    /// to wake the task then.
+    fn deadline_passed(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(front) = self.in_flight.front() else {
+            return false;
+        };
+        let deadline = front.deadline;
+        let timer = match &mut self.timer {
+            Some((at, sleep)) => {
+                if *at != deadline {
+                    sleep.as_mut().reset(deadline);
+                    *at = deadline;
+                }
+                sleep
+            }
+            none => {
+                &mut none
+                    .insert((deadline, Box::pin(tokio::time::sleep_until(deadline))))
+                    .1
+            }
+        };
+        timer.as_mut().poll(cx).is_ready()
+    }
+
+    /// One command's outcome as the batch reports it: error replies become errors,
+    /// and a missing or expired reply a timeout with this client's diagnostics.
+    fn resolve(&self, chunk: &Chunk, i: usize, outcome: Option<Result<Value>>) -> Result<Value> {
+        match outcome {
+            Some(Ok(value)) => match value.as_error() {
+                Some(line) => Err(Error::Server(ServerError::parse(line))),
+                None => Ok(value),
+            },
+            Some(Err(Error::Timeout(_))) | None => {
+                let seq = if chunk.first_seq == 0 {
+                    0
+                } else {
+                    chunk.first_seq + i as u64
+                };
+                Err(self.client.shared().timeout_error(
+                    &format!("command {} of a batch", chunk.base + i),
+                    self.timeout,
+                    seq,
+                ))
+            }
+            Some(Err(e)) => Err(e),
+        }
+    }
+}
+
+/// Whether the queue is at its bound (the multiplexer would refuse a group).
+pub(crate) fn queue_full(shared: &Shared) -> bool {
+    let (commands, bytes) = shared.queue.depth();
+    commands >= shared.config.max_queued_commands || bytes >= shared.config.max_queued_bytes
+}

@@ -1,0 +1,563 @@
+//! Transactions on the shared connection: MULTI ... EXEC, with optional conditions
+//! checked under WATCH, in the StackExchange.Redis style.
+//!
+//! | file | owns |
+//! |---|---|
+//! | this file | [`Transaction`], [`TransactionOutcome`], [`AbortReason`], and the exchange with the writer |
+//! | `condition.rs` | [`Condition`] and [`Comparison`]: the kinds of check, their reads and their tests |
+//!
+//! A transaction is one entry in the client's queue, and its other commands follow
+//! it through the writer's *hold* (see `mux::queue::Entry::hold`): once the writer
+//! has written the first, it takes nothing else from the queue until the rest is
+//! handed over, so no other caller's command can land between WATCH and EXEC (where
+//! it would be watched by, or queued into, someone else's transaction).
+//!
+//! ```text
+//! with conditions:    WATCH k...  ─hold─►  check ...  ─hold─►  MULTI cmd... EXEC   (all hold)
+//!                                                       └────►  UNWATCH            (one fails)
+//! without:            MULTI  ─hold─►  cmd... EXEC
+//! ```
+//!
+//! While a transaction waits for its checks' replies the writer is idle: other
+//! callers wait one round trip. That is the price of WATCH on a shared connection.
+
+mod condition;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redmux_resp::Value;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::batch::{BatchIndex, BatchItem, BatchResults, Item, ScriptsSent};
+use crate::client::Client;
+use crate::command::cmd;
+use crate::error::{CommandStatus, Error, Result, ServerError};
+use crate::mux::{Collector, Entry, Shared, Slot, SubmitError};
+pub use condition::{Comparison, Condition};
+
+/// Commands that run all or nothing, optionally only if conditions hold.
+///
+/// Made by [`Client::transaction`]. Add conditions and commands, then
+/// [`execute`](Transaction::execute): the conditions' keys are watched and checked,
+/// and the commands run in MULTI ... EXEC only if every condition holds and no
+/// watched key changed in between. No read-modify-write retry loop is needed: the
+/// conditions say what the data must look like, and the outcome says whether it did.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::{Condition, TransactionOutcome};
+/// let mut tx = client.transaction();
+/// tx.add_condition(Condition::hash_field_equal("order:7", "state", "paid"));
+/// tx.add(client.hset("order:7", "state", "shipped"));
+/// let queued = tx.add(client.lpush("shipping", "order:7"));
+/// match tx.execute().await? {
+///     TransactionOutcome::Committed(results) => println!("{} to ship", results.get(queued)?),
+///     TransactionOutcome::Aborted(why) => println!("not shipped: {why}"),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a transaction does nothing until it is executed"]
+pub struct Transaction {
+    client: Client,
+    conditions: Vec<Condition>,
+    items: Vec<Item>,
+    timeout: Option<Duration>,
+}
+
+/// What a transaction came to.
+#[derive(Debug, Clone)]
+pub enum TransactionOutcome {
+    /// EXEC ran every command: one result each, in order. A command that failed as
+    /// it ran (WRONGTYPE, say) has its error there; the others' effects stand, as
+    /// Redis does not roll back.
+    Committed(BatchResults),
+    /// Nothing ran, and this is why.
+    Aborted(AbortReason),
+}
+
+impl TransactionOutcome {
+    /// Whether the commands ran.
+    pub fn is_committed(&self) -> bool {
+        matches!(self, TransactionOutcome::Committed(_))
+    }
+
+    /// The results, if the commands ran.
+    pub fn committed(self) -> Option<BatchResults> {
+        match self {
+            TransactionOutcome::Committed(results) => Some(results),
+            TransactionOutcome::Aborted(_) => None,
+        }
+    }
+
+    /// Why nothing ran, if it did not.
+    pub fn aborted(&self) -> Option<&AbortReason> {
+        match self {
+            TransactionOutcome::Aborted(why) => Some(why),
+            TransactionOutcome::Committed(_) => None,
+        }
+    }
+}
+
+/// Why a transaction ran nothing.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AbortReason {
+    /// A condition did not hold when it was checked.
+    ConditionFailed {
+        /// Its position among the transaction's conditions, from 0.
+        index: usize,
+        /// The condition.
+        condition: Condition,
+        /// Set when the check itself failed (WRONGTYPE: the key holds another type).
+        error: Option<ServerError>,
+    },
+    /// A watched key changed between the checks and EXEC (the server answered EXEC
+    /// with nil).
+    WatchConflict,
+    /// The server refused a command as it was queued (a wrong number of arguments,
+    /// an unknown command) and discarded the transaction (`EXECABORT`). Each refused
+    /// command has its own error here; the others have the EXECABORT error.
+    Rejected(BatchResults),
+}
+
+impl fmt::Display for AbortReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AbortReason::ConditionFailed {
+                index,
+                condition,
+                error: None,
+            } => write!(f, "condition {index} did not hold: {condition}"),
+            AbortReason::ConditionFailed {
+                index,
+                condition,
+                error: Some(e),
+            } => write!(
+                f,
+                "condition {index} could not be checked ({condition}): {e}"
+            ),
+            AbortReason::WatchConflict => {
+                f.write_str("a watched key changed before EXEC (another client wrote it)")
+            }
+            AbortReason::Rejected(results) => {
+                let (i, e) = results
+                    .errors()
+                    .find(|(_, e)| e.server_error().is_some_and(|s| s.code() != "EXECABORT"))
+                    .map_or((0, String::new()), |(i, e)| (i, e.to_string()));
+                write!(f, "the server refused command {i} as it was queued: {e}")
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Starts a [`Transaction`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let mut tx = client.transaction();
+    /// tx.add(client.incr("a"));
+    /// tx.add(client.decr("b"));
+    /// assert!(tx.execute().await?.is_committed());
+    /// # Ok(()) }
+    /// ```
+    pub fn transaction(&self) -> Transaction {
+        Transaction {
+            client: self.clone(),
+            conditions: Vec::new(),
+            items: Vec::new(),
+            timeout: None,
+        }
+    }
+}
+
+impl Transaction {
+    /// Adds a condition; returns its position, which
+    /// [`AbortReason::ConditionFailed`] names if it fails.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let mut tx = client.transaction();
+    /// tx.add_condition(redmux::Condition::key_not_exists("user:alice"));
+    /// tx.add(client.hset("user:alice", "created", 1));
+    /// tx.execute().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_condition(&mut self, condition: Condition) -> usize {
+        self.conditions.push(condition);
+        self.conditions.len() - 1
+    }
+
+    /// Adds a command; the returned index reads its result once committed.
+    pub fn add<T>(&mut self, command: impl BatchItem<T>) -> BatchIndex<T> {
+        self.items.push(command.into_item().0);
+        BatchIndex::new(self.items.len() - 1)
+    }
+
+    /// Commands added so far.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no command was added.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// How long the whole transaction may take, checks included (the client's
+    /// `command_timeout` otherwise).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Checks the conditions and, if they hold, runs the commands.
+    ///
+    /// The first command is queued when `execute` is called, so the transaction
+    /// keeps its place among the caller's commands.
+    ///
+    /// # Errors
+    ///
+    /// An abort is not an error: it is [`TransactionOutcome::Aborted`]. Errors are
+    /// a refused blocking command (nothing is sent), a timeout, a lost connection
+    /// (with [`Error::status`] saying whether EXEC may have run), or the queue's
+    /// overload.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future before the conditions were checked sends UNWATCH in
+    /// place of the commands: nothing runs. Once MULTI ... EXEC is handed over it
+    /// runs whatever happens to the future.
+    pub fn execute(self) -> impl Future<Output = Result<TransactionOutcome>> + Send + 'static {
+        let timeout = self.timeout.unwrap_or(self.client.config().command_timeout);
+        let deadline = Instant::now() + timeout;
+        let started = self.start(deadline);
+        async move {
+            let (run, queued) = started?;
+            let (run, queued) = match queued {
+                Ok(queued) => (run, queued),
+                Err(first) => {
+                    // The queue was full: wait for room, as any awaited command does.
+                    let seq = run.shared().submit_when_room(first, deadline).await?;
+                    let queued = run.queued(seq);
+                    (run, queued)
+                }
+            };
+            run.finish(queued, timeout).await
+        }
+    }
+
+    /// Builds the exchange and queues its first entry.
+    fn start(self, deadline: Instant) -> Result<(Run, Result<Queued, Entry>)> {
+        let Transaction {
+            client,
+            conditions,
+            items,
+            ..
+        } = self;
+        let mut scripts = ScriptsSent::default();
+        let commands = items
+            .into_iter()
+            .map(|item| item.encode(&mut scripts))
+            .collect::<Result<Vec<_>>>()?;
+        let mut run = Run {
+            client,
+            conditions,
+            commands,
+            deadline,
+            exec: None,
+            checks: None,
+        };
+        let first = run.first_entry();
+        match run.shared().submit(first) {
+            Ok(seq) => {
+                let queued = run.queued(seq);
+                Ok((run, Ok(queued)))
+            }
+            Err(SubmitError::Refused(e)) => Err(e),
+            Err(SubmitError::Full(first)) => Ok((run, Err(first))),
+        }
+    }
+}
+
+/// A transaction being run.
+struct Run {
+    client: Client,
+    conditions: Vec<Condition>,
+    /// Encoded commands, until they are handed to the writer.
+    commands: Vec<bytes::BytesMut>,
+    deadline: Instant,
+    /// Replies of MULTI, each command, and EXEC.
+    exec: Option<Arc<Collector>>,
+    /// Replies of WATCH and each check, with the way to send what follows them.
+    checks: Option<(Arc<Collector>, FollowUp)>,
+}
+
+/// Where the first entry went.
+struct Queued {
+    seq: u64,
+}
+
+impl Run {
+    fn shared(&self) -> &Arc<Shared> {
+        self.client.shared()
+    }
+
+    fn queued(&self, seq: u64) -> Queued {
+        Queued { seq }
+    }
+
+    /// The entry that goes through the queue. Without conditions it is MULTI, and
+    /// the commands and EXEC follow through its hold at once. With conditions it is
+    /// WATCH, the checks follow through its hold at once, and the last check holds
+    /// the writer for what this task decides to send after reading them.
+    fn first_entry(&mut self) -> Entry {
+        let deadline = self.deadline.into_std();
+        if self.conditions.is_empty() {
+            let (collector, exec_entries) = self.exec_entries();
+            self.exec = Some(collector.clone());
+            let mut multi = exec_entries;
+            let first = multi.remove(0);
+            return held_by(first, multi);
+        }
+        let collector = Collector::new(self.conditions.len() + 1);
+        let keys = self.conditions.iter().map(|c| c.key().to_vec());
+        let watch = Entry::new(
+            cmd("WATCH").args(keys).into_bytes(),
+            collector.slot(0),
+            deadline,
+        );
+        let mut checks: Vec<Entry> = self
+            .conditions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Entry::new(c.check().into_bytes(), collector.slot(i + 1), deadline))
+            .collect();
+        let (tx, rx) = oneshot::channel();
+        if let Some(last) = checks.last_mut() {
+            last.hold = Some(rx);
+        }
+        self.checks = Some((
+            collector,
+            FollowUp {
+                tx: Some(tx),
+                shared: self.shared().clone(),
+            },
+        ));
+        held_by(watch, checks)
+    }
+
+    /// MULTI, the commands and EXEC, with their collector.
+    fn exec_entries(&mut self) -> (Arc<Collector>, Vec<Entry>) {
+        let deadline = self.deadline.into_std();
+        let commands = std::mem::take(&mut self.commands);
+        let collector = Collector::new(commands.len() + 2);
+        let mut entries = Vec::with_capacity(commands.len() + 2);
+        entries.push(Entry::new(
+            cmd("MULTI").into_bytes(),
+            collector.slot(0),
+            deadline,
+        ));
+        for (i, bytes) in commands.into_iter().enumerate() {
+            entries.push(Entry::new(bytes, collector.slot(i + 1), deadline));
+        }
+        let exec = collector.slot(entries.len());
+        entries.push(Entry::new(cmd("EXEC").into_bytes(), exec, deadline));
+        (collector, entries)
+    }
+
+    async fn finish(mut self, queued: Queued, timeout: Duration) -> Result<TransactionOutcome> {
+        if let Some((collector, follow_up)) = self.checks.take() {
+            let replies = self
+                .collect(&collector, "WATCH", queued.seq, timeout)
+                .await?;
+            let mut replies = replies.into_iter();
+            // WATCH must have worked, or the checks prove nothing.
+            self.reply(replies.next().flatten(), "WATCH", queued.seq, timeout)?;
+            for (index, condition) in self.conditions.iter().enumerate() {
+                let reply = self.reply(
+                    replies.next().flatten(),
+                    "a condition's check",
+                    queued.seq,
+                    timeout,
+                )?;
+                let failed = match condition.holds(reply) {
+                    Ok(true) => continue,
+                    Ok(false) => None,
+                    Err(Error::Server(e)) => Some(e),
+                    Err(e) => return Err(e),
+                };
+                drop(follow_up); // sends UNWATCH
+                return Ok(TransactionOutcome::Aborted(AbortReason::ConditionFailed {
+                    index,
+                    condition: condition.clone(),
+                    error: failed,
+                }));
+            }
+            let (collector, entries) = self.exec_entries();
+            self.exec = Some(collector);
+            if !follow_up.send(entries) {
+                return Err(Error::ConnectionLost {
+                    status: CommandStatus::NotSent,
+                    reason: "the writer stopped waiting between the checks and EXEC (the connection broke, or the timeout passed); nothing ran".into(),
+                });
+            }
+        }
+        let Some(collector) = self.exec.take() else {
+            return Err(Error::protocol("transaction without its EXEC"));
+        };
+        let replies = self
+            .collect(&collector, "EXEC", queued.seq, timeout)
+            .await?;
+        self.outcome(replies, queued.seq, timeout)
+    }
+
+    /// Waits for a group's replies until the deadline.
+    async fn collect(
+        &self,
+        collector: &Collector,
+        name: &str,
+        seq: u64,
+        timeout: Duration,
+    ) -> Result<Vec<Option<Result<Value>>>> {
+        let replies = std::future::poll_fn(|cx| collector.poll_complete(cx));
+        match tokio::time::timeout_at(self.deadline, replies).await {
+            Ok(replies) => Ok(replies),
+            Err(_) => Err(self.shared().timeout_error(name, timeout, seq)),
+        }
+    }
+
+    /// One reply of a group, as the value, or the error that ends the transaction.
+    fn reply(
+        &self,
+        outcome: Option<Result<Value>>,
+        name: &str,
+        seq: u64,
+        timeout: Duration,
+    ) -> Result<Value> {
+        match outcome {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(Error::Timeout(_))) | None => {
+                Err(self.shared().timeout_error(name, timeout, seq))
+            }
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// Reads MULTI's, each command's and EXEC's replies.
+    fn outcome(
+        &self,
+        replies: Vec<Option<Result<Value>>>,
+        seq: u64,
+        timeout: Duration,
+    ) -> Result<TransactionOutcome> {
+        let count = replies.len().saturating_sub(2);
+        let mut replies = replies.into_iter();
+        let multi = replies.next().flatten();
+        let queued: Vec<Option<Result<Value>>> = replies.by_ref().take(count).collect();
+        // EXEC decides: its reply is what ran (or its error whether anything did).
+        let exec = self.reply(replies.next().flatten(), "EXEC", seq, timeout)?;
+        if let Some(Err(e)) = multi {
+            return Err(e);
+        }
+        match exec {
+            Value::Array(results) if results.len() == count => Ok(TransactionOutcome::Committed(
+                BatchResults::new(results.into_iter().map(server_error).collect()),
+            )),
+            Value::Nil => Ok(TransactionOutcome::Aborted(AbortReason::WatchConflict)),
+            exec => match exec.as_error().map(ServerError::parse) {
+                Some(e) if e.code() == "EXECABORT" => {
+                    let aborted = Error::Server(e);
+                    let results = queued
+                        .into_iter()
+                        .map(|reply| match reply {
+                            Some(Ok(value)) if value.as_error().is_some() => server_error(value),
+                            _ => Err(aborted.clone()),
+                        })
+                        .collect();
+                    Ok(TransactionOutcome::Aborted(AbortReason::Rejected(
+                        BatchResults::new(results),
+                    )))
+                }
+                Some(e) => Err(Error::Server(e)),
+                None => Err(Error::protocol(format!(
+                    "EXEC answered {} for {count} commands",
+                    exec.kind()
+                ))),
+            },
+        }
+    }
+}
+
+/// An error reply as an error.
+fn server_error(value: Value) -> Result<Value> {
+    match value.as_error() {
+        Some(line) => Err(Error::Server(ServerError::parse(line))),
+        None => Ok(value),
+    }
+}
+
+/// `first`, with `rest` handed over at once to follow it through its hold.
+fn held_by(mut first: Entry, rest: Vec<Entry>) -> Entry {
+    if rest.is_empty() {
+        return first;
+    }
+    let (tx, rx) = oneshot::channel();
+    // The receiver is in hand, so this cannot fail.
+    let _ = tx.send(rest);
+    first.hold = Some(rx);
+    first
+}
+
+/// The way to hand the writer what follows the checks. Dropped unused, it sends
+/// UNWATCH, so the connection never keeps a watch for another caller to trip on.
+struct FollowUp {
+    tx: Option<oneshot::Sender<Vec<Entry>>>,
+    shared: Arc<Shared>,
+}
+
+impl FollowUp {
+    /// Hands over the entries; `false` if the writer stopped waiting for them.
+    fn send(mut self, entries: Vec<Entry>) -> bool {
+        match self.tx.take() {
+            Some(tx) => match tx.send(entries) {
+                Ok(()) => true,
+                Err(_unsent) => {
+                    // Their slots record "not sent" as they drop.
+                    self.unwatch_later();
+                    false
+                }
+            },
+            None => false,
+        }
+    }
+
+    /// The writer no longer waits (the deadline passed, or the connection broke):
+    /// UNWATCH goes through the queue instead. On a new connection it is harmless.
+    fn unwatch_later(&self) {
+        let _ = self.shared.submit(unwatch(&self.shared));
+    }
+}
+
+impl Drop for FollowUp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take()
+            && let Err(mut back) = tx.send(vec![unwatch(&self.shared)])
+            && let Some(entry) = back.pop()
+        {
+            let _ = self.shared.submit(entry);
+        }
+    }
+}
+
+fn unwatch(shared: &Shared) -> Entry {
+    // Its own deadline: the transaction's may have passed, and a lingering watch
+    // would abort someone else's EXEC.
+    let deadline = std::time::Instant::now() + shared.config.command_timeout;
+    Entry::new(cmd("UNWATCH").into_bytes(), Slot::Ignore, deadline)
+}

@@ -1,0 +1,208 @@
+//! Batches against a real server: one result per command, failures kept to their own
+//! command, typed access, chunking that lets other callers through, streaming, and
+//! timeouts. The memory bound of a streamed million-command job is in
+//! `batch_memory.rs` (its own binary, for its counting allocator).
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use redmux::{Client, Error, Value, cmd};
+use redmux_testkit::{FaultProxy, RedisServer};
+
+async fn connect(server: &RedisServer) -> Client {
+    Client::connect(&server.url()).await.expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_commands_with_one_wrong_type_in_the_middle() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    client.set("text", "not a list").await.unwrap();
+
+    const N: usize = 100_000;
+    const BAD: usize = 50_000;
+    let mut batch = client.batch();
+    for i in 0..N {
+        if i == BAD {
+            batch.add::<i64>(cmd("LPUSH").arg("text").arg("x"));
+        } else {
+            batch.add(client.set(format!("key:{i}"), i));
+        }
+    }
+    let started = Instant::now();
+    let results = batch.execute().await;
+    let elapsed = started.elapsed();
+
+    assert_eq!(results.len(), N);
+    let errors: Vec<(usize, &Error)> = results.errors().collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let (at, error) = errors[0];
+    assert_eq!(at, BAD);
+    assert_eq!(error.server_error().map(|e| e.code()), Some("WRONGTYPE"));
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), N - 1);
+    // The commands after the failure ran too.
+    let dbsize: i64 = client.command(cmd("DBSIZE")).await.unwrap();
+    assert_eq!(dbsize as usize, N); // N - 1 keys plus "text"
+    let last: Option<i64> = client.get(format!("key:{}", N - 1)).await.unwrap();
+    assert_eq!(last, Some(N as i64 - 1));
+    eprintln!("100,000-command batch: {elapsed:?}");
+}
+
+#[tokio::test]
+async fn results_are_typed_by_their_index() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let mut batch = client.batch();
+    batch.add(client.set("n", 41));
+    let incremented = batch.add(client.incr("n"));
+    let raw = batch.add::<Value>(cmd("GET").arg("n"));
+    let missing = batch.add(client.get::<Option<String>>("missing"));
+    let list = batch.add::<Vec<String>>(cmd("LRANGE").arg("nothing").arg(0).arg(-1));
+    assert_eq!(batch.len(), 5);
+    let mut results = batch.execute().await;
+
+    assert_eq!(results.get(incremented).unwrap(), 42);
+    assert_eq!(results.get(raw).unwrap(), Value::BulkString("42".into()));
+    assert_eq!(results.get(missing).unwrap(), None);
+    assert!(results.get(list).unwrap().is_empty());
+    // Any position, as any type.
+    assert_eq!(results.get_at::<String>(2).unwrap(), "42");
+    assert!(matches!(
+        results.get_at::<i64>(99),
+        Err(Error::Conversion { .. })
+    ));
+    // A reply of the wrong type is that command's conversion error.
+    assert!(matches!(
+        results.get_at::<Vec<i64>>(3),
+        Ok(v) if v.is_empty()
+    ));
+    assert_eq!(results.take(incremented).unwrap(), 42);
+}
+
+#[tokio::test]
+async fn blocking_commands_are_refused_in_a_batch_and_the_rest_run() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let mut batch = client.batch();
+    let before = batch.add(client.set("a", 1));
+    let blocking = batch.add::<Value>(cmd("BLPOP").arg("q").arg(0));
+    let after = batch.add(client.incr("a"));
+    let results = batch.execute().await;
+    results.get(before).unwrap();
+    assert!(matches!(
+        results.get(blocking),
+        Err(Error::BlockingCommandRefused { .. })
+    ));
+    assert_eq!(results.get(after).unwrap(), 2);
+}
+
+#[tokio::test]
+async fn an_empty_batch_has_no_results() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let results = client.batch().execute().await;
+    assert!(results.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_callers_get_through_between_chunks() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    // 5 ms each way: 200 chunks of 1,000 take at least a second end to end.
+    proxy.set_latency(Duration::from_millis(5));
+    let mut batch = client.batch().window(2).timeout(Duration::from_secs(30));
+    for i in 0..200_000 {
+        batch.add(client.set(format!("k:{i}"), i));
+    }
+    let big = tokio::spawn(batch.execute());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let pong: String = client.command(cmd("PING")).await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(pong, "PONG");
+    eprintln!("PING behind a 200,000-command batch: {waited:?}");
+    assert!(!big.is_finished(), "the batch finished too fast to tell");
+    // It waited behind at most the window (two chunks), not the whole batch.
+    assert!(waited < Duration::from_millis(500), "{waited:?}");
+    let results = big.await.unwrap();
+    assert_eq!(results.errors().count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_of_commands_yields_results_in_order() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    for i in 0..50 {
+        client.set(format!("k:{i}"), i).await.unwrap();
+    }
+    // A source that is not always ready: partial chunks go out at once.
+    let (tx, rx) = tokio::sync::mpsc::channel::<usize>(8);
+    tokio::spawn(async move {
+        for i in 0..100 {
+            tx.send(i).await.unwrap();
+            if i % 10 == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let source = futures::stream::unfold(rx, |mut rx| async move {
+        let i = rx.recv().await?;
+        Some((cmd("GET").arg(format!("k:{i}")), rx))
+    });
+    let results: Vec<Option<i64>> = client
+        .batch_stream::<Option<i64>, _>(source)
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    let expected: Vec<Option<i64>> = (0..100).map(|i| (i < 50).then_some(i)).collect();
+    assert_eq!(results, expected);
+}
+
+#[tokio::test]
+async fn a_streamed_batch_reports_each_error_in_its_place() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    client.set("text", "x").await.unwrap();
+    let commands = (0..5000).map(|i| {
+        if i % 1000 == 999 {
+            cmd("INCR").arg("text")
+        } else {
+            cmd("INCR").arg("counter")
+        }
+    });
+    let results: Vec<redmux::Result<i64>> =
+        client.batch_iter(commands).chunk_size(300).collect().await;
+    let failed: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(failed, [999, 1999, 2999, 3999, 4999]);
+    assert_eq!(*results[4998].as_ref().unwrap(), 4995);
+}
+
+#[tokio::test]
+async fn a_stalled_batch_times_out_per_chunk_instead_of_hanging() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    proxy.stall();
+    let mut batch = client.batch().timeout(Duration::from_millis(200));
+    for i in 0..2500 {
+        batch.add(client.set(format!("k:{i}"), i));
+    }
+    let started = Instant::now();
+    let results = batch.execute().await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(results.errors().count(), 2500);
+    assert!(
+        results
+            .errors()
+            .all(|(_, e)| matches!(e, Error::Timeout(_))),
+        "{:?}",
+        results.errors().next()
+    );
+    proxy.resume();
+}
