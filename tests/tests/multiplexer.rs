@@ -81,6 +81,29 @@ async fn fire_and_forget_returns_before_any_reply() {
 }
 
 #[tokio::test]
+async fn the_fire_and_forget_flag_resolves_at_once_with_an_empty_value() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let n: i64 = client
+        .incr("hits")
+        .flags(redmux::Flags::FIRE_AND_FORGET)
+        .await
+        .unwrap();
+    assert_eq!(
+        n, 0,
+        "no reply is awaited, so the value is the type's empty one"
+    );
+    let v: Option<String> = client
+        .get("hits")
+        .flags(redmux::Flags::FIRE_AND_FORGET)
+        .await
+        .unwrap();
+    assert_eq!(v, None);
+    // Both were sent: the INCR ran.
+    assert_eq!(client.get::<i64>("hits").await.unwrap(), 1);
+}
+
+#[tokio::test]
 async fn fire_and_forget_errors_are_counted_not_delivered() {
     let server = RedisServer::start().unwrap();
     let client = connect(&server).await;

@@ -4,7 +4,7 @@
 //! array of pairs both become a `HashMap`; a RESP3 double and a RESP2 bulk string
 //! `"1.5"` both become an `f64`; attributes are skipped.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
 
 use bytes::Bytes;
@@ -33,6 +33,13 @@ pub trait FromValue: Sized {
     /// [`Error::Conversion`] naming what was expected and what came, or
     /// [`Error::Server`] for an error reply inside an aggregate.
     fn from_value(value: Value) -> Result<Self>;
+
+    /// The value a fire-and-forget request resolves to, having no reply: `None`,
+    /// `()`, zero, `false`, empty. `None` where the type has no such value.
+    #[doc(hidden)]
+    fn empty_reply() -> Option<Self> {
+        Self::from_value(Value::Nil).ok()
+    }
 
     /// Converts an aggregate into a `Vec<Self>`. Types override this to read other
     /// shapes as a vector: `u8` reads a bulk string as bytes, tuples read a flat array
@@ -130,12 +137,20 @@ macro_rules! integer {
                 wide.and_then(|w| <$t>::try_from(w).ok())
                     .ok_or_else(|| server_error(&v).unwrap_or_else(|| Error::conversion("integer", &v)))
             }
+
+            fn empty_reply() -> Option<Self> {
+                Some(0)
+            }
         }
     )*};
 }
 integer!(i16, i32, i64, i128, isize, u16, u32, u64, usize);
 
 impl FromValue for i8 {
+    fn empty_reply() -> Option<Self> {
+        Some(0)
+    }
+
     fn from_value(value: Value) -> Result<Self> {
         i64::from_value(value)
             .and_then(|i| i8::try_from(i).map_err(|_| Error::conversion("i8", &Value::Integer(i))))
@@ -143,6 +158,10 @@ impl FromValue for i8 {
 }
 
 impl FromValue for u8 {
+    fn empty_reply() -> Option<Self> {
+        Some(0)
+    }
+
     fn from_value(value: Value) -> Result<Self> {
         i64::from_value(value)
             .and_then(|i| u8::try_from(i).map_err(|_| Error::conversion("u8", &Value::Integer(i))))
@@ -155,6 +174,10 @@ impl FromValue for u8 {
 }
 
 impl FromValue for f64 {
+    fn empty_reply() -> Option<Self> {
+        Some(0.0)
+    }
+
     fn from_value(value: Value) -> Result<Self> {
         let v = strip(value);
         let parsed = match &v {
@@ -173,12 +196,20 @@ impl FromValue for f64 {
 }
 
 impl FromValue for f32 {
+    fn empty_reply() -> Option<Self> {
+        Some(0.0)
+    }
+
     fn from_value(value: Value) -> Result<Self> {
         f64::from_value(value).map(|d| d as f32)
     }
 }
 
 impl FromValue for Bytes {
+    fn empty_reply() -> Option<Self> {
+        Some(Bytes::new())
+    }
+
     fn from_value(value: Value) -> Result<Self> {
         let v = strip(value);
         match v {
@@ -194,6 +225,10 @@ impl FromValue for Bytes {
 }
 
 impl FromValue for String {
+    fn empty_reply() -> Option<Self> {
+        Some(String::new())
+    }
+
     fn from_value(value: Value) -> Result<Self> {
         let bytes = Bytes::from_value(value)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| Error::Conversion {
@@ -218,16 +253,40 @@ impl<T: FromValue> FromValue for Vec<T> {
     }
 }
 
+impl<T: FromValue + Ord> FromValue for BTreeSet<T> {
+    fn from_value(value: Value) -> Result<Self> {
+        Ok(T::vec_from_value(value)?.into_iter().collect())
+    }
+}
+
 impl<T: FromValue + Eq + Hash, S: BuildHasher + Default> FromValue for HashSet<T, S> {
     fn from_value(value: Value) -> Result<Self> {
         Ok(T::vec_from_value(value)?.into_iter().collect())
     }
 }
 
-/// The key/value pairs of a RESP3 map or a RESP2 flat array.
+/// The key/value pairs of a RESP3 map, a RESP2 flat array, or an array of
+/// two-element arrays (RESP3's `ZRANGE ... WITHSCORES`).
 fn pairs(value: Value) -> Result<Vec<(Value, Value)>> {
     match strip(value) {
         Value::Map(pairs) => Ok(pairs),
+        Value::Array(items)
+            if !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| matches!(i, Value::Array(p) if p.len() == 2)) =>
+        {
+            Ok(items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Value::Array(p) => {
+                        let mut p = p.into_iter();
+                        Some((p.next()?, p.next()?))
+                    }
+                    _ => None,
+                })
+                .collect())
+        }
         Value::Array(items) if items.len().is_multiple_of(2) => {
             let mut out = Vec::with_capacity(items.len() / 2);
             let mut it = items.into_iter();
@@ -350,6 +409,12 @@ mod tests {
         assert_eq!(m3.get("b"), Some(&2));
         let v: Vec<(String, i64)> = FromValue::from_value(resp3).unwrap();
         assert_eq!(v[0], ("a".into(), 1));
+        let scored = Value::Array(vec![
+            Value::Array(vec![bulk("m"), Value::Double(1.5)]),
+            Value::Array(vec![bulk("n"), Value::Double(2.5)]),
+        ]);
+        let by_member: HashMap<String, f64> = FromValue::from_value(scored).unwrap();
+        assert_eq!(by_member["n"], 2.5);
     }
 
     #[test]

@@ -37,7 +37,9 @@ impl Flags {
     /// No options.
     pub const NONE: Flags = Flags(0);
     /// Send without waiting for the reply: awaiting the request resolves at once
-    /// with the conversion of a nil reply (`()`, `None`, an empty collection).
+    /// with the type's empty value, as StackExchange.Redis returns `default`:
+    /// `()`, `None`, `0`, `false`, an empty string or collection. A type with no
+    /// empty value (a tuple) gets [`Error::Conversion`], but the command is sent.
     pub const FIRE_AND_FORGET: Flags = Flags(1);
 
     /// Whether every flag in `other` is set.
@@ -150,9 +152,12 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
     fn into_future(self) -> Response<T> {
         let shared = self.shared;
         if self.flags.contains(Flags::FIRE_AND_FORGET) {
-            let outcome = self
-                .fire_and_forget()
-                .and_then(|()| convert::<T>(Value::Nil));
+            let outcome = self.fire_and_forget().and_then(|()| {
+                T::empty_reply().ok_or(Error::Conversion {
+                    expected: "a type with an empty value for a fire-and-forget request",
+                    got: "no reply (the command was sent)".into(),
+                })
+            });
             return Response::ready(outcome);
         }
         let command = match self.command {
