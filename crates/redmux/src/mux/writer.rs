@@ -66,8 +66,14 @@ pub(crate) async fn run(
             tokio::select! {
                 biased;
                 _ = writer.stop.wait_for(|s| *s) => return WriterExit::Stopped,
-                _ = shared.queue.wait() => continue,
+                _ = shared.queue.wait() => {}
             }
+            // Woken by the first push after a drain: let the other callers that are
+            // ready to run push theirs too, so one write carries them all. Without
+            // this the wakeup lands in the waking worker's LIFO slot and the writer
+            // runs right after the first push, writing one command at a time.
+            tokio::task::yield_now().await;
+            continue;
         }
         let mut entries = batch.drain(..);
         let mut hold = match writer.write(&mut entries).await {
