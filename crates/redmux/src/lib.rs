@@ -19,6 +19,7 @@
 //! | `connection` | the socket and the handshake |
 //! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
 //! | [`pubsub`] | [`Subscription`]s sharing one subscriber connection; SPUBLISH, PUBSUB |
+//! | [`work_queue`] | [`WorkQueue`]: LPUSH + a PUBLISH wake-up, in place of blocking pops |
 //! | [`config`] | [`Config`] and URL parsing |
 //! | [`error`] | [`Error`], matchable, with whether the command was sent |
 //! | [`stats`] | [`Stats`], the counters |
@@ -51,6 +52,7 @@ pub mod request;
 pub mod script;
 pub mod stats;
 pub mod transaction;
+pub mod work_queue;
 
 pub use batch::{Batch, BatchIndex, BatchItem, BatchResults, BatchStream};
 pub use client::Client;
@@ -67,3 +69,4 @@ pub use request::{Flags, Request, Response};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use stats::Stats;
 pub use transaction::{AbortReason, Comparison, Condition, Transaction, TransactionOutcome};
+pub use work_queue::WorkQueue;

@@ -1,0 +1,411 @@
+//! The work queue against a real server: producers and workers on separate clients,
+//! every job processed exactly once, through a worker restart (reliable mode) and
+//! through cut connections, with wake-ups lost while the subscriber was down.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicU8, AtomicUsize};
+use std::time::{Duration, Instant};
+
+use redmux::work_queue::{Job, ReliableWorker, Worker};
+use redmux::{Client, WorkQueue};
+use redmux_testkit::{CutMode, FaultProxy, RedisServer};
+use tokio::task::JoinHandle;
+
+const PRODUCERS: usize = 4;
+const WORKERS: usize = 4;
+
+/// What the workers did: how often each job was processed, and how many distinct
+/// jobs were.
+struct Ledger {
+    seen: Vec<AtomicU8>,
+    distinct: AtomicUsize,
+}
+
+impl Ledger {
+    fn new(jobs: usize) -> Arc<Ledger> {
+        Arc::new(Ledger {
+            seen: (0..jobs).map(|_| AtomicU8::new(0)).collect(),
+            distinct: AtomicUsize::new(0),
+        })
+    }
+
+    fn record(&self, job: &Job) {
+        let id: usize = job.payload_str().unwrap().parse().unwrap();
+        if self.seen[id].fetch_add(1, SeqCst) == 0 {
+            self.distinct.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// Waits until every job was processed, then a little longer so a duplicate
+    /// would show, and checks each was processed exactly once.
+    async fn wait_all_exactly_once(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.distinct.load(SeqCst) < self.seen.len() {
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {} jobs processed within {within:?}",
+                self.distinct.load(SeqCst),
+                self.seen.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let twice: Vec<usize> = (0..self.seen.len())
+            .filter(|&i| self.seen[i].load(SeqCst) != 1)
+            .collect();
+        assert!(
+            twice.is_empty(),
+            "{} jobs processed more than once: {:?}...",
+            twice.len(),
+            &twice[..twice.len().min(10)]
+        );
+    }
+}
+
+/// Starts producers on their own clients, each pushing its share of `0..jobs`:
+/// half one job at a time, half in batches of 100.
+async fn produce(url: &str, jobs: usize) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for p in 0..PRODUCERS {
+        let client = Client::connect(url).await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let queue = WorkQueue::new(&client, "jobs");
+            let ids: Vec<usize> = (p..jobs).step_by(PRODUCERS).collect();
+            if p % 2 == 0 {
+                for id in ids {
+                    push_with_room(|| queue.push(id)).await;
+                }
+            } else {
+                for chunk in ids.chunks(100) {
+                    push_with_room(|| queue.push_many(chunk)).await;
+                }
+            }
+            // Everything pushed has been written and run before the client goes.
+            client.ping().await.unwrap();
+        }));
+    }
+    tasks
+}
+
+/// Fire-and-forget fails fast when the client's queue is full: wait and push again.
+async fn push_with_room(mut push: impl FnMut() -> redmux::Result<()>) {
+    loop {
+        match push() {
+            Ok(()) => return,
+            Err(redmux::Error::Overloaded(_)) => tokio::time::sleep(Duration::from_millis(1)).await,
+            Err(e) => panic!("push failed: {e}"),
+        }
+    }
+}
+
+fn run_worker(mut worker: Worker, ledger: Arc<Ledger>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let job = worker.next().await.unwrap();
+            ledger.record(&job);
+        }
+    })
+}
+
+/// A reliable worker's loop: record, then acknowledge. Both happen with no await
+/// between them, so a worker aborted mid-job has either done neither or both, and a
+/// restarted worker redoes exactly the unacknowledged jobs.
+fn run_reliable(mut worker: ReliableWorker, ledger: Arc<Ledger>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let job = worker.next().await.unwrap();
+            ledger.record(&job);
+            worker.ack(&job);
+        }
+    })
+}
+
+async fn assert_drained(url: &str, worker_ids: &[String]) {
+    let client = Client::connect(url).await.unwrap();
+    let queue = WorkQueue::new(&client, "jobs");
+    assert_eq!(queue.len().await.unwrap(), 0, "jobs left in the queue");
+    for id in worker_ids {
+        let left = client.llen(queue.processing_key(id)).await.unwrap();
+        assert_eq!(
+            left, 0,
+            "jobs left unacknowledged in {id}'s processing list"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_producers_four_workers_a_hundred_thousand_jobs_each_processed_once() {
+    const JOBS: usize = 100_000;
+    let server = RedisServer::start().unwrap();
+    let ledger = Ledger::new(JOBS);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..WORKERS {
+        let client = Client::connect(&server.url()).await.unwrap();
+        let worker = WorkQueue::new(&client, "jobs").worker().await.unwrap();
+        workers.push(run_worker(worker, ledger.clone()));
+    }
+    for producer in produce(&server.url(), JOBS).await {
+        producer.await.unwrap();
+    }
+    ledger.wait_all_exactly_once(Duration::from_secs(60)).await;
+    eprintln!("{JOBS} jobs through 4 workers in {:?}", started.elapsed());
+    workers.iter().for_each(JoinHandle::abort);
+    assert_drained(&server.url(), &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reliable_worker_restarted_mid_run_loses_no_job() {
+    const JOBS: usize = 100_000;
+    let server = RedisServer::start().unwrap();
+    let url = server.url();
+    let ledger = Ledger::new(JOBS);
+    let ids: Vec<String> = (0..WORKERS).map(|w| format!("w{w}")).collect();
+    let mut workers = Vec::new();
+    for id in &ids {
+        let client = Client::connect(&url).await.unwrap();
+        let worker = WorkQueue::new(&client, "jobs")
+            .reliable_worker(id)
+            .await
+            .unwrap();
+        workers.push((client, run_reliable(worker, ledger.clone())));
+    }
+    let producers = produce(&url, JOBS).await;
+
+    // Kill worker w1 a quarter of the way in, with jobs moved to its processing list
+    // and not acknowledged, and restart it under the same id.
+    while ledger.distinct.load(SeqCst) < JOBS / 4 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (old_client, task) = workers.remove(1);
+    task.abort();
+    let _ = task.await;
+    // Let what the dead worker had queued reach the server first (a crashed process's
+    // socket would carry it or not; here it does, so the count below is exact).
+    old_client.ping().await.unwrap();
+    let stranded = old_client
+        .llen(WorkQueue::new(&old_client, "jobs").processing_key("w1"))
+        .await
+        .unwrap();
+    drop(old_client);
+    let client = Client::connect(&url).await.unwrap();
+    let worker = WorkQueue::new(&client, "jobs")
+        .reliable_worker("w1")
+        .await
+        .unwrap();
+    workers.insert(1, (client, run_reliable(worker, ledger.clone())));
+    eprintln!("restarted w1 with {stranded} jobs in its processing list");
+
+    for producer in producers {
+        producer.await.unwrap();
+    }
+    ledger.wait_all_exactly_once(Duration::from_secs(60)).await;
+    workers.iter().for_each(|(_, task)| task.abort());
+    assert_drained(&url, &ids).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_workers_jobs_are_recovered_by_the_others() {
+    const JOBS: usize = 5_000;
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let queue = WorkQueue::new(&client, "jobs");
+    let ledger = Ledger::new(JOBS);
+    queue.push_many(0..JOBS).unwrap();
+
+    // A worker takes a few jobs and dies without acknowledging them.
+    let mut doomed = queue.reliable_worker("doomed").await.unwrap().batch_size(8);
+    for _ in 0..5 {
+        doomed.next().await.unwrap();
+    }
+    assert_eq!(doomed.unacknowledged(), 5);
+    drop(doomed);
+    let stranded = client.llen(queue.processing_key("doomed")).await.unwrap();
+    assert_eq!(stranded, 8, "a whole batch was moved");
+
+    let survivor = queue.reliable_worker("survivor").await.unwrap();
+    let task = run_reliable(survivor, ledger.clone());
+    // The survivor drains the queue; the dead worker's jobs wait in its list...
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ledger.distinct.load(SeqCst) < JOBS - 8 {
+        assert!(
+            Instant::now() < deadline,
+            "survivor stuck at {}",
+            ledger.distinct.load(SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(ledger.distinct.load(SeqCst), JOBS - 8);
+    // ... until recovered, which wakes the survivor.
+    assert_eq!(queue.recover("doomed").await.unwrap(), 8);
+    ledger.wait_all_exactly_once(Duration::from_secs(10)).await;
+    task.abort();
+    assert_drained(&server.url(), &["doomed".into(), "survivor".into()]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_connections_lose_no_job_in_reliable_mode() {
+    const JOBS: usize = 100_000;
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let ledger = Ledger::new(JOBS);
+    let ids: Vec<String> = (0..WORKERS).map(|w| format!("w{w}")).collect();
+    let mut workers = Vec::new();
+    let mut clients = Vec::new();
+    for id in &ids {
+        // The workers' connections, the subscriber's included, go through the proxy.
+        let client = Client::connect(&proxy.url()).await.unwrap();
+        let worker = WorkQueue::new(&client, "jobs")
+            .reliable_worker(id)
+            .await
+            .unwrap();
+        workers.push(run_reliable(worker, ledger.clone()));
+        clients.push(client);
+    }
+    let producers = produce(&server.url(), JOBS).await;
+    for fraction in [5, 2] {
+        while ledger.distinct.load(SeqCst) < JOBS / fraction {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        proxy.cut(CutMode::Reset);
+    }
+    for producer in producers {
+        producer.await.unwrap();
+    }
+    ledger.wait_all_exactly_once(Duration::from_secs(60)).await;
+    workers.iter().for_each(JoinHandle::abort);
+    assert_drained(&server.url(), &ids).await;
+    for client in &clients {
+        // Both cuts reached both connections of every worker.
+        assert!(client.stats().reconnects >= 2, "{:?}", client.stats());
+        assert!(client.subscriber_stats().reconnects >= 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wake_ups_lost_while_the_subscriber_is_down_are_made_up_by_the_gap() {
+    const JOBS: usize = 1_000;
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let ledger = Ledger::new(JOBS);
+    let processed = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    let mut gap_watch = Vec::new();
+    for _ in 0..WORKERS {
+        let client = Client::connect(&proxy.url()).await.unwrap();
+        let worker = WorkQueue::new(&client, "jobs").worker().await.unwrap();
+        let (ledger, processed) = (ledger.clone(), processed.clone());
+        let (gaps_tx, gaps_rx) = tokio::sync::watch::channel(0);
+        gap_watch.push(gaps_rx);
+        workers.push(tokio::spawn(async move {
+            let mut worker = worker;
+            loop {
+                let job = worker.next().await.unwrap();
+                ledger.record(&job);
+                processed.fetch_add(1, Relaxed);
+                gaps_tx.send_replace(worker.gaps());
+            }
+        }));
+    }
+    // Let the workers find the list empty and wait for wake-ups; then cut them off
+    // and keep them off.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.refuse(true);
+    proxy.cut(CutMode::Reset);
+    let producer = Client::connect(&server.url()).await.unwrap();
+    let queue = WorkQueue::new(&producer, "jobs");
+    for id in 0..JOBS {
+        queue.push(id).unwrap();
+    }
+    // Nobody was subscribed: every one of those wake-ups is gone.
+    let receivers: u64 = producer.publish(queue.wake_channel(), "").await.unwrap();
+    assert_eq!(receivers, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(processed.load(Relaxed), 0);
+
+    // Back: each subscriber resubscribes, tells its worker of the gap, and the worker
+    // drains the list, with no new wake-up published.
+    proxy.resume();
+    ledger.wait_all_exactly_once(Duration::from_secs(30)).await;
+    workers.iter().for_each(JoinHandle::abort);
+    assert_eq!(queue.len().await.unwrap(), 0);
+    let saw_gap = gap_watch.iter().filter(|rx| *rx.borrow() > 0).count();
+    assert!(
+        saw_gap >= 1,
+        "the workers that took jobs did so after a gap"
+    );
+}
+
+#[tokio::test]
+async fn blocking_pops_are_refused_and_the_error_names_the_work_queue() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let e = client
+        .command::<redmux::Value>(redmux::cmd("BLPOP").arg("jobs").arg(0))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, redmux::Error::BlockingCommandRefused { .. }));
+    assert!(e.to_string().contains("WorkQueue"), "{e}");
+}
+
+#[tokio::test]
+async fn jobs_come_out_oldest_first_and_the_keys_are_where_the_docs_say() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let queue = WorkQueue::new(&client, "mail");
+    assert_eq!((queue.key(), queue.wake_channel()), ("mail", "mail:wake"));
+    assert_eq!(queue.processing_key("a"), "{mail}:processing:a");
+    assert_eq!(
+        WorkQueue::new(&client, "q{x}").processing_key("a"),
+        "q{x}:processing:a"
+    );
+
+    let mut worker = queue.worker().await.unwrap().batch_size(2);
+    queue.push("first").unwrap();
+    queue.push_many(["second", "third"]).unwrap();
+    queue.push_many(Vec::<String>::new()).unwrap();
+    for want in ["first", "second", "third"] {
+        let job = tokio::time::timeout(Duration::from_secs(5), worker.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.payload_str(), Some(want));
+    }
+
+    let mut reliable = queue.reliable_worker("a").await.unwrap();
+    queue.push_many(["x", "y"]).unwrap();
+    let x = tokio::time::timeout(Duration::from_secs(5), reliable.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(x.payload_str(), Some("x"));
+    assert_eq!(
+        client.llen("{mail}:processing:a").await.unwrap(),
+        2,
+        "both moved in one batch"
+    );
+    reliable.ack(&x);
+    reliable.ack(&x); // a second ack does nothing more
+    reliable.flush_acks().await.unwrap();
+    assert_eq!(client.llen("{mail}:processing:a").await.unwrap(), 1);
+    let y = reliable.next().await.unwrap();
+    assert_eq!((y.payload_str(), reliable.unacknowledged()), (Some("y"), 1));
+
+    // Cancelling next() in a select! loses nothing: the pop in flight is kept.
+    let mut worker = queue.worker().await.unwrap();
+    for _ in 0..50 {
+        tokio::select! {
+            biased;
+            _ = tokio::task::yield_now() => {}
+            _ = worker.next() => panic!("the queue is empty"),
+        }
+    }
+    queue.push("late").unwrap();
+    let job = tokio::time::timeout(Duration::from_secs(5), worker.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.payload_str(), Some("late"));
+}
