@@ -205,16 +205,8 @@ impl Chunks {
             return true;
         }
         let shared = shared.clone();
-        let timeout = self.timeout;
-        let mut room: Room = Box::pin(async move {
-            let room = shared.queue.room().notified();
-            tokio::pin!(room);
-            // Registered before the check, so a wakeup in between is not lost.
-            room.as_mut().enable();
-            if queue_full(&shared) {
-                let _ = tokio::time::timeout(timeout, room).await;
-            }
-        });
+        let deadline = Instant::now() + self.timeout;
+        let mut room: Room = Box::pin(async move { wait_for_room(&shared, deadline).await });
         if room.as_mut().poll(cx).is_ready() {
             return true;
         }
@@ -305,6 +297,18 @@ impl Chunks {
             }
             Some(Err(e)) => Err(e),
         }
+    }
+}
+
+/// Waits until the queue is below its bound, or until `deadline` (the group is then
+/// queued anyway, and refused as overloaded if the queue is still full).
+pub(crate) async fn wait_for_room(shared: &Shared, deadline: Instant) {
+    let room = shared.queue.room().notified();
+    tokio::pin!(room);
+    // Registered before the check, so a wakeup in between is not lost.
+    room.as_mut().enable();
+    if queue_full(shared) {
+        let _ = tokio::time::timeout_at(deadline, room).await;
     }
 }
 

@@ -18,6 +18,7 @@ use super::Shared;
 use super::queue::Entry;
 use super::slot::Slot;
 use crate::connection::WriteHalf;
+use crate::error::{CommandStatus, Error};
 
 /// Commands at least this large are written from their own buffer instead of being
 /// copied into the batch: a 4 MiB value costs a syscall, not a 4 MiB memcpy.
@@ -100,7 +101,15 @@ pub(crate) async fn run(
                 hold = match writer.write(&mut entries).await {
                     Ok(hold) => hold,
                     Err(exit) => {
-                        shared.queue.push_front(entries);
+                        // A follow-up is the rest of something partly written (a
+                        // transaction after its MULTI): on the next connection it
+                        // would run on its own. It fails as unsent instead.
+                        for entry in entries {
+                            entry.slot.fail(Error::ConnectionLost {
+                                status: CommandStatus::NotSent,
+                                reason: "the connection broke while the group it belongs to was being written".into(),
+                            });
+                        }
                         return exit;
                     }
                 };

@@ -32,11 +32,13 @@ use redmux_resp::Value;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::batch::{BatchIndex, BatchItem, BatchResults, Item, ScriptsSent};
+use crate::batch::{
+    BatchIndex, BatchItem, BatchResults, Item, ScriptsSent, queue_full, wait_for_room,
+};
 use crate::client::Client;
 use crate::command::cmd;
 use crate::error::{CommandStatus, Error, Result, ServerError};
-use crate::mux::{Collector, Entry, Shared, Slot, SubmitError};
+use crate::mux::{Collector, Entry, Shared, Slot};
 pub use condition::{Comparison, Condition};
 
 /// Commands that run all or nothing, optionally only if conditions hold.
@@ -236,51 +238,23 @@ impl Transaction {
     pub fn execute(self) -> impl Future<Output = Result<TransactionOutcome>> + Send + 'static {
         let timeout = self.timeout.unwrap_or(self.client.config().command_timeout);
         let deadline = Instant::now() + timeout;
-        let started = self.start(deadline);
+        let mut run = Run::new(self, deadline);
+        // Queued now when there is room, so the transaction keeps its place among
+        // the caller's commands; under overload the future waits for room.
+        let queued = match &mut run {
+            Ok(run) if !queue_full(run.shared()) => Some(run.queue_first()),
+            _ => None,
+        };
         async move {
-            let (run, queued) = started?;
-            let (run, queued) = match queued {
-                Ok(queued) => (run, queued),
-                Err(first) => {
-                    // The queue was full: wait for room, as any awaited command does.
-                    let seq = run.shared().submit_when_room(first, deadline).await?;
-                    let queued = run.queued(seq);
-                    (run, queued)
+            let mut run = run?;
+            let seq = match queued {
+                Some(queued) => queued?,
+                None => {
+                    wait_for_room(run.shared(), deadline).await;
+                    run.queue_first()?
                 }
             };
-            run.finish(queued, timeout).await
-        }
-    }
-
-    /// Builds the exchange and queues its first entry.
-    fn start(self, deadline: Instant) -> Result<(Run, Result<Queued, Entry>)> {
-        let Transaction {
-            client,
-            conditions,
-            items,
-            ..
-        } = self;
-        let mut scripts = ScriptsSent::default();
-        let commands = items
-            .into_iter()
-            .map(|item| item.encode(&mut scripts))
-            .collect::<Result<Vec<_>>>()?;
-        let mut run = Run {
-            client,
-            conditions,
-            commands,
-            deadline,
-            exec: None,
-            checks: None,
-        };
-        let first = run.first_entry();
-        match run.shared().submit(first) {
-            Ok(seq) => {
-                let queued = run.queued(seq);
-                Ok((run, Ok(queued)))
-            }
-            Err(SubmitError::Refused(e)) => Err(e),
-            Err(SubmitError::Full(first)) => Ok((run, Err(first))),
+            run.finish(seq, timeout).await
         }
     }
 }
@@ -298,48 +272,73 @@ struct Run {
     checks: Option<(Arc<Collector>, FollowUp)>,
 }
 
-/// Where the first entry went.
-struct Queued {
-    seq: u64,
-}
-
 impl Run {
+    /// Encodes the commands; a refused one (a blocking command) refuses them all.
+    fn new(transaction: Transaction, deadline: Instant) -> Result<Run> {
+        let Transaction {
+            client,
+            conditions,
+            items,
+            ..
+        } = transaction;
+        let mut scripts = ScriptsSent::default();
+        let commands = items
+            .into_iter()
+            .map(|item| item.encode(&mut scripts))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Run {
+            client,
+            conditions,
+            commands,
+            deadline,
+            exec: None,
+            checks: None,
+        })
+    }
+
     fn shared(&self) -> &Arc<Shared> {
         self.client.shared()
     }
 
-    fn queued(&self, seq: u64) -> Queued {
-        Queued { seq }
+    /// Queues the first group; returns its first sequence number.
+    fn queue_first(&mut self) -> Result<u64> {
+        let group = self.first_group();
+        self.shared().submit_many(group)
     }
 
-    /// The entry that goes through the queue. Without conditions it is MULTI, and
-    /// the commands and EXEC follow through its hold at once. With conditions it is
-    /// WATCH, the checks follow through its hold at once, and the last check holds
-    /// the writer for what this task decides to send after reading them.
-    fn first_entry(&mut self) -> Entry {
+    /// The group that goes through the queue. Without conditions it is MULTI, and
+    /// the commands and EXEC follow through its hold at once: handed over as a
+    /// follow-up, they are never sent apart from it, even when a write fails
+    /// half-way. With conditions it is WATCH and the checks, the last of which
+    /// holds the writer for what this task decides after reading them.
+    fn first_group(&mut self) -> Vec<Entry> {
         let deadline = self.deadline.into_std();
         if self.conditions.is_empty() {
-            let (collector, exec_entries) = self.exec_entries();
-            self.exec = Some(collector.clone());
-            let mut multi = exec_entries;
-            let first = multi.remove(0);
-            return held_by(first, multi);
+            let (collector, mut entries) = self.exec_entries();
+            self.exec = Some(collector);
+            let rest = entries.split_off(1);
+            return entries
+                .pop()
+                .map(|multi| vec![held_by(multi, rest)])
+                .unwrap_or_default();
         }
         let collector = Collector::new(self.conditions.len() + 1);
         let keys = self.conditions.iter().map(|c| c.key().to_vec());
-        let watch = Entry::new(
+        let mut group = Vec::with_capacity(self.conditions.len() + 1);
+        group.push(Entry::new(
             cmd("WATCH").args(keys).into_bytes(),
             collector.slot(0),
             deadline,
-        );
-        let mut checks: Vec<Entry> = self
-            .conditions
-            .iter()
-            .enumerate()
-            .map(|(i, c)| Entry::new(c.check().into_bytes(), collector.slot(i + 1), deadline))
-            .collect();
+        ));
+        for (i, condition) in self.conditions.iter().enumerate() {
+            group.push(Entry::new(
+                condition.check().into_bytes(),
+                collector.slot(i + 1),
+                deadline,
+            ));
+        }
         let (tx, rx) = oneshot::channel();
-        if let Some(last) = checks.last_mut() {
+        if let Some(last) = group.last_mut() {
             last.hold = Some(rx);
         }
         self.checks = Some((
@@ -349,7 +348,7 @@ impl Run {
                 shared: self.shared().clone(),
             },
         ));
-        held_by(watch, checks)
+        group
     }
 
     /// MULTI, the commands and EXEC, with their collector.
@@ -371,19 +370,17 @@ impl Run {
         (collector, entries)
     }
 
-    async fn finish(mut self, queued: Queued, timeout: Duration) -> Result<TransactionOutcome> {
+    async fn finish(mut self, seq: u64, timeout: Duration) -> Result<TransactionOutcome> {
         if let Some((collector, follow_up)) = self.checks.take() {
-            let replies = self
-                .collect(&collector, "WATCH", queued.seq, timeout)
-                .await?;
+            let replies = self.collect(&collector, "WATCH", seq, timeout).await?;
             let mut replies = replies.into_iter();
             // WATCH must have worked, or the checks prove nothing.
-            self.reply(replies.next().flatten(), "WATCH", queued.seq, timeout)?;
+            self.reply(replies.next().flatten(), "WATCH", seq, timeout)?;
             for (index, condition) in self.conditions.iter().enumerate() {
                 let reply = self.reply(
                     replies.next().flatten(),
                     "a condition's check",
-                    queued.seq,
+                    seq,
                     timeout,
                 )?;
                 let failed = match condition.holds(reply) {
@@ -411,10 +408,8 @@ impl Run {
         let Some(collector) = self.exec.take() else {
             return Err(Error::protocol("transaction without its EXEC"));
         };
-        let replies = self
-            .collect(&collector, "EXEC", queued.seq, timeout)
-            .await?;
-        self.outcome(replies, queued.seq, timeout)
+        let replies = self.collect(&collector, "EXEC", seq, timeout).await?;
+        self.outcome(replies, seq, timeout)
     }
 
     /// Waits for a group's replies until the deadline.
