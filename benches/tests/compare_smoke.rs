@@ -21,6 +21,7 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
         command_line: "compare_smoke".into(),
         ..Options::quick()
     };
+    assert_eq!(options.rounds, 2);
     let report = compare::run(&options).unwrap();
 
     let rows = report.throughput.as_ref().unwrap();
@@ -39,6 +40,12 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
             "{row:?}"
         );
         assert!(row.redmux_commands_per_write >= 1.0, "{row:?}");
+        let cpu = &row.cpu_us_per_op;
+        assert!(
+            cpu.redmux > 0.0 && cpu.redis_rs > 0.0 && cpu.fred > 0.0,
+            "{row:?}"
+        );
+        assert_eq!(row.slice_ops_per_sec.fred.len(), options.rounds);
     }
 
     let latency = report.latency.as_ref().unwrap();
@@ -53,6 +60,7 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
 
     let rt = report.round_trips.as_ref().unwrap();
     assert_eq!(rt.sets, 2_000);
+    assert_eq!(rt.round_wall_ms.redis_rs.len(), rt.rounds);
     for ms in [rt.wall_ms.redmux, rt.wall_ms.redis_rs, rt.wall_ms.fred] {
         // At least one 1 ms round trip through the proxy, and far less than a timeout.
         assert!((1.0..30_000.0).contains(&ms), "{rt:?}");

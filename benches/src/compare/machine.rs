@@ -37,6 +37,48 @@ impl Machine {
     }
 }
 
+/// This process's CPU time, read from /proc: what one client's work cost while it
+/// was the only one running.
+///
+/// (Syscall counts from `/proc/self/io` would not compare: `syscw` counts `writev`,
+/// which redis-rs and fred use through tokio-util, but not `send`, which a plain
+/// `TcpStream::write` uses.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProcessCounters {
+    /// CPU time of all threads, in nanoseconds (`/proc/self/task/*/schedstat`).
+    pub cpu_ns: u64,
+}
+
+impl ProcessCounters {
+    /// Reads it; `None` where /proc is not there to read.
+    pub fn now() -> Option<ProcessCounters> {
+        let mut cpu_ns = 0;
+        for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            // A thread may end between the listing and the read: it no longer counts.
+            if let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) {
+                cpu_ns += stat
+                    .split_whitespace()
+                    .next()
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        Some(ProcessCounters { cpu_ns })
+    }
+
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: ProcessCounters) -> ProcessCounters {
+        ProcessCounters {
+            cpu_ns: self.cpu_ns.saturating_sub(earlier.cpu_ns),
+        }
+    }
+
+    /// Adds another interval's counts.
+    pub fn add(&mut self, other: ProcessCounters) {
+        self.cpu_ns += other.cpu_ns;
+    }
+}
+
 /// Now, in UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn now_utc() -> String {
     let secs = SystemTime::now()
@@ -77,6 +119,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 pub struct Versions {
     /// redmux.
     pub redmux: String,
+    /// The commit the workspace was at, and whether the library crates had
+    /// uncommitted changes.
+    pub redmux_git: String,
     /// redis-rs (the `redis` crate).
     #[serde(rename = "redis-rs")]
     pub redis_rs: String,
@@ -93,10 +138,33 @@ impl Versions {
         let lock = std::fs::read_to_string(lock_path).unwrap_or_default();
         Versions {
             redmux: env!("CARGO_PKG_VERSION").to_string(),
+            redmux_git: git_state(),
             redis_rs: locked_version(&lock, "redis"),
             fred: locked_version(&lock, "fred"),
             tokio: locked_version(&lock, "tokio"),
         }
+    }
+}
+
+/// `abc1234` or `abc1234 + uncommitted changes in crates/`, or `unknown`.
+fn git_state() -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(head) = git(&["rev-parse", "--short", "HEAD"]) else {
+        return "unknown".into();
+    };
+    match git(&["status", "--porcelain", "--", "crates"]) {
+        Some(changes) if !changes.is_empty() => format!("{head} + uncommitted changes in crates/"),
+        _ => head,
     }
 }
 

@@ -27,6 +27,7 @@ use std::time::Duration;
 use redmux_testkit::{FaultProxy, RedisServer};
 
 use clients::{ClientKind, Tuning};
+use machine::ProcessCounters;
 use redis_benchmark::Target;
 use report::{
     Latency, PerClient, Ratios, RedisBenchmark, Report, RoundTrips, Settings, ThroughputRow,
@@ -104,6 +105,8 @@ pub struct Options {
     pub latency_ops: usize,
     /// SETs issued at once in (c).
     pub burst: usize,
+    /// Bursts per client in (c), client order alternating; the median is reported.
+    pub burst_rounds: usize,
     /// Latency the proxy adds each way in (c).
     pub proxy_one_way: Duration,
     /// Requests per redis-benchmark test.
@@ -124,11 +127,12 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             seconds: 2.0,
-            warmup: Duration::from_millis(250),
-            rounds: 2,
+            warmup: Duration::from_millis(100),
+            rounds: 4,
             concurrency: vec![1, 10, 100, 1000],
             latency_ops: 20_000,
             burst: 100_000,
+            burst_rounds: 3,
             proxy_one_way: Duration::from_micros(500),
             bench_requests: 200_000,
             scenarios: Scenarios::ALL,
@@ -145,10 +149,12 @@ impl Options {
     pub fn quick() -> Options {
         Options {
             seconds: 0.2,
-            warmup: Duration::from_millis(30),
+            warmup: Duration::from_millis(20),
+            rounds: 2,
             concurrency: vec![1, 10],
             latency_ops: 1_000,
             burst: 2_000,
+            burst_rounds: 1,
             bench_requests: 2_000,
             quick: true,
             ..Options::default()
@@ -372,34 +378,47 @@ async fn run_throughput(
     for &c in &options.concurrency {
         let mut ops = PerClient::<u64>::default();
         let mut secs = PerClient::<f64>::default();
+        let mut slices = PerClient::<Vec<f64>>::default();
+        let mut costs = PerClient::<ProcessCounters>::default();
         let (mut sent, mut writes) = (0u64, 0u64);
         for round in 0..rounds {
             for kind in order(round) {
                 let label = kind.name();
+                let mut marks = Vec::with_capacity(2);
+                let mut stats = Vec::with_capacity(2);
                 let s = match kind {
                     ClientKind::Redmux => {
-                        let mut marks = Vec::with_capacity(2);
-                        let s =
-                            scenarios::throughput(&redmux, label, c, options.warmup, slice, || {
-                                marks.push(redmux.stats());
-                            })
-                            .await?;
-                        if let [before, after] = &marks[..] {
-                            sent += after.commands_sent - before.commands_sent;
-                            writes += after.writes - before.writes;
-                        }
-                        s
+                        scenarios::throughput(&redmux, label, c, options.warmup, slice, || {
+                            marks.push(ProcessCounters::now());
+                            stats.push(redmux.stats());
+                        })
+                        .await?
                     }
                     ClientKind::RedisRs => {
-                        scenarios::throughput(&redis_rs, label, c, options.warmup, slice, || {})
-                            .await?
+                        scenarios::throughput(&redis_rs, label, c, options.warmup, slice, || {
+                            marks.push(ProcessCounters::now());
+                        })
+                        .await?
                     }
                     ClientKind::Fred => {
-                        scenarios::throughput(&fred, label, c, options.warmup, slice, || {}).await?
+                        scenarios::throughput(&fred, label, c, options.warmup, slice, || {
+                            marks.push(ProcessCounters::now());
+                        })
+                        .await?
                     }
                 };
+                if let [before, after] = &stats[..] {
+                    sent += after.commands_sent - before.commands_sent;
+                    writes += after.writes - before.writes;
+                }
+                if let [Some(before), Some(after)] = marks[..] {
+                    costs.get_mut(kind).add(after.since(before));
+                }
                 *ops.get_mut(kind) += s.ops;
                 *secs.get_mut(kind) += s.elapsed.as_secs_f64();
+                slices
+                    .get_mut(kind)
+                    .push((s.ops as f64 / s.elapsed.as_secs_f64().max(1e-9)).round());
             }
         }
         let mut rate = PerClient::<f64>::default();
@@ -410,8 +429,14 @@ async fn run_throughput(
             "(a) C = {c:>4}: redmux {:>9.0}  redis-rs {:>9.0}  fred {:>9.0} ops/s",
             rate.redmux, rate.redis_rs, rate.fred
         );
+        let mut cpu_us_per_op = PerClient::<f64>::default();
+        for kind in ClientKind::ALL {
+            let n = (*ops.get(kind)).max(1) as f64;
+            *cpu_us_per_op.get_mut(kind) = costs.get(kind).cpu_ns as f64 / 1000.0 / n;
+        }
         rows.push(ThroughputRow {
             concurrency: c,
+            cpu_us_per_op,
             ratios: Ratios::of(&rate),
             ops_per_sec: rate,
             redmux_commands_per_write: if writes == 0 {
@@ -420,6 +445,7 @@ async fn run_throughput(
                 sent as f64 / writes as f64
             },
             measured_seconds: secs,
+            slice_ops_per_sec: slices,
         });
     }
     clients::close_fred(&fred).await;
@@ -475,61 +501,81 @@ async fn run_latency(url: &str, options: &Options, tuning: Tuning) -> Result<Lat
 }
 
 async fn run_round_trips(proxied: &str, options: &Options, tuning: Tuning) -> Result<RoundTrips> {
-    let mut wall = PerClient::<f64>::default();
-    let mut redmux_cpw = 0.0;
-    for kind in ClientKind::ALL {
-        let label = kind.name();
-        let keys: Vec<Vec<u8>> = (0..options.burst)
-            .map(|i| format!("compare:{label}:burst:{i}").into_bytes())
-            .collect();
-        // A fresh connection through the proxy for each client, warmed by a few
-        // sequential round trips before the burst.
-        let took = match kind {
-            ClientKind::Redmux => {
-                let client = clients::connect_redmux(proxied).await?;
-                warm(&client, label).await?;
-                let before = client.stats();
-                let took = scenarios::burst(&client, label, &keys).await?;
-                let after = client.stats();
-                let writes = after.writes - before.writes;
-                if writes > 0 {
-                    redmux_cpw =
-                        (after.commands_sent - before.commands_sent) as f64 / writes as f64;
+    let mut walls = PerClient::<Vec<f64>>::default();
+    let (mut sent, mut writes) = (0u64, 0u64);
+    for round in 0..options.burst_rounds.max(1) {
+        for kind in order(round) {
+            let label = kind.name();
+            let keys: Vec<Vec<u8>> = (0..options.burst)
+                .map(|i| format!("compare:{label}:burst:{i}").into_bytes())
+                .collect();
+            let salt = u32::try_from(round)?;
+            // A fresh connection through the proxy for each burst, warmed by a few
+            // sequential round trips first.
+            let took = match kind {
+                ClientKind::Redmux => {
+                    let client = clients::connect_redmux(proxied).await?;
+                    warm(&client, label).await?;
+                    let before = client.stats();
+                    let took = scenarios::burst(&client, label, &keys, salt).await?;
+                    let after = client.stats();
+                    sent += after.commands_sent - before.commands_sent;
+                    writes += after.writes - before.writes;
+                    took
                 }
-                took
-            }
-            ClientKind::RedisRs => {
-                let client = clients::connect_redis_rs(proxied, tuning).await?;
-                warm(&client, label).await?;
-                scenarios::burst(&client, label, &keys).await?
-            }
-            ClientKind::Fred => {
-                let client = clients::connect_fred(proxied, tuning).await?;
-                warm(&client, label).await?;
-                let took = scenarios::burst(&client, label, &keys).await;
-                clients::close_fred(&client).await;
-                took?
-            }
-        };
-        eprintln!(
-            "(c) {label}: {} SETs at once through the proxy in {:.1} ms",
-            options.burst,
-            took.as_secs_f64() * 1000.0
-        );
-        *wall.get_mut(kind) = took.as_secs_f64() * 1000.0;
+                ClientKind::RedisRs => {
+                    let client = clients::connect_redis_rs(proxied, tuning).await?;
+                    warm(&client, label).await?;
+                    scenarios::burst(&client, label, &keys, salt).await?
+                }
+                ClientKind::Fred => {
+                    let client = clients::connect_fred(proxied, tuning).await?;
+                    warm(&client, label).await?;
+                    let took = scenarios::burst(&client, label, &keys, salt).await;
+                    clients::close_fred(&client).await;
+                    took?
+                }
+            };
+            eprintln!(
+                "(c) {label}: {} SETs at once through the proxy in {:.1} ms",
+                options.burst,
+                took.as_secs_f64() * 1000.0
+            );
+            walls.get_mut(kind).push(took.as_secs_f64() * 1000.0);
+        }
     }
+    let mut wall = PerClient::<f64>::default();
     let mut rate = PerClient::<f64>::default();
     for kind in ClientKind::ALL {
-        *rate.get_mut(kind) = options.burst as f64 / (wall.get(kind) / 1000.0).max(1e-9);
+        let median = median(walls.get(kind));
+        *wall.get_mut(kind) = median;
+        *rate.get_mut(kind) = options.burst as f64 / (median / 1000.0).max(1e-9);
     }
     Ok(RoundTrips {
         sets: options.burst,
         proxy_one_way_us: u64::try_from(options.proxy_one_way.as_micros()).unwrap_or(u64::MAX),
+        rounds: options.burst_rounds.max(1),
         wall_ratios: Ratios::of(&wall),
         wall_ms: wall,
+        round_wall_ms: walls,
         ops_per_sec: rate,
-        redmux_commands_per_write: redmux_cpw,
+        redmux_commands_per_write: if writes == 0 {
+            0.0
+        } else {
+            sent as f64 / writes as f64
+        },
     })
+}
+
+/// The median (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 async fn warm<K: clients::Kv>(client: &K, label: &str) -> Result<()> {
@@ -622,6 +668,13 @@ mod tests {
         );
         assert_eq!(redact("redis://u:secret@h:1/2"), "redis://u:***@h:1/2");
         assert_eq!(redact("redis://h:1"), "redis://h:1");
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
     }
 
     #[test]

@@ -77,8 +77,13 @@ pub struct ThroughputRow {
     pub ratios: Ratios,
     /// Commands per write syscall redmux's writer made in the measured windows.
     pub redmux_commands_per_write: f64,
+    /// CPU time of the whole process (every thread: callers, runtime, the client's
+    /// tasks) per operation while the client ran, in microseconds. Lower is better.
+    pub cpu_us_per_op: PerClient<f64>,
     /// Measured seconds per client (summed over rounds).
     pub measured_seconds: PerClient<f64>,
+    /// Each round's rate, in the order run: the spread shows how noisy the machine was.
+    pub slice_ops_per_sec: PerClient<Vec<f64>>,
 }
 
 /// (b).
@@ -101,8 +106,12 @@ pub struct RoundTrips {
     pub sets: usize,
     /// The latency the proxy added each way, in microseconds.
     pub proxy_one_way_us: u64,
-    /// Wall time to the last reply, in milliseconds.
+    /// Bursts per client, client order alternating.
+    pub rounds: usize,
+    /// Wall time to the last reply, in milliseconds: the median of the rounds.
     pub wall_ms: PerClient<f64>,
+    /// Each round's wall time, in milliseconds.
+    pub round_wall_ms: PerClient<Vec<f64>>,
     /// `sets` / wall time.
     pub ops_per_sec: PerClient<f64>,
     /// Wall-time ratios; below 1 is better for redmux.
@@ -204,12 +213,13 @@ impl Report {
         let s = &self.settings;
         let _ = writeln!(
             o,
-            "redis-server {} ({}); {} CPUs, {}; redmux {}, redis-rs {}, fred {}, tokio {} ({} workers); {}",
+            "redis-server {} ({}); {} CPUs, {}; redmux {} ({}), redis-rs {}, fred {}, tokio {} ({} workers); {}",
             self.redis_server_version,
             self.server,
             self.machine.nproc,
             self.machine.cpu_model,
             self.versions.redmux,
+            self.versions.redmux_git,
             self.versions.redis_rs,
             self.versions.fred,
             self.versions.tokio,
@@ -243,6 +253,28 @@ impl Report {
                     r.ratios.vs_redis_rs,
                     r.ratios.vs_fred,
                     r.redmux_commands_per_write
+                );
+            }
+        }
+
+        if let Some(rows) = &self.throughput {
+            let _ = writeln!(
+                o,
+                "\nCPU cost per op in (a): CPU time of the whole process (every thread) while \
+                 that client ran, in µs per op. Ratio < 1: redmux cheaper.\n"
+            );
+            let _ = writeln!(
+                o,
+                "| C | redmux | redis-rs | fred | redmux/redis-rs | redmux/fred |"
+            );
+            let _ = writeln!(o, "|---:|---:|---:|---:|---:|---:|");
+            for r in rows {
+                let c = &r.cpu_us_per_op;
+                let ratios = Ratios::of(c);
+                let _ = writeln!(
+                    o,
+                    "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                    r.concurrency, c.redmux, c.redis_rs, c.fred, ratios.vs_redis_rs, ratios.vs_fred
                 );
             }
         }
@@ -281,10 +313,12 @@ impl Report {
             let _ = writeln!(
                 o,
                 "\n(c) Round trips: {} SETs issued at once through a proxy adding {} µs each way \
-                 ({:.1} ms round trip); wall time to the last reply. Ratio < 1: redmux faster.\n",
+                 ({:.1} ms round trip); wall time to the last reply, median of {} bursts per \
+                 client, each on a fresh connection. Ratio < 1: redmux faster.\n",
                 thousands(rt.sets as f64),
                 rt.proxy_one_way_us,
-                rt.proxy_one_way_us as f64 * 2.0 / 1000.0
+                rt.proxy_one_way_us as f64 * 2.0 / 1000.0,
+                rt.rounds
             );
             let _ = writeln!(
                 o,

@@ -186,8 +186,16 @@ pub fn summarise(samples: &mut [u64]) -> LatencySummary {
 /// joined. Each future owns a clone of the handle (redis-rs needs `&mut`; the clones
 /// cost redmux and fred one reference count each). Returns the wall time from the
 /// first future's creation to the last reply, after checking a sample of the keys.
-pub async fn burst<K: Kv>(client: &K, label: &str, keys: &[Vec<u8>]) -> Result<Duration> {
-    let value = value_for(u32::MAX - 1, u32::try_from(keys.len())?);
+///
+/// `round` goes into the value, so a SET that silently did nothing cannot pass the
+/// check on an earlier round's data.
+pub async fn burst<K: Kv>(
+    client: &K,
+    label: &str,
+    keys: &[Vec<u8>],
+    round: u32,
+) -> Result<Duration> {
+    let value = value_for(u32::MAX - 1 - round, u32::try_from(keys.len())?);
     let start = Instant::now();
     let futures: Vec<_> = keys
         .iter()
