@@ -232,6 +232,34 @@ pub(crate) enum WriteHalf {
     Unix(unix::OwnedWriteHalf),
 }
 
+impl WriteHalf {
+    /// Writes what the socket takes now without waiting; `WouldBlock` when nothing.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            WriteHalf::Tcp(w) => w.try_write(buf),
+            WriteHalf::Unix(w) => w.try_write(buf),
+        }
+    }
+
+    /// Writes all of `buf` through a shared reference, so the writer task and a
+    /// caller on the fast path can use one socket (never at the same time: the
+    /// queue's write ownership decides who may).
+    pub(crate) async fn write_all_shared(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.try_write(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => buf = &buf[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self {
+                    WriteHalf::Tcp(w) => w.writable().await?,
+                    WriteHalf::Unix(w) => w.writable().await?,
+                },
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 impl AsyncRead for ReadHalf {
     fn poll_read(
         self: Pin<&mut Self>,

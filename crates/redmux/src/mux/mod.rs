@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
 use std::time::{Duration, Instant};
 
+use bytes::Buf;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
@@ -105,11 +106,45 @@ impl Shared {
         if let Some(refusal) = self.refusal() {
             return Err(SubmitError::Refused(refusal));
         }
+        // An idle connection (nothing in flight) means a lone caller: it writes its
+        // command itself and skips the hop to the writer task. Under load something
+        // is always in flight, so commands queue and are written in batches.
+        if self.pending.len() == 0
+            && let Some(fast) = self.queue.begin_fast_path()
+        {
+            return Ok(self.write_now(fast, entry));
+        }
         match self.queue.push(entry) {
             Ok(seq) => Ok(seq),
             Err(PushError::Closed) => Err(SubmitError::Refused(Error::Closed)),
             Err(PushError::Full(entry)) => Err(SubmitError::Full(entry)),
         }
+    }
+
+    /// The fast path: the caller writes what the socket takes at once; the writer
+    /// task finishes the rest, or finds the error that broke the socket.
+    fn write_now(&self, fast: queue::FastPath, entry: Entry) -> u64 {
+        let Entry {
+            mut bytes, slot, ..
+        } = entry;
+        // The slot goes in before the bytes go out: a reply cannot beat its slot.
+        self.pending.push(slot);
+        self.counters.commands_sent.fetch_add(1, Relaxed);
+        // WouldBlock and real errors alike leave everything to the writer.
+        let written = fast.socket.try_write(&bytes).unwrap_or_default();
+        let rest = if written == bytes.len() {
+            None
+        } else {
+            bytes.advance(written);
+            Some(bytes)
+        };
+        if written > 0 {
+            self.counters.writes.fetch_add(1, Relaxed);
+            self.counters.bytes_out.fetch_add(written as u64, Relaxed);
+            self.touch_write();
+        }
+        self.queue.end_fast_path(rest);
+        fast.seq
     }
 
     /// Queues commands that go out back to back, with no other caller's command

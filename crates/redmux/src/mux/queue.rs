@@ -4,6 +4,7 @@
 //! writer takes it once to swap the whole vector out. Commands not yet written when a
 //! connection breaks stay here (this is the backlog) and go out after the reconnect.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -11,6 +12,7 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot};
 
 use super::slot::Slot;
+use crate::connection::WriteHalf;
 use crate::error::Error;
 
 /// One command waiting to be written.
@@ -52,6 +54,45 @@ struct State {
     taken: u64,
     bytes: usize,
     closed: bool,
+    /// Who may write to the socket now.
+    owner: Owner,
+    /// The connection's write half while connected, for the fast path.
+    socket: Option<Arc<WriteHalf>>,
+    /// What a fast-path caller could not write at once; the writer writes it next.
+    partial: Option<BytesMut>,
+}
+
+/// Who owns the socket's write side. Ownership, not a lock held across writes, so a
+/// caller can write without waiting and the writer task can write across awaits.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// Nobody: a lone caller may write its command itself.
+    #[default]
+    Free,
+    /// A caller on the fast path is writing.
+    Caller,
+    /// The writer task has work; it keeps ownership until it finds the queue empty.
+    Writer,
+    /// A fast-path write was cut short; the rest is in `partial`, for the writer.
+    Partial,
+}
+
+/// What the writer found when it came for work.
+#[derive(Debug)]
+pub(crate) enum Take {
+    /// Entries to write (swapped into the caller's vector).
+    Batch,
+    /// The rest of a fast-path write, to finish before anything else.
+    Partial(BytesMut),
+    /// Nothing queued, or a caller is writing; wait for a wakeup.
+    Idle,
+}
+
+/// A caller's permission to write its command straight to the socket.
+#[derive(Debug)]
+pub(crate) struct FastPath {
+    pub(crate) seq: u64,
+    pub(crate) socket: Arc<WriteHalf>,
 }
 
 #[derive(Debug)]
@@ -140,16 +181,101 @@ impl Queue {
         Ok(first)
     }
 
-    /// Swaps everything queued into `into` (which must be empty).
-    pub(crate) fn take_all(&self, into: &mut Vec<Entry>) {
+    /// The writer's turn: the rest of a cut-short fast-path write if there is one,
+    /// else everything queued (swapped into `into`, which must be empty). The
+    /// writer owns the socket from a non-empty take until an idle one.
+    pub(crate) fn take(&self, into: &mut Vec<Entry>) -> Take {
         let mut state = self.state.lock();
+        match state.owner {
+            Owner::Caller => return Take::Idle,
+            Owner::Partial => {
+                state.owner = Owner::Writer;
+                return match state.partial.take() {
+                    Some(rest) => Take::Partial(rest),
+                    None => Take::Idle,
+                };
+            }
+            Owner::Free | Owner::Writer => {}
+        }
+        if state.entries.is_empty() {
+            state.owner = Owner::Free;
+            return Take::Idle;
+        }
+        state.owner = Owner::Writer;
         std::mem::swap(&mut state.entries, into);
         state.taken = state.pushed;
         state.bytes = 0;
         drop(state);
         // Once per batch, not per command: anyone waiting for room may now fit.
-        if !into.is_empty() {
-            self.room.notify_waiters();
+        self.room.notify_waiters();
+        Take::Batch
+    }
+
+    /// Lets a lone caller write its command itself, skipping the hop to the writer
+    /// task: only when nothing is queued, nobody is writing, and a connection is
+    /// up, so the command cannot overtake anything. The caller must call
+    /// [`Queue::end_fast_path`] after writing.
+    pub(crate) fn begin_fast_path(&self) -> Option<FastPath> {
+        let mut state = self.state.lock();
+        if state.owner != Owner::Free || !state.entries.is_empty() || state.closed {
+            return None;
+        }
+        let socket = state.socket.clone()?;
+        state.owner = Owner::Caller;
+        state.pushed += 1;
+        state.taken = state.pushed;
+        Some(FastPath {
+            seq: state.pushed,
+            socket,
+        })
+    }
+
+    /// Ends a fast-path write; `rest` is what the socket did not take, which the
+    /// writer then writes before anything else.
+    pub(crate) fn end_fast_path(&self, rest: Option<BytesMut>) {
+        let mut state = self.state.lock();
+        let wake = match rest {
+            Some(rest) => {
+                state.partial = Some(rest);
+                state.owner = Owner::Partial;
+                true
+            }
+            None => {
+                state.owner = Owner::Free;
+                !state.entries.is_empty()
+            }
+        };
+        drop(state);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// A new connection's write half, for the fast path.
+    pub(crate) fn attach(&self, socket: Arc<WriteHalf>) {
+        let mut state = self.state.lock();
+        state.socket = Some(socket);
+        state.owner = Owner::Free;
+        state.partial = None;
+    }
+
+    /// Takes the write half away when its connection ends, once no caller is in
+    /// the middle of writing to it: after this, nothing more goes to that socket
+    /// and the pending FIFO can be failed safely.
+    pub(crate) async fn detach(&self) {
+        loop {
+            {
+                let mut state = self.state.lock();
+                if state.owner != Owner::Caller {
+                    state.socket = None;
+                    state.owner = Owner::Free;
+                    // Sent in part: its slot is pending and fails as sent.
+                    state.partial = None;
+                    return;
+                }
+            }
+            // A caller holds it for a couple of non-blocking syscalls at most.
+            tokio::task::yield_now().await;
         }
     }
 

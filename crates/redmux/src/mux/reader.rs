@@ -41,12 +41,15 @@ pub(crate) async fn run(
                     "the server sent a reply no command was waiting for; the connection is dropped",
                 ));
             }
-            let n = replies.len() as u64;
+            // Counted before completing, so a caller that sees its reply sees it counted.
+            shared
+                .counters
+                .replies
+                .fetch_add(replies.len() as u64, Relaxed);
             let mut failed = 0;
             for (slot, reply) in slots.drain(..).zip(replies.drain(..)) {
                 failed += u64::from(slot.complete(reply));
             }
-            shared.counters.replies.fetch_add(n, Relaxed);
             if failed > 0 {
                 shared
                     .counters

@@ -2,6 +2,8 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
@@ -211,11 +213,21 @@ impl Drop for Collected {
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     slots: Mutex<VecDeque<Slot>>,
+    /// The length, readable without the lock (the fast path asks it per command).
+    len: AtomicUsize,
 }
 
 impl Pending {
     pub(crate) fn extend(&self, slots: &mut Vec<Slot>) {
-        self.slots.lock().extend(slots.drain(..));
+        let mut pending = self.slots.lock();
+        pending.extend(slots.drain(..));
+        self.len.store(pending.len(), Relaxed);
+    }
+
+    pub(crate) fn push(&self, slot: Slot) {
+        let mut pending = self.slots.lock();
+        pending.push_back(slot);
+        self.len.store(pending.len(), Relaxed);
     }
 
     /// Moves the `n` oldest slots into `into`; `false` if fewer than `n` are waiting
@@ -226,14 +238,17 @@ impl Pending {
             return false;
         }
         into.extend(slots.drain(..n));
+        self.len.store(slots.len(), Relaxed);
         true
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.slots.lock().len()
+        self.len.load(Relaxed)
     }
 
     pub(crate) fn take_all(&self) -> VecDeque<Slot> {
-        std::mem::take(&mut *self.slots.lock())
+        let mut slots = self.slots.lock();
+        self.len.store(0, Relaxed);
+        std::mem::take(&mut *slots)
     }
 }

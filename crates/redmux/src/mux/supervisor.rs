@@ -154,14 +154,29 @@ fn jitter(delay: Duration) -> Duration {
 }
 
 /// Serves one connection until it breaks (returns why) or the client is closed and
-/// every reply is in (returns `None`).
+/// every reply is in (returns `None`). When it returns, nothing more can be written
+/// to that connection and nothing more read from it.
 async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
     let Connection {
-        mut reader,
-        mut writer,
+        reader,
+        writer,
         leftover,
-        mut decoder,
+        decoder,
     } = conn;
+    let socket = Arc::new(writer);
+    shared.queue.attach(socket.clone());
+    let lost = serve_with(shared, reader, &socket, decoder, leftover).await;
+    shared.queue.detach().await;
+    lost
+}
+
+async fn serve_with(
+    shared: &Arc<Shared>,
+    mut reader: connection::ReadHalf,
+    writer: &connection::WriteHalf,
+    mut decoder: redmux_resp::Decoder,
+    leftover: bytes::BytesMut,
+) -> Option<Error> {
     shared.writer_done.store(false, Relaxed);
     shared.touch_read();
     shared.touch_write();
@@ -171,7 +186,7 @@ async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
     let mut reader_task = tokio::spawn(async move {
         reader::run(&reader_shared, &mut reader, &mut decoder, leftover).await
     });
-    let writer = writer::run(shared, &mut writer, stop_rx);
+    let writer = writer::run(shared, writer, stop_rx);
     tokio::pin!(writer);
     let lost = tokio::select! {
         exit = &mut writer => match exit {

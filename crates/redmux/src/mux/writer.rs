@@ -11,11 +11,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::{oneshot, watch};
 
 use super::Shared;
-use super::queue::Entry;
+use super::queue::{Entry, Take};
 use super::slot::Slot;
 use crate::connection::WriteHalf;
 use crate::error::{CommandStatus, Error};
@@ -37,7 +36,7 @@ pub(crate) enum WriterExit {
 
 struct Writer<'a> {
     shared: &'a Shared,
-    io: &'a mut WriteHalf,
+    io: &'a WriteHalf,
     stop: watch::Receiver<bool>,
     out: BytesMut,
     slots: Vec<Slot>,
@@ -46,7 +45,7 @@ struct Writer<'a> {
 
 pub(crate) async fn run(
     shared: &Shared,
-    io: &mut WriteHalf,
+    io: &WriteHalf,
     stop: watch::Receiver<bool>,
 ) -> WriterExit {
     let mut writer = Writer {
@@ -59,7 +58,18 @@ pub(crate) async fn run(
     };
     let mut batch: Vec<Entry> = Vec::with_capacity(256);
     loop {
-        shared.queue.take_all(&mut batch);
+        let rest = match shared.queue.take(&mut batch) {
+            Take::Batch => None,
+            Take::Partial(rest) => Some(rest),
+            Take::Idle => None,
+        };
+        if let Some(rest) = rest {
+            // A caller's fast-path write was cut short: its rest goes first.
+            if let Err(exit) = writer.flush(Some(rest)).await {
+                return exit;
+            }
+            continue;
+        }
         if batch.is_empty() {
             if shared.queue.is_closed() {
                 return WriterExit::Drained;
@@ -172,6 +182,10 @@ impl Writer<'_> {
         let commands = self.slots.len() as u64;
         // Slots go in before the bytes go out: a reply cannot beat its slot.
         self.shared.pending.extend(&mut self.slots);
+        self.shared
+            .counters
+            .commands_sent
+            .fetch_add(commands, Relaxed);
         let bytes = self.out.len() + direct.as_ref().map_or(0, |d| d.len());
         let result = tokio::select! {
             biased;
@@ -180,7 +194,6 @@ impl Writer<'_> {
         };
         self.out.clear();
         let counters = &self.shared.counters;
-        counters.commands_sent.fetch_add(commands, Relaxed);
         let syscalls = result?;
         counters.writes.fetch_add(syscalls, Relaxed);
         counters.bytes_out.fetch_add(bytes as u64, Relaxed);
@@ -191,14 +204,14 @@ impl Writer<'_> {
 }
 
 /// Writes the batch, then the large command if there is one; returns the syscall count.
-async fn write_out(io: &mut WriteHalf, out: &[u8], direct: Option<BytesMut>) -> io::Result<u64> {
+async fn write_out(io: &WriteHalf, out: &[u8], direct: Option<BytesMut>) -> io::Result<u64> {
     let mut syscalls = 0;
     if !out.is_empty() {
-        io.write_all(out).await?;
+        io.write_all_shared(out).await?;
         syscalls += 1;
     }
     if let Some(direct) = direct {
-        io.write_all(&direct).await?;
+        io.write_all_shared(&direct).await?;
         syscalls += 1;
     }
     Ok(syscalls)
