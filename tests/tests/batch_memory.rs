@@ -94,7 +94,7 @@ async fn a_million_streamed_gets_stay_within_the_window() {
     let mut found = 0usize;
     while let Some(value) = results.next().await {
         let value = value.unwrap();
-        if found % 1000 == 0 {
+        if found.is_multiple_of(1000) {
             assert_eq!(value, Some(format!("value-{:010}", found % 1000)));
         }
         found += usize::from(value.is_some());
