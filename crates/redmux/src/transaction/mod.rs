@@ -375,7 +375,8 @@ impl Run {
             let replies = self.collect(&collector, "WATCH", seq, timeout).await?;
             let mut replies = replies.into_iter();
             // WATCH must have worked, or the checks prove nothing.
-            self.reply(replies.next().flatten(), "WATCH", seq, timeout)?;
+            let watched = self.reply(replies.next().flatten(), "WATCH", seq, timeout)?;
+            server_error(watched)?;
             for (index, condition) in self.conditions.iter().enumerate() {
                 let reply = self.reply(
                     replies.next().flatten(),
@@ -457,8 +458,12 @@ impl Run {
         let queued: Vec<Option<Result<Value>>> = replies.by_ref().take(count).collect();
         // EXEC decides: its reply is what ran (or its error whether anything did).
         let exec = self.reply(replies.next().flatten(), "EXEC", seq, timeout)?;
-        if let Some(Err(e)) = multi {
-            return Err(e);
+        match multi {
+            Some(Err(e)) => return Err(e),
+            Some(Ok(reply)) => {
+                server_error(reply)?;
+            }
+            None => {}
         }
         match exec {
             Value::Array(results) if results.len() == count => Ok(TransactionOutcome::Committed(
