@@ -76,11 +76,17 @@ impl Script {
     }
 
     /// The script's SHA1 in lower-case hex, as `EVALSHA` and `SCRIPT LOAD` use it.
+    ///
+    /// ```
+    /// let script = redmux::Script::new("return ARGV[1]");
+    /// assert_eq!(script.sha1().len(), 40);
+    /// assert_eq!(script.body(), "return ARGV[1]");
+    /// ```
     pub fn sha1(&self) -> &str {
         &self.inner.sha1
     }
 
-    /// The Lua source.
+    /// The Lua source (see [`Script::sha1`]).
     pub fn body(&self) -> &str {
         &self.inner.body
     }
@@ -208,12 +214,17 @@ pub struct ScriptCall<T> {
 
 impl<T> ScriptCall<T> {
     /// Adds a key (`KEYS[n]` in the script).
+    ///
+    /// ```
+    /// let script = redmux::Script::new("return redis.call('MGET', unpack(KEYS))");
+    /// let call = script.call::<Vec<Option<String>>>().key("a").keys(["b", "c"]).arg(1).args([2, 3]);
+    /// ```
     pub fn key(mut self, key: impl ToArg) -> Self {
         self.call.args.key(key);
         self
     }
 
-    /// Adds each item as a key.
+    /// Adds each item as a key (see [`ScriptCall::key`]).
     pub fn keys<A: ToArg>(mut self, keys: impl IntoIterator<Item = A>) -> Self {
         for key in keys {
             self.call.args.key(key);
@@ -221,13 +232,13 @@ impl<T> ScriptCall<T> {
         self
     }
 
-    /// Adds an argument (`ARGV[n]` in the script).
+    /// Adds an argument (`ARGV[n]` in the script; see [`ScriptCall::key`]).
     pub fn arg(mut self, arg: impl ToArg) -> Self {
         self.call.args.arg(arg);
         self
     }
 
-    /// Adds each item as an argument.
+    /// Adds each item as an argument (see [`ScriptCall::key`]).
     pub fn args<A: ToArg>(mut self, args: impl IntoIterator<Item = A>) -> Self {
         for arg in args {
             self.call.args.arg(arg);
@@ -256,31 +267,46 @@ pub struct Invocation<'a, T> {
 
 impl<T> Invocation<'_, T> {
     /// Adds a key (`KEYS[n]` in the script).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::Duration;
+    /// let script = redmux::Script::new("return redis.call('MGET', unpack(KEYS))");
+    /// let values: Vec<Option<String>> = script
+    ///     .invoke(&client)
+    ///     .key("a")
+    ///     .keys(["b", "c"])
+    ///     .arg("unused")
+    ///     .args(["also", "unused"])
+    ///     .timeout(Duration::from_millis(200))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn key(mut self, key: impl ToArg) -> Self {
         self.call = self.call.key(key);
         self
     }
 
-    /// Adds each item as a key.
+    /// Adds each item as a key (see [`Invocation::key`]).
     pub fn keys<A: ToArg>(mut self, keys: impl IntoIterator<Item = A>) -> Self {
         self.call = self.call.keys(keys);
         self
     }
 
-    /// Adds an argument (`ARGV[n]` in the script).
+    /// Adds an argument (`ARGV[n]` in the script; see [`Invocation::key`]).
     pub fn arg(mut self, arg: impl ToArg) -> Self {
         self.call = self.call.arg(arg);
         self
     }
 
-    /// Adds each item as an argument.
+    /// Adds each item as an argument (see [`Invocation::key`]).
     pub fn args<A: ToArg>(mut self, args: impl IntoIterator<Item = A>) -> Self {
         self.call = self.call.args(args);
         self
     }
 
     /// Sets the timeout of the whole call, a reload included (the client's
-    /// `command_timeout` otherwise).
+    /// `command_timeout` otherwise; see [`Invocation::key`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -288,6 +314,15 @@ impl<T> Invocation<'_, T> {
 }
 
 /// The future of a script call: its reply, after at most one invisible reload.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use std::future::IntoFuture;
+/// let script = redmux::Script::new("return 1");
+/// let pending: redmux::ScriptResponse<'_, i64> = script.invoke(&client).into_future(); // sent
+/// assert_eq!(pending.await?, 1);
+/// # Ok(()) }
+/// ```
 pub type ScriptResponse<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
 impl<'a, T: FromValue + Send + 'a> IntoFuture for Invocation<'a, T> {
@@ -351,12 +386,26 @@ pub struct FunctionCall<'a, T> {
 
 impl<T> FunctionCall<'_, T> {
     /// Adds a key (`keys[n]` in the function).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::Duration;
+    /// let moved: i64 = client
+    ///     .fcall("transfer")
+    ///     .key("account:1")
+    ///     .keys(["account:2"])
+    ///     .arg(10)
+    ///     .args(["EUR"])
+    ///     .timeout(Duration::from_millis(200))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn key(mut self, key: impl ToArg) -> Self {
         self.args.key(key);
         self
     }
 
-    /// Adds each item as a key.
+    /// Adds each item as a key (see [`FunctionCall::key`]).
     pub fn keys<A: ToArg>(mut self, keys: impl IntoIterator<Item = A>) -> Self {
         for key in keys {
             self.args.key(key);
@@ -364,13 +413,13 @@ impl<T> FunctionCall<'_, T> {
         self
     }
 
-    /// Adds an argument (`args[n]` in the function).
+    /// Adds an argument (`args[n]` in the function; see [`FunctionCall::key`]).
     pub fn arg(mut self, arg: impl ToArg) -> Self {
         self.args.arg(arg);
         self
     }
 
-    /// Adds each item as an argument.
+    /// Adds each item as an argument (see [`FunctionCall::key`]).
     pub fn args<A: ToArg>(mut self, args: impl IntoIterator<Item = A>) -> Self {
         for arg in args {
             self.args.arg(arg);
@@ -378,7 +427,8 @@ impl<T> FunctionCall<'_, T> {
         self
     }
 
-    /// Sets this call's timeout (the client's `command_timeout` otherwise).
+    /// Sets this call's timeout (the client's `command_timeout` otherwise; see
+    /// [`FunctionCall::key`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

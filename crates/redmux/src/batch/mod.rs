@@ -109,6 +109,17 @@ pub(crate) mod sealed {
 ///
 /// Blocking commands (BLPOP, ...) are refused here as on the client: that command
 /// gets [`Error::BlockingCommandRefused`] (a transaction refuses as a whole).
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// let script = redmux::Script::new("return #KEYS");
+/// let mut batch = client.batch();
+/// let typed = batch.add(client.get::<Option<String>>("a"));
+/// let raw = batch.add::<i64>(redmux::cmd("STRLEN").arg("a"));
+/// let scripted = batch.add(script.call::<i64>().key("a"));
+/// let results = batch.execute().await;
+/// # Ok(()) }
+/// ```
 pub trait BatchItem<T>: sealed::Sealed {}
 
 impl sealed::Sealed for Command {
@@ -131,7 +142,18 @@ impl<T> sealed::Sealed for Request<'_, T> {
 impl<T: FromValue> BatchItem<T> for Request<'_, T> {}
 
 /// Where one command's result is in [`BatchResults`], and the type it converts to.
-/// Returned by [`Batch::add`] and [`crate::Transaction::add`].
+/// Returned by [`Batch::add`] and [`crate::Transaction::add`]; it is `Copy`, and only
+/// means something for the batch or transaction that returned it.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// let mut batch = client.batch();
+/// let n: redmux::BatchIndex<i64> = batch.add(client.incr("n"));
+/// assert_eq!(n.index(), 0);
+/// let results = batch.execute().await;
+/// let value: i64 = results.get(n)?;
+/// # Ok(()) }
+/// ```
 pub struct BatchIndex<T> {
     index: usize,
     _reply: PhantomData<fn() -> T>,
@@ -145,7 +167,7 @@ impl<T> BatchIndex<T> {
         }
     }
 
-    /// The command's position in its batch, from 0.
+    /// The command's position in its batch, from 0 (see the type's example).
     pub fn index(self) -> usize {
         self.index
     }
@@ -268,29 +290,47 @@ impl Batch {
     }
 
     /// Commands added so far.
+    ///
+    /// ```no_run
+    /// # fn run(client: redmux::Client) {
+    /// let mut batch = client.batch();
+    /// assert!(batch.is_empty());
+    /// batch.add(client.incr("n"));
+    /// assert_eq!(batch.len(), 1);
+    /// # }
+    /// ```
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
-    /// Whether no command was added.
+    /// Whether no command was added (see [`Batch::len`]).
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
     /// How long each chunk may take, from when it is queued until its last reply
     /// (the client's `command_timeout` otherwise).
+    ///
+    /// ```no_run
+    /// # fn run(client: redmux::Client) {
+    /// use std::time::Duration;
+    /// let batch = client.batch().timeout(Duration::from_secs(30)).chunk_size(500).window(8);
+    /// # }
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = Some(timeout);
         self
     }
 
-    /// The most commands per chunk (default 1,000).
+    /// The most commands per chunk (default 1,000); see [`Batch::timeout`] for an
+    /// example.
     pub fn chunk_size(mut self, commands: usize) -> Self {
         self.options.chunk_commands = commands.max(1);
         self
     }
 
-    /// How many chunks may be in flight at once (default 4).
+    /// How many chunks may be in flight at once (default 4); see
+    /// [`Batch::timeout`] for an example.
     pub fn window(mut self, chunks: usize) -> Self {
         self.options.window = chunks.max(1);
         self
@@ -372,11 +412,21 @@ impl BatchResults {
     }
 
     /// The number of results (one per command).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) {
+    /// let mut batch = client.batch();
+    /// batch.add(client.incr("n"));
+    /// let results = batch.execute().await;
+    /// assert_eq!(results.len(), 1);
+    /// assert!(!results.is_empty());
+    /// # }
+    /// ```
     pub fn len(&self) -> usize {
         self.replies.len()
     }
 
-    /// Whether there are none.
+    /// Whether there are none (see [`BatchResults::len`]).
     pub fn is_empty(&self) -> bool {
         self.replies.is_empty()
     }
@@ -387,6 +437,15 @@ impl BatchResults {
     ///
     /// The command's own error ([`Error::Server`] for an error reply), or
     /// [`Error::Conversion`] when the reply is not a `T`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let mut batch = client.batch();
+    /// let n = batch.add(client.incr("n"));
+    /// let results = batch.execute().await;
+    /// let value: i64 = results.get(n)?;
+    /// # Ok(()) }
+    /// ```
     pub fn get<T: FromValue>(&self, index: BatchIndex<T>) -> Result<T> {
         self.get_at(index.index)
     }
@@ -396,6 +455,15 @@ impl BatchResults {
     /// # Errors
     ///
     /// As [`BatchResults::get`]; [`Error::Conversion`] for a position out of range.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let mut batch = client.batch();
+    /// batch.add::<redmux::Value>(redmux::cmd("INCR").arg("n"));
+    /// let results = batch.execute().await;
+    /// let as_text: String = results.get_at(0)?;
+    /// # Ok(()) }
+    /// ```
     pub fn get_at<T: FromValue>(&self, index: usize) -> Result<T> {
         match self.replies.get(index) {
             Some(Ok(value)) => T::from_value(value.clone()),
@@ -413,6 +481,15 @@ impl BatchResults {
     /// # Errors
     ///
     /// As [`BatchResults::get`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let mut batch = client.batch();
+    /// let all = batch.add(client.command::<Vec<String>>(redmux::cmd("LRANGE").arg("big").arg(0).arg(-1)));
+    /// let mut results = batch.execute().await;
+    /// let items: Vec<String> = results.take(all)?;
+    /// # Ok(()) }
+    /// ```
     pub fn take<T: FromValue>(&mut self, index: BatchIndex<T>) -> Result<T> {
         match self.replies.get_mut(index.index) {
             Some(Ok(value)) => T::from_value(std::mem::replace(value, Value::Nil)),
@@ -421,7 +498,7 @@ impl BatchResults {
         }
     }
 
-    /// The failed commands: their positions and errors.
+    /// The failed commands: their positions and errors (see the type's example).
     pub fn errors(&self) -> impl Iterator<Item = (usize, &Error)> {
         self.replies
             .iter()
@@ -430,11 +507,21 @@ impl BatchResults {
     }
 
     /// Every result in order; error replies are already `Err`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) {
+    /// let mut batch = client.batch();
+    /// batch.add(client.incr("n"));
+    /// let results = batch.execute().await;
+    /// let succeeded = results.iter().filter(|r| r.is_ok()).count();
+    /// let raw: Vec<redmux::Result<redmux::Value>> = results.into_vec();
+    /// # }
+    /// ```
     pub fn iter(&self) -> std::slice::Iter<'_, Result<Value>> {
         self.replies.iter()
     }
 
-    /// The results, as a vector.
+    /// The results, as a vector (see [`BatchResults::iter`]).
     pub fn into_vec(self) -> Vec<Result<Value>> {
         self.replies
     }

@@ -106,14 +106,24 @@ impl Client {
 
 impl<T> BatchStream<'_, T> {
     /// How long each chunk may take, from when it is queued until its last reply
-    /// (the client's `command_timeout` otherwise).
+    /// (the client's `command_timeout` otherwise). Options apply to the chunks
+    /// queued after they are set: set them before the first poll.
+    ///
+    /// ```no_run
+    /// # fn run(client: redmux::Client) {
+    /// use std::time::Duration;
+    /// let gets = (0..10_000).map(|i| client.get::<Option<String>>(format!("k:{i}")));
+    /// let stream = client.batch_iter(gets).timeout(Duration::from_secs(10)).chunk_size(250).window(2);
+    /// # }
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = Some(timeout);
         self.chunks.set_options(self.options);
         self
     }
 
-    /// The most commands per chunk (default 1,000).
+    /// The most commands per chunk (default 1,000); see [`BatchStream::timeout`]
+    /// for an example.
     pub fn chunk_size(mut self, commands: usize) -> Self {
         self.options.chunk_commands = commands.max(1);
         self.chunks.set_options(self.options);
@@ -121,7 +131,8 @@ impl<T> BatchStream<'_, T> {
     }
 
     /// How many chunks may be queued, in flight or waiting to be read at once
-    /// (default 4). Memory is bounded by `window × chunk_size` commands.
+    /// (default 4). Memory is bounded by `window × chunk_size` commands. See
+    /// [`BatchStream::timeout`] for an example.
     pub fn window(mut self, chunks: usize) -> Self {
         self.options.window = chunks.max(1);
         self.chunks.set_options(self.options);

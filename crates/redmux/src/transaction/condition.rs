@@ -154,23 +154,47 @@ impl Condition {
     }
 
     /// The key exists (checked with `EXISTS key`).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::key_exists("session:42");
+    /// println!("{condition}");
+    /// ```
     pub fn key_exists(key: impl ToArg) -> Condition {
         Condition::new(key, Kind::KeyExists(true))
     }
 
     /// The key does not exist (checked with `EXISTS key`).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::key_not_exists("user:alice");
+    /// println!("{condition}");
+    /// ```
     pub fn key_not_exists(key: impl ToArg) -> Condition {
         Condition::new(key, Kind::KeyExists(false))
     }
 
     /// The string at `key` equals `value` (checked with `GET key`); a missing key
     /// equals nothing.
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::string_equal("state", "ready");
+    /// println!("{condition}");
+    /// ```
     pub fn string_equal(key: impl ToArg, value: impl ToArg) -> Condition {
         let value = payload(value);
         Condition::new(key, Kind::StringEqual { value, equal: true })
     }
 
     /// The string at `key` is not `value`, or is missing (checked with `GET key`).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::string_not_equal("owner", "worker-1");
+    /// println!("{condition}");
+    /// ```
     pub fn string_not_equal(key: impl ToArg, value: impl ToArg) -> Condition {
         let value = payload(value);
         Condition::new(
@@ -183,6 +207,12 @@ impl Condition {
     }
 
     /// The hash at `key` has `field` (checked with `HEXISTS key field`).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::hash_field_exists("user:1", "email");
+    /// println!("{condition}");
+    /// ```
     pub fn hash_field_exists(key: impl ToArg, field: impl ToArg) -> Condition {
         let field = payload(field);
         Condition::new(
@@ -195,6 +225,12 @@ impl Condition {
     }
 
     /// The hash at `key` lacks `field`, or is missing (checked with `HEXISTS key field`).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::hash_field_not_exists("user:1", "deleted_at");
+    /// println!("{condition}");
+    /// ```
     pub fn hash_field_not_exists(key: impl ToArg, field: impl ToArg) -> Condition {
         let field = payload(field);
         Condition::new(
@@ -207,6 +243,12 @@ impl Condition {
     }
 
     /// The hash at `key` has `field` set to `value` (checked with `HGET key field`).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::hash_field_equal("order:7", "state", "paid");
+    /// println!("{condition}");
+    /// ```
     pub fn hash_field_equal(key: impl ToArg, field: impl ToArg, value: impl ToArg) -> Condition {
         let (field, value) = (payload(field), payload(value));
         Condition::new(
@@ -221,6 +263,12 @@ impl Condition {
 
     /// The hash at `key` does not have `field` set to `value`, or lacks it
     /// (checked with `HGET key field`).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::hash_field_not_equal("order:7", "state", "shipped");
+    /// println!("{condition}");
+    /// ```
     pub fn hash_field_not_equal(
         key: impl ToArg,
         field: impl ToArg,
@@ -243,11 +291,23 @@ impl Condition {
 
     /// The string at `key` has a length that compares so (`STRLEN key`; a missing
     /// key has length 0).
+    ///
+    /// ```
+    /// use redmux::{Comparison, Condition};
+    /// let condition = Condition::string_length("token", Comparison::Equal(32));
+    /// println!("{condition}");
+    /// ```
     pub fn string_length(key: impl ToArg, compare: Comparison) -> Condition {
         Condition::length(key, Collection::String, compare)
     }
 
     /// The hash at `key` has a number of fields that compares so (`HLEN key`).
+    ///
+    /// ```
+    /// use redmux::{Comparison, Condition};
+    /// let condition = Condition::hash_length("cart:9", Comparison::LessThan(50));
+    /// println!("{condition}");
+    /// ```
     pub fn hash_length(key: impl ToArg, compare: Comparison) -> Condition {
         Condition::length(key, Collection::Hash, compare)
     }
@@ -264,21 +324,45 @@ impl Condition {
     }
 
     /// The set at `key` has a number of members that compares so (`SCARD key`).
+    ///
+    /// ```
+    /// use redmux::{Comparison, Condition};
+    /// let condition = Condition::set_length("seats:42", Comparison::LessThan(100));
+    /// println!("{condition}");
+    /// ```
     pub fn set_length(key: impl ToArg, compare: Comparison) -> Condition {
         Condition::length(key, Collection::Set, compare)
     }
 
     /// The sorted set at `key` has a number of members that compares so (`ZCARD key`).
+    ///
+    /// ```
+    /// use redmux::{Comparison, Condition};
+    /// let condition = Condition::sorted_set_length("leaders", Comparison::GreaterThan(0));
+    /// println!("{condition}");
+    /// ```
     pub fn sorted_set_length(key: impl ToArg, compare: Comparison) -> Condition {
         Condition::length(key, Collection::SortedSet, compare)
     }
 
     /// The stream at `key` has a number of entries that compares so (`XLEN key`).
+    ///
+    /// ```
+    /// use redmux::{Comparison, Condition};
+    /// let condition = Condition::stream_length("events", Comparison::LessThan(10_000));
+    /// println!("{condition}");
+    /// ```
     pub fn stream_length(key: impl ToArg, compare: Comparison) -> Condition {
         Condition::length(key, Collection::Stream, compare)
     }
 
     /// The set at `key` contains `member` (`SISMEMBER key member`).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::set_contains("admins", "alice");
+    /// println!("{condition}");
+    /// ```
     pub fn set_contains(key: impl ToArg, member: impl ToArg) -> Condition {
         let member = payload(member);
         Condition::new(
@@ -291,6 +375,12 @@ impl Condition {
     }
 
     /// The set at `key` does not contain `member`, or is missing (`SISMEMBER key member`).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::set_not_contains("banned", "alice");
+    /// println!("{condition}");
+    /// ```
     pub fn set_not_contains(key: impl ToArg, member: impl ToArg) -> Condition {
         let member = payload(member);
         Condition::new(
@@ -303,6 +393,12 @@ impl Condition {
     }
 
     /// The sorted set at `key` contains `member` (`ZSCORE key member` is not nil).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::sorted_set_contains("leaders", "alice");
+    /// println!("{condition}");
+    /// ```
     pub fn sorted_set_contains(key: impl ToArg, member: impl ToArg) -> Condition {
         let member = payload(member);
         Condition::new(
@@ -316,6 +412,12 @@ impl Condition {
 
     /// The sorted set at `key` does not contain `member`, or is missing
     /// (`ZSCORE key member` is nil).
+    ///
+    /// ```
+    /// use redmux::Condition;
+    /// let condition = Condition::sorted_set_not_contains("leaders", "mallory");
+    /// println!("{condition}");
+    /// ```
     pub fn sorted_set_not_contains(key: impl ToArg, member: impl ToArg) -> Condition {
         let member = payload(member);
         Condition::new(
@@ -328,6 +430,10 @@ impl Condition {
     }
 
     /// The key the condition reads, which the transaction watches.
+    ///
+    /// ```
+    /// assert_eq!(redmux::Condition::key_exists("k").key(), b"k");
+    /// ```
     pub fn key(&self) -> &[u8] {
         &self.key
     }

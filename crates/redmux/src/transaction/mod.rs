@@ -72,6 +72,20 @@ pub struct Transaction {
 }
 
 /// What a transaction came to.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::{AbortReason, Condition, TransactionOutcome};
+/// let mut tx = client.transaction();
+/// tx.add_condition(Condition::key_not_exists("lock"));
+/// let set = tx.add(client.set("lock", "me"));
+/// match tx.execute().await? {
+///     TransactionOutcome::Committed(results) => results.get(set)?,
+///     TransactionOutcome::Aborted(AbortReason::ConditionFailed { .. }) => println!("locked already"),
+///     TransactionOutcome::Aborted(other) => println!("not run: {other}"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub enum TransactionOutcome {
     /// EXEC ran every command: one result each, in order. A command that failed as
@@ -84,11 +98,24 @@ pub enum TransactionOutcome {
 
 impl TransactionOutcome {
     /// Whether the commands ran.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let mut tx = client.transaction();
+    /// let n = tx.add(client.incr("n"));
+    /// let outcome = tx.execute().await?;
+    /// if outcome.is_committed() {
+    ///     println!("{}", outcome.committed().expect("committed").get(n)?);
+    /// } else if let Some(why) = outcome.aborted() {
+    ///     println!("aborted: {why}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn is_committed(&self) -> bool {
         matches!(self, TransactionOutcome::Committed(_))
     }
 
-    /// The results, if the commands ran.
+    /// The results, if the commands ran (see [`TransactionOutcome::is_committed`]).
     pub fn committed(self) -> Option<BatchResults> {
         match self {
             TransactionOutcome::Committed(results) => Some(results),
@@ -96,7 +123,7 @@ impl TransactionOutcome {
         }
     }
 
-    /// Why nothing ran, if it did not.
+    /// Why nothing ran, if it did not (see [`TransactionOutcome::is_committed`]).
     pub fn aborted(&self) -> Option<&AbortReason> {
         match self {
             TransactionOutcome::Aborted(why) => Some(why),
@@ -106,6 +133,22 @@ impl TransactionOutcome {
 }
 
 /// Why a transaction ran nothing.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::{AbortReason, Condition};
+/// let mut tx = client.transaction();
+/// tx.add_condition(Condition::string_equal("state", "ready"));
+/// tx.add(client.set("state", "running"));
+/// if let Some(why) = tx.execute().await?.aborted() {
+///     match why {
+///         AbortReason::ConditionFailed { condition, .. } => println!("{condition} was false"),
+///         AbortReason::WatchConflict => println!("someone changed it first; try again"),
+///         other => println!("{other}"),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum AbortReason {
@@ -196,23 +239,43 @@ impl Transaction {
     }
 
     /// Adds a command; the returned index reads its result once committed.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let mut tx = client.transaction();
+    /// let pushed = tx.add::<i64>(redmux::cmd("RPUSH").arg("log").arg("entry"));
+    /// let trimmed = tx.add::<()>(redmux::cmd("LTRIM").arg("log").arg(-100).arg(-1));
+    /// assert_eq!(tx.len(), 2);
+    /// let results = tx.execute().await?.committed().expect("no conditions: always commits");
+    /// println!("log length was {}", results.get(pushed)?);
+    /// # Ok(()) }
+    /// ```
     pub fn add<T>(&mut self, command: impl BatchItem<T>) -> BatchIndex<T> {
         self.items.push(command.into_item().0);
         BatchIndex::new(self.items.len() - 1)
     }
 
-    /// Commands added so far.
+    /// Commands added so far (see [`Transaction::add`]).
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
-    /// Whether no command was added.
+    /// Whether no command was added (see [`Transaction::add`]).
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
     /// How long the whole transaction may take, checks included (the client's
     /// `command_timeout` otherwise).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::Duration;
+    /// let mut tx = client.transaction().timeout(Duration::from_millis(500));
+    /// tx.add(client.incr("n"));
+    /// tx.execute().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -235,6 +298,15 @@ impl Transaction {
     /// Dropping the future before the conditions were checked sends UNWATCH in
     /// place of the commands: nothing runs. Once MULTI ... EXEC is handed over it
     /// runs whatever happens to the future.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let mut tx = client.transaction();
+    /// tx.add_condition(redmux::Condition::key_exists("account:1"));
+    /// tx.add(client.hincrby("account:1", "balance", -10));
+    /// let outcome = tx.execute().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn execute(self) -> impl Future<Output = Result<TransactionOutcome>> + Send + 'static {
         let timeout = self.timeout.unwrap_or(self.client.config().command_timeout);
         let deadline = Instant::now() + timeout;
