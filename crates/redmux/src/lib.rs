@@ -57,6 +57,13 @@ pub mod work_queue;
 pub use batch::{Batch, BatchIndex, BatchItem, BatchResults, BatchStream};
 pub use client::Client;
 pub use command::{Command, cmd};
+pub use commands::{
+    AutoClaim, BitField, BitFieldType, BitOp, BitRange, ClientInfo, ClientKill, ClientListOptions,
+    ClientType, FlushMode, GeoAddOptions, GeoFrom, GeoMatch, GeoPosition, GeoSearch, GeoUnit,
+    GeoWith, Info, Overflow, PendingEntry, PendingSummary, StreamConsumerInfo, StreamEntry,
+    StreamGroupInfo, StreamInfo, StreamRead, StreamTrim, XAddOptions, XAutoClaim, XClaim,
+    XGroupCreateOptions, XPendingOptions, XReadGroupOptions,
+};
 pub use commands::{Expiry, KeyType, Scan, ScanOptions, SetOptions, Side, ZAddOptions, ZRange};
 pub use config::{Addr, BacklogPolicy, Config, Protocol, ReconnectPolicy};
 pub use dedicated::DedicatedConnection;

@@ -5,13 +5,21 @@
 //! |---|---|
 //! | `strings` | GET, SET (and [`SetOptions`]), MGET, MSET, INCR..., APPEND, GETDEL, GETEX ([`Expiry`]), ... |
 //! | `keys` | DEL, UNLINK, EXISTS, EXPIRE..., TTL, PTTL, PERSIST, TYPE ([`KeyType`]), RENAME |
-//! | `scan` | SCAN as a stream ([`Scan`], [`ScanOptions`]) |
+//! | `scan` | SCAN, HSCAN, SSCAN, ZSCAN as streams ([`Scan`], [`ScanOptions`]) |
 //! | `hashes` | HGET, HSET, HMGET, HGETALL, HDEL, HINCRBY, HEXISTS, HLEN, ... |
 //! | `lists` | LPUSH, RPUSH, LPOP, RPOP, LRANGE, LLEN, LREM, LTRIM, LMOVE ([`Side`]) |
 //! | `sets` | SADD, SREM, SMEMBERS, SISMEMBER, SCARD |
 //! | `sorted_sets` | ZADD ([`ZAddOptions`]), ZREM, ZSCORE, ZINCRBY, ZRANK, ZCARD |
 //! | `zrange` | ZRANGE and its options ([`ZRange`]) |
 //! | `server` | PING, ECHO, INFO, DBSIZE, FLUSHDB, TIME, PUBLISH |
+//! | `server_admin` | INFO parsed ([`Info`]), CLIENT ID/GETNAME/SETNAME/LIST/INFO/KILL ([`ClientInfo`], [`ClientKill`]), CONFIG GET/SET, FLUSHALL ([`FlushMode`]) |
+//! | `streams` | XADD ([`XAddOptions`], [`StreamTrim`]), XRANGE, XREVRANGE, XLEN, XTRIM, XDEL; [`StreamEntry`] |
+//! | `streams_read` | XREAD, XREADGROUP without BLOCK ([`StreamRead`], [`XReadGroupOptions`]) |
+//! | `streams_groups` | XGROUP, XACK, XPENDING ([`PendingSummary`], [`XPendingOptions`]), XCLAIM ([`XClaim`]), XAUTOCLAIM ([`XAutoClaim`]) |
+//! | `streams_info` | XINFO STREAM, GROUPS, CONSUMERS ([`StreamInfo`], [`StreamGroupInfo`], [`StreamConsumerInfo`]) |
+//! | `hyperloglog` | PFADD, PFCOUNT, PFMERGE |
+//! | `geo` | GEOADD ([`GeoAddOptions`]), GEODIST ([`GeoUnit`]), GEOPOS, GEOHASH, GEOSEARCH, GEOSEARCHSTORE ([`GeoSearch`], [`GeoWith`], [`GeoMatch`]) |
+//! | `bitmaps` | SETBIT, GETBIT, BITCOUNT, BITPOS ([`BitRange`]), BITOP ([`BitOp`]), BITFIELD ([`BitField`]) |
 //!
 //! Conventions every family follows:
 //!
@@ -34,20 +42,38 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod bitmaps;
+mod geo;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 mod scan;
 mod server;
+mod server_admin;
 mod sets;
 mod sorted_sets;
+mod streams;
+mod streams_groups;
+mod streams_info;
+mod streams_read;
 mod strings;
 mod zrange;
 
+pub use bitmaps::{BitField, BitFieldType, BitOp, BitRange, Overflow};
+pub use geo::{GeoAddOptions, GeoFrom, GeoMatch, GeoPosition, GeoSearch, GeoUnit, GeoWith};
 pub use keys::KeyType;
 pub use lists::Side;
 pub use scan::{Scan, ScanOptions};
+pub use server_admin::{ClientInfo, ClientKill, ClientListOptions, ClientType, FlushMode, Info};
 pub use sorted_sets::ZAddOptions;
+pub use streams::{StreamEntry, StreamTrim, XAddOptions};
+pub use streams_groups::{
+    AutoClaim, PendingEntry, PendingSummary, XAutoClaim, XClaim, XGroupCreateOptions,
+    XPendingOptions,
+};
+pub use streams_info::{StreamConsumerInfo, StreamGroupInfo, StreamInfo};
+pub use streams_read::{StreamRead, XReadGroupOptions};
 pub use strings::{Expiry, SetOptions};
 pub use zrange::ZRange;
 

@@ -1,4 +1,7 @@
-//! SCAN as a [`Stream`] of keys: [`Scan`] and its [`ScanOptions`].
+//! The SCAN family as [`Stream`]s: SCAN over keys, HSCAN over a hash's fields and
+//! values, SSCAN over a set's members, ZSCAN over a sorted set's members and scores.
+//! One [`Scan`] stream and one [`ScanOptions`] serve all four: they differ only in the
+//! command's first arguments and in what one item is.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -7,6 +10,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
+
+use redmux_resp::ToArg;
 
 use super::KeyType;
 use crate::{Client, Command, FromValue, Response, Result, cmd};
@@ -40,18 +45,87 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn scan<T: FromValue>(&self, options: ScanOptions) -> Scan<T> {
-        Scan {
-            client: self.clone(),
-            options,
-            cursor: 0,
-            keys: VecDeque::new(),
-            page: None,
-            finished: false,
-        }
+        Scan::new(self.clone(), cmd("SCAN"), options)
+    }
+
+    /// Iterates over the fields and values of a hash: `HSCAN key cursor [MATCH pattern]
+    /// [COUNT count]`, one call per page, as the stream is polled. Each item is one
+    /// `(field, value)` pair; `MATCH` filters on the field.
+    ///
+    /// The guarantees are SCAN's (see [`scan`](Self::scan)): every field present for
+    /// the whole iteration is yielded, possibly twice if the hash is resized meanwhile.
+    /// A small hash (listpack-encoded) comes back whole in the first page whatever the
+    /// `COUNT`. A missing key is an empty stream. [`ScanOptions::type_`] is for SCAN
+    /// only: the server refuses it here.
+    ///
+    /// # Errors
+    ///
+    /// A failed page (a key holding another type, a lost connection) is yielded as an
+    /// `Err`, and then the stream ends.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use redmux::ScanOptions;
+    /// let mut fields = client.hscan::<String, i64>("stock", ScanOptions::new().pattern("sku:*"));
+    /// while let Some((sku, count)) = fields.try_next().await? {
+    ///     println!("{sku}: {count}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn hscan<K: FromValue, V: FromValue>(
+        &self,
+        key: impl ToArg,
+        options: ScanOptions,
+    ) -> Scan<(K, V)> {
+        Scan::new(self.clone(), cmd("HSCAN").arg(key), options)
+    }
+
+    /// Iterates over the members of a set: `SSCAN key cursor [MATCH pattern]
+    /// [COUNT count]`, one call per page, as the stream is polled.
+    ///
+    /// The guarantees are SCAN's (see [`scan`](Self::scan)). A missing key is an empty
+    /// stream; a failed page is yielded as an `Err`, and then the stream ends.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use redmux::ScanOptions;
+    /// let tags: Vec<String> = client.sscan("tags", ScanOptions::new().count(500)).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn sscan<T: FromValue>(&self, key: impl ToArg, options: ScanOptions) -> Scan<T> {
+        Scan::new(self.clone(), cmd("SSCAN").arg(key), options)
+    }
+
+    /// Iterates over the members of a sorted set with their scores: `ZSCAN key cursor
+    /// [MATCH pattern] [COUNT count]`, one call per page, as the stream is polled. Each
+    /// item is one `(member, score)` pair, in no particular order (use
+    /// [`zrange`](Self::zrange) for score order).
+    ///
+    /// The guarantees are SCAN's (see [`scan`](Self::scan)). Scores are strings in a
+    /// flat array in both RESP2 and RESP3; they read as `f64` alike, `inf` included. A
+    /// missing key is an empty stream; a failed page is yielded as an `Err`, and then
+    /// the stream ends.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use redmux::ScanOptions;
+    /// let mut members = client.zscan::<String>("leaderboard", ScanOptions::new());
+    /// while let Some((player, score)) = members.try_next().await? {
+    ///     println!("{player}: {score}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn zscan<T: FromValue>(&self, key: impl ToArg, options: ScanOptions) -> Scan<(T, f64)> {
+        Scan::new(self.clone(), cmd("ZSCAN").arg(key), options)
     }
 }
 
-/// The filters of [`Client::scan`]: a glob pattern, a page size hint, a type.
+/// The filters of [`Client::scan`], [`Client::hscan`], [`Client::sscan`] and
+/// [`Client::zscan`]: a glob pattern, a page size hint, and for SCAN a type.
+/// (`HSCAN ... NOVALUES` needs Redis 7.4 and is not offered.)
 ///
 /// ```
 /// use redmux::ScanOptions;
@@ -87,13 +161,14 @@ impl ScanOptions {
     }
 
     /// `TYPE type`: only keys holding this type (`"string"`, [`KeyType::Hash`], ...).
+    /// SCAN only: HSCAN, SSCAN and ZSCAN refuse it (`ERR syntax error`).
     pub fn type_(mut self, key_type: impl Into<KeyType>) -> Self {
         self.key_type = Some(key_type.into());
         self
     }
 
-    fn command(&self, cursor: u64) -> Command {
-        let mut command = cmd("SCAN").arg(cursor);
+    /// Appends the options after the cursor.
+    fn push_args(&self, command: &mut Command) {
         if let Some(pattern) = &self.pattern {
             command.push_arg("MATCH").push_arg(pattern);
         }
@@ -103,19 +178,24 @@ impl ScanOptions {
         if let Some(key_type) = &self.key_type {
             command.push_arg("TYPE").push_arg(key_type.as_str());
         }
-        command
     }
 }
 
-/// A page being fetched: `SCAN`'s reply is `[next cursor, [key, ...]]`.
+/// A page being fetched: the reply is `[next cursor, [item, ...]]`, where a pair
+/// (HSCAN's field and value, ZSCAN's member and score) is two elements of the flat
+/// array, which `Vec<(A, B)>` reads two at a time.
 type Page<T> = Pin<Box<Response<(u64, Vec<T>)>>>;
 
-/// The keys of a database, page by page: a [`Stream`] from [`Client::scan`].
+/// Keys, fields or members, page by page: a [`Stream`] from [`Client::scan`],
+/// [`Client::hscan`], [`Client::sscan`] or [`Client::zscan`].
 ///
-/// Each item is one key converted to `T` (`String`, `Vec<u8>`, `bytes::Bytes`, ...).
+/// Each item is one key or member converted to `T` (`String`, `Vec<u8>`,
+/// `bytes::Bytes`, ...), or for HSCAN and ZSCAN one pair.
 #[must_use = "streams do nothing unless polled"]
 pub struct Scan<T> {
     client: Client,
+    /// The command up to the cursor: `SCAN`, or `HSCAN key` and the like.
+    prefix: Command,
     options: ScanOptions,
     /// The cursor of the next page to ask for.
     cursor: u64,
@@ -129,9 +209,31 @@ pub struct Scan<T> {
 // queue, and the page future is boxed.
 impl<T> Unpin for Scan<T> {}
 
+impl<T> Scan<T> {
+    fn new(client: Client, prefix: Command, options: ScanOptions) -> Self {
+        Scan {
+            client,
+            prefix,
+            options,
+            cursor: 0,
+            keys: VecDeque::new(),
+            page: None,
+            finished: false,
+        }
+    }
+
+    /// The next page's command: the prefix, the cursor, the options.
+    fn command(&self) -> Command {
+        let mut command = self.prefix.clone().arg(self.cursor);
+        self.options.push_args(&mut command);
+        command
+    }
+}
+
 impl<T> fmt::Debug for Scan<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scan")
+            .field("command", &self.prefix.name())
             .field("options", &self.options)
             .field("cursor", &self.cursor)
             .field("buffered", &self.keys.len())
@@ -156,7 +258,7 @@ impl<T: FromValue> Stream for Scan<T> {
             let page = match &mut this.page {
                 Some(page) => page,
                 None => {
-                    let request = this.client.request(this.options.command(this.cursor));
+                    let request = this.client.request(this.command());
                     this.page.insert(Box::pin(request.into_future()))
                 }
             };
