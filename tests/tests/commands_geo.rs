@@ -103,7 +103,7 @@ async fn add_and_measure(client: &Client) {
         .geodist("sicily", "palermo", "catania", GeoUnit::Meters)
         .await
         .unwrap();
-    assert_eq!(m, Some(166_274.1516));
+    assert_eq!(m, Some(166_274.151_6));
     let mi = client
         .geodist("sicily", "palermo", "catania", GeoUnit::Miles)
         .await

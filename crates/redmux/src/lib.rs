@@ -58,7 +58,7 @@ pub use batch::{Batch, BatchIndex, BatchItem, BatchResults, BatchStream};
 pub use client::Client;
 pub use command::{Command, cmd};
 pub use commands::{
-    AutoClaim, BitField, BitFieldType, BitOp, BitRange, ClientInfo, ClientKill, ClientListOptions,
+    AutoClaim, BitField, BitFieldType, BitOp, BitRange, ClientInfo, ClientKill, ClientListFilter,
     ClientType, FlushMode, GeoAddOptions, GeoFrom, GeoMatch, GeoPosition, GeoSearch, GeoUnit,
     GeoWith, Info, Overflow, PendingEntry, PendingSummary, StreamConsumerInfo, StreamEntry,
     StreamGroupInfo, StreamInfo, StreamRead, StreamTrim, XAddOptions, XAutoClaim, XClaim,

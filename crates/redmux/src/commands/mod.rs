@@ -15,7 +15,8 @@
 //! | `server_admin` | INFO parsed ([`Info`]), CLIENT ID/GETNAME/SETNAME/LIST/INFO/KILL ([`ClientInfo`], [`ClientKill`]), CONFIG GET/SET, FLUSHALL ([`FlushMode`]) |
 //! | `streams` | XADD ([`XAddOptions`], [`StreamTrim`]), XRANGE, XREVRANGE, XLEN, XTRIM, XDEL; [`StreamEntry`] |
 //! | `streams_read` | XREAD, XREADGROUP without BLOCK ([`StreamRead`], [`XReadGroupOptions`]) |
-//! | `streams_groups` | XGROUP, XACK, XPENDING ([`PendingSummary`], [`XPendingOptions`]), XCLAIM ([`XClaim`]), XAUTOCLAIM ([`XAutoClaim`]) |
+//! | `streams_groups` | XGROUP ([`XGroupCreateOptions`]), XACK, XPENDING ([`PendingSummary`], [`XPendingOptions`]) |
+//! | `streams_claim` | XCLAIM ([`XClaim`]), XAUTOCLAIM ([`XAutoClaim`], [`AutoClaim`]) |
 //! | `streams_info` | XINFO STREAM, GROUPS, CONSUMERS ([`StreamInfo`], [`StreamGroupInfo`], [`StreamConsumerInfo`]) |
 //! | `hyperloglog` | PFADD, PFCOUNT, PFMERGE |
 //! | `geo` | GEOADD ([`GeoAddOptions`]), GEODIST ([`GeoUnit`]), GEOPOS, GEOHASH, GEOSEARCH, GEOSEARCHSTORE ([`GeoSearch`], [`GeoWith`], [`GeoMatch`]) |
@@ -54,6 +55,7 @@ mod server_admin;
 mod sets;
 mod sorted_sets;
 mod streams;
+mod streams_claim;
 mod streams_groups;
 mod streams_info;
 mod streams_read;
@@ -65,13 +67,11 @@ pub use geo::{GeoAddOptions, GeoFrom, GeoMatch, GeoPosition, GeoSearch, GeoUnit,
 pub use keys::KeyType;
 pub use lists::Side;
 pub use scan::{Scan, ScanOptions};
-pub use server_admin::{ClientInfo, ClientKill, ClientListOptions, ClientType, FlushMode, Info};
+pub use server_admin::{ClientInfo, ClientKill, ClientListFilter, ClientType, FlushMode, Info};
 pub use sorted_sets::ZAddOptions;
 pub use streams::{StreamEntry, StreamTrim, XAddOptions};
-pub use streams_groups::{
-    AutoClaim, PendingEntry, PendingSummary, XAutoClaim, XClaim, XGroupCreateOptions,
-    XPendingOptions,
-};
+pub use streams_claim::{AutoClaim, XAutoClaim, XClaim};
+pub use streams_groups::{PendingEntry, PendingSummary, XGroupCreateOptions, XPendingOptions};
 pub use streams_info::{StreamConsumerInfo, StreamGroupInfo, StreamInfo};
 pub use streams_read::{StreamRead, XReadGroupOptions};
 pub use strings::{Expiry, SetOptions};

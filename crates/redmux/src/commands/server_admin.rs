@@ -1,5 +1,5 @@
 //! Server administration: INFO parsed into sections ([`Info`]), CLIENT ID, GETNAME,
-//! SETNAME, LIST, INFO and KILL ([`ClientInfo`], [`ClientListOptions`],
+//! SETNAME, LIST, INFO and KILL ([`ClientInfo`], [`ClientListFilter`],
 //! [`ClientKill`]), CONFIG GET and SET, FLUSHALL and FLUSHDB with a [`FlushMode`].
 //! The plain commands (PING, INFO as text, DBSIZE, FLUSHDB, ...) are in `server.rs`.
 //!
@@ -96,27 +96,21 @@ impl Client {
         self.request(cmd("CLIENT").arg("LIST"))
     }
 
-    /// Some connections, parsed: `CLIENT LIST [TYPE normal|master|replica|pubsub]
-    /// [ID client-id [client-id ...]]`.
+    /// Some connections, parsed: `CLIENT LIST TYPE normal|master|replica|pubsub` or
+    /// `CLIENT LIST ID client-id [client-id ...]`.
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
-    /// use redmux::{ClientListOptions, ClientType};
-    /// let subscribers = client.client_list_with(ClientListOptions::new().type_(ClientType::PubSub)).await?;
+    /// use redmux::{ClientListFilter, ClientType};
+    /// let subscribers = client.client_list_with(ClientListFilter::Type(ClientType::PubSub)).await?;
     /// # Ok(()) }
     /// ```
-    pub fn client_list_with(&self, options: ClientListOptions) -> Request<'_, Vec<ClientInfo>> {
-        let mut command = cmd("CLIENT").arg("LIST");
-        if let Some(client_type) = options.client_type {
-            command.push_arg("TYPE").push_arg(client_type.as_str());
-        }
-        if !options.ids.is_empty() {
-            command.push_arg("ID");
-            for id in options.ids {
-                command.push_arg(id);
-            }
-        }
-        self.request(command)
+    pub fn client_list_with(&self, filter: ClientListFilter) -> Request<'_, Vec<ClientInfo>> {
+        let command = cmd("CLIENT").arg("LIST");
+        self.request(match filter {
+            ClientListFilter::Type(client_type) => command.arg("TYPE").arg(client_type.as_str()),
+            ClientListFilter::Ids(ids) => command.arg("ID").args(ids),
+        })
     }
 
     /// The shared connection as the server sees it, parsed: `CLIENT INFO` (Redis 6.2).
@@ -415,7 +409,7 @@ impl FromValue for ClientInfo {
     }
 }
 
-/// A kind of connection, for [`ClientListOptions::type_`] and [`ClientKill::type_`].
+/// A kind of connection, for [`ClientListFilter::Type`] and [`ClientKill::type_`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientType {
     /// `normal`: an ordinary client.
@@ -440,36 +434,23 @@ impl ClientType {
     }
 }
 
-/// The filters of [`Client::client_list_with`].
+/// Which connections [`Client::client_list_with`] lists: of one kind, or with given
+/// IDs. The server takes one or the other, not both (Redis 7.0 answers `ERR syntax
+/// error` to the two together).
 ///
 /// ```
-/// use redmux::{ClientListOptions, ClientType};
-/// // CLIENT LIST TYPE normal ID 7 8
-/// let options = ClientListOptions::new().type_(ClientType::Normal).ids([7, 8]);
+/// use redmux::{ClientListFilter, ClientType};
+/// // CLIENT LIST TYPE pubsub
+/// let subscribers = ClientListFilter::Type(ClientType::PubSub);
+/// // CLIENT LIST ID 7 8
+/// let these = ClientListFilter::Ids(vec![7, 8]);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientListOptions {
-    client_type: Option<ClientType>,
-    ids: Vec<u64>,
-}
-
-impl ClientListOptions {
-    /// No filters: every connection.
-    pub fn new() -> Self {
-        ClientListOptions::default()
-    }
-
-    /// `TYPE type`: only connections of this kind.
-    pub fn type_(mut self, client_type: ClientType) -> Self {
-        self.client_type = Some(client_type);
-        self
-    }
-
-    /// `ID client-id [client-id ...]`: only these connections.
-    pub fn ids(mut self, ids: impl IntoIterator<Item = u64>) -> Self {
-        self.ids.extend(ids);
-        self
-    }
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientListFilter {
+    /// `TYPE normal|master|replica|pubsub`: connections of this kind.
+    Type(ClientType),
+    /// `ID client-id [client-id ...]`: these connections (those still open).
+    Ids(Vec<u64>),
 }
 
 /// The filters of [`Client::client_kill`]; a connection must match all of them.
@@ -508,7 +489,8 @@ impl ClientKill {
         self
     }
 
-    /// `USER username`: connections authenticated as this user.
+    /// `USER username`: connections authenticated as this user. An unknown user is
+    /// a server error, not zero connections.
     pub fn user(mut self, user: impl Into<String>) -> Self {
         self.user = Some(user.into());
         self

@@ -1,7 +1,8 @@
 //! Stream commands that write and read a stream directly: XADD ([`XAddOptions`],
 //! [`StreamTrim`]), XRANGE, XREVRANGE, XLEN, XTRIM, XDEL, and the entry type they
-//! return, [`StreamEntry`]. Reading by consumer group is in `streams_groups.rs`,
-//! XREAD and XREADGROUP in `streams_read.rs`, XINFO in `streams_info.rs`.
+//! return, [`StreamEntry`]. XREAD and XREADGROUP are in `streams_read.rs`, consumer
+//! groups and XPENDING in `streams_groups.rs`, XCLAIM and XAUTOCLAIM in
+//! `streams_claim.rs`, XINFO in `streams_info.rs`.
 
 use bytes::Bytes;
 use redmux_resp::{ToArg, Value};
