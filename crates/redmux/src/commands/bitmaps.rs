@@ -181,6 +181,14 @@ impl BitRange {
 }
 
 /// The operation of [`Client::bitop`].
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::BitOp;
+/// // BITOP OR active:week active:mon active:tue
+/// client.bitop(BitOp::Or, "active:week", ["active:mon", "active:tue"]).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BitOp {
     /// `AND`: bits set in every input.
@@ -242,6 +250,12 @@ impl std::fmt::Display for BitFieldType {
 }
 
 /// What `SET` and `INCRBY` in a [`BitField`] do when a value does not fit its type.
+///
+/// ```
+/// use redmux::{BitField, BitFieldType, Overflow};
+/// // BITFIELD key OVERFLOW SAT INCRBY u8 0 300
+/// let capped = BitField::new().overflow(Overflow::Sat).incrby(BitFieldType::unsigned(8), 0, 300);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Overflow {
     /// `WRAP`: wrap around, as unsigned arithmetic in C does (the default).

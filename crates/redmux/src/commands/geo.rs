@@ -247,6 +247,14 @@ fn positioned(
 }
 
 /// A unit of distance for [`Client::geodist`] and [`GeoSearch`].
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::GeoUnit;
+/// // GEODIST shops palermo catania mi
+/// let miles = client.geodist("shops", "palermo", "catania", GeoUnit::Miles).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GeoUnit {
     /// `m`
@@ -273,6 +281,15 @@ impl GeoUnit {
 
 /// A longitude and latitude, in degrees: a [`Client::geopos`] reply, or the
 /// position in a [`GeoMatch`]. RESP2 sends the two as strings, RESP3 as doubles.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// // GEOPOS shops palermo
+/// if let [Some(p)] = client.geopos("shops", ["palermo"]).await?[..] {
+///     println!("lon {} lat {}", p.longitude, p.latitude);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GeoPosition {
     /// East-west, -180 to 180.
@@ -341,6 +358,14 @@ impl GeoAddOptions {
 
 /// Where a [`GeoSearch`] is centred, before its shape is chosen: from
 /// [`GeoSearch::from_member`] or [`GeoSearch::from_lonlat`].
+///
+/// ```
+/// use redmux::{GeoFrom, GeoSearch, GeoUnit};
+/// // FROMMEMBER palermo, then BYRADIUS 50 km or BYBOX 100 20 km
+/// let origin: GeoFrom = GeoSearch::from_member("palermo");
+/// let circle = origin.clone().by_radius(50.0, GeoUnit::Kilometers);
+/// let strip = origin.by_box(100.0, 20.0, GeoUnit::Kilometers);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeoFrom {
     center: Center,
@@ -529,6 +554,18 @@ impl GeoWith {
 
 /// One member a [`Client::geosearch_with`] found, with the details asked for; the
 /// others are `None`.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::{GeoMatch, GeoSearch, GeoUnit, GeoWith};
+/// // GEOSEARCH shops FROMLONLAT 15 37 BYRADIUS 10 km ASC WITHDIST
+/// let search = GeoSearch::from_lonlat(15.0, 37.0).by_radius(10.0, GeoUnit::Kilometers).asc();
+/// let found: Vec<GeoMatch<String>> = client.geosearch_with("shops", search, GeoWith::new().dist()).await?;
+/// if let Some(GeoMatch { member, distance: Some(km), .. }) = found.first() {
+///     println!("nearest: {member}, {km} km");
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeoMatch<T> {
     /// The member.

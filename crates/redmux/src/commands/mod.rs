@@ -40,6 +40,16 @@
 //!   `i64` or `u16`, not `u8`, to read a list of small numbers.
 //! - A `_many` method given no items sends the command without them, and the server
 //!   refuses it (`ERR wrong number of arguments`).
+//! - A reply with a fixed structure of its own gets a type of its own, read alike from
+//!   RESP2 and RESP3: [`StreamEntry`], [`StreamRead`], [`PendingSummary`],
+//!   [`StreamInfo`], [`GeoMatch`], [`Info`], [`ClientInfo`]. Fields a newer server adds
+//!   are ignored; fields an older one lacks are `None`.
+//! - A builder that names a command's subject rather than its options is taken by the
+//!   plain method, as [`ZRange`] is by `zrange`: [`GeoSearch`], [`XClaim`],
+//!   [`XAutoClaim`], [`BitField`]. A variant whose reply has another shape gets its own
+//!   method: `xclaim_justid`, `geosearchstore_storedist`.
+//! - Nothing here blocks: XREAD and XREADGROUP have no BLOCK (use
+//!   [`crate::Client::dedicated`] for that), and there are no BLPOP-style methods.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

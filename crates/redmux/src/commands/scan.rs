@@ -191,6 +191,16 @@ type Page<T> = Pin<Box<Response<(u64, Vec<T>)>>>;
 ///
 /// Each item is one key or member converted to `T` (`String`, `Vec<u8>`,
 /// `bytes::Bytes`, ...), or for HSCAN and ZSCAN one pair.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use futures::TryStreamExt;
+/// use redmux::{Scan, ScanOptions};
+/// // ZSCAN leaderboard cursor COUNT 100, page after page
+/// let members: Scan<(String, f64)> = client.zscan("leaderboard", ScanOptions::new().count(100));
+/// let high: Vec<(String, f64)> = members.try_filter(|(_, score)| std::future::ready(*score > 1000.0)).try_collect().await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Scan<T> {
     client: Client,

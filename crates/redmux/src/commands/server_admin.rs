@@ -410,6 +410,14 @@ impl FromValue for ClientInfo {
 }
 
 /// A kind of connection, for [`ClientListFilter::Type`] and [`ClientKill::type_`].
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::{ClientKill, ClientType};
+/// // CLIENT KILL TYPE pubsub
+/// let closed: u64 = client.client_kill(ClientKill::new().type_(ClientType::PubSub)).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientType {
     /// `normal`: an ordinary client.
@@ -540,6 +548,14 @@ impl ClientKill {
 }
 
 /// How FLUSHALL and FLUSHDB free memory.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::FlushMode;
+/// // FLUSHDB ASYNC
+/// client.flushdb_with(FlushMode::Async).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FlushMode {
     /// `SYNC`: before replying.

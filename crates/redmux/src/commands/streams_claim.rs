@@ -257,6 +257,18 @@ impl XAutoClaim {
 
 /// A [`Client::xautoclaim`] reply: where to continue, what was claimed (entries, or
 /// IDs with JUSTID), and what was found deleted.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use std::time::Duration;
+/// use redmux::{AutoClaim, StreamEntry, XAutoClaim};
+/// // XAUTOCLAIM orders billing worker-2 60000 0-0
+/// let page: AutoClaim<StreamEntry> = client
+///     .xautoclaim("orders", XAutoClaim::new("billing", "worker-2", Duration::from_secs(60)))
+///     .await?;
+/// println!("took {}, {} were deleted, next {}", page.claimed.len(), page.deleted.len(), page.next);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutoClaim<T> {
     /// The ID to start the next call from; `0-0` when the scan is complete.

@@ -244,6 +244,16 @@ impl XGroupCreateOptions {
 
 /// A [`Client::xpending`] reply: how many entries are pending, the smallest and
 /// largest of their IDs, and how many each consumer holds.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// // XPENDING orders billing
+/// let pending = client.xpending("orders", "billing").await?;
+/// if let Some(oldest) = &pending.smallest {
+///     println!("{} pending, the oldest {oldest}", pending.count);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSummary {
     /// How many entries are pending.
@@ -323,6 +333,18 @@ impl XPendingOptions {
 }
 
 /// One pending entry from [`Client::xpending_with`].
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::XPendingOptions;
+/// // XPENDING orders billing - + 10
+/// for entry in client.xpending_with("orders", "billing", XPendingOptions::new(10)).await? {
+///     if entry.deliveries > 5 {
+///         println!("{} keeps failing", entry.id);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingEntry {
     /// The entry's ID.

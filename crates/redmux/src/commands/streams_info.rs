@@ -82,6 +82,16 @@ impl Fields {
 }
 
 /// An [`XINFO STREAM`](Client::xinfo_stream) reply.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// // XINFO STREAM orders
+/// let info = client.xinfo_stream("orders").await?;
+/// if let Some(newest) = info.last_entry {
+///     println!("{} entries, newest {}", info.length, newest.id);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamInfo {
     /// `length`: the number of entries.
@@ -126,6 +136,19 @@ impl FromValue for StreamInfo {
 }
 
 /// One group in an [`XINFO GROUPS`](Client::xinfo_groups) reply.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// // XINFO GROUPS orders
+/// let behind: Vec<String> = client
+///     .xinfo_groups("orders")
+///     .await?
+///     .into_iter()
+///     .filter(|g| g.lag.is_none_or(|lag| lag > 1000))
+///     .map(|g| g.name)
+///     .collect();
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamGroupInfo {
     /// `name`
@@ -159,6 +182,18 @@ impl FromValue for StreamGroupInfo {
 }
 
 /// One consumer in an [`XINFO CONSUMERS`](Client::xinfo_consumers) reply.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use std::time::Duration;
+/// // XINFO CONSUMERS orders billing
+/// for consumer in client.xinfo_consumers("orders", "billing").await? {
+///     if consumer.pending == 0 && consumer.idle > Duration::from_secs(3600) {
+///         client.xgroup_delconsumer("orders", "billing", &consumer.name).await?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamConsumerInfo {
     /// `name`

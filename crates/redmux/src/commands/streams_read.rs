@@ -151,6 +151,15 @@ fn with_streams(
 ///
 /// RESP2 sends `[[key, entries], ...]`, RESP3 a map from key to entries; both read
 /// as a `Vec<StreamRead>` in the server's order.
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// use redmux::StreamRead;
+/// // XREAD STREAMS orders 0
+/// let reads: Vec<StreamRead> = client.xread([("orders", "0")]).await?;
+/// let entries = reads.into_iter().flat_map(|read| read.entries);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamRead {
     /// The stream's key.
