@@ -176,6 +176,14 @@ async fn clients(server: &RedisServer, client: &Client) {
         0,
         "every filter must match"
     );
+    assert_eq!(
+        client
+            .client_kill(ClientKill::new().laddr("127.0.0.1:1"))
+            .await
+            .unwrap(),
+        0,
+        "nothing connects through that port"
+    );
     let e = server_error(client.client_kill(ClientKill::new().user("nobody")).await);
     assert!(e.contains("No such user"), "{e}");
     let e = server_error(client.client_kill(ClientKill::new()).await);

@@ -716,3 +716,61 @@ async fn xclaim_leaves_out_deleted_entries() {
     assert_eq!(summary.count, 1);
     assert_eq!(summary.consumers, [("c2".to_string(), 1)]);
 }
+
+/// ENTRIESREAD, XACK of several IDs, and XCLAIM's TIME and LASTID.
+#[tokio::test]
+async fn acks_and_claim_options() {
+    let (_server, client) = connect("").await;
+    five(&client).await;
+    client
+        .xgroup_create_with("s", "g", "1-2", XGroupCreateOptions::new().entries_read(2))
+        .await
+        .unwrap();
+    let groups = client.xinfo_groups("s").await.unwrap();
+    assert_eq!(
+        (groups[0].entries_read, groups[0].lag),
+        (Some(2), Some(3)),
+        "the server knows how far behind the group is"
+    );
+
+    let reads = client.xreadgroup("g", "c1", [("s", ">")]).await.unwrap();
+    assert_eq!(ids(&reads[0].entries), ["1-3", "1-4", "1-5"]);
+    assert_eq!(
+        client
+            .xack_many("s", "g", ["1-3", "1-4", "1-9"])
+            .await
+            .unwrap(),
+        2,
+        "1-9 was never pending"
+    );
+
+    // TIME backdates the last delivery; LASTID moves the group's position.
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    let claimed = client
+        .xclaim_justid(
+            "s",
+            XClaim::new("g", "c2", Duration::ZERO, ["1-5"])
+                .time(two_hours_ago)
+                .lastid("1-9"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed, ["1-5"]);
+    let stale = client
+        .xpending_with(
+            "s",
+            "g",
+            XPendingOptions::new(10).idle(Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].consumer, "c2");
+    assert!(
+        stale[0].idle >= Duration::from_secs(7190),
+        "{:?}",
+        stale[0].idle
+    );
+    let groups = client.xinfo_groups("s").await.unwrap();
+    assert_eq!(groups[0].last_delivered_id, "1-9");
+}
