@@ -85,16 +85,36 @@ impl Message {
     }
 
     /// The channel the message was published to (also for pattern subscriptions).
+    ///
+    /// ```
+    /// # fn show(message: redmux::Message) {
+    /// if message.channel() == "alerts" {
+    ///     eprintln!("alert!");
+    /// }
+    /// # }
+    /// ```
     pub fn channel(&self) -> &Bytes {
         &self.channel
     }
 
     /// The pattern that matched the channel, for a pattern subscription.
+    ///
+    /// ```
+    /// # fn show(message: redmux::Message) {
+    /// let via = message.pattern().map(|p| String::from_utf8_lossy(p).into_owned());
+    /// # }
+    /// ```
     pub fn pattern(&self) -> Option<&Bytes> {
         self.pattern.as_ref()
     }
 
     /// The payload as published.
+    ///
+    /// ```
+    /// # fn show(message: redmux::Message) {
+    /// let bytes: &[u8] = message.payload();
+    /// # }
+    /// ```
     pub fn payload(&self) -> &Bytes {
         &self.payload
     }
@@ -113,6 +133,12 @@ impl Message {
     }
 
     /// Takes the payload out.
+    ///
+    /// ```
+    /// # fn show(message: redmux::Message) {
+    /// let payload: bytes::Bytes = message.into_payload();
+    /// # }
+    /// ```
     pub fn into_payload(self) -> Bytes {
         self.payload
     }

@@ -42,6 +42,10 @@ use subscriber::Subscriber;
 
 /// How many events a subscription buffers unless told otherwise
 /// ([`Subscribe::buffer`]).
+///
+/// ```
+/// assert_eq!(redmux::pubsub::DEFAULT_BUFFER, 4096);
+/// ```
 pub const DEFAULT_BUFFER: usize = 4096;
 
 /// One or several channel names (or patterns): a `&str`, `String` or `Bytes`, or an
@@ -57,6 +61,11 @@ pub const DEFAULT_BUFFER: usize = 4096;
 /// ```
 pub trait Channels {
     /// The names, as bytes.
+    ///
+    /// ```
+    /// use redmux::pubsub::Channels;
+    /// assert_eq!(["a", "b"].into_names(), ["a", "b"]);
+    /// ```
     fn into_names(self) -> Vec<Bytes>;
 }
 
@@ -272,6 +281,13 @@ impl<'a> Subscribe<'a> {
     /// How many unread events the subscription keeps (default [`DEFAULT_BUFFER`],
     /// at least 1). Past that, messages are dropped and counted
     /// ([`Event::Lagged`], [`Subscription::lagged`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// // A ticker whose consumer only ever wants the latest few.
+    /// let ticks = client.subscribe("ticks").buffer(16).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn buffer(mut self, events: usize) -> Self {
         self.buffer = events.max(1);
         self
@@ -279,6 +295,12 @@ impl<'a> Subscribe<'a> {
 
     /// How long to wait for the server to confirm (default: the client's command
     /// timeout).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let sub = client.subscribe("news").timeout(std::time::Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

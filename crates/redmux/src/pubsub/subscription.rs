@@ -149,11 +149,25 @@ impl Subscription {
     }
 
     /// Events buffered and not read yet.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let sub = client.subscribe("news").await?;
+    /// println!("{} events waiting", sub.buffered());
+    /// # Ok(()) }
+    /// ```
     pub fn buffered(&self) -> usize {
         self.mailbox.len()
     }
 
     /// The client this subscription belongs to.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let sub = client.subscribe("news").await?;
+    /// sub.client().publish("news", "hello").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn client(&self) -> &Client {
         &self.client
     }

@@ -111,11 +111,23 @@ impl WorkQueue {
     }
 
     /// The list's key.
+    ///
+    /// ```no_run
+    /// # fn run(client: redmux::Client) {
+    /// assert_eq!(redmux::WorkQueue::new(&client, "jobs").key(), "jobs");
+    /// # }
+    /// ```
     pub fn key(&self) -> &str {
         &self.key
     }
 
     /// The channel wake-ups are published to.
+    ///
+    /// ```no_run
+    /// # fn run(client: redmux::Client) {
+    /// assert_eq!(redmux::WorkQueue::new(&client, "jobs").wake_channel(), "jobs:wake");
+    /// # }
+    /// ```
     pub fn wake_channel(&self) -> &str {
         &self.wake_channel
     }
@@ -133,6 +145,12 @@ impl WorkQueue {
     }
 
     /// The client the queue uses.
+    ///
+    /// ```no_run
+    /// # async fn run(queue: redmux::WorkQueue) -> redmux::Result<()> {
+    /// let waiting: u64 = queue.client().llen(queue.key()).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -329,16 +347,35 @@ pub struct Job {
 
 impl Job {
     /// The job as pushed.
+    ///
+    /// ```no_run
+    /// # async fn run(mut worker: redmux::work_queue::Worker) -> redmux::Result<()> {
+    /// let bytes: &[u8] = worker.next().await?.payload();
+    /// # Ok(()) }
+    /// ```
     pub fn payload(&self) -> &Bytes {
         &self.payload
     }
 
     /// The job, as UTF-8 text if it is.
+    ///
+    /// ```no_run
+    /// # async fn run(mut worker: redmux::work_queue::Worker) -> redmux::Result<()> {
+    /// let job = worker.next().await?;
+    /// let text = job.payload_str().unwrap_or("(binary)");
+    /// # Ok(()) }
+    /// ```
     pub fn payload_str(&self) -> Option<&str> {
         std::str::from_utf8(&self.payload).ok()
     }
 
     /// Takes the payload out.
+    ///
+    /// ```no_run
+    /// # async fn run(mut worker: redmux::work_queue::Worker) -> redmux::Result<()> {
+    /// let payload: bytes::Bytes = worker.next().await?.into_payload();
+    /// # Ok(()) }
+    /// ```
     pub fn into_payload(self) -> Bytes {
         self.payload
     }

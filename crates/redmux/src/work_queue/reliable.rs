@@ -87,6 +87,12 @@ impl ReliableWorker {
     /// Moves sent per round trip (default 16, at least 1). Jobs moved and not yet
     /// handed out sit in this worker's processing list, so other workers cannot take
     /// them: smaller batches share jobs more evenly.
+    ///
+    /// ```no_run
+    /// # async fn run(queue: redmux::WorkQueue) -> redmux::Result<()> {
+    /// let worker = queue.reliable_worker("pod-7").await?.batch_size(4);
+    /// # Ok(()) }
+    /// ```
     pub fn batch_size(mut self, jobs: usize) -> Self {
         self.batch = jobs.max(1);
         self
@@ -333,21 +339,49 @@ impl ReliableWorker {
     }
 
     /// Jobs handed out and not acknowledged yet.
+    ///
+    /// ```no_run
+    /// # async fn run(mut worker: redmux::work_queue::ReliableWorker) -> redmux::Result<()> {
+    /// let job = worker.next().await?;
+    /// assert_eq!(worker.unacknowledged(), 1);
+    /// worker.ack(&job);
+    /// assert_eq!(worker.unacknowledged(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn unacknowledged(&self) -> usize {
         self.unacked.values().sum()
     }
 
     /// The processing list's key.
+    ///
+    /// ```no_run
+    /// # async fn run(queue: redmux::WorkQueue) -> redmux::Result<()> {
+    /// let worker = queue.reliable_worker("pod-7").await?;
+    /// assert_eq!(worker.processing_key(), queue.processing_key("pod-7"));
+    /// # Ok(()) }
+    /// ```
     pub fn processing_key(&self) -> &str {
         &self.processing
     }
 
     /// Reconnects (gaps) the worker lived through: each one made it drain the list.
+    ///
+    /// ```no_run
+    /// # fn run(worker: redmux::work_queue::ReliableWorker) {
+    /// println!("drained after {} reconnects", worker.gaps());
+    /// # }
+    /// ```
     pub fn gaps(&self) -> u64 {
         self.wakeups.gaps
     }
 
     /// The queue this worker takes from.
+    ///
+    /// ```no_run
+    /// # async fn run(worker: redmux::work_queue::ReliableWorker) -> redmux::Result<()> {
+    /// let waiting = worker.queue().len().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn queue(&self) -> &WorkQueue {
         &self.queue
     }

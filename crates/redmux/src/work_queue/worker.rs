@@ -59,6 +59,12 @@ impl Worker {
     /// Jobs to pop per round trip (default 100, at least 1). Bigger batches pop
     /// faster; smaller ones spread jobs more evenly over workers and lose fewer if
     /// the worker dies.
+    ///
+    /// ```no_run
+    /// # async fn run(queue: redmux::WorkQueue) -> redmux::Result<()> {
+    /// let worker = queue.worker().await?.batch_size(10);
+    /// # Ok(()) }
+    /// ```
     pub fn batch_size(mut self, jobs: u64) -> Self {
         self.batch = jobs.max(1);
         self
@@ -119,11 +125,23 @@ impl Worker {
     }
 
     /// Reconnects (gaps) the worker lived through: each one made it drain the list.
+    ///
+    /// ```no_run
+    /// # fn run(worker: redmux::work_queue::Worker) {
+    /// println!("drained after {} reconnects", worker.gaps());
+    /// # }
+    /// ```
     pub fn gaps(&self) -> u64 {
         self.wakeups.gaps
     }
 
     /// The queue this worker takes from.
+    ///
+    /// ```no_run
+    /// # async fn run(worker: redmux::work_queue::Worker) -> redmux::Result<()> {
+    /// let waiting = worker.queue().len().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn queue(&self) -> &WorkQueue {
         &self.queue
     }
