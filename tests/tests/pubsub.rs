@@ -409,3 +409,32 @@ fn public_handles_are_send_and_sync() {
     // The subscribe future can be spawned.
     let _ = |client: Client| send(async move { client.subscribe("x").await });
 }
+
+#[tokio::test]
+async fn unsubscribing_while_disconnected_returns_at_once_and_stays_unsubscribed() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let admin = Client::connect(&server.url()).await.unwrap();
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    let mut kept = client.subscribe("kept").await.unwrap();
+    let gone = client.subscribe("gone").await.unwrap();
+    proxy.refuse(true);
+    proxy.cut(CutMode::Reset);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.subscriber_stats().connected {
+        assert!(
+            Instant::now() < deadline,
+            "the subscriber never noticed the cut"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::timeout(Duration::from_millis(500), gone.unsubscribe())
+        .await
+        .expect("no wait for a server that is not there")
+        .unwrap();
+    proxy.resume();
+    assert_eq!(next_event(&mut kept).await, Event::Gap);
+    wait_numsub(&admin, "kept", 1).await;
+    let counts: Vec<(String, u64)> = admin.pubsub_numsub(["gone"]).await.unwrap();
+    assert_eq!(counts[0].1, 0, "resubscribed to a channel nobody wants");
+}

@@ -180,7 +180,7 @@ impl Subscription {
     ///
     /// [`crate::Error::Timeout`] if the confirmation does not come in time; the
     /// subscription is gone from this client either way. A lost connection is not an
-    /// error: a new connection never subscribes to it again.
+    /// error: it returns at once, as a new connection never subscribes to it again.
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
@@ -203,7 +203,9 @@ impl Subscription {
             self.id,
             Some(done_tx),
         );
-        if !queued {
+        // Disconnected, the server holds nothing for this client, and the names are
+        // no longer registered: the reconnect will not subscribe them again.
+        if !queued || !self.subscriber.is_connected() {
             return Ok(());
         }
         self.subscriber.wake();
