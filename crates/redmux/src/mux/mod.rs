@@ -69,6 +69,10 @@ pub(crate) struct Counters {
     pub(crate) fire_and_forget_errors: AtomicU64,
     pub(crate) expired: AtomicU64,
     pub(crate) pushes: AtomicU64,
+    /// How many replies the reader's last read completed: more than one means
+    /// callers are concurrent, and their commands should be batched, not written
+    /// one by one on the fast path.
+    pub(crate) last_read_replies: AtomicU64,
     pub(crate) reconnects: AtomicU64,
     pub(crate) timeouts: AtomicU64,
 }
@@ -106,10 +110,14 @@ impl Shared {
         if let Some(refusal) = self.refusal() {
             return Err(SubmitError::Refused(refusal));
         }
-        // An idle connection (nothing in flight) means a lone caller: it writes its
-        // command itself and skips the hop to the writer task. Under load something
-        // is always in flight, so commands queue and are written in batches.
+        // An idle connection (nothing in flight, and the last read brought one
+        // reply) means a lone caller: it writes its command itself and skips the hop
+        // to the writer task. Under load something is in flight, or a read just
+        // completed many callers at once, so commands queue and are written in
+        // batches.
         if self.pending.len() == 0
+            && self.counters.last_read_replies.load(Relaxed) <= 1
+            && entry.hold.is_none()
             && let Some(fast) = self.queue.begin_fast_path()
         {
             return Ok(self.write_now(fast, entry));

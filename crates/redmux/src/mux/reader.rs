@@ -46,6 +46,10 @@ pub(crate) async fn run(
                 .counters
                 .replies
                 .fetch_add(replies.len() as u64, Relaxed);
+            shared
+                .counters
+                .last_read_replies
+                .store(replies.len() as u64, Relaxed);
             let mut failed = 0;
             for (slot, reply) in slots.drain(..).zip(replies.drain(..)) {
                 failed += u64::from(slot.complete(reply));

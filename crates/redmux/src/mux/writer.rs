@@ -83,7 +83,16 @@ pub(crate) async fn run(
             // ready to run push theirs too, so one write carries them all. Without
             // this the wakeup lands in the waking worker's LIFO slot and the writer
             // runs right after the first push, writing one command at a time.
-            tokio::task::yield_now().await;
+            // Keep yielding while callers keep arriving (a few rounds at most).
+            let mut seen = shared.queue.depth().0;
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+                let now = shared.queue.depth().0;
+                if now == seen {
+                    break;
+                }
+                seen = now;
+            }
             continue;
         }
         let mut entries = batch.drain(..);
