@@ -215,7 +215,7 @@ fn render(series: &[Series], ceilings: &[Ceiling], caption: &str) -> String {
         );
         let _ = writeln!(
             svg,
-            r##"<line x1="{legend_x}" y1="{legend_y:.1}" x2="{:.1}" y2="{legend_y:.1}" stroke="#222" stroke-width="1.5" stroke-dasharray="{}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text><text x="{:.1}" y="{:.1}" font-size="11" fill="#555">{} ops/s</text>"##,
+            r##"<line x1="{legend_x}" y1="{legend_y:.1}" x2="{:.1}" y2="{legend_y:.1}" stroke="#222" stroke-width="1.5" stroke-dasharray="{}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text><text x="{:.1}" y="{:.1}" font-size="11" fill="#555">{} ops/s (SET/GET mix)</text>"##,
             legend_x + 24.0,
             c.dash,
             legend_x + 30.0,
