@@ -98,7 +98,14 @@ async fn add_and_read(client: &Client) {
             .await,
     );
     assert!(e.contains("equal or smaller"), "{e}");
-    let next_ms = ms.parse::<u64>().unwrap() + 1;
+    // Past the newest entry: the second XADD may have landed a millisecond later.
+    let newest_ms = all
+        .iter()
+        .filter_map(|e| e.id.split_once('-')?.0.parse::<u64>().ok())
+        .max()
+        .unwrap();
+    assert!(newest_ms >= ms.parse::<u64>().unwrap());
+    let next_ms = newest_ms + 1;
     let picked = client
         .xadd_with(
             "orders",
