@@ -46,7 +46,12 @@ impl CommandBuf {
         let before = buf.len();
         name.write_arg(&mut buf);
         let written = &buf[before..];
-        let name_at = before + memchr::memchr(b'\n', written).map_or(0, |i| i + 1);
+        // Past `$len\r\n`: a few bytes, not worth a memchr call.
+        let name_at = before
+            + written
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
         let name_len = buf.len() - name_at - 2;
         CommandBuf {
             buf,
@@ -87,15 +92,12 @@ impl CommandBuf {
     /// Writes the array header and returns the whole command as one buffer.
     pub fn finish(self) -> BytesMut {
         let CommandBuf { mut buf, argc, .. } = self;
-        let mut header = [0u8; HEADER_ROOM];
-        let mut len = 0;
-        header[len] = b'*';
-        len += 1;
-        len += write_decimal(&mut header[len..], argc as i64);
-        header[len..len + 2].copy_from_slice(b"\r\n");
-        len += 2;
-        let start = HEADER_ROOM - len;
-        buf[start..HEADER_ROOM].copy_from_slice(&header[..len]);
+        let digits = Decimal::unsigned(argc as u64);
+        let digits = digits.as_bytes();
+        let start = HEADER_ROOM - digits.len() - 3;
+        buf[start] = b'*';
+        buf[start + 1..HEADER_ROOM - 2].copy_from_slice(digits);
+        buf[HEADER_ROOM - 2..HEADER_ROOM].copy_from_slice(b"\r\n");
         // O(1): moves the start pointer past the unused room.
         buf.advance(start);
         buf
@@ -138,9 +140,28 @@ pub trait ToArg {
 }
 
 fn put_bulk(out: &mut BytesMut, payload: &[u8]) {
-    out.reserve(payload.len() + 16);
+    let len = Decimal::unsigned(payload.len() as u64);
+    let digits = len.as_bytes();
+    // Small arguments (most keys and values) are composed on the stack and appended
+    // with one copy: each `put_slice` pays a capacity check and a call of its own.
+    let mut small = [0u8; 64];
+    let total = 1 + digits.len() + 2 + payload.len() + 2;
+    if let Some(frame) = small.get_mut(..total) {
+        let (dollar, rest) = frame.split_at_mut(1);
+        dollar[0] = b'$';
+        let (head, rest) = rest.split_at_mut(digits.len());
+        head.copy_from_slice(digits);
+        let (crlf, rest) = rest.split_at_mut(2);
+        crlf.copy_from_slice(b"\r\n");
+        let (body, tail) = rest.split_at_mut(payload.len());
+        body.copy_from_slice(payload);
+        tail.copy_from_slice(b"\r\n");
+        out.put_slice(frame);
+        return;
+    }
+    out.reserve(total);
     out.put_u8(b'$');
-    put_decimal(out, payload.len() as i64);
+    out.put_slice(digits);
     out.put_slice(b"\r\n");
     out.put_slice(payload);
     out.put_slice(b"\r\n");
@@ -189,27 +210,26 @@ impl<T: ToArg + ?Sized> ToArg for &T {
 }
 
 macro_rules! int_arg {
-    ($($t:ty),*) => {$(
+    ($kind:ident as $wide:ty: $($t:ty),*) => {$(
         impl ToArg for $t {
             fn write_arg(&self, out: &mut BytesMut) {
-                let mut digits = [0u8; 24];
-                let n = write_decimal_i128(&mut digits, *self as i128);
-                put_bulk(out, &digits[..n]);
+                put_bulk(out, Decimal::$kind(*self as $wide).as_bytes());
             }
         }
     )*};
 }
-int_arg!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+int_arg!(signed as i64: i8, i16, i32, i64, isize);
+int_arg!(unsigned as u64: u8, u16, u32, u64, usize);
 
 impl ToArg for f64 {
     fn write_arg(&self, out: &mut BytesMut) {
-        let mut tmp = BytesMut::new();
         if self.is_infinite() {
-            tmp.put_slice(if *self > 0.0 { b"+inf" } else { b"-inf" });
+            put_bulk(out, if *self > 0.0 { b"+inf" } else { b"-inf" });
         } else {
-            put_float(&mut tmp, *self);
+            let mut text = FloatText::default();
+            text.write(*self);
+            put_bulk(out, text.as_bytes());
         }
-        put_bulk(out, &tmp);
     }
 }
 
@@ -222,52 +242,82 @@ impl ToArg for f32 {
 /// Appends a finite float in the shortest form that parses back to the same value,
 /// using exponent notation for very large or small magnitudes (`1e-300`, not 300 zeros).
 pub(crate) fn put_float(out: &mut BytesMut, d: f64) {
-    use std::fmt::Write;
-    struct Sink<'a>(&'a mut BytesMut);
-    impl Write for Sink<'_> {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            self.0.put_slice(s.as_bytes());
-            Ok(())
-        }
+    let mut text = FloatText::default();
+    text.write(d);
+    out.put_slice(text.as_bytes());
+}
+
+/// A float's text on the stack: `Debug` for f64 is the shortest round-trip form and
+/// switches to exponent notation at the extremes, so it never needs more than 24
+/// bytes (`-2.2250738585072014e-308`).
+#[derive(Default)]
+struct FloatText {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl FloatText {
+    fn write(&mut self, d: f64) {
+        use std::fmt::Write;
+        // Cannot fail: the buffer holds any f64's shortest form.
+        let _ = write!(self, "{d:?}");
     }
-    // `Debug` for f64 is the shortest round-trip form and switches to exponent
-    // notation at the extremes; writing into a BytesMut cannot fail.
-    let _ = write!(Sink(out), "{d:?}");
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl std::fmt::Write for FloatText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let room = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 /// Appends the decimal form of `n`.
 pub(crate) fn put_decimal(out: &mut BytesMut, n: i64) {
-    let mut digits = [0u8; 24];
-    let len = write_decimal(&mut digits, n);
-    out.put_slice(&digits[..len]);
+    out.put_slice(Decimal::signed(n).as_bytes());
 }
 
-fn write_decimal(dst: &mut [u8], n: i64) -> usize {
-    write_decimal_i128(dst, n as i128)
+/// A 64-bit integer's decimal digits, right-aligned on the stack, in u64 arithmetic
+/// (the length prefix of every argument goes through here).
+struct Decimal {
+    buf: [u8; 21],
+    start: usize,
 }
 
-/// Writes `n` in decimal at the start of `dst` (at least 40 bytes for any i128; every
-/// caller passes at most a 64-bit value, which needs 20) and returns the length.
-fn write_decimal_i128(dst: &mut [u8], n: i128) -> usize {
-    let mut tmp = [0u8; 40];
-    let mut i = tmp.len();
-    let negative = n < 0;
-    let mut m = n.unsigned_abs();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (m % 10) as u8;
-        m /= 10;
-        if m == 0 {
-            break;
+impl Decimal {
+    fn unsigned(mut m: u64) -> Self {
+        let mut buf = [0u8; 21];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (m % 10) as u8;
+            m /= 10;
+            if m == 0 {
+                break;
+            }
         }
+        Decimal { buf, start: i }
     }
-    if negative {
-        i -= 1;
-        tmp[i] = b'-';
+
+    fn signed(n: i64) -> Self {
+        let mut d = Self::unsigned(n.unsigned_abs());
+        if n < 0 {
+            // 20 digits at most, so there is always room for the sign.
+            d.start -= 1;
+            d.buf[d.start] = b'-';
+        }
+        d
     }
-    let len = tmp.len() - i;
-    dst[..len].copy_from_slice(&tmp[i..]);
-    len
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
 }
 
 #[cfg(test)]
