@@ -317,7 +317,18 @@ async fn torture_no_reply_ever_reaches_the_wrong_caller() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let tasks_n = 500u64;
+    torture(500, ops, Duration::from_millis(300)).await;
+}
+
+/// A few callers: the connection is often idle, so most commands take the lone-caller
+/// fast path (the caller writes its own command), and the cuts land in the middle of
+/// those writes and of the writer's finishing of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn torture_with_few_callers_on_the_fast_path() {
+    torture(3, 60_000, Duration::from_millis(100)).await;
+}
+
+async fn torture(tasks_n: u64, ops: u64, cut_every: Duration) {
     let server = RedisServer::start().unwrap();
     let proxy = Arc::new(FaultProxy::start(server.addr()).unwrap());
     let mut config = config(&proxy.url());
@@ -329,7 +340,7 @@ async fn torture_no_reply_ever_reaches_the_wrong_caller() {
         tokio::spawn(async move {
             let mut cuts = 0;
             while !done.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                tokio::time::sleep(cut_every).await;
                 proxy.cut(if cuts % 2 == 0 {
                     CutMode::Reset
                 } else {
@@ -394,6 +405,7 @@ async fn torture_no_reply_ever_reaches_the_wrong_caller() {
     }
     done.store(true, Ordering::Relaxed);
     let cuts = cutter.await.unwrap();
+    eprintln!("torture: {cuts} cuts, {:?}", client.stats());
     assert!(cuts >= 1, "no cut happened");
     assert!(
         successes.load(Ordering::Relaxed) > ops / 4,
