@@ -46,18 +46,30 @@ pub trait FromValue: Sized {
     /// of pairs.
     #[doc(hidden)]
     fn vec_from_value(value: Value) -> Result<Vec<Self>> {
-        match strip(value) {
-            Value::Array(items) | Value::Set(items) | Value::Push(items) => {
-                items.into_iter().map(Self::from_value).collect()
-            }
-            Value::Map(pairs) => pairs
-                .into_iter()
-                .map(|(k, v)| Self::from_value(Value::Array(vec![k, v])))
-                .collect(),
-            Value::Nil => Ok(Vec::new()),
-            other => Err(Error::conversion("array", &other)),
-        }
+        elements(value)
     }
+}
+
+/// Each element of an array, set or push (a map's pairs as two-element arrays; nil
+/// as none): the shape every `Vec<T>` reads unless `T` knows another.
+fn elements<T: FromValue>(value: Value) -> Result<Vec<T>> {
+    match strip(value) {
+        Value::Array(items) | Value::Set(items) | Value::Push(items) => {
+            items.into_iter().map(T::from_value).collect()
+        }
+        Value::Map(pairs) => pairs
+            .into_iter()
+            .map(|(k, v)| T::from_value(Value::Array(vec![k, v])))
+            .collect(),
+        Value::Nil => Ok(Vec::new()),
+        other => Err(Error::conversion("array", &other)),
+    }
+}
+
+/// The error for a reply that is not `expected`: the server's own error if it is
+/// one, else a conversion error naming both.
+fn mismatch(expected: &'static str, value: &Value) -> Error {
+    server_error(value).unwrap_or_else(|| Error::conversion(expected, value))
 }
 
 /// Removes RESP3 attributes, which describe a reply but are not part of it.
@@ -115,7 +127,7 @@ impl FromValue for bool {
             v => match text_of(&v) {
                 Some(b"1" | b"OK" | b"true") => Ok(true),
                 Some(b"0" | b"false") => Ok(false),
-                _ => Err(server_error(&v).unwrap_or_else(|| Error::conversion("boolean", &v))),
+                _ => Err(mismatch("boolean", &v)),
             },
         }
     }
@@ -135,7 +147,7 @@ macro_rules! integer {
                         .and_then(|s| s.parse::<i128>().ok()),
                 };
                 wide.and_then(|w| <$t>::try_from(w).ok())
-                    .ok_or_else(|| server_error(&v).unwrap_or_else(|| Error::conversion("integer", &v)))
+                    .ok_or_else(|| mismatch("integer", &v))
             }
 
             fn empty_reply() -> Option<Self> {
@@ -191,7 +203,7 @@ impl FromValue for f64 {
                     s => s.parse::<f64>().ok(),
                 }),
         };
-        parsed.ok_or_else(|| server_error(&v).unwrap_or_else(|| Error::conversion("double", &v)))
+        parsed.ok_or_else(|| mismatch("double", &v))
     }
 }
 
@@ -217,9 +229,7 @@ impl FromValue for Bytes {
             Value::VerbatimString { text, .. } => Ok(text),
             Value::Integer(i) => Ok(Bytes::from(i.to_string())),
             Value::Double(d) => Ok(Bytes::from(d.to_string())),
-            other => {
-                Err(server_error(&other).unwrap_or_else(|| Error::conversion("string", &other)))
-            }
+            other => Err(mismatch("string", &other)),
         }
     }
 }
@@ -350,15 +360,8 @@ macro_rules! tuple {
                         }
                         Ok(out)
                     }
-                    Value::Array(items) | Value::Set(items) | Value::Push(items) => {
-                        items.into_iter().map(Self::from_value).collect()
-                    }
-                    Value::Map(pairs) => pairs
-                        .into_iter()
-                        .map(|(k, v)| Self::from_value(Value::Array(vec![k, v])))
-                        .collect(),
-                    Value::Nil => Ok(Vec::new()),
-                    other => Err(Error::conversion("array", &other)),
+                    // Anything else reads as any vector does.
+                    other => elements(other),
                 }
             }
         }
