@@ -158,7 +158,6 @@ impl Shared {
     /// Queues commands that go out back to back, with no other caller's command
     /// between them; returns the first one's sequence number. The last entry may
     /// hold the writer (see [`Entry::hold`]).
-    #[allow(dead_code)] // the batch and transaction layer is its first user
     pub(crate) fn submit_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
         if let Some(refusal) = self.refusal() {
             return Err(refusal);

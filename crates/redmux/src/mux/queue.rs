@@ -157,7 +157,6 @@ impl Queue {
     /// Appends commands that must go out back to back, under one lock; returns the
     /// sequence number of the first. A group is refused only when the queue is
     /// already at its bound, so it may overshoot the bound by one group.
-    #[allow(dead_code)] // the batch and transaction layer is its first user
     pub(crate) fn push_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
         let mut state = self.state.lock();
         if state.closed {
