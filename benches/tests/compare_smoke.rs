@@ -39,7 +39,10 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
             row.ratios.vs_redis_rs > 0.0 && row.ratios.vs_fred > 0.0,
             "{row:?}"
         );
-        assert!(row.redmux_commands_per_write >= 1.0, "{row:?}");
+        // Not `>= 1.0`: a command is counted as sent just before its write, so a
+        // snapshot taken between the two puts the write in the next window, and a
+        // partial write is two syscalls for one command (CI saw 0.9997 at C = 1).
+        assert!(row.redmux_commands_per_write > 0.9, "{row:?}");
         let cpu = &row.cpu_us_per_op;
         assert!(
             cpu.redmux > 0.0 && cpu.redis_rs > 0.0 && cpu.fred > 0.0,
