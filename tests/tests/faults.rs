@@ -3,6 +3,7 @@
 //! fails with a clear error in time, nothing runs twice, and the client comes back.
 
 use std::collections::HashMap;
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -524,4 +525,104 @@ async fn close_sends_what_is_queued_then_refuses() {
     ));
     let observer = Client::connect(&server.url()).await.unwrap();
     assert_eq!(observer.command::<u64>(cmd("DBSIZE")).await.unwrap(), 1000);
+}
+
+/// Commands with the client's timeout are expired by one sweep per client, those
+/// with their own by their own timer: mixed in any order, each times out on time,
+/// and the late replies are discarded so the connection stays in step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_and_own_timeouts_mixed_each_fire_on_time() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let mut config = config(&proxy.url());
+    config.command_timeout = Duration::from_millis(300);
+    config.dead_link_timeout = Duration::from_secs(30);
+    let client = Client::connect_with(config).await.unwrap();
+    client.set("k", "v").await.unwrap();
+    proxy.stall();
+    let get = |timeout: Option<u64>| {
+        let client = client.clone();
+        async move {
+            let started = Instant::now();
+            let request = client.get::<Option<String>>("k");
+            let r = match timeout {
+                Some(ms) => request.timeout(Duration::from_millis(ms)).await,
+                None => request.await,
+            };
+            (timeout.unwrap_or(300), started.elapsed(), r)
+        }
+    };
+    // A long own timeout ahead of the default ones must not hold them up, and a
+    // short one behind them must not wait for them.
+    let mut calls = vec![tokio::spawn(get(Some(1_000)))];
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    calls.extend((0..20).map(|_| tokio::spawn(get(None))));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    calls.push(tokio::spawn(get(Some(100))));
+    for joined in join_all(calls).await {
+        let (want, elapsed, r) = joined.unwrap();
+        let Err(Error::Timeout(d)) = &r else {
+            panic!("expected a timeout, got {r:?}")
+        };
+        assert_eq!(d.timeout, Duration::from_millis(want));
+        let want = Duration::from_millis(want);
+        // Late by scheduling at most; a loaded 2-core machine gets some slack.
+        assert!(
+            elapsed >= want && elapsed <= want + Duration::from_millis(150),
+            "timeout {want:?} fired after {elapsed:?}"
+        );
+    }
+    assert_eq!(client.stats().timeouts, 22);
+    proxy.resume();
+    // The 22 late replies are read and dropped; the next caller gets its own.
+    client.set("k", "w").await.unwrap();
+    let v: Option<String> = client.get("k").await.unwrap();
+    assert_eq!(v.as_deref(), Some("w"));
+    let stats = client.stats();
+    assert_eq!(stats.commands_sent, stats.replies, "{stats:?}");
+}
+
+/// A command still in the queue when its (default) deadline passes is failed as
+/// not sent, and never written afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_expired_in_the_queue_never_runs() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let mut config = config(&proxy.url());
+    config.command_timeout = Duration::from_millis(300);
+    config.dead_link_timeout = Duration::from_secs(30);
+    let client = Client::connect_with(config).await.unwrap();
+    client.del_many(["big", "counter"]).await.unwrap();
+    proxy.stall();
+    // More than the socket buffers hold: the writer is stuck inside this write, so
+    // what comes next stays queued.
+    let big = vec![b'x'; 32 << 20];
+    let big_set = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .set("big", big)
+                .timeout(Duration::from_secs(30))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let incrs = join_all((0..10).map(|_| client.incr("counter").into_future())).await;
+    let elapsed = started.elapsed();
+    for r in incrs {
+        let Err(Error::Timeout(d)) = &r else {
+            panic!("expected a timeout, got {r:?}")
+        };
+        assert!(d.status.safe_to_retry(), "still queued, so not sent: {d}");
+    }
+    assert!(
+        elapsed >= Duration::from_millis(300) && elapsed <= Duration::from_millis(450),
+        "{elapsed:?}"
+    );
+    proxy.resume();
+    big_set.await.unwrap().unwrap();
+    let n: Option<i64> = client.get("counter").await.unwrap();
+    assert_eq!(n, None, "an expired command was written after all");
+    assert!(client.stats().expired_unsent >= 10, "{:?}", client.stats());
 }

@@ -168,12 +168,26 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
         let deadline = Instant::now() + timeout;
         let name = command.short_name();
         let (tx, rx) = oneshot::channel();
-        let entry = Entry::new(command.into_bytes(), Slot::Waiter(tx), deadline.into_std());
+        // With the client's timeout, the multiplexer's sweep enforces the deadline
+        // and this future needs no timer; with its own, the future keeps one.
+        let mut timed = timeout == shared.config.command_timeout;
+        let slot = if timed {
+            Slot::Timed(tx, deadline.into_std())
+        } else {
+            Slot::Waiter(tx)
+        };
+        let entry = Entry::new(command.into_bytes(), slot, deadline.into_std());
         let (seq, queueing) = match shared.submit(entry) {
             Ok(seq) => (seq, None),
             Err(SubmitError::Refused(e)) => return Response::ready(Err(e)),
-            Err(SubmitError::Full(entry)) => {
-                // Only under overload: a boxed future that waits for room.
+            Err(SubmitError::Full(mut entry)) => {
+                // Only under overload: a boxed future that waits for room. Queued
+                // late, its deadline is older than those queued before it, out of
+                // the order the sweep relies on: it keeps a timer of its own.
+                if let Slot::Timed(tx, _) = entry.slot {
+                    entry.slot = Slot::Waiter(tx);
+                }
+                timed = false;
                 let waiter = shared.clone();
                 let queueing: Queueing =
                     Box::pin(async move { waiter.submit_when_room(entry, deadline).await });
@@ -189,6 +203,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
                 name,
                 timeout,
                 deadline,
+                timed,
             },
             sleep: None,
         }
@@ -206,8 +221,8 @@ pin_project_lite::pin_project! {
     #[derive(Debug)]
     pub struct Response<T> {
         state: State<T>,
-        // Armed on the first poll that has to wait, so a reply that is already in
-        // never touches the timer.
+        // For a command with a timeout of its own: armed on the first poll that
+        // has to wait, so a reply that is already in never touches the timer.
         #[pin]
         sleep: Option<Sleep>,
     }
@@ -226,6 +241,8 @@ enum State<T> {
         name: ShortName,
         timeout: Duration,
         deadline: Instant,
+        /// The multiplexer's sweep enforces the deadline (`Slot::Timed`).
+        timed: bool,
     },
 }
 
@@ -264,7 +281,7 @@ impl<T: FromValue> Future for Response<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let mut this = self.project();
-        let (rx, shared, seq, queueing, name, timeout, deadline) =
+        let (rx, shared, seq, queueing, name, timeout, deadline, timed) =
             match this.state {
                 State::Waiting {
                     rx,
@@ -274,7 +291,8 @@ impl<T: FromValue> Future for Response<T> {
                     name,
                     timeout,
                     deadline,
-                } => (rx, shared, seq, queueing, name, timeout, deadline),
+                    timed,
+                } => (rx, shared, seq, queueing, name, timeout, deadline, *timed),
                 State::Done(outcome) => {
                     return Poll::Ready(outcome.take().unwrap_or_else(|| {
                         Err(Error::protocol("response polled after completion"))
@@ -295,7 +313,9 @@ impl<T: FromValue> Future for Response<T> {
             return Poll::Ready(match received {
                 Ok(Ok(value)) => convert(value),
                 Ok(Err(Error::Timeout(_))) => {
-                    // Expired in the backlog: report it with this command's diagnostics.
+                    // Expired in the queue or in flight (the sweep, or the writer
+                    // finding it past its deadline): report it with this command's
+                    // diagnostics.
                     Err(shared.timeout_error(&name.as_string(), *timeout, *seq))
                 }
                 Ok(Err(e)) => Err(e),
@@ -304,6 +324,9 @@ impl<T: FromValue> Future for Response<T> {
                     reason: "the client shut down before the reply came".into(),
                 }),
             });
+        }
+        if timed {
+            return Poll::Pending;
         }
         if this.sleep.is_none() {
             this.sleep.set(Some(tokio::time::sleep_until(*deadline)));

@@ -6,11 +6,13 @@
 //! | `slot.rs` | where each reply goes, and the pending FIFO of written commands |
 //! | `writer.rs` | the writer: take everything queued, one write per drain |
 //! | `reader.rs` | the reader: decode without copying, complete in FIFO order |
+//! | `expiry.rs` | one timer per client: fails commands past the default timeout |
 //! | `supervisor.rs` | runs a connection's writer, reader and health monitor; fails what was in flight when it breaks; reconnects with backoff |
 //! | this file | the shared state and the counters |
 //!
 //! Only this module touches the pending FIFO.
 
+mod expiry;
 mod queue;
 mod reader;
 mod slot;

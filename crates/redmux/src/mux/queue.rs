@@ -60,6 +60,9 @@ struct State {
     socket: Option<Arc<WriteHalf>>,
     /// What a fast-path caller could not write at once; the writer writes it next.
     partial: Option<BytesMut>,
+    /// How many of the oldest entries the expiry sweep is done with, as in the
+    /// pending FIFO; back to 0 whenever entries leave or come back.
+    swept: usize,
 }
 
 /// Who owns the socket's write side. Ownership, not a lock held across writes, so a
@@ -204,6 +207,7 @@ impl Queue {
         std::mem::swap(&mut state.entries, into);
         state.taken = state.pushed;
         state.bytes = 0;
+        state.swept = 0;
         drop(state);
         // Once per batch, not per command: anyone waiting for room may now fit.
         self.room.notify_waiters();
@@ -311,11 +315,27 @@ impl Queue {
             .partition(|e| e.deadline <= now);
         state.entries = live;
         state.bytes = state.entries.iter().map(|e| e.bytes.len()).sum();
+        state.swept = 0;
         drop(state);
         if !expired.is_empty() {
             self.room.notify_waiters();
         }
         expired
+    }
+
+    /// Fails queued `Timed` commands whose deadline has passed, leaving them in
+    /// place for the writer to drop unwritten; returns the deadline of the oldest
+    /// one still waiting.
+    pub(crate) fn expire(&self, now: Instant) -> Option<Instant> {
+        let mut state = self.state.lock();
+        let State { entries, swept, .. } = &mut *state;
+        while let Some(entry) = entries.get_mut(*swept) {
+            if let Some(next) = entry.slot.expire(now) {
+                return Some(next);
+            }
+            *swept += 1;
+        }
+        None
     }
 
     /// Puts entries the writer took but could not write back at the front, in order.
@@ -328,6 +348,7 @@ impl Queue {
             state.taken = state.taken.min(first - 1);
         }
         state.entries.splice(0..0, returned);
+        state.swept = 0;
         drop(state);
         self.wake.notify_one();
     }
@@ -364,6 +385,7 @@ impl Queue {
     pub(crate) fn drain(&self) -> Vec<Entry> {
         let mut state = self.state.lock();
         state.bytes = 0;
+        state.swept = 0;
         let entries = std::mem::take(&mut state.entries);
         drop(state);
         self.room.notify_waiters();

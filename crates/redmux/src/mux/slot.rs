@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use redmux_resp::Value;
@@ -15,9 +16,19 @@ use crate::error::{Error, Result};
 /// Where one reply goes.
 #[derive(Debug)]
 pub(crate) enum Slot {
-    /// An awaited command: the reply is sent to its future (which may be gone, in
-    /// which case the reply is dropped).
+    /// An awaited command with a timeout of its own: the reply is sent to its
+    /// future (which may be gone, in which case the reply is dropped), and the
+    /// future keeps its own timer.
     Waiter(oneshot::Sender<Result<Value>>),
+    /// An awaited command with the client's `command_timeout`: like `Waiter`, but
+    /// the multiplexer's sweep (see [`super::expiry`]) fails it at its deadline, so
+    /// the future needs no timer. Every such deadline is the submit instant plus
+    /// the same timeout, so they grow in queue order and the sweep looks only at
+    /// the oldest one still waiting.
+    Timed(oneshot::Sender<Result<Value>>, Instant),
+    /// A `Timed` command whose deadline passed: its caller was told; the reply,
+    /// if one comes, is dropped.
+    Expired,
     /// A fire-and-forget command: the reply is read and counted, never delivered.
     Ignore,
     /// One command of a group (a batch chunk, a transaction): the reply goes into the
@@ -30,10 +41,11 @@ impl Slot {
     /// Delivers a reply. Returns `true` when it was a fire-and-forget error.
     pub(crate) fn complete(self, reply: Value) -> bool {
         match self {
-            Slot::Waiter(tx) => {
+            Slot::Waiter(tx) | Slot::Timed(tx, _) => {
                 let _ = tx.send(Ok(reply));
                 false
             }
+            Slot::Expired => false,
             Slot::Collect(collected) => {
                 collected.finish(Ok(reply));
                 false
@@ -52,11 +64,27 @@ impl Slot {
     /// Fails the command.
     pub(crate) fn fail(self, error: Error) {
         match self {
-            Slot::Waiter(tx) => {
+            Slot::Waiter(tx) | Slot::Timed(tx, _) => {
                 let _ = tx.send(Err(error));
             }
             Slot::Collect(collected) => collected.finish(Err(error)),
-            Slot::Ignore => {}
+            Slot::Ignore | Slot::Expired => {}
+        }
+    }
+
+    /// The sweep's look at one slot: a `Timed` slot past its deadline is failed
+    /// with [`super::expired_error`] and becomes `Expired`. Returns the deadline of
+    /// a `Timed` slot still waiting (the sweep stops there), `None` otherwise.
+    pub(crate) fn expire(&mut self, now: Instant) -> Option<Instant> {
+        match self {
+            Slot::Timed(_, deadline) if *deadline > now => Some(*deadline),
+            Slot::Timed(..) => {
+                if let Slot::Timed(tx, _) = std::mem::replace(self, Slot::Expired) {
+                    let _ = tx.send(Err(super::expired_error()));
+                }
+                None
+            }
+            _ => None,
         }
     }
 }
@@ -212,33 +240,57 @@ impl Drop for Collected {
 /// per reply.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    slots: Mutex<VecDeque<Slot>>,
+    fifo: Mutex<Fifo>,
     /// The length, readable without the lock (the fast path asks it per command).
     len: AtomicUsize,
 }
 
+#[derive(Debug, Default)]
+struct Fifo {
+    slots: VecDeque<Slot>,
+    /// How many of the oldest slots the sweep is done with (expired, or not
+    /// `Timed`): it starts after them next time, so each slot is looked at about
+    /// once however long a stalled server keeps them.
+    swept: usize,
+}
+
 impl Pending {
     pub(crate) fn extend(&self, slots: &mut Vec<Slot>) {
-        let mut pending = self.slots.lock();
-        pending.extend(slots.drain(..));
-        self.len.store(pending.len(), Relaxed);
+        let mut fifo = self.fifo.lock();
+        fifo.slots.extend(slots.drain(..));
+        self.len.store(fifo.slots.len(), Relaxed);
     }
 
     pub(crate) fn push(&self, slot: Slot) {
-        let mut pending = self.slots.lock();
-        pending.push_back(slot);
-        self.len.store(pending.len(), Relaxed);
+        let mut fifo = self.fifo.lock();
+        fifo.slots.push_back(slot);
+        self.len.store(fifo.slots.len(), Relaxed);
+    }
+
+    /// Fails the `Timed` slots whose deadline has passed; returns the deadline of
+    /// the oldest one still waiting.
+    pub(crate) fn expire(&self, now: Instant) -> Option<Instant> {
+        let mut fifo = self.fifo.lock();
+        let Fifo { slots, swept } = &mut *fifo;
+        while let Some(slot) = slots.get_mut(*swept) {
+            if let Some(next) = slot.expire(now) {
+                return Some(next);
+            }
+            *swept += 1;
+        }
+        None
     }
 
     /// Moves the `n` oldest slots into `into`; `false` if fewer than `n` are waiting
     /// (a reply nobody asked for: the stream is out of sync).
     pub(crate) fn pop_into(&self, n: usize, into: &mut Vec<Slot>) -> bool {
-        let mut slots = self.slots.lock();
-        if slots.len() < n {
+        let mut fifo = self.fifo.lock();
+        if fifo.slots.len() < n {
             return false;
         }
-        into.extend(slots.drain(..n));
-        self.len.store(slots.len(), Relaxed);
+        into.extend(fifo.slots.drain(..n));
+        fifo.swept = fifo.swept.saturating_sub(n);
+        self.len.store(fifo.slots.len(), Relaxed);
         true
     }
 
@@ -247,8 +299,9 @@ impl Pending {
     }
 
     pub(crate) fn take_all(&self) -> VecDeque<Slot> {
-        let mut slots = self.slots.lock();
+        let mut fifo = self.fifo.lock();
         self.len.store(0, Relaxed);
-        std::mem::take(&mut *slots)
+        fifo.swept = 0;
+        std::mem::take(&mut fifo.slots)
     }
 }

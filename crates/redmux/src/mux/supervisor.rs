@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use super::writer::{self, WriterExit};
-use super::{ConnectionState, Counters, Entry, Shared, Slot, queue, reader, slot};
+use super::{ConnectionState, Counters, Entry, Shared, Slot, expiry, queue, reader, slot};
 use crate::command::cmd;
 use crate::config::{BacklogPolicy, Config};
 use crate::connection::{self, Connection};
@@ -35,12 +35,13 @@ pub(crate) async fn start(config: Config) -> Result<Arc<Shared>, Error> {
         last_write_ms: Default::default(),
         last_connect_error: Mutex::new(None),
     });
-    tokio::spawn(supervise(shared.clone(), conn));
+    let sweep = tokio::spawn(expiry::run(shared.clone()));
+    tokio::spawn(supervise(shared.clone(), conn, sweep));
     Ok(shared)
 }
 
 /// Runs connections one after another until the client is closed.
-async fn supervise(shared: Arc<Shared>, mut conn: Connection) {
+async fn supervise(shared: Arc<Shared>, mut conn: Connection, sweep: tokio::task::JoinHandle<()>) {
     loop {
         let lost = serve(&shared, conn).await;
         let reason: Arc<str> = match &lost {
@@ -84,6 +85,8 @@ async fn supervise(shared: Arc<Shared>, mut conn: Connection) {
     for entry in shared.queue.drain() {
         entry.slot.fail(Error::Closed);
     }
+    // Every command has its outcome now: nothing is left to expire.
+    sweep.abort();
     shared.set_state(ConnectionState::Closed);
 }
 
