@@ -317,3 +317,26 @@ fn public_handles_are_send_and_sync() {
     send::<redmux::Response<Option<String>>>();
     send_sync::<redmux::Stats>();
 }
+
+/// `Duration::MAX` means "never time out" wherever a timeout is taken: nothing
+/// overflows computing a deadline from it.
+#[tokio::test]
+async fn timeouts_of_duration_max_mean_never() {
+    let server = RedisServer::start().unwrap();
+    let mut config = redmux::Config::from_url(&server.url()).unwrap();
+    config.command_timeout = Duration::MAX;
+    let client = Client::connect_with(config).await.unwrap();
+    client.set("k", "v").await.unwrap();
+    let v: Option<String> = client.get("k").timeout(Duration::MAX).await.unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+    client.set("f", 1).fire_and_forget().unwrap();
+    let mut batch = client.batch().timeout(Duration::MAX);
+    let n = batch.add(client.incr("f"));
+    let results = batch.execute().await;
+    assert_eq!(results.get(n).unwrap(), 2);
+    let mut tx = client.transaction().timeout(Duration::MAX);
+    let m = tx.add(client.incr("f"));
+    let results = tx.execute().await.unwrap().committed().expect("committed");
+    assert_eq!(results.get(m).unwrap(), 3);
+    client.close().await;
+}

@@ -170,7 +170,8 @@ impl Client {
         let shared = &self.handle.shared;
         let mut state = shared.watch_state();
         shared.close();
-        let deadline = shared.config.command_timeout + shared.config.connect_timeout;
+        let deadline =
+            (shared.config.command_timeout).saturating_add(shared.config.connect_timeout);
         let _ =
             tokio::time::timeout(deadline, state.wait_for(|s| *s == ConnectionState::Closed)).await;
     }

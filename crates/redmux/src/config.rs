@@ -69,6 +69,7 @@ pub struct Config {
     /// How long connecting and the handshake may take (default 5 s).
     pub connect_timeout: Duration,
     /// The timeout of a command that sets none itself (default 5 s).
+    /// `Duration::MAX` (here or in `.timeout(..)`) means no timeout.
     pub command_timeout: Duration,
     /// The most bytes the writer puts in one write (default 1 MiB): a burst of a
     /// million commands streams out in pieces instead of one huge buffer.

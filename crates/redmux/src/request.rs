@@ -134,7 +134,7 @@ impl<'a, T> Request<'a, T> {
         let entry = Entry::new(
             command.into_bytes(),
             Slot::Ignore,
-            (Instant::now() + timeout).into_std(),
+            crate::mux::deadline(timeout).into_std(),
         );
         match self.shared.submit(entry) {
             Ok(_) => Ok(()),
@@ -165,7 +165,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Err(e) => return Response::ready(Err(e)),
         };
         let timeout = self.timeout.unwrap_or(shared.config.command_timeout);
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::mux::deadline(timeout);
         let name = command.short_name();
         let (tx, rx) = oneshot::channel();
         // With the client's timeout, the multiplexer's sweep enforces the deadline

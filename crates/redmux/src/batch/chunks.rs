@@ -205,7 +205,7 @@ impl Chunks {
             return true;
         }
         let shared = shared.clone();
-        let deadline = Instant::now() + self.timeout;
+        let deadline = crate::mux::deadline(self.timeout);
         let mut room: Room = Box::pin(async move { wait_for_room(&shared, deadline).await });
         if room.as_mut().poll(cx).is_ready() {
             return true;
@@ -220,7 +220,7 @@ impl Chunks {
         self.staged_bytes = 0;
         let count = items.len();
         let collector = Collector::new(count);
-        let deadline = Instant::now() + self.timeout;
+        let deadline = crate::mux::deadline(self.timeout);
         let mut entries = Vec::with_capacity(count);
         let mut refused = Vec::new();
         let mut scripts = ScriptsSent::default();

@@ -23,7 +23,7 @@ use super::Shared;
 /// Runs until aborted (the supervisor aborts it when the client has closed and
 /// every command has its outcome).
 pub(crate) async fn run(shared: Arc<Shared>) {
-    let idle = shared.config.command_timeout;
+    let idle = shared.config.command_timeout.min(super::FOREVER);
     loop {
         let now = Instant::now();
         // In flight first: those are older than anything still queued.

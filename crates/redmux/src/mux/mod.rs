@@ -312,6 +312,15 @@ impl Shared {
     }
 }
 
+/// The longest timeout deadlines are computed with: `Duration::MAX` (a caller's
+/// "never") added to an instant would overflow, so it means about thirty years.
+pub(crate) const FOREVER: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// The instant `timeout` from now, for any timeout (see [`FOREVER`]).
+pub(crate) fn deadline(timeout: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + timeout.min(FOREVER)
+}
+
 /// What a future whose command expired in the backlog receives; the future replaces
 /// it with its own timeout diagnostics.
 pub(crate) fn expired_error() -> Error {

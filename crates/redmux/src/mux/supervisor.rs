@@ -126,7 +126,7 @@ async fn reconnect(shared: &Shared) -> Option<Connection> {
             return None;
         }
         wait_or_close(shared, jitter(delay)).await;
-        delay = (delay * 2).min(policy.max_delay);
+        delay = delay.saturating_mul(2).min(policy.max_delay);
         let now = Instant::now();
         for entry in shared.queue.purge_expired(now) {
             shared.counters.expired.fetch_add(1, Relaxed);
@@ -137,7 +137,7 @@ async fn reconnect(shared: &Shared) -> Option<Connection> {
 
 /// Sleeps for `delay`, returning early if the client is closed.
 async fn wait_or_close(shared: &Shared, delay: Duration) {
-    let until = tokio::time::Instant::now() + delay;
+    let until = super::deadline(delay);
     while tokio::time::Instant::now() < until && !shared.queue.is_closed() {
         tokio::select! {
             _ = tokio::time::sleep_until(until) => {}
@@ -284,7 +284,11 @@ async fn monitor(shared: &Shared) -> Error {
         );
         if idle >= config.heartbeat_interval && shared.queue.depth().0 == 0 {
             let ping = cmd("PING").into_bytes();
-            let deadline = now + config.heartbeat_interval.max(config.command_timeout);
+            let deadline = now
+                + config
+                    .heartbeat_interval
+                    .max(config.command_timeout)
+                    .min(super::FOREVER);
             // A full queue means traffic enough to find a dead link without help.
             let _ = shared.submit(Entry::new(ping, Slot::Ignore, deadline));
         }

@@ -343,7 +343,7 @@ impl<'a> Subscribe<'a> {
         let subscription =
             Subscription::new(id, kind, names, mailbox, subscriber.clone(), client.clone());
         let timeout = timeout.unwrap_or(client.config().command_timeout);
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = crate::mux::deadline(timeout);
         for confirmed in pending {
             match tokio::time::timeout_at(deadline, confirmed).await {
                 Ok(Ok(Ok(()))) => {}

@@ -309,7 +309,7 @@ impl Transaction {
     /// ```
     pub fn execute(self) -> impl Future<Output = Result<TransactionOutcome>> + Send + 'static {
         let timeout = self.timeout.unwrap_or(self.client.config().command_timeout);
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::mux::deadline(timeout);
         let mut run = Run::new(self, deadline);
         // Queued now when there is room, so the transaction keeps its place among
         // the caller's commands; under overload the future waits for room.
@@ -630,6 +630,6 @@ impl Drop for FollowUp {
 fn unwatch(shared: &Shared) -> Entry {
     // Its own deadline: the transaction's may have passed, and a lingering watch
     // would abort someone else's EXEC.
-    let deadline = std::time::Instant::now() + shared.config.command_timeout;
+    let deadline = crate::mux::deadline(shared.config.command_timeout).into_std();
     Entry::new(cmd("UNWATCH").into_bytes(), Slot::Ignore, deadline)
 }
