@@ -438,3 +438,34 @@ async fn unsubscribing_while_disconnected_returns_at_once_and_stays_unsubscribed
     let counts: Vec<(String, u64)> = admin.pubsub_numsub(["gone"]).await.unwrap();
     assert_eq!(counts[0].1, 0, "resubscribed to a channel nobody wants");
 }
+
+/// `Duration::MAX` as the heartbeat or the dead-link timeout means "never": the
+/// subscriber's deadlines are computed from them without overflowing.
+#[tokio::test]
+async fn heartbeat_and_dead_link_timeouts_of_duration_max_mean_never() {
+    let server = RedisServer::start().unwrap();
+    let publisher = Client::connect(&server.url()).await.unwrap();
+    let never_pings = {
+        let mut config = redmux::Config::from_url(&server.url()).unwrap();
+        config.heartbeat_interval = Duration::MAX;
+        config.command_timeout = Duration::from_secs(2);
+        config
+    };
+    let never_dead = {
+        let mut config = redmux::Config::from_url(&server.url()).unwrap();
+        // Pings at once, so one is outstanding while the dead-link deadline is set.
+        config.heartbeat_interval = Duration::from_millis(10);
+        config.dead_link_timeout = Duration::MAX;
+        config.command_timeout = Duration::from_secs(2);
+        config
+    };
+    for config in [never_pings, never_dead] {
+        let client = Client::connect_with(config).await.unwrap();
+        let mut sub = client.subscribe("ch").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        publisher.publish("ch", "hi").await.unwrap();
+        assert_eq!(next_message(&mut sub).await.payload_str(), Some("hi"));
+        assert!(client.subscriber_stats().connected);
+        client.close().await;
+    }
+}

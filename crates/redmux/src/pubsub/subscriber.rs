@@ -303,11 +303,13 @@ async fn serve(
             subscriber.last_write_ms.store(subscriber.millis(), Relaxed);
         }
         // Idle: PING after `heartbeat`. Pinged: dead if still silent at `dead_after`.
+        // Capped: either may be `Duration::MAX` ("never"), which an instant cannot take.
         let silent_limit = if ping_outstanding {
             dead_after
         } else {
             heartbeat
-        };
+        }
+        .min(crate::mux::FOREVER);
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
