@@ -217,7 +217,8 @@ impl Decoder {
     fn take_line(&mut self, buf: &mut BytesMut) -> Result<Step, DecodeError> {
         let Some(found) = memchr::memchr(b'\n', &buf[self.scanned..]) else {
             self.scanned = buf.len();
-            if buf.len() > self.limits.max_line_len + 2 {
+            // Saturating: `usize::MAX` is a fair way to say "no limit".
+            if buf.len() > self.limits.max_line_len.saturating_add(2) {
                 return Err(DecodeError::LineTooLong {
                     limit: self.limits.max_line_len,
                 });
@@ -695,6 +696,27 @@ mod tests {
                 String::from_utf8_lossy(input)
             );
         }
+    }
+
+    #[test]
+    fn limits_of_usize_max_mean_no_limit() {
+        let mut d = Decoder::with_limits(Limits {
+            max_bulk_len: usize::MAX,
+            max_aggregate_len: usize::MAX,
+            max_depth: usize::MAX,
+            max_line_len: usize::MAX,
+        });
+        let mut buf = BytesMut::from(&b"+O"[..]);
+        assert_eq!(d.decode(&mut buf), Ok(None));
+        buf.extend_from_slice(b"K\r\n%1\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(
+            d.decode(&mut buf),
+            Ok(Some(Value::SimpleString("OK".into())))
+        );
+        assert_eq!(
+            d.decode(&mut buf),
+            Ok(Some(Value::Map(vec![("a".into(), Value::Integer(1))])))
+        );
     }
 
     #[test]
