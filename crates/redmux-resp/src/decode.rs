@@ -215,6 +215,10 @@ impl Decoder {
     }
 
     fn take_line(&mut self, buf: &mut BytesMut) -> Result<Step, DecodeError> {
+        if self.scanned > buf.len() {
+            // Not the buffer scanned before (the caller emptied or swapped it).
+            self.scanned = 0;
+        }
         let Some(found) = memchr::memchr(b'\n', &buf[self.scanned..]) else {
             self.scanned = buf.len();
             // Saturating: `usize::MAX` is a fair way to say "no limit".
@@ -716,6 +720,20 @@ mod tests {
         assert_eq!(
             d.decode(&mut buf),
             Ok(Some(Value::Map(vec![("a".into(), Value::Integer(1))])))
+        );
+    }
+
+    #[test]
+    fn a_shorter_buffer_is_scanned_from_its_start() {
+        // A caller that empties or swaps its buffer after a partial line (without
+        // `reset`) gets the new buffer decoded, not a slice out of range.
+        let mut d = Decoder::new();
+        assert_eq!(d.decode(&mut BytesMut::from(&b"+partial"[..])), Ok(None));
+        assert_eq!(d.decode(&mut BytesMut::new()), Ok(None));
+        assert_eq!(d.decode(&mut BytesMut::from(&b"+long line"[..])), Ok(None));
+        assert_eq!(
+            d.decode(&mut BytesMut::from(&b"+OK\r\n"[..])),
+            Ok(Some(Value::SimpleString("OK".into())))
         );
     }
 
