@@ -106,7 +106,7 @@ async fn reconnect(shared: &Shared) -> Option<Connection> {
         if shared.queue.is_closed() {
             return None;
         }
-        attempts += 1;
+        attempts = attempts.saturating_add(1);
         match connection::connect(&shared.config).await {
             Ok(conn) => {
                 tracing::info!(attempts, "reconnected");

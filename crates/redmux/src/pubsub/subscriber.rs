@@ -212,7 +212,7 @@ async fn reconnect(subscriber: &Subscriber, shutdown: &mut Shutdown) -> Option<C
         if shutdown.now() {
             return None;
         }
-        attempts += 1;
+        attempts = attempts.saturating_add(1);
         match connection::connect(&subscriber.config).await {
             Ok(conn) => {
                 *subscriber.last_connect_error.lock() = None;
