@@ -353,7 +353,9 @@ impl Decoder {
                         None if tag == b'*' => Step::Value(Value::Nil),
                         None => return Err(invalid("length", text)),
                         Some(n) => {
-                            let n = if pairs { n * 2 } else { n };
+                            // Saturating: on a 32-bit target a limit raised past
+                            // 2^31 pairs would overflow (no such map fits in memory).
+                            let n = if pairs { n.saturating_mul(2) } else { n };
                             if n == 0 {
                                 buf.advance(newline + 1);
                                 return Ok(match kind {
