@@ -163,3 +163,24 @@ async fn malformed_urls_name_their_bad_part() {
         assert!(err.to_string().contains(part), "{url}: {err}");
     }
 }
+
+#[tokio::test]
+async fn zero_command_timeout_or_heartbeat_is_refused_at_connect() {
+    // Zero would time out every command before it is sent, or PING without pause:
+    // a clear error beats a client that burns a core doing nothing useful.
+    let server = RedisServer::start().unwrap();
+    type Set = fn(&mut Config);
+    let cases: [(&str, Set); 2] = [
+        ("command_timeout", |c| c.command_timeout = Duration::ZERO),
+        ("heartbeat_interval", |c| {
+            c.heartbeat_interval = Duration::ZERO
+        }),
+    ];
+    for (field, set) in cases {
+        let mut config = Config::from_url(&server.url()).unwrap();
+        set(&mut config);
+        let err = Client::connect_with(config).await.unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{field}: {err:?}");
+        assert!(err.to_string().contains(field), "{err}");
+    }
+}

@@ -80,7 +80,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// As [`Client::connect`].
+    /// As [`Client::connect`]; [`crate::Error::Config`] also for a zero
+    /// `command_timeout` or `heartbeat_interval`.
     ///
     /// ```no_run
     /// # async fn run() -> redmux::Result<()> {
@@ -90,6 +91,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn connect_with(config: Config) -> Result<Client> {
+        config.check()?;
         let shared = mux::start(config).await?;
         Ok(Client {
             handle: Arc::new(Handle {

@@ -69,7 +69,8 @@ pub struct Config {
     /// How long connecting and the handshake may take (default 5 s).
     pub connect_timeout: Duration,
     /// The timeout of a command that sets none itself (default 5 s).
-    /// `Duration::MAX` (here or in `.timeout(..)`) means no timeout.
+    /// `Duration::MAX` (here or in `.timeout(..)`) means no timeout; zero is refused
+    /// at connect ([`crate::Error::Config`]): every command would time out unsent.
     pub command_timeout: Duration,
     /// The most bytes the writer puts in one write (default 1 MiB): a burst of a
     /// million commands streams out in pieces instead of one huge buffer.
@@ -87,7 +88,8 @@ pub struct Config {
     /// The most bytes of queued or backlogged commands (default 64 MiB); as above.
     pub max_queued_bytes: usize,
     /// A `PING` is sent when nothing has been written for this long (default 1 s),
-    /// so a dead idle link is found before a caller needs it.
+    /// so a dead idle link is found before a caller needs it. `Duration::MAX` means
+    /// never; zero is refused at connect ([`crate::Error::Config`]).
     pub heartbeat_interval: Duration,
     /// The connection is declared dead and rebuilt when commands are waiting and
     /// nothing has been read for this long (default 15 s, three default timeouts): the
@@ -242,6 +244,22 @@ impl Config {
             parse_query(query, &mut config)?;
         }
         Ok(config)
+    }
+
+    /// Refuses, naming the field, a setting the client cannot work with; checked at
+    /// connect.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.command_timeout.is_zero() {
+            return Err(Error::config(
+                "command_timeout is zero: every command would time out before it is sent (Duration::MAX means no timeout)",
+            ));
+        }
+        if self.heartbeat_interval.is_zero() {
+            return Err(Error::config(
+                "heartbeat_interval is zero: the client would PING without pause (Duration::MAX means never)",
+            ));
+        }
+        Ok(())
     }
 }
 
