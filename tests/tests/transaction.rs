@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use redmux::{
@@ -17,6 +17,25 @@ use redmux_testkit::{CutMode, FaultProxy, RedisServer};
 
 async fn connect(server: &RedisServer) -> Client {
     Client::connect(&server.url()).await.expect("connect")
+}
+
+/// Polls `condition` until it holds, failing the test after 10 s: for a state a
+/// fixed sleep would only probably have reached on a slow or loaded machine.
+async fn wait_until<F: Future<Output = bool>>(what: &str, mut condition: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "not {what} within 10 s");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Whether the server has run a WATCH yet (`INFO commandstats`, asked by `observer`).
+async fn watch_ran(observer: &Client) -> bool {
+    let info: String = observer
+        .command(cmd("INFO").arg("commandstats"))
+        .await
+        .unwrap();
+    info.lines().any(|line| line.starts_with("cmdstat_watch:"))
 }
 
 #[tokio::test]
@@ -247,17 +266,14 @@ async fn another_clients_write_between_watch_and_exec_aborts() {
 
     // Commands reach the server at once; replies take 300 ms to come back. So the
     // WATCH and the checks run, and EXEC cannot arrive for 300 ms: the other
-    // client writes in that window.
+    // client writes in that window, as soon as the server has run the WATCH
+    // (a fixed 50 ms after writing it was a guess at how long that takes).
     proxy.set_latency_split(Duration::ZERO, Duration::from_millis(300));
     let mut tx = client.transaction();
     tx.add_condition(Condition::key_exists("balance"));
     tx.add::<i64>(cmd("DECRBY").arg("balance").arg(10));
-    let written = client.stats().commands_sent;
     let exec = tokio::spawn(tx.execute());
-    while client.stats().commands_sent < written + 2 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_until("the WATCH ran", || watch_ran(&other)).await;
     other.set("balance", 500).await.unwrap();
 
     let outcome = exec.await.unwrap().unwrap();
@@ -297,9 +313,11 @@ async fn a_cancelled_transaction_leaves_no_watch_behind() {
     while client.stats().commands_sent < written + 2 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    // Dropped after WATCH ran and before its checks' replies came back.
+    // Dropped after WATCH was written and before its checks' replies came back.
     exec.abort();
     assert!(exec.await.unwrap_err().is_cancelled());
+    // Written, so it runs; once it has, this SET touches a watched key.
+    wait_until("the WATCH ran", || watch_ran(&other)).await;
     other.set("w", 2).await.unwrap();
 
     // Were "w" still watched on the shared connection, this EXEC would come back
@@ -379,7 +397,12 @@ async fn a_blocking_command_refuses_the_whole_transaction() {
     assert_eq!(a, None);
 }
 
-/// Reads a MONITOR feed on its own thread until told to stop.
+/// Echoed after the commands under test: MONITOR shows commands in the order they
+/// ran, so once the feed shows this one it has shown every earlier one.
+const MONITOR_END: &str = "monitor:end";
+
+/// Reads a MONITOR feed on its own thread until it shows `ECHO` of [`MONITOR_END`]
+/// (or, if that never comes, until 10 s after it is told to stop).
 fn monitor(server: &RedisServer) -> (Arc<AtomicBool>, std::thread::JoinHandle<Vec<String>>) {
     let mut stream = TcpStream::connect(server.addr()).unwrap();
     stream.write_all(b"*1\r\n$7\r\nMONITOR\r\n").unwrap();
@@ -395,11 +418,19 @@ fn monitor(server: &RedisServer) -> (Arc<AtomicBool>, std::thread::JoinHandle<Ve
     let handle = std::thread::spawn(move || {
         let mut lines = Vec::new();
         let mut line = String::new();
+        let mut stopped_at: Option<Instant> = None;
         loop {
             match reader.read_line(&mut line) {
                 Ok(0) => break,
+                Ok(_) if line.contains(MONITOR_END) => break,
                 Ok(_) => lines.push(std::mem::take(&mut line)),
-                Err(_) if stopped.load(Ordering::Relaxed) => break,
+                Err(_) if stopped.load(Ordering::Relaxed) => {
+                    if stopped_at.get_or_insert_with(Instant::now).elapsed()
+                        > Duration::from_secs(10)
+                    {
+                        break;
+                    }
+                }
                 Err(_) => {}
             }
         }
@@ -471,7 +502,8 @@ async fn no_other_callers_command_lands_between_watch_and_exec() {
     assert_eq!(counter, TRANSACTIONS as i64);
     let plain: i64 = client.get("plain:counter").await.unwrap();
     assert_eq!(plain, 1200, "a plain INCR answered QUEUED would not count");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Not a fixed wait for the feed to catch up: read up to a marker.
+    let _: String = client.command(cmd("ECHO").arg(MONITOR_END)).await.unwrap();
     stop.store(true, Ordering::Relaxed);
     let lines = feed.join().unwrap();
 
@@ -517,8 +549,15 @@ async fn a_transaction_cut_off_mid_write_never_runs_part_of_itself() {
     let mut tx = client.transaction().timeout(Duration::from_secs(20));
     tx.add(client.set("a", &big[..]));
     tx.add(client.set("b", &big[..]));
+    let sent_before = client.stats().commands_sent;
     let exec = tokio::spawn(tx.execute());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // MULTI, then "a" counted as sent: the writer is inside "a". (Not a fixed 500 ms:
+    // cut before MULTI went out, the whole transaction would wait in the backlog and
+    // run after the reconnect.)
+    wait_until("MULTI and the first SET taken for writing", || async {
+        client.stats().commands_sent >= sent_before + 2
+    })
+    .await;
     proxy.cut(CutMode::Reset);
     proxy.resume();
 
