@@ -105,12 +105,12 @@ async fn unix_socket() {
 
 #[tokio::test]
 async fn unreachable_port_fails_within_the_connect_timeout() {
-    // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port bound but not listening: a connection is refused. Holding it, rather
+    // than taking a port that was free a moment ago, keeps another test's server
+    // from getting it meanwhile.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let mut config = Config::from_url(&format!("redis://127.0.0.1:{port}")).unwrap();
     config.connect_timeout = Duration::from_secs(2);
     let started = Instant::now();

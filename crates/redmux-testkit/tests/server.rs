@@ -164,12 +164,21 @@ fn extra_args_reach_the_server() {
     assert_eq!(reply, "maxmemory\n10485760");
 }
 
+/// A free port below the kernel's ephemeral range (32768 and up by default): the
+/// other tests' servers take ports that `bind(0)` hands out, so none of them can
+/// take this one between the probe and the server binding it, as they could a port
+/// that `bind(0)` found free a moment ago.
+fn free_port_below_the_ephemeral_range() -> u16 {
+    let start = 20_000 + (std::process::id() % 10_000) as u16;
+    (start..30_000)
+        .chain(20_000..start)
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free port in 20000..30000")
+}
+
 #[test]
 fn fixed_port_is_used() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    let port = free_port_below_the_ephemeral_range();
     let server = RedisServer::builder().port(port).start().expect("start");
     assert_eq!(server.port(), port);
     assert_eq!(Conn::connect(server.addr()).call(&["PING"]), "+PONG");
