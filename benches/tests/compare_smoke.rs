@@ -73,10 +73,32 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
     if rb.status == "ok" {
         assert_eq!(rb.runs.len(), 2);
         assert!(
-            rb.runs.iter().all(|r| r.set_ops > 0.0 && r.get_ops > 0.0),
+            rb.runs
+                .iter()
+                .all(|r| r.set_ops > 0.0 && r.get_ops > 0.0 && r.mix_ops > 0.0),
             "{rb:?}"
         );
-        assert!(rb.redmux_c1_pct_of_p1.is_some() && rb.redmux_best_pct_of_p64.is_some());
+        assert!(rb.redmux_c1_pct_of_p1.unwrap() > 0.0, "{rb:?}");
+        assert!(rb.redmux_best_pct_of_p64.unwrap() > 0.0, "{rb:?}");
+        assert!(rb.redmux_c1_ops_per_sec.unwrap() > 0.0, "{rb:?}");
+        assert!(rb.redmux_best_ops_per_sec.unwrap() > 0.0, "{rb:?}");
+        // The best concurrency comes from (a), which ran at C = 1 and 10.
+        let best = rb.redmux_best_concurrency.unwrap();
+        assert!([1, 10].contains(&best), "{rb:?}");
+        assert_eq!(rb.redmux_best_concurrency_from.as_deref(), Some("(a)"));
+        // At least 3 interleaved rounds, which of each pair goes first alternating.
+        assert_eq!(rb.rounds.len(), options.rounds.max(3));
+        for (i, round) in rb.rounds.iter().enumerate() {
+            assert_eq!(round.redis_benchmark_first, i % 2 == 0, "{round:?}");
+            for (pair, pipeline, c) in [(&round.p1, 1, 1), (&round.p64, 64, best)] {
+                assert_eq!(pair.redis_benchmark.pipeline, pipeline, "{round:?}");
+                assert_eq!(pair.redmux_concurrency, c, "{round:?}");
+                assert!(pair.redis_benchmark.mix_ops > 0.0, "{round:?}");
+                assert!(pair.redmux_ops_per_sec > 0.0, "{round:?}");
+                assert!(pair.redmux_seconds > 0.0, "{round:?}");
+                assert!(pair.redmux_pct > 0.0, "{round:?}");
+            }
+        }
     } else {
         assert!(rb.status.contains("not installed"), "{rb:?}");
     }
@@ -122,6 +144,21 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
             .unwrap()
             > 0.0
     );
+    if rb.status == "ok" {
+        let d = &written["redis_benchmark"];
+        assert!(d["redmux_c1_pct_of_p1"].as_f64().unwrap() > 0.0);
+        assert!(d["runs"][1]["mix_ops"].as_f64().unwrap() > 0.0);
+        let rounds = d["rounds"].as_array().unwrap();
+        assert_eq!(rounds.len(), rb.rounds.len());
+        assert!(rounds[0]["p64"]["redmux_pct"].as_f64().unwrap() > 0.0);
+        assert!(
+            rounds[1]["p1"]["redis_benchmark"]["mix_ops"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+        assert!(rendered.contains("redmux C = 1"), "{rendered}");
+    }
 }
 
 #[test]

@@ -17,11 +17,15 @@ usage: compare [options]
                            a  throughput: C tasks, SET then GET of their own key
                            b  latency: one caller, sequential GETs
                            c  round trips: a burst of SETs through a 1 ms round-trip proxy
-                           d  redis-benchmark on the same server (-P 1 and -P 64)
+                           d  redis-benchmark on the same server (-P 1 and -P 64),
+                              each with a redmux slice right beside it, interleaved
   --json PATH            where to write the figures (default benches/results/compare.json)
   --latency-ops N        GETs timed per client in (b) (default 20000)
   --burst N              SETs issued at once in (c) (default 100000)
-  --bench-requests N     requests per redis-benchmark test (default 200000)
+  --bench-requests N     the most requests per redis-benchmark test in (d); each is
+                           sized to about 0.2 s from a first short run (default 200000)
+  --d-concurrency N      redmux's concurrency beside -P 64 in (d) (default: the best
+                           in (a), or 1000 when (a) does not run)
   --nagle                leave redis-rs and fred with their default sockets (Nagle on);
                            by default TCP_NODELAY is set on them, as redmux sets it
   --quick                a smoke run: 0.2 s, C = 1,10, 1000 GETs, 2000 SETs, 2000 requests
@@ -38,6 +42,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     let mut latency_ops: Option<usize> = None;
     let mut burst: Option<usize> = None;
     let mut bench_requests: Option<u64> = None;
+    let mut d_concurrency: Option<usize> = None;
     let mut quick = false;
     let mut nodelay = true;
 
@@ -86,6 +91,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
             "--latency-ops" => latency_ops = Some(positive(flag, &value()?)?),
             "--burst" => burst = Some(positive(flag, &value()?)?),
             "--bench-requests" => bench_requests = Some(positive(flag, &value()?)? as u64),
+            "--d-concurrency" => d_concurrency = Some(positive(flag, &value()?)?),
             other => return Err(format!("unknown argument {other}\n\n{USAGE}").into()),
         }
     }
@@ -110,6 +116,9 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     }
     if let Some(n) = bench_requests {
         options.bench_requests = n;
+    }
+    if d_concurrency.is_some() {
+        options.d_concurrency = d_concurrency;
     }
     if let Some(p) = json {
         options.json = Some(p);
@@ -155,6 +164,11 @@ mod tests {
         assert!(o.scenarios.throughput && o.scenarios.round_trips);
         assert!(!o.scenarios.latency && !o.scenarios.redis_benchmark);
         assert_eq!(o.json, Some(PathBuf::from("/tmp/x.json")));
+        assert_eq!(o.d_concurrency, None);
+
+        let o = parse_str("--d-concurrency 500").unwrap().unwrap();
+        assert_eq!(o.d_concurrency, Some(500));
+        assert!(parse_str("--d-concurrency 0").is_err());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - (b) latency: one caller, sequential GETs: p50, p99, mean;
 //! - (c) round trips: a burst of SETs issued at once through redmux-testkit's
 //!   `FaultProxy` adding 0.5 ms each way: wall time to the last reply;
-//! - (d) `redis-benchmark` on the same server, for the server's own ceiling.
+//! - (d) `redis-benchmark` on the same server, for the server's own ceiling, with
+//!   redmux measured right beside it, interleaved round by round.
 //!
 //! Clients take turns within each scenario, in alternating order, so drift in the
 //! machine's speed hits all alike. [`run`] returns a [`Report`]; the binary prints it
@@ -30,7 +31,8 @@ use clients::{ClientKind, Tuning};
 use machine::ProcessCounters;
 use redis_benchmark::Target;
 use report::{
-    Latency, PerClient, Ratios, RedisBenchmark, Report, RoundTrips, Settings, ThroughputRow,
+    BenchPair, BenchRound, Latency, PerClient, Ratios, RedisBenchmark, Report, RoundTrips,
+    Settings, ThroughputRow,
 };
 
 /// Any error, with a message that says what failed.
@@ -110,8 +112,12 @@ pub struct Options {
     pub burst_rounds: usize,
     /// Latency the proxy adds each way in (c).
     pub proxy_one_way: Duration,
-    /// Requests per redis-benchmark test.
+    /// The most requests per redis-benchmark test in (d); each is sized to about
+    /// [`BENCH_TEST_SECONDS`] from a first short run.
     pub bench_requests: u64,
+    /// The concurrency of redmux's slices beside `-P 64` in (d) (`None`: the best in
+    /// (a), or 1000 when (a) does not run).
+    pub d_concurrency: Option<usize>,
     /// Which scenarios run.
     pub scenarios: Scenarios,
     /// Set TCP_NODELAY on redis-rs's and fred's sockets too.
@@ -136,6 +142,7 @@ impl Default for Options {
             burst_rounds: 3,
             proxy_one_way: Duration::from_micros(500),
             bench_requests: 200_000,
+            d_concurrency: None,
             scenarios: Scenarios::ALL,
             nodelay: true,
             json: Some(default_json_path()),
@@ -292,10 +299,10 @@ pub fn run(options: &Options) -> Result<Report> {
     } else {
         None
     };
-    drop(runtime);
-
     let redis_benchmark = if options.scenarios.redis_benchmark {
         Some(run_redis_benchmark(
+            &runtime,
+            url,
             &config,
             options,
             throughput.as_deref(),
@@ -303,6 +310,7 @@ pub fn run(options: &Options) -> Result<Report> {
     } else {
         None
     };
+    drop(runtime);
 
     let report = Report {
         command_line: options.command_line.clone(),
@@ -595,7 +603,21 @@ async fn warm<K: clients::Kv>(client: &K, label: &str) -> Result<()> {
     Ok(())
 }
 
+/// How long each redis-benchmark test (SET, then GET) should take in (d), in seconds:
+/// a run is two tests, and redmux's slice beside it is as long as the run.
+pub const BENCH_TEST_SECONDS: f64 = 0.2;
+
+/// The pipeline depths of (d).
+const PIPELINES: [u32; 2] = [1, 64];
+
+/// (d): `redis-benchmark -c 1 -P 1` and `-P 64`, each with a redmux slice of about the
+/// same length right beside it (C = 1 beside `-P 1`, the best concurrency of (a) beside
+/// `-P 64`), in `options.rounds` rounds (at least 3), which of each pair goes first
+/// alternating. redis-benchmark runs as a child process between the runtime's
+/// `block_on`s, never inside one.
 fn run_redis_benchmark(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
     config: &redmux::Config,
     options: &Options,
     throughput: Option<&[ThroughputRow]>,
@@ -604,57 +626,160 @@ fn run_redis_benchmark(
         redmux::Addr::Tcp { host, port } => Target::Tcp(host.clone(), *port),
         redmux::Addr::Unix(path) => Target::Unix(path.display().to_string()),
     };
-    let mut runs = Vec::new();
-    for pipeline in [1, 64] {
-        match redis_benchmark::run(
-            &target,
-            config.password.as_deref(),
-            pipeline,
-            options.bench_requests,
-        )? {
-            Some(run) => {
-                eprintln!(
-                    "(d) redis-benchmark -P {pipeline}: SET {:.0}/s, GET {:.0}/s",
-                    run.set_ops, run.get_ops
-                );
-                runs.push(run);
-            }
-            None => {
-                let status = "redis-benchmark is not installed (it ships in redis-tools; run .ci/install-deps); skipped".to_string();
-                eprintln!("(d) {status}");
-                return Ok(RedisBenchmark {
-                    status,
-                    runs: Vec::new(),
-                    redmux_c1_pct_of_p1: None,
-                    redmux_best_pct_of_p64: None,
-                    redmux_best_concurrency: None,
-                });
-            }
-        }
+    let bench = |pipeline: u32, requests: u64| {
+        redis_benchmark::run(&target, config.password.as_deref(), pipeline, requests)
+    };
+
+    // A short first run of each sizes the rounds' runs (and warms the server): about
+    // BENCH_TEST_SECONDS per test, at most --bench-requests.
+    let most = options.bench_requests.max(1);
+    let mut requests = [0u64; 2];
+    // The length of the latest run of each, in seconds: the next redmux slice's length.
+    let mut length = [0f64; 2];
+    for (i, &pipeline) in PIPELINES.iter().enumerate() {
+        let probe = most.min(if pipeline == 1 { 2_000 } else { 20_000 });
+        let Some(run) = bench(pipeline, probe)? else {
+            let status = "redis-benchmark is not installed (it ships in redis-tools; run .ci/install-deps); skipped".to_string();
+            eprintln!("(d) {status}");
+            return Ok(RedisBenchmark::skipped(status));
+        };
+        requests[i] =
+            ((run.mix_ops * BENCH_TEST_SECONDS).round() as u64).clamp(most.min(1_000), most);
+        length[i] = run.seconds() * requests[i] as f64 / probe as f64;
+        eprintln!(
+            "(d) sizing: redis-benchmark -P {pipeline} -n {probe}: SET/GET mix {:.0}/s; rounds use -n {}",
+            run.mix_ops, requests[i]
+        );
     }
+
     let rows = throughput.unwrap_or_default();
-    let c1 = rows
-        .iter()
-        .find(|r| r.concurrency == 1)
-        .map(|r| r.ops_per_sec.redmux);
     let best = rows
         .iter()
         .max_by(|a, b| a.ops_per_sec.redmux.total_cmp(&b.ops_per_sec.redmux));
-    let mix = |p: u32| {
-        runs.iter()
-            .find(|r| r.pipeline == p)
-            .map(|r| r.mix_ops)
-            .filter(|&m| m > 0.0)
+    let (best_c, best_from) = match (options.d_concurrency, best) {
+        (Some(c), _) => (c, "--d-concurrency"),
+        (None, Some(row)) => (row.concurrency, "(a)"),
+        (None, None) => (1000, "default; (a) did not run"),
     };
+    let concurrency = [1, best_c];
+
+    let redmux = runtime.block_on(clients::connect_redmux(url))?;
+    let rounds = options.rounds.max(3);
+    // One pair: redis-benchmark at `PIPELINES[i]` and a redmux slice as long as its
+    // latest run, in the order asked.
+    let run_bench = |i: usize| -> Result<redis_benchmark::BenchRun> {
+        Ok(bench(PIPELINES[i], requests[i])?.ok_or("redis-benchmark disappeared during (d)")?)
+    };
+    let mut measure = |i: usize, bench_first: bool| -> Result<BenchPair> {
+        let earlier = if bench_first {
+            Some(run_bench(i)?)
+        } else {
+            None
+        };
+        if let Some(run) = &earlier {
+            length[i] = run.seconds();
+        }
+        let slice = runtime.block_on(scenarios::throughput(
+            &redmux,
+            ClientKind::Redmux.name(),
+            concurrency[i],
+            options.warmup,
+            Duration::from_secs_f64(length[i].clamp(0.05, 2.0)),
+            || {},
+        ))?;
+        let run = match earlier {
+            Some(run) => run,
+            None => run_bench(i)?,
+        };
+        length[i] = run.seconds();
+        let seconds = slice.elapsed.as_secs_f64().max(1e-9);
+        let rate = (slice.ops as f64 / seconds).round();
+        Ok(BenchPair {
+            redmux_concurrency: concurrency[i],
+            redmux_ops_per_sec: rate,
+            redmux_seconds: seconds,
+            redmux_pct: pct(rate, run.mix_ops),
+            redis_benchmark: run,
+        })
+    };
+    let mut figures = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let bench_first = round % 2 == 0;
+        let p1 = measure(0, bench_first)?;
+        let p64 = measure(1, bench_first)?;
+        eprintln!(
+            "(d) round {}/{rounds} ({} first): -P 1 mix {:.0}/s, redmux C = 1 {:.0}/s ({:.0}%); \
+             -P 64 mix {:.0}/s, redmux C = {best_c} {:.0}/s ({:.0}%)",
+            round + 1,
+            if bench_first {
+                "redis-benchmark"
+            } else {
+                "redmux"
+            },
+            p1.redis_benchmark.mix_ops,
+            p1.redmux_ops_per_sec,
+            p1.redmux_pct,
+            p64.redis_benchmark.mix_ops,
+            p64.redmux_ops_per_sec,
+            p64.redmux_pct,
+        );
+        figures.push(BenchRound {
+            redis_benchmark_first: bench_first,
+            p1,
+            p64,
+        });
+    }
+
+    // Medians of the same rounds, on both sides.
+    let mut runs = Vec::with_capacity(2);
+    let mut ours = [0f64; 2];
+    for (i, &pipeline) in PIPELINES.iter().enumerate() {
+        let of = |f: fn(&BenchPair) -> f64| {
+            median(&figures.iter().map(|r| f(pair(r, i))).collect::<Vec<_>>())
+        };
+        ours[i] = of(|p| p.redmux_ops_per_sec);
+        let first = &figures[0];
+        runs.push(redis_benchmark::BenchRun {
+            pipeline,
+            command: pair(first, i).redis_benchmark.command.clone(),
+            requests: requests[i],
+            set_ops: of(|p| p.redis_benchmark.set_ops),
+            get_ops: of(|p| p.redis_benchmark.get_ops),
+            mix_ops: of(|p| p.redis_benchmark.mix_ops),
+        });
+    }
+    let c1_pct = Some(pct(ours[0], runs[0].mix_ops)).filter(|_| runs[0].mix_ops > 0.0);
+    let best_pct = Some(pct(ours[1], runs[1].mix_ops)).filter(|_| runs[1].mix_ops > 0.0);
+    eprintln!(
+        "(d) medians of {rounds} rounds: redmux C = 1 at {:.0}% of -P 1, C = {best_c} at {:.0}% of -P 64",
+        c1_pct.unwrap_or_default(),
+        best_pct.unwrap_or_default()
+    );
     Ok(RedisBenchmark {
         status: "ok".into(),
-        redmux_c1_pct_of_p1: c1.zip(mix(1)).map(|(r, m)| 100.0 * r / m),
-        redmux_best_pct_of_p64: best
-            .zip(mix(64))
-            .map(|(r, m)| 100.0 * r.ops_per_sec.redmux / m),
-        redmux_best_concurrency: best.map(|r| r.concurrency),
         runs,
+        redmux_c1_pct_of_p1: c1_pct,
+        redmux_best_pct_of_p64: best_pct,
+        redmux_best_concurrency: Some(best_c),
+        redmux_best_concurrency_from: Some(best_from.into()),
+        redmux_c1_ops_per_sec: Some(ours[0]),
+        redmux_best_ops_per_sec: Some(ours[1]),
+        rounds: figures,
     })
+}
+
+/// A round's pair at `PIPELINES[i]`.
+fn pair(round: &BenchRound, i: usize) -> &BenchPair {
+    if i == 0 { &round.p1 } else { &round.p64 }
+}
+
+/// `part` as a percentage of `whole` (0 when `whole` is not positive).
+fn pct(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        100.0 * part / whole
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]

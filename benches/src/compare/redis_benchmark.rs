@@ -1,6 +1,6 @@
 //! The server's own ceiling: `redis-benchmark` against the same server, one
-//! connection, SET and GET, without pipelining (`-P 1`) and with 64 commands in
-//! flight (`-P 64`).
+//! connection, SET and GET of 16-byte values (as in (a)), without pipelining (`-P 1`)
+//! and with 64 commands in flight (`-P 64`).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,12 +16,25 @@ pub struct BenchRun {
     pub pipeline: u32,
     /// The exact command run.
     pub command: String,
+    /// Requests per test (`-n`): that many SETs, then that many GETs.
+    pub requests: u64,
     /// SET requests per second.
     pub set_ops: f64,
     /// GET requests per second.
     pub get_ops: f64,
     /// The rate of an even SET/GET mix (the harmonic mean), comparable with (a).
     pub mix_ops: f64,
+}
+
+impl BenchRun {
+    /// How long its two tests took, in seconds, by its own rates.
+    pub fn seconds(&self) -> f64 {
+        if self.set_ops > 0.0 && self.get_ops > 0.0 {
+            self.requests as f64 / self.set_ops + self.requests as f64 / self.get_ops
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Where `redis-benchmark` should connect.
@@ -54,6 +67,8 @@ pub fn run(
             "set,get",
             "-n",
             &requests.to_string(),
+            "-d",
+            &super::scenarios::VALUE_LEN.to_string(),
             "-q",
             "--csv",
         ]
@@ -104,6 +119,7 @@ pub fn run(
     Ok(Some(BenchRun {
         pipeline,
         command: shown,
+        requests,
         set_ops,
         get_ops,
         mix_ops: mix(set_ops, get_ops),

@@ -123,19 +123,80 @@ pub struct RoundTrips {
 }
 
 /// redis-benchmark's figures, or why there are none.
+///
+/// redis-benchmark and redmux run interleaved, right beside each other, round after
+/// round: a shared machine's speed drifts by several times over minutes, so a
+/// percentage is only fair between figures measured at the same moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RedisBenchmark {
     /// `ok`, or why it was skipped.
     pub status: String,
-    /// Its runs (`-P 1`, `-P 64`).
+    /// `-P 1` and `-P 64`: each figure is the median of the rounds (the mix: the median
+    /// of the rounds' mixes); `command` and `requests` are each round's.
     pub runs: Vec<BenchRun>,
-    /// redmux's throughput at C = 1 as a percentage of the `-P 1` SET/GET mix: both have
-    /// one connection and one command in flight.
+    /// redmux at C = 1 as a percentage of the `-P 1` SET/GET mix (both have one
+    /// connection and one command in flight): the median redmux slice over the median
+    /// mix, of the same rounds.
     pub redmux_c1_pct_of_p1: Option<f64>,
-    /// redmux's best throughput in (a) as a percentage of the `-P 64` SET/GET mix.
+    /// redmux at its best concurrency as a percentage of the `-P 64` SET/GET mix: the
+    /// median redmux slice over the median mix, of the same rounds.
     pub redmux_best_pct_of_p64: Option<f64>,
-    /// The concurrency of redmux's best throughput.
+    /// The concurrency of redmux's "best" slices.
     pub redmux_best_concurrency: Option<usize>,
+    /// Where that concurrency came from: `(a)` (its best redmux rate),
+    /// `--d-concurrency`, or the default 1000 when (a) did not run.
+    pub redmux_best_concurrency_from: Option<String>,
+    /// redmux's median rate at C = 1 beside `-P 1`, SETs plus GETs per second.
+    pub redmux_c1_ops_per_sec: Option<f64>,
+    /// redmux's median rate at the best concurrency beside `-P 64`.
+    pub redmux_best_ops_per_sec: Option<f64>,
+    /// Every round, in the order run.
+    pub rounds: Vec<BenchRound>,
+}
+
+impl RedisBenchmark {
+    /// No figures, and why.
+    pub fn skipped(status: String) -> RedisBenchmark {
+        RedisBenchmark {
+            status,
+            runs: Vec::new(),
+            redmux_c1_pct_of_p1: None,
+            redmux_best_pct_of_p64: None,
+            redmux_best_concurrency: None,
+            redmux_best_concurrency_from: None,
+            redmux_c1_ops_per_sec: None,
+            redmux_best_ops_per_sec: None,
+            rounds: Vec::new(),
+        }
+    }
+}
+
+/// One round of (d): `-P 1` and redmux at C = 1, then `-P 64` and redmux at its best
+/// concurrency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchRound {
+    /// Whether redis-benchmark ran before redmux in both pairs of this round (rounds
+    /// alternate).
+    pub redis_benchmark_first: bool,
+    /// `-P 1` beside redmux at C = 1.
+    pub p1: BenchPair,
+    /// `-P 64` beside redmux at the best concurrency.
+    pub p64: BenchPair,
+}
+
+/// A redis-benchmark run and the redmux slice right beside it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchPair {
+    /// redis-benchmark's run.
+    pub redis_benchmark: BenchRun,
+    /// Tasks sharing redmux's one handle, each SETting then GETting its own key as in (a).
+    pub redmux_concurrency: usize,
+    /// redmux's SETs plus GETs per second in its slice.
+    pub redmux_ops_per_sec: f64,
+    /// The slice's measured seconds (sized to the redis-benchmark run's length).
+    pub redmux_seconds: f64,
+    /// `redmux_ops_per_sec` as a percentage of redis-benchmark's SET/GET mix.
+    pub redmux_pct: f64,
 }
 
 /// The settings a run used.
@@ -153,7 +214,7 @@ pub struct Settings {
     pub latency_ops: usize,
     /// SETs at once in (c).
     pub burst: usize,
-    /// Requests per redis-benchmark test.
+    /// The most requests per redis-benchmark test in (d); each is sized to about 0.2 s.
     pub bench_requests: u64,
     /// Whether redis-rs and fred had TCP_NODELAY set (redmux always sets it).
     pub competitors_nodelay: bool,
@@ -353,45 +414,88 @@ impl Report {
         if let Some(rb) = &self.redis_benchmark {
             let _ = writeln!(
                 o,
-                "\n(d) redis-benchmark on the same server, one connection (-c 1): the server's ceiling.\n"
+                "\n(d) redis-benchmark on the same server, one connection (-c 1): the server's ceiling."
             );
             if rb.runs.is_empty() {
-                let _ = writeln!(o, "{}", rb.status);
+                let _ = writeln!(o, "\n{}", rb.status);
             } else {
-                let _ = writeln!(
-                    o,
-                    "| command | SET/s | GET/s | SET/GET mix/s | redmux as % |"
-                );
-                let _ = writeln!(o, "|---|---:|---:|---:|---:|");
-                for run in &rb.runs {
-                    let pct = match run.pipeline {
-                        1 => rb.redmux_c1_pct_of_p1.map(|p| format!("{p:.0}% (C = 1)")),
-                        _ => rb.redmux_best_pct_of_p64.map(|p| {
-                            format!(
-                                "{p:.0}% (best, C = {})",
-                                rb.redmux_best_concurrency.unwrap_or_default()
-                            )
-                        }),
-                    };
-                    let _ = writeln!(
-                        o,
-                        "| `{}` | {} | {} | {} | {} |",
-                        run.command,
-                        thousands(run.set_ops),
-                        thousands(run.get_ops),
-                        thousands(run.mix_ops),
-                        pct.unwrap_or_default()
-                    );
-                }
-                let _ = writeln!(
-                    o,
-                    "\nThe mix is the harmonic mean of the SET and GET rates, the rate of (a)'s \
-                     even SET/GET mix."
-                );
+                render_redis_benchmark(&mut o, rb);
             }
         }
         o
     }
+}
+
+/// (d)'s tables: the medians, then every round.
+fn render_redis_benchmark(o: &mut String, rb: &RedisBenchmark) {
+    let best_c = rb.redmux_best_concurrency.unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "redmux ran right beside it, interleaved, in {} rounds: redis-benchmark -P 1, then \
+         redmux at C = 1 for about as long, then -P 64, then redmux at C = {best_c} ({}); \
+         which of each pair goes first alternates by round. Medians of the rounds; \
+         \"redmux as %\" is redmux's median over the median SET/GET mix of the same rounds.\n",
+        rb.rounds.len(),
+        rb.redmux_best_concurrency_from.as_deref().unwrap_or("?"),
+    );
+    let _ = writeln!(
+        o,
+        "| command | SET/s | GET/s | SET/GET mix/s | redmux C | redmux ops/s | redmux as % |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
+    for run in &rb.runs {
+        let (c, ops, pct) = match run.pipeline {
+            1 => (1, rb.redmux_c1_ops_per_sec, rb.redmux_c1_pct_of_p1),
+            _ => (
+                best_c,
+                rb.redmux_best_ops_per_sec,
+                rb.redmux_best_pct_of_p64,
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} | {} | {c} | {} | {} |",
+            run.command,
+            thousands(run.set_ops),
+            thousands(run.get_ops),
+            thousands(run.mix_ops),
+            ops.map(thousands).unwrap_or_default(),
+            pct.map(|p| format!("{p:.0}%")).unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nEach round: redis-benchmark's SET/GET mix/s and redmux's ops/s beside it.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| round | first | -P 1 mix/s | redmux C = 1 | % | -P 64 mix/s | redmux C = {best_c} | % |"
+    );
+    let _ = writeln!(o, "|---:|---|---:|---:|---:|---:|---:|---:|");
+    for (i, r) in rb.rounds.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {:.0}% | {} | {} | {:.0}% |",
+            i + 1,
+            if r.redis_benchmark_first {
+                "redis-benchmark"
+            } else {
+                "redmux"
+            },
+            thousands(r.p1.redis_benchmark.mix_ops),
+            thousands(r.p1.redmux_ops_per_sec),
+            r.p1.redmux_pct,
+            thousands(r.p64.redis_benchmark.mix_ops),
+            thousands(r.p64.redmux_ops_per_sec),
+            r.p64.redmux_pct,
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nThe mix is the harmonic mean of the SET and GET rates, the rate of (a)'s even \
+         SET/GET mix. In the first table each column is its own median over the rounds, so \
+         the mix need not lie between SET and GET."
+    );
 }
 
 #[cfg(test)]
