@@ -2,6 +2,7 @@
 //! one caller's order holds, fire-and-forget returns at once, cancellation is safe,
 //! errors stay with their command, blocking commands are refused.
 
+use std::future::IntoFuture;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -348,4 +349,73 @@ async fn timeouts_of_duration_max_mean_never() {
     let results = tx.execute().await.unwrap().committed().expect("committed");
     assert_eq!(results.get(m).unwrap(), 3);
     client.close().await;
+}
+
+/// Large `Bytes` arguments go out from their own buffers (never copied into the
+/// command's): whole and in order, among other callers' small commands, through a
+/// proxy that stalls mid-write so the gathered write resumes part-way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bytes_arguments_arrive_whole_and_in_order() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    let pattern = |seed: u8, len: usize| -> bytes::Bytes {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    };
+    let a = pattern(1, 3 << 20);
+    let b = pattern(2, redmux_resp::SHARED_ARG_MIN);
+    let c = pattern(3, (1 << 20) + 7);
+    // Small commands from other tasks interleave with the large ones.
+    let small: Vec<_> = (0..200)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client.set(format!("s{i}"), i).await.unwrap();
+                let v: i64 = client.get(format!("s{i}")).await.unwrap();
+                assert_eq!(v, i);
+            })
+        })
+        .collect();
+    proxy.stall();
+    // Submitted now, while the proxy forwards nothing: the socket buffers fill and
+    // the gathered write has to resume part-way.
+    let mset = client
+        .command::<()>(
+            cmd("MSET")
+                .arg("a")
+                .arg(a.clone())
+                .arg("small")
+                .arg("x")
+                .arg("b")
+                .arg(&b),
+        )
+        .into_future();
+    let c_task = tokio::spawn({
+        let client = client.clone();
+        let c = c.clone();
+        async move {
+            client.set("c", c).fire_and_forget().unwrap();
+            // The same caller's next command sees it.
+            client.get::<bytes::Bytes>("c").await.unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    proxy.resume();
+    mset.await.unwrap();
+    assert!(c_task.await.unwrap() == c, "c came back different");
+    for t in join_all(small).await {
+        t.unwrap();
+    }
+    let got_a: bytes::Bytes = client.get("a").await.unwrap();
+    let got_b: bytes::Bytes = client.get("b").await.unwrap();
+    assert!(
+        got_a == a && got_b == b,
+        "a large argument came back different"
+    );
+    let small: String = client.get("small").await.unwrap();
+    assert_eq!(small, "x");
+    let stats = client.stats();
+    assert_eq!(stats.commands_sent, stats.replies, "{stats:?}");
 }

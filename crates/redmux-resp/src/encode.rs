@@ -11,6 +11,11 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 /// Room for `*` + 20 digits + `\r\n`.
 const HEADER_ROOM: usize = 24;
 
+/// A `Bytes` argument at least this large is not copied into the command's buffer:
+/// [`CommandBuf::finish_parts`] hands it back as a part of its own, to be written
+/// from where it is (see [`ToArg::shared`]).
+pub const SHARED_ARG_MIN: usize = 64 * 1024;
+
 /// A command being encoded: the name and each argument are appended as RESP bulk
 /// strings as they are given.
 ///
@@ -31,6 +36,9 @@ pub struct CommandBuf {
     /// Where the name's payload starts, so [`CommandBuf::name`] can find it again.
     name_at: usize,
     name_len: usize,
+    /// Large `Bytes` arguments kept by reference, each with the offset in `buf`
+    /// where its payload belongs (between its `$len\r\n` and its `\r\n`).
+    shared: Vec<(usize, Bytes)>,
 }
 
 impl CommandBuf {
@@ -58,12 +66,24 @@ impl CommandBuf {
             argc: 1,
             name_at,
             name_len,
+            shared: Vec::new(),
         }
     }
 
-    /// Appends one argument.
+    /// Appends one argument. A large `Bytes` ([`SHARED_ARG_MIN`] or more) is kept by
+    /// reference instead of copied.
     pub fn arg(&mut self, arg: impl ToArg) -> &mut Self {
-        arg.write_arg(&mut self.buf);
+        match arg.shared() {
+            Some(payload) => {
+                self.buf.put_u8(b'$');
+                self.buf
+                    .put_slice(Decimal::unsigned(payload.len() as u64).as_bytes());
+                self.buf.put_slice(b"\r\n");
+                self.shared.push((self.buf.len(), payload));
+                self.buf.put_slice(b"\r\n");
+            }
+            None => arg.write_arg(&mut self.buf),
+        }
         self.argc += 1;
         self
     }
@@ -80,18 +100,52 @@ impl CommandBuf {
 
     /// The size of the encoded command so far, header excluded.
     pub fn body_len(&self) -> usize {
-        self.buf.len() - HEADER_ROOM
+        self.buf.len() - HEADER_ROOM + self.shared.iter().map(|(_, b)| b.len()).sum::<usize>()
     }
 
     /// The encoded arguments after the name, without the array header: the bytes
-    /// from the first argument's `$` on.
+    /// from the first argument's `$` on. The payloads of large `Bytes` arguments
+    /// kept by reference are not in it (their `$len\r\n` and `\r\n` are).
     pub fn args_bytes(&self) -> &[u8] {
         &self.buf[self.name_at + self.name_len + 2..]
     }
 
-    /// Writes the array header and returns the whole command as one buffer.
+    /// Writes the array header and returns the whole command as one buffer (large
+    /// `Bytes` arguments are copied in here; [`CommandBuf::finish_parts`] avoids it).
     pub fn finish(self) -> BytesMut {
-        let CommandBuf { mut buf, argc, .. } = self;
+        let (mut head, parts) = self.finish_parts();
+        if !parts.is_empty() {
+            head.reserve(parts.iter().map(Bytes::len).sum());
+            for part in &parts {
+                head.extend_from_slice(part);
+            }
+        }
+        head
+    }
+
+    /// Writes the array header and returns the command as a buffer followed by the
+    /// parts that come after it, in order: the command is `head` then each part.
+    /// Without large `Bytes` arguments there are no parts.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use redmux_resp::{CommandBuf, SHARED_ARG_MIN};
+    /// let value = Bytes::from(vec![b'x'; SHARED_ARG_MIN]);
+    /// let mut cmd = CommandBuf::new("SET");
+    /// cmd.arg("k").arg(value.clone());
+    /// let (head, parts) = cmd.finish_parts();
+    /// assert!(head.ends_with(b"$65536\r\n"));
+    /// assert_eq!(parts.len(), 2);
+    /// assert_eq!(parts[0].as_ptr(), value.as_ptr()); // not copied
+    /// assert_eq!(&parts[1][..], b"\r\n");
+    /// ```
+    pub fn finish_parts(self) -> (BytesMut, Vec<Bytes>) {
+        let CommandBuf {
+            mut buf,
+            argc,
+            shared,
+            ..
+        } = self;
         let digits = Decimal::unsigned(argc as u64);
         let digits = digits.as_bytes();
         let start = HEADER_ROOM - digits.len() - 3;
@@ -100,7 +154,24 @@ impl CommandBuf {
         buf[HEADER_ROOM - 2..HEADER_ROOM].copy_from_slice(b"\r\n");
         // O(1): moves the start pointer past the unused room.
         buf.advance(start);
-        buf
+        if shared.is_empty() {
+            return (buf, Vec::new());
+        }
+        // Cut the buffer where each shared payload goes (O(1) each, no copy).
+        let mut parts = Vec::with_capacity(shared.len() * 2);
+        let mut head: Option<BytesMut> = None;
+        let mut at = start;
+        for (offset, payload) in shared {
+            let piece = buf.split_to(offset - at);
+            at = offset;
+            match head {
+                None => head = Some(piece),
+                Some(_) => parts.push(piece.freeze()),
+            }
+            parts.push(payload);
+        }
+        parts.push(buf.freeze());
+        (head.unwrap_or_default(), parts)
     }
 }
 
@@ -137,6 +208,13 @@ pub fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
 pub trait ToArg {
     /// Appends `$len\r\npayload\r\n` to `out`.
     fn write_arg(&self, out: &mut BytesMut);
+
+    /// The payload as shared bytes, for an argument worth sending from its own
+    /// buffer rather than copying: a `Bytes` of [`SHARED_ARG_MIN`] bytes or more.
+    /// `None` (copy with [`ToArg::write_arg`]) for everything else.
+    fn shared(&self) -> Option<Bytes> {
+        None
+    }
 }
 
 fn put_bulk(out: &mut BytesMut, payload: &[u8]) {
@@ -201,11 +279,19 @@ impl ToArg for Bytes {
     fn write_arg(&self, out: &mut BytesMut) {
         put_bulk(out, self);
     }
+
+    fn shared(&self) -> Option<Bytes> {
+        (self.len() >= SHARED_ARG_MIN).then(|| self.clone())
+    }
 }
 
 impl<T: ToArg + ?Sized> ToArg for &T {
     fn write_arg(&self, out: &mut BytesMut) {
         (**self).write_arg(out);
+    }
+
+    fn shared(&self) -> Option<Bytes> {
+        (**self).shared()
     }
 }
 
@@ -364,5 +450,44 @@ mod tests {
             many.finish()
                 .starts_with(b"*1001\r\n$3\r\nDEL\r\n$1\r\n0\r\n")
         );
+    }
+
+    #[test]
+    fn large_bytes_arguments_are_parts_and_flatten_to_the_same_bytes() {
+        let big = Bytes::from(vec![b'a'; SHARED_ARG_MIN]);
+        let other = Bytes::from(vec![b'b'; SHARED_ARG_MIN + 1]);
+        let small = Bytes::from_static(b"small");
+        let build = || {
+            let mut cmd = CommandBuf::new("MSET");
+            cmd.arg("k1")
+                .arg(&big)
+                .arg("k2")
+                .arg(small.clone())
+                .arg("k3")
+                .arg(other.clone());
+            cmd
+        };
+        let mut flat = BytesMut::new();
+        encode_command(
+            &mut flat,
+            &[b"MSET", b"k1", &big, b"k2", &small, b"k3", &other],
+        );
+        assert_eq!(build().body_len() + 4, flat.len());
+        assert_eq!(build().finish(), flat);
+        let (head, parts) = build().finish_parts();
+        // head, big, (\r\n k2 small k3 header), other, \r\n
+        assert_eq!(parts.len(), 4);
+        assert_eq!(parts[0].as_ptr(), big.as_ptr());
+        assert_eq!(parts[2].as_ptr(), other.as_ptr());
+        let mut joined = head.to_vec();
+        for part in &parts {
+            joined.extend_from_slice(part);
+        }
+        assert_eq!(joined, flat.to_vec());
+        // One byte under the threshold: copied, no parts.
+        let mut cmd = CommandBuf::new("SET");
+        cmd.arg("k")
+            .arg(Bytes::from(vec![b'c'; SHARED_ARG_MIN - 1]));
+        assert!(cmd.finish_parts().1.is_empty());
     }
 }

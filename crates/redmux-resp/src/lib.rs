@@ -28,6 +28,6 @@ pub mod error;
 pub mod value;
 
 pub use decode::{Decoder, Limits};
-pub use encode::{CommandBuf, ToArg, encode_command};
+pub use encode::{CommandBuf, SHARED_ARG_MIN, ToArg, encode_command};
 pub use error::DecodeError;
 pub use value::Value;

@@ -93,6 +93,12 @@ impl Command {
     pub(crate) fn into_bytes(self) -> BytesMut {
         self.buf.finish()
     }
+
+    /// The encoded command as a buffer followed by the large `Bytes` arguments it
+    /// kept by reference (none for most commands).
+    pub(crate) fn into_parts(self) -> (BytesMut, Vec<bytes::Bytes>) {
+        self.buf.finish_parts()
+    }
 }
 
 /// A command name of up to 24 bytes kept inline, so a request carries its name for

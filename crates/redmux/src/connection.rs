@@ -258,6 +258,61 @@ impl WriteHalf {
         }
         Ok(())
     }
+
+    /// Writes every buffer of `bufs` in order, several per syscall (`writev`), through
+    /// a shared reference as [`WriteHalf::write_all_shared`]; returns the syscall
+    /// count.
+    pub(crate) async fn write_all_vectored_shared(&self, bufs: &[&[u8]]) -> io::Result<u64> {
+        // Position: the buffer, and how much of it is written.
+        let (mut index, mut offset) = (0, 0);
+        let mut syscalls = 0;
+        loop {
+            while bufs.get(index).is_some_and(|b| offset >= b.len()) {
+                index += 1;
+                offset = 0;
+            }
+            let Some(first) = bufs.get(index) else {
+                return Ok(syscalls);
+            };
+            let mut slices = [io::IoSlice::new(&[]); 8];
+            slices[0] = io::IoSlice::new(&first[offset..]);
+            let mut count = 1;
+            for (slice, buf) in slices[1..].iter_mut().zip(&bufs[index + 1..]) {
+                *slice = io::IoSlice::new(buf);
+                count += 1;
+            }
+            let written = match self {
+                WriteHalf::Tcp(w) => w.try_write_vectored(&slices[..count]),
+                WriteHalf::Unix(w) => w.try_write_vectored(&slices[..count]),
+            };
+            match written {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(mut n) => {
+                    syscalls += 1;
+                    // Advance across the buffers the write covered.
+                    while n > 0 {
+                        let left = bufs.get(index).map_or(0, |b| b.len() - offset);
+                        if n < left {
+                            offset += n;
+                            n = 0;
+                        } else {
+                            n -= left;
+                            index += 1;
+                            offset = 0;
+                        }
+                        if index >= bufs.len() {
+                            break;
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self {
+                    WriteHalf::Tcp(w) => w.writable().await?,
+                    WriteHalf::Unix(w) => w.writable().await?,
+                },
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 impl AsyncRead for ReadHalf {

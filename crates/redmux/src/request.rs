@@ -131,8 +131,8 @@ impl<'a, T> Request<'a, T> {
     pub fn fire_and_forget(self) -> Result<()> {
         let timeout = self.timeout.unwrap_or(self.shared.config.command_timeout);
         let command = self.command?;
-        let entry = Entry::new(
-            command.into_bytes(),
+        let entry = Entry::with_parts(
+            command.into_parts(),
             Slot::Ignore,
             crate::mux::deadline(timeout).into_std(),
         );
@@ -176,7 +176,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
         } else {
             Slot::Waiter(tx)
         };
-        let entry = Entry::new(command.into_bytes(), slot, deadline.into_std());
+        let entry = Entry::with_parts(command.into_parts(), slot, deadline.into_std());
         let (seq, queueing) = match shared.submit(entry) {
             Ok(seq) => (seq, None),
             Err(SubmitError::Refused(e)) => return Response::ready(Err(e)),

@@ -120,6 +120,7 @@ impl Shared {
         if self.pending.len() == 0
             && self.counters.last_read_replies.load(Relaxed) <= 1
             && entry.hold.is_none()
+            && entry.parts.is_none()
             && let Some(fast) = self.queue.begin_fast_path()
         {
             return Ok(self.write_now(fast, entry));

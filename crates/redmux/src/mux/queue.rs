@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot};
 
@@ -19,6 +19,10 @@ use crate::error::Error;
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) bytes: BytesMut,
+    /// What follows `bytes`, for a command with large `Bytes` arguments: they are
+    /// written from their own buffers, never copied (see
+    /// [`redmux_resp::CommandBuf::finish_parts`]).
+    pub(crate) parts: Option<Box<[Bytes]>>,
     pub(crate) slot: Slot,
     /// Past this instant the caller has been told the command timed out unsent, so
     /// it must never be written.
@@ -37,11 +41,34 @@ impl Entry {
     pub(crate) fn new(bytes: BytesMut, slot: Slot, deadline: Instant) -> Self {
         Entry {
             bytes,
+            parts: None,
             slot,
             deadline,
             hold: None,
             seq: 0,
         }
+    }
+
+    /// A command encoded as a buffer followed by large parts.
+    pub(crate) fn with_parts(
+        (bytes, parts): (BytesMut, Vec<Bytes>),
+        slot: Slot,
+        deadline: Instant,
+    ) -> Self {
+        let mut entry = Entry::new(bytes, slot, deadline);
+        if !parts.is_empty() {
+            entry.parts = Some(parts.into_boxed_slice());
+        }
+        entry
+    }
+
+    /// Its encoded size.
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+            + self
+                .parts
+                .as_deref()
+                .map_or(0, |p| p.iter().map(Bytes::len).sum())
     }
 }
 
@@ -138,14 +165,14 @@ impl Queue {
         // One command always fits in an empty queue, however large it is.
         if !state.entries.is_empty()
             && (state.entries.len() >= self.max_commands
-                || state.bytes + entry.bytes.len() > self.max_bytes)
+                || state.bytes + entry.len() > self.max_bytes)
         {
             return Err(PushError::Full(entry));
         }
         state.pushed += 1;
         let seq = state.pushed;
         entry.seq = seq;
-        state.bytes += entry.bytes.len();
+        state.bytes += entry.len();
         let was_empty = state.entries.is_empty();
         state.entries.push(entry);
         drop(state);
@@ -173,7 +200,7 @@ impl Queue {
         for mut entry in entries {
             state.pushed += 1;
             entry.seq = state.pushed;
-            state.bytes += entry.bytes.len();
+            state.bytes += entry.len();
             state.entries.push(entry);
         }
         drop(state);
@@ -314,7 +341,7 @@ impl Queue {
             .into_iter()
             .partition(|e| e.deadline <= now);
         state.entries = live;
-        state.bytes = state.entries.iter().map(|e| e.bytes.len()).sum();
+        state.bytes = state.entries.iter().map(Entry::len).sum();
         state.swept = 0;
         drop(state);
         if !expired.is_empty() {
@@ -342,7 +369,7 @@ impl Queue {
     pub(crate) fn push_front(&self, entries: impl Iterator<Item = Entry>) {
         let mut state = self.state.lock();
         let returned: Vec<Entry> = entries.collect();
-        state.bytes += returned.iter().map(|e| e.bytes.len()).sum::<usize>();
+        state.bytes += returned.iter().map(Entry::len).sum::<usize>();
         // They were never written: a timeout must not call them "sent".
         if let Some(first) = returned.iter().map(|e| e.seq).filter(|s| *s > 0).min() {
             state.taken = state.taken.min(first - 1);

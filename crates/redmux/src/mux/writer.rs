@@ -10,7 +10,7 @@ use std::io;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::{oneshot, watch};
 
 use super::Shared;
@@ -22,6 +22,10 @@ use crate::error::{CommandStatus, Error};
 /// Commands at least this large are written from their own buffer instead of being
 /// copied into the batch: a 4 MiB value costs a syscall, not a 4 MiB memcpy.
 const WRITE_DIRECTLY: usize = 64 * 1024;
+
+/// A command written from its own buffers: its encoded bytes, then the large
+/// arguments it kept by reference, if any.
+type Direct = (BytesMut, Option<Box<[Bytes]>>);
 
 /// Why the writer stopped.
 #[derive(Debug)]
@@ -65,7 +69,7 @@ pub(crate) async fn run(
         };
         if let Some(rest) = rest {
             // A caller's fast-path write was cut short: its rest goes first.
-            if let Err(exit) = writer.flush(Some(rest)).await {
+            if let Err(exit) = writer.flush(Some((rest, None))).await {
                 return exit;
             }
             continue;
@@ -153,7 +157,7 @@ impl Writer<'_> {
         loop {
             // Fill one write: small commands are copied into `out`; a large one ends
             // the write and goes out from its own buffer right after.
-            let mut direct: Option<BytesMut> = None;
+            let mut direct: Option<Direct> = None;
             let mut hold: Option<Hold> = None;
             for entry in entries.by_ref() {
                 if entry.deadline <= now {
@@ -163,8 +167,8 @@ impl Writer<'_> {
                     continue;
                 }
                 self.slots.push(entry.slot);
-                if entry.bytes.len() >= WRITE_DIRECTLY {
-                    direct = Some(entry.bytes);
+                if entry.parts.is_some() || entry.bytes.len() >= WRITE_DIRECTLY {
+                    direct = Some((entry.bytes, entry.parts));
                 } else {
                     self.out.extend_from_slice(&entry.bytes);
                 }
@@ -187,7 +191,7 @@ impl Writer<'_> {
     }
 
     /// Records the slots, then writes `out` and the large command, if any.
-    async fn flush(&mut self, direct: Option<BytesMut>) -> Result<(), WriterExit> {
+    async fn flush(&mut self, direct: Option<Direct>) -> Result<(), WriterExit> {
         let commands = self.slots.len() as u64;
         // Slots go in before the bytes go out: a reply cannot beat its slot.
         self.shared.pending.extend(&mut self.slots);
@@ -195,7 +199,13 @@ impl Writer<'_> {
             .counters
             .commands_sent
             .fetch_add(commands, Relaxed);
-        let bytes = self.out.len() + direct.as_ref().map_or(0, |d| d.len());
+        let bytes = self.out.len()
+            + direct.as_ref().map_or(0, |(head, parts)| {
+                head.len()
+                    + parts
+                        .as_deref()
+                        .map_or(0, |p| p.iter().map(Bytes::len).sum())
+            });
         let result = tokio::select! {
             biased;
             _ = self.stop.wait_for(|s| *s) => Err(WriterExit::Stopped),
@@ -213,15 +223,21 @@ impl Writer<'_> {
 }
 
 /// Writes the batch, then the large command if there is one; returns the syscall count.
-async fn write_out(io: &WriteHalf, out: &[u8], direct: Option<BytesMut>) -> io::Result<u64> {
-    let mut syscalls = 0;
-    if !out.is_empty() {
-        io.write_all_shared(out).await?;
-        syscalls += 1;
+async fn write_out(io: &WriteHalf, out: &[u8], direct: Option<Direct>) -> io::Result<u64> {
+    match direct {
+        None => {
+            io.write_all_shared(out).await?;
+            Ok(1)
+        }
+        Some((head, None)) => io.write_all_vectored_shared(&[out, &head]).await,
+        // A command with large arguments kept by reference: the batch, its buffer
+        // and each part in order, gathered into as few writes as the socket takes.
+        Some((head, Some(parts))) => {
+            let mut bufs: Vec<&[u8]> = Vec::with_capacity(2 + parts.len());
+            bufs.push(out);
+            bufs.push(&head);
+            bufs.extend(parts.iter().map(|p| &p[..]));
+            io.write_all_vectored_shared(&bufs).await
+        }
     }
-    if let Some(direct) = direct {
-        io.write_all_shared(&direct).await?;
-        syscalls += 1;
-    }
-    Ok(syscalls)
 }
