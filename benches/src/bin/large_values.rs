@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use redmux_benches::compare::Result;
 use redmux_benches::compare::clients::{self, ClientKind, Kv, Tuning};
 use redmux_benches::compare::machine::{Machine, Versions, now_utc};
@@ -141,7 +142,7 @@ async fn phase<K: Kv>(
     label: &str,
     tasks: usize,
     measure: Duration,
-    big: Option<Arc<[u8]>>,
+    big: Option<Bytes>,
 ) -> Result<PhaseOut> {
     let state = Arc::new(AtomicU8::new(WARMING));
     let value = [b'v'; 16];
@@ -175,7 +176,8 @@ async fn phase<K: Kv>(
             let (mut sets, mut busy) = (0u64, Duration::ZERO);
             while state.load(Relaxed) != STOPPING {
                 let started = Instant::now();
-                client.set(&key, &big).await?;
+                // Held as `Bytes`: each client sends it as cheaply as it can.
+                client.set_bytes(&key, big.clone()).await?;
                 if state.load(Relaxed) == MEASURING {
                     sets += 1;
                     busy += started.elapsed();
@@ -216,7 +218,7 @@ async fn measure<K: Kv>(
     stats: impl Fn() -> Option<(u64, u64)>,
 ) -> Result<ClientResult> {
     let measure = Duration::from_secs_f64(options.seconds);
-    let big: Arc<[u8]> = vec![b'x'; options.value_bytes].into();
+    let big = Bytes::from(vec![b'x'; options.value_bytes]);
     let (mut alone, mut with) = (Vec::new(), Vec::new());
     let (mut alone_s, mut with_s) = (0.0, 0.0);
     let (mut sets, mut busy) = (0u64, Duration::ZERO);

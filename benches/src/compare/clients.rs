@@ -60,12 +60,24 @@ pub trait Kv: Clone + Send + Sync + 'static {
 
     /// `GET key`.
     fn get(&mut self, key: &[u8]) -> impl Future<Output = Result<Option<Self::Value>>> + Send;
+
+    /// `SET key value` with a value the caller already holds as `Bytes`, for a client
+    /// that can send it without copying (redmux; fred takes `Bytes` too). The
+    /// default copies, as `set` does.
+    fn set_bytes(&mut self, key: &[u8], value: Bytes) -> impl Future<Output = Result<()>> + Send {
+        async move { self.set(key, &value).await }
+    }
 }
 
 impl Kv for redmux::Client {
     type Value = Bytes;
 
     async fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        redmux::Client::set(self, key, value).await?;
+        Ok(())
+    }
+
+    async fn set_bytes(&mut self, key: &[u8], value: Bytes) -> Result<()> {
         redmux::Client::set(self, key, value).await?;
         Ok(())
     }
@@ -92,6 +104,11 @@ impl Kv for fred::clients::Client {
     type Value = Bytes;
 
     async fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        KeysInterface::set::<(), _, _>(self, key, value, None, None, false).await?;
+        Ok(())
+    }
+
+    async fn set_bytes(&mut self, key: &[u8], value: Bytes) -> Result<()> {
         KeysInterface::set::<(), _, _>(self, key, value, None, None, false).await?;
         Ok(())
     }
