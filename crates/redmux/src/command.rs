@@ -154,14 +154,41 @@ fn is_blocking(name: &[u8], args: &[u8]) -> bool {
     if ALWAYS_BLOCKING.iter().any(|b| name.eq_ignore_ascii_case(b)) {
         return true;
     }
-    // XREAD and XREADGROUP block only with BLOCK, which comes before STREAMS.
     if name.eq_ignore_ascii_case(b"XREAD") || name.eq_ignore_ascii_case(b"XREADGROUP") {
-        for arg in BulkArgs(args) {
-            if arg.eq_ignore_ascii_case(b"STREAMS") {
+        return xread_blocks(BulkArgs(args));
+    }
+    false
+}
+
+/// Whether an XREAD or XREADGROUP has a `BLOCK` option:
+/// `XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ...` and
+/// `XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ...`.
+///
+/// The options are read as the server reads them, in any order and case-insensitively,
+/// skipping the values they take: a group, consumer or stream named `block` or
+/// `streams` is a name, not an option. A word the server would reject leaves the
+/// scan going, so an option this list does not know cannot hide a `BLOCK` after it
+/// (such a command fails at the server anyway, or is refused here).
+fn xread_blocks<'a>(mut args: impl Iterator<Item = &'a [u8]>) -> bool {
+    while let Some(word) = args.next() {
+        let values = if word.eq_ignore_ascii_case(b"STREAMS") {
+            // Everything after STREAMS is keys and ids.
+            return false;
+        } else if word.eq_ignore_ascii_case(b"BLOCK") {
+            // `BLOCK` with no value after it is a syntax error, never a wait.
+            return args.next().is_some();
+        } else if word.eq_ignore_ascii_case(b"COUNT") {
+            1
+        } else if word.eq_ignore_ascii_case(b"GROUP") {
+            // The group and the consumer (the server refuses GROUP on XREAD).
+            2
+        } else {
+            // NOACK, or a word the server will reject.
+            0
+        };
+        for _ in 0..values {
+            if args.next().is_none() {
                 return false;
-            }
-            if arg.eq_ignore_ascii_case(b"BLOCK") {
-                return true;
             }
         }
     }
@@ -219,5 +246,65 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("BRPOP") && e.contains("dedicated()"), "{e}");
+    }
+
+    fn xreadgroup(words: &[&str]) -> bool {
+        blocking(cmd("XREADGROUP").args(words.iter().copied()))
+    }
+
+    #[test]
+    fn group_and_consumer_names_are_not_options() {
+        // Named like the options: still not blocking.
+        assert!(!xreadgroup(&["GROUP", "block", "c", "STREAMS", "s", ">"]));
+        assert!(!xreadgroup(&["GROUP", "g", "BLOCK", "STREAMS", "s", ">"]));
+        assert!(!xreadgroup(&[
+            "GROUP", "block", "block", "COUNT", "1", "NOACK", "STREAMS", "s", ">"
+        ]));
+        // A group or consumer named "streams" does not end the options early.
+        assert!(xreadgroup(&[
+            "GROUP", "streams", "c", "BLOCK", "0", "STREAMS", "s", ">"
+        ]));
+        assert!(xreadgroup(&[
+            "GROUP", "g", "streams", "BLOCK", "0", "STREAMS", "s", ">"
+        ]));
+        assert!(xreadgroup(&[
+            "group", "streams", "streams", "noack", "count", "5", "Block", "100", "streams", "s",
+            ">"
+        ]));
+    }
+
+    #[test]
+    fn options_in_any_order_and_their_values_skipped() {
+        // The server takes the options in any order, GROUP included.
+        assert!(xreadgroup(&[
+            "BLOCK", "0", "GROUP", "g", "c", "STREAMS", "s", ">"
+        ]));
+        assert!(xreadgroup(&[
+            "GROUP", "g", "c", "NOACK", "BLOCK", "0", "COUNT", "1", "STREAMS", "s", ">"
+        ]));
+        // A COUNT whose value is the word "block" (a server error, not a wait).
+        assert!(!blocking(
+            cmd("XREAD").args(["COUNT", "block", "STREAMS", "s", "0"])
+        ));
+        assert!(blocking(
+            cmd("XREAD").args(["COUNT", "streams", "BLOCK", "0", "STREAMS", "s", "0"])
+        ));
+        // Streams and ids are never options, whatever their names.
+        assert!(!blocking(
+            cmd("xread").args(["streams", "block", "streams", "0", "0"])
+        ));
+        // Truncated commands are syntax errors at the server, not waits.
+        assert!(!blocking(cmd("XREAD").args(["BLOCK"])));
+        assert!(!xreadgroup(&["GROUP", "g"]));
+        assert!(!blocking(cmd("XREAD")));
+        // An option this parser does not know does not hide a BLOCK after it.
+        assert!(blocking(cmd("XREAD").args([
+            "FUTUREFLAG",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            "0"
+        ])));
     }
 }
