@@ -577,3 +577,62 @@ async fn a_transaction_cut_off_mid_write_never_runs_part_of_itself() {
         .unwrap();
     assert_eq!(exists, 0, "part of the transaction ran on its own");
 }
+
+/// A transaction whose deadline passes while its MULTI waits behind a large write in
+/// the same batch: once MULTI is on the wire its commands and EXEC follow whatever
+/// the time, or the connection would stay inside MULTI and answer every other caller
+/// `+QUEUED`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_late_behind_a_large_write_is_never_left_open() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    client.set("plain", "value").await.unwrap();
+    let big = bytes::Bytes::from(vec![b'x'; 48 << 20]);
+    let set_big = |key: &'static str| {
+        let (client, big) = (client.clone(), big.clone());
+        tokio::spawn(async move { client.set(key, big).await })
+    };
+    // Nothing is forwarded: the first large value fills the socket buffers and the
+    // writer waits inside its write.
+    proxy.stall();
+    let first = set_big("big1");
+    wait_until("the writer to be inside the first large write", || async {
+        let stats = client.stats();
+        stats.in_flight == 1 && stats.queue_depth == 0
+    })
+    .await;
+    // Queued behind it, to be taken in one batch: a second large value, then MULTI.
+    let second = set_big("big2");
+    wait_until("the second large SET to be queued", || async {
+        client.stats().queue_depth == 1
+    })
+    .await;
+    let mut tx = client.transaction().timeout(Duration::from_millis(300));
+    tx.add(client.incr("counter"));
+    let late = tokio::spawn(tx.execute());
+    // Let the first value through until the writer takes the batch, then stall
+    // again while the second is going out: MULTI waits behind it past its deadline.
+    proxy.resume();
+    wait_until("the writer to take the second SET and MULTI", || async {
+        client.stats().queue_depth == 0
+    })
+    .await;
+    proxy.stall();
+    let outcome = late.await.unwrap();
+    assert!(matches!(outcome, Err(Error::Timeout(_))), "{outcome:?}");
+    proxy.resume();
+    first.await.unwrap().unwrap();
+    second.await.unwrap().unwrap();
+    // Whatever became of the transaction, the connection is not inside a MULTI:
+    // every later command gets its own reply.
+    for i in 0..20 {
+        let v: Option<String> = client.get("plain").await.unwrap();
+        assert_eq!(v.as_deref(), Some("value"), "reply {i}");
+        let echoed: String = client.echo(format!("e{i}")).await.unwrap();
+        assert_eq!(echoed, format!("e{i}"));
+    }
+    // It ran whole or not at all.
+    let counter: Option<i64> = client.get("counter").await.unwrap();
+    assert!(matches!(counter, None | Some(1)), "{counter:?}");
+}

@@ -100,7 +100,7 @@ pub(crate) async fn run(
             continue;
         }
         let mut entries = batch.drain(..);
-        let mut hold = match writer.write(&mut entries).await {
+        let mut hold = match writer.write(&mut entries, Expire::Past).await {
             Ok(hold) => hold,
             Err(exit) => {
                 shared.queue.push_front(entries);
@@ -121,7 +121,10 @@ pub(crate) async fn run(
             // A dropped sender (the caller gave up) or a late one releases the writer.
             if let Some(follow_up) = follow_up {
                 let mut entries = follow_up.into_iter();
-                hold = match writer.write(&mut entries).await {
+                // Never dropped for lateness: the head of their group is on the
+                // wire, and a MULTI without its EXEC would leave the connection
+                // queueing every other caller's commands (their replies `+QUEUED`).
+                hold = match writer.write(&mut entries, Expire::Never).await {
                     Ok(hold) => hold,
                     Err(exit) => {
                         // A follow-up is the rest of something partly written (a
@@ -147,11 +150,21 @@ pub(crate) async fn run(
 /// A holding entry's follow-up and the instant the writer stops waiting for it.
 type Hold = (oneshot::Receiver<Vec<Entry>>, Instant);
 
+/// Whether entries whose deadline has passed are dropped unwritten.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expire {
+    /// Queued commands: their callers were told they timed out unsent.
+    Past,
+    /// The rest of a group whose first part is written: it goes out whole.
+    Never,
+}
+
 impl Writer<'_> {
     /// Writes entries until they run out or one holds the writer; returns the hold.
     async fn write(
         &mut self,
         entries: &mut impl Iterator<Item = Entry>,
+        expire: Expire,
     ) -> Result<Option<Hold>, WriterExit> {
         let now = Instant::now();
         loop {
@@ -160,7 +173,7 @@ impl Writer<'_> {
             let mut direct: Option<Direct> = None;
             let mut hold: Option<Hold> = None;
             for entry in entries.by_ref() {
-                if entry.deadline <= now {
+                if expire == Expire::Past && entry.deadline <= now {
                     // Its caller was already told it timed out unsent.
                     entry.slot.fail(super::expired_error());
                     self.shared.counters.expired.fetch_add(1, Relaxed);
