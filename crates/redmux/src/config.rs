@@ -91,9 +91,12 @@ pub struct Config {
     /// so a dead idle link is found before a caller needs it. `Duration::MAX` means
     /// never; zero is refused at connect ([`crate::Error::Config`]).
     pub heartbeat_interval: Duration,
-    /// The connection is declared dead and rebuilt when commands are waiting and
-    /// nothing has been read for this long (default 15 s, three default timeouts): the
-    /// half-open socket a kernel would otherwise keep for a quarter of an hour.
+    /// The connection is declared dead and rebuilt when nothing has been read for
+    /// this long (default 15 s, three default timeouts) while commands wait and either
+    /// one of them timed out or the heartbeat `PING` went unanswered past its deadline
+    /// (`max(heartbeat_interval, command_timeout)`): the half-open socket a kernel
+    /// would otherwise keep for a quarter of an hour. A server busy with one long
+    /// command for less than this keeps its connection.
     pub dead_link_timeout: Duration,
 }
 

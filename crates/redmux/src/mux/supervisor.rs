@@ -243,8 +243,13 @@ async fn stop_reader(reader_task: tokio::task::JoinHandle<Option<Error>>) {
 }
 
 /// Watches a connection's health: sends a `PING` when nothing has been written for
-/// a heartbeat interval, and declares the link dead when commands are timing out
-/// and no reply has come for `dead_link_timeout`.
+/// a heartbeat interval, and declares the link dead when no reply has come for
+/// `dead_link_timeout` while commands wait and either a caller's command timed out or
+/// a heartbeat went unanswered past its deadline. The second rule is what finds a
+/// link that died while idle: no caller is waiting to time out, only the `PING`.
+///
+/// Neither rule fires for a server that is merely slow to answer one long command
+/// while nothing has timed out: replies stopping alone is not a dead link.
 async fn monitor(shared: &Shared) -> Error {
     let config = &shared.config;
     let period = (config.heartbeat_interval.min(config.dead_link_timeout) / 4)
@@ -255,21 +260,34 @@ async fn monitor(shared: &Shared) -> Error {
     // timeouts there were then.
     let mut stalled: Option<(Instant, u64)> = None;
     let mut replies_seen = shared.counters.replies.load(Relaxed);
+    // The last heartbeat's deadline and the reply count when it was sent: any reply
+    // since (its own or one before it) shows the link alive.
+    let mut heartbeat: Option<(Instant, u64)> = None;
     loop {
         tick.tick().await;
         let now = Instant::now();
         let replies = shared.counters.replies.load(Relaxed);
         let waiting = shared.pending.len() > 0;
+        if heartbeat.is_some_and(|(_, sent_at)| replies != sent_at) {
+            heartbeat = None;
+        }
         if !waiting || replies != replies_seen {
             stalled = None;
         } else {
             let timeouts = shared.counters.timeouts.load(Relaxed);
             let (since, timeouts_then) = *stalled.get_or_insert((now, timeouts));
-            if now - since >= config.dead_link_timeout && timeouts > timeouts_then {
+            let timed_out = timeouts > timeouts_then;
+            let heartbeat_missed = heartbeat.is_some_and(|(deadline, _)| now >= deadline);
+            if now - since >= config.dead_link_timeout && (timed_out || heartbeat_missed) {
+                let what = if timed_out {
+                    "commands timed out"
+                } else {
+                    "the heartbeat PING went unanswered"
+                };
                 return Error::ConnectionLost {
                     status: CommandStatus::Sent,
                     reason: format!(
-                        "dead link: commands timed out and no reply came for {:?} (dead_link_timeout)",
+                        "dead link: {what} and no reply came for {:?} (dead_link_timeout)",
                         now - since
                     )
                     .into(),
@@ -290,7 +308,13 @@ async fn monitor(shared: &Shared) -> Error {
                     .max(config.command_timeout)
                     .min(super::FOREVER);
             // A full queue means traffic enough to find a dead link without help.
-            let _ = shared.submit(Entry::new(ping, Slot::Ignore, deadline));
+            if shared
+                .submit(Entry::new(ping, Slot::Ignore, deadline))
+                .is_ok()
+                && heartbeat.is_none()
+            {
+                heartbeat = Some((deadline, replies));
+            }
         }
     }
 }

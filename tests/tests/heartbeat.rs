@@ -1,0 +1,83 @@
+//! The heartbeat and the dead-link rule on a link nobody is using: a connection that
+//! dies silently while idle is found by the unanswered `PING` alone, without a
+//! caller's command having to time out first; and a server that is only slow to
+//! answer one long command is not mistaken for a dead link.
+
+use std::time::{Duration, Instant};
+
+use redmux::{Client, Config, ConnectionState, cmd};
+use redmux_testkit::{FaultProxy, RedisServer};
+
+async fn wait_for_state(client: &Client, want: ConnectionState, within: Duration) -> Duration {
+    let started = Instant::now();
+    let mut states = client.watch_state();
+    tokio::time::timeout(within, states.wait_for(|s| *s == want))
+        .await
+        .unwrap_or_else(|_| panic!("not {want} within {within:?}; stats {:?}", client.stats()))
+        .unwrap();
+    started.elapsed()
+}
+
+fn config(url: &str) -> Config {
+    let mut config = Config::from_url(url).unwrap();
+    config.connect_timeout = Duration::from_millis(300);
+    config.command_timeout = Duration::from_millis(300);
+    config.heartbeat_interval = Duration::from_millis(100);
+    config.dead_link_timeout = Duration::from_millis(500);
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_link_that_died_silently_is_found_by_the_heartbeat() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect_with(config(&proxy.url())).await.unwrap();
+    client.set("k", "v").await.unwrap();
+    // The link goes silent (sockets open, nothing forwarded) and no caller sends
+    // anything: only the heartbeat can notice.
+    proxy.stall();
+    let found = wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
+        Duration::from_secs(5),
+    )
+    .await;
+    let stats = client.stats();
+    assert_eq!(stats.timeouts, 0, "no caller timed out: {stats:?}");
+    // Heartbeat after 100 ms idle, its deadline 300 ms later, then 500 ms of silence.
+    assert!(
+        found >= Duration::from_millis(500),
+        "declared dead after only {found:?}"
+    );
+    proxy.resume();
+    wait_for_state(&client, ConnectionState::Connected, Duration::from_secs(5)).await;
+    let v: Option<String> = client.get("k").await.unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+    assert_eq!(client.stats().reconnects, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_busy_for_less_than_the_dead_link_timeout_keeps_its_connection() {
+    let server = RedisServer::start().unwrap();
+    let mut config = config(&server.url());
+    config.dead_link_timeout = Duration::from_millis(1500);
+    let client = Client::connect_with(config).await.unwrap();
+    // A script keeps the server busy for 600 ms, answering nobody: the heartbeat
+    // sent meanwhile waits past its own deadline (300 ms), but replies resume within
+    // the dead-link timeout, so the link is not declared dead.
+    let busy = "local t = redis.call('TIME') \
+        local start = t[1] * 1000000 + t[2] \
+        repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start >= 600000 \
+        return 'done'";
+    let done: String = client
+        .command(cmd("EVAL").arg(busy).arg(0))
+        .timeout(Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(done, "done");
+    let echoed: String = client.echo("after").await.unwrap();
+    assert_eq!(echoed, "after");
+    let stats = client.stats();
+    assert_eq!(stats.reconnects, 0, "{stats:?}");
+    assert_eq!(client.state(), ConnectionState::Connected);
+}
