@@ -8,7 +8,7 @@
 //! | `scan` | SCAN, HSCAN, SSCAN, ZSCAN as streams ([`Scan`], [`ScanOptions`]) |
 //! | `hashes` | HGET, HSET, HMGET, HGETALL, HDEL, HINCRBY, HEXISTS, HLEN, ... |
 //! | `lists` | LPUSH, RPUSH, LPOP, RPOP, LRANGE, LLEN, LREM, LTRIM, LMOVE ([`Side`]) |
-//! | `sets` | SADD, SREM, SMEMBERS, SISMEMBER, SCARD |
+//! | `sets` | SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP, SRANDMEMBER, SMOVE, SINTER, SUNION, SDIFF, SINTERSTORE, SUNIONSTORE, SDIFFSTORE, SINTERCARD |
 //! | `sorted_sets` | ZADD ([`ZAddOptions`]), ZREM, ZSCORE, ZINCRBY, ZRANK, ZCARD |
 //! | `zrange` | ZRANGE and its options ([`ZRange`]) |
 //! | `server` | PING, ECHO, INFO, DBSIZE, FLUSHDB, TIME, PUBLISH |
