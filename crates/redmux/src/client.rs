@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -159,8 +160,9 @@ impl Client {
     }
 
     /// Stops taking commands (on every clone), sends what is queued, waits for the
-    /// replies owed (up to the command timeout), then closes the connection. Later
-    /// calls fail with [`crate::Error::Closed`].
+    /// replies owed, then closes the connection: [`Client::close_within`] with the
+    /// command timeout plus the connect timeout as its deadline. Later calls fail
+    /// with [`crate::Error::Closed`].
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) {
@@ -169,13 +171,45 @@ impl Client {
     /// # }
     /// ```
     pub async fn close(&self) {
+        let config = &self.handle.shared.config;
+        let deadline = config
+            .command_timeout
+            .saturating_add(config.connect_timeout);
+        self.close_within(deadline).await;
+    }
+
+    /// Stops taking commands (on every clone), sends what is queued (waiting for a
+    /// reconnect if the connection is down), waits for the replies owed, then
+    /// closes the connection; all of it within `deadline`. Returns `false` if the
+    /// deadline passed and what was still owed was given up.
+    ///
+    /// Past the deadline the connection is torn down at once: commands still
+    /// queued fail with [`crate::Error::Closed`] (not sent), and commands written
+    /// but unanswered with [`crate::Error::ConnectionLost`] (sent, may have run).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) {
+    /// use std::time::Duration;
+    /// client.incr("visits").fire_and_forget().ok();
+    /// if !client.close_within(Duration::from_secs(2)).await {
+    ///     eprintln!("some commands were given up at shutdown");
+    /// }
+    /// # }
+    /// ```
+    pub async fn close_within(&self, deadline: Duration) -> bool {
         let shared = &self.handle.shared;
         let mut state = shared.watch_state();
         shared.close();
-        let deadline =
-            (shared.config.command_timeout).saturating_add(shared.config.connect_timeout);
-        let _ =
-            tokio::time::timeout(deadline, state.wait_for(|s| *s == ConnectionState::Closed)).await;
+        let closed = |s: &ConnectionState| *s == ConnectionState::Closed;
+        if tokio::time::timeout(deadline, state.wait_for(closed))
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        shared.abort();
+        let _ = state.wait_for(closed).await;
+        false
     }
 
     /// The configuration the client was made with.

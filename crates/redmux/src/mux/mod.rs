@@ -95,6 +95,9 @@ pub(crate) struct Shared {
     last_write_ms: AtomicU64,
     /// Why the last connection attempt failed, while reconnecting.
     last_connect_error: Mutex<Option<Error>>,
+    /// Set when a closing client's deadline has passed: whatever is still owed is
+    /// given up and the connection is torn down at once.
+    aborted: watch::Sender<bool>,
 }
 
 /// Why a command was not queued.
@@ -270,6 +273,23 @@ impl Shared {
     /// Stops taking commands; the writer sends what is queued, then the tasks end.
     pub(crate) fn close(&self) {
         self.queue.close();
+    }
+
+    /// Closes and gives up on what is still owed: the supervisor tears the
+    /// connection down (or stops reconnecting) at once.
+    pub(crate) fn abort(&self) {
+        self.queue.close();
+        self.aborted.send_replace(true);
+    }
+
+    pub(crate) fn is_aborted(&self) -> bool {
+        *self.aborted.borrow()
+    }
+
+    /// Resolves once [`Shared::abort`] has been called.
+    pub(crate) async fn wait_aborted(&self) {
+        let mut aborted = self.aborted.subscribe();
+        let _ = aborted.wait_for(|a| *a).await;
     }
 
     /// Waits for the room a full queue lacked, up to `deadline`, then queues the entry.

@@ -34,6 +34,7 @@ pub(crate) async fn start(config: Config) -> Result<Arc<Shared>, Error> {
         last_read_ms: Default::default(),
         last_write_ms: Default::default(),
         last_connect_error: Mutex::new(None),
+        aborted: watch::channel(false).0,
     });
     let sweep = tokio::spawn(expiry::run(shared.clone()));
     tokio::spawn(supervise(shared.clone(), conn, sweep));
@@ -103,11 +104,18 @@ async fn reconnect(shared: &Shared) -> Option<Connection> {
     let mut delay = policy.initial_delay;
     let mut attempts = 0u32;
     loop {
-        if shared.queue.is_closed() {
+        // A closed client still reconnects to deliver its backlog, until that is
+        // empty (delivered elsewhere, or expired) or its close deadline passes.
+        if shared.is_aborted() || (shared.queue.is_closed() && shared.queue.depth().0 == 0) {
             return None;
         }
         attempts = attempts.saturating_add(1);
-        match connection::connect(&shared.config).await {
+        let attempt = tokio::select! {
+            biased;
+            _ = shared.wait_aborted() => return None,
+            attempt = connection::connect(&shared.config) => attempt,
+        };
+        match attempt {
             Ok(conn) => {
                 tracing::info!(attempts, "reconnected");
                 return Some(conn);
@@ -135,12 +143,15 @@ async fn reconnect(shared: &Shared) -> Option<Connection> {
     }
 }
 
-/// Sleeps for `delay`, returning early if the client is closed.
+/// Sleeps for `delay`, returning early if the client is closed with nothing left to
+/// deliver, or aborted.
 async fn wait_or_close(shared: &Shared, delay: Duration) {
     let until = super::deadline(delay);
-    while tokio::time::Instant::now() < until && !shared.queue.is_closed() {
+    let done = || shared.is_aborted() || (shared.queue.is_closed() && shared.queue.depth().0 == 0);
+    while tokio::time::Instant::now() < until && !done() {
         tokio::select! {
             _ = tokio::time::sleep_until(until) => {}
+            _ = shared.wait_aborted() => {}
             // Pushes wake this too; the loop goes back to sleep.
             _ = shared.queue.wait() => {}
         }
@@ -197,11 +208,14 @@ async fn serve_with(
                 shared.writer_done.store(true, Relaxed);
                 if shared.pending.len() > 0 {
                     let wait = shared.config.command_timeout;
-                    match tokio::time::timeout(wait, &mut reader_task).await {
-                        Ok(Ok(reason)) => return reason,
-                        // Finished already: a JoinHandle must not be polled again.
-                        Ok(Err(_)) => return None,
-                        Err(_) => {}
+                    tokio::select! {
+                        joined = tokio::time::timeout(wait, &mut reader_task) => match joined {
+                            Ok(Ok(reason)) => return reason,
+                            // Finished already: a JoinHandle must not be polled again.
+                            Ok(Err(_)) => return None,
+                            Err(_) => {}
+                        },
+                        _ = shared.wait_aborted() => {}
                     }
                 }
                 stop_reader(reader_task).await;
@@ -225,6 +239,13 @@ async fn serve_with(
             let _ = stop_tx.send(true);
             let _ = writer.await;
             dead
+        }
+        // A closing client's deadline passed with the writer still stuck or replies
+        // still owed: they are given up.
+        _ = shared.wait_aborted() => {
+            let _ = stop_tx.send(true);
+            let _ = writer.await;
+            Error::Closed
         }
     };
     // A write error always tears the connection down: no half-written frame is
