@@ -108,6 +108,9 @@ pub struct TimeoutDiagnostics {
     pub connection: &'static str,
     /// Commands queued and not yet written.
     pub queued: usize,
+    /// Of `queued`, those waiting in the backlog for the connection to come back
+    /// (all of them while reconnecting, none while connected).
+    pub backlog: usize,
     /// Commands written and awaiting a reply.
     pub in_flight: usize,
     /// Time since the last bytes were read from the server.
@@ -122,12 +125,13 @@ impl fmt::Display for TimeoutDiagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} timed out after {:?} ({}); connection {}, {} queued, {} in flight, last read {:?} ago, last write {:?} ago",
+            "{} timed out after {:?} ({}); connection {}, {} queued ({} in the backlog), {} in flight, last read {:?} ago, last write {:?} ago",
             self.command,
             self.timeout,
             self.status,
             self.connection,
             self.queued,
+            self.backlog,
             self.in_flight,
             self.since_last_read,
             self.since_last_write

@@ -39,6 +39,9 @@ pub struct Stats {
     pub queue_depth: usize,
     /// Bytes of the queued commands.
     pub queue_bytes: usize,
+    /// Of `queue_depth`, the commands waiting in the backlog for the connection to
+    /// come back: all of them while reconnecting, none while connected.
+    pub backlog: usize,
     /// Commands written and awaiting their reply.
     pub in_flight: usize,
     /// The connection's state.

@@ -226,6 +226,7 @@ impl Shared {
     pub(crate) fn timeout_error(&self, command: &str, timeout: Duration, seq: u64) -> Error {
         self.counters.timeouts.fetch_add(1, Relaxed);
         let now = self.millis();
+        let queued = self.queue.depth().0;
         Error::Timeout(Box::new(TimeoutDiagnostics {
             command: command.to_string(),
             timeout,
@@ -235,7 +236,8 @@ impl Shared {
                 ConnectionState::Reconnecting => "reconnecting",
                 ConnectionState::Closed => "closed",
             },
-            queued: self.queue.depth().0,
+            queued,
+            backlog: self.backlog(queued),
             in_flight: self.pending.len(),
             since_last_read: Duration::from_millis(now - self.last_read_ms.load(Relaxed).min(now)),
             since_last_write: Duration::from_millis(
@@ -265,8 +267,17 @@ impl Shared {
             timeouts: c.timeouts.load(Relaxed),
             queue_depth: queued,
             queue_bytes: queued_bytes,
+            backlog: self.backlog(queued),
             in_flight: self.pending.len(),
             state: self.state(),
+        }
+    }
+
+    /// Of `queued` commands, those waiting for the connection to come back.
+    fn backlog(&self, queued: usize) -> usize {
+        match self.state() {
+            ConnectionState::Connected => 0,
+            ConnectionState::Reconnecting | ConnectionState::Closed => queued,
         }
     }
 
@@ -351,6 +362,7 @@ pub(crate) fn expired_error() -> Error {
         status: CommandStatus::NotSent,
         connection: "reconnecting",
         queued: 0,
+        backlog: 0,
         in_flight: 0,
         since_last_read: Duration::ZERO,
         since_last_write: Duration::ZERO,

@@ -389,6 +389,7 @@ fn timeout_error(command: &str, timeout: Duration, subscriber: &Subscriber) -> E
             "reconnecting (subscriber)"
         },
         queued: 0,
+        backlog: 0,
         in_flight: 0,
         since_last_read,
         since_last_write,
