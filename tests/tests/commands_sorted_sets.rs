@@ -1,6 +1,8 @@
 //! Sorted set commands against a real server, over RESP2 and RESP3: ZADD and its
-//! options, ZREM, ZSCORE, ZINCRBY, ZRANK, ZREVRANK, ZCARD, and ZRANGE by index, score
-//! and lexical order, reversed, paged and with scores.
+//! options, ZREM, ZSCORE, ZMSCORE, ZINCRBY, ZRANK, ZREVRANK, ZCARD, ZCOUNT,
+//! ZLEXCOUNT, ZPOPMIN, ZPOPMAX, ZRANDMEMBER, ZREMRANGEBYSCORE, ZREMRANGEBYRANK,
+//! ZREMRANGEBYLEX, and ZRANGE by index, score and lexical order, reversed, paged and
+//! with scores.
 
 use std::ops::Bound;
 
@@ -367,4 +369,223 @@ async fn scores_over_resp3() {
         "RESP3 pairs each member with its score: {raw:?}"
     );
     scores(&client).await;
+}
+
+#[tokio::test]
+async fn zcount_and_zlexcount() {
+    let (_server, client) = connect("").await;
+    five(&client).await;
+    assert_eq!(client.zcount("z", ..).await.unwrap(), 5);
+    assert_eq!(client.zcount("z", 2.0..=4.0).await.unwrap(), 3);
+    assert_eq!(client.zcount("z", 2.0..4.0).await.unwrap(), 2);
+    let exclusive = (Bound::Excluded(2.0), Bound::Excluded(5.0));
+    assert_eq!(client.zcount("z", exclusive).await.unwrap(), 2);
+    assert_eq!(client.zcount("z", 4.0..).await.unwrap(), 2);
+    assert_eq!(client.zcount("z", ..=1.5).await.unwrap(), 1);
+    assert_eq!(
+        client
+            .zcount("z", f64::NEG_INFINITY..=f64::INFINITY)
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(client.zcount("z", 2.5..2.9).await.unwrap(), 0);
+    assert_eq!(client.zcount("missing", ..).await.unwrap(), 0);
+    let e = server_error(client.zcount("z", f64::NAN..).await);
+    assert!(e.contains("not a float"), "{e}");
+
+    let members = ["apple", "banana", "cherry", "date", "fig"].map(|m| (0.0, m));
+    client.zadd_many("names", members).await.unwrap();
+    assert_eq!(client.zlexcount("names", "b".."d").await.unwrap(), 2);
+    assert_eq!(
+        client.zlexcount("names", "banana"..="date").await.unwrap(),
+        3
+    );
+    let after_banana = (Bound::Excluded("banana"), Bound::Unbounded);
+    assert_eq!(client.zlexcount("names", after_banana).await.unwrap(), 3);
+    assert_eq!(client.zlexcount("names", ..).await.unwrap(), 5);
+    assert_eq!(client.zlexcount("names", .."c").await.unwrap(), 2);
+    assert_eq!(client.zlexcount("names", "x"..).await.unwrap(), 0);
+    assert_eq!(client.zlexcount("missing", ..).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn remove_ranges_by_score_rank_and_lex() {
+    let (_server, client) = connect("").await;
+    five(&client).await;
+    assert_eq!(client.zremrangebyscore("z", 2.0..4.0).await.unwrap(), 2);
+    assert_eq!(range(&client, ZRange::index(0, -1)).await, ["a", "d", "e"]);
+    let above_four = (Bound::Excluded(4.0), Bound::Unbounded);
+    assert_eq!(client.zremrangebyscore("z", above_four).await.unwrap(), 1);
+    assert_eq!(range(&client, ZRange::index(0, -1)).await, ["a", "d"]);
+    assert_eq!(client.zremrangebyscore("z", 10.0..).await.unwrap(), 0);
+    assert_eq!(client.zremrangebyscore("missing", ..).await.unwrap(), 0);
+
+    client.del("z").await.unwrap();
+    five(&client).await;
+    assert_eq!(client.zremrangebyrank("z", 0, 1).await.unwrap(), 2);
+    assert_eq!(range(&client, ZRange::index(0, -1)).await, ["c", "d", "e"]);
+    assert_eq!(client.zremrangebyrank("z", -1, -1).await.unwrap(), 1);
+    assert_eq!(range(&client, ZRange::index(0, -1)).await, ["c", "d"]);
+    assert_eq!(client.zremrangebyrank("z", 5, 10).await.unwrap(), 0);
+    assert_eq!(client.zremrangebyrank("z", 0, -1).await.unwrap(), 2);
+    assert!(
+        !client.exists("z").await.unwrap(),
+        "the last member took the key"
+    );
+
+    let members = ["apple", "banana", "cherry", "date", "fig"].map(|m| (0.0, m));
+    client.zadd_many("z", members).await.unwrap();
+    assert_eq!(client.zremrangebylex("z", "b".."d").await.unwrap(), 2);
+    assert_eq!(
+        range(&client, ZRange::index(0, -1)).await,
+        ["apple", "date", "fig"]
+    );
+    let after_date = (Bound::Excluded("date"), Bound::Unbounded);
+    assert_eq!(client.zremrangebylex("z", after_date).await.unwrap(), 1);
+    assert_eq!(client.zremrangebylex("z", ..="apple").await.unwrap(), 1);
+    assert_eq!(range(&client, ZRange::index(0, -1)).await, ["date"]);
+    assert_eq!(client.zremrangebylex("missing", ..).await.unwrap(), 0);
+}
+
+/// ZMSCORE, ZRANDMEMBER and ZPOPMIN/ZPOPMAX read the same whatever the protocol:
+/// RESP2 sends scores as strings in flat arrays, RESP3 as doubles, paired when a
+/// count is given.
+async fn pops_and_random_members(client: &Client) {
+    let all = [(1.5, "a"), (2.0, "b"), (-3.25, "c"), (10.0, "d")];
+    client.zadd_many("z", all).await.unwrap();
+    assert_eq!(
+        client.zmscore("z", ["a", "x", "c"]).await.unwrap(),
+        [Some(1.5), None, Some(-3.25)]
+    );
+    assert_eq!(client.zmscore("missing", ["a"]).await.unwrap(), [None]);
+
+    // ZRANDMEMBER leaves the set as it was.
+    let pick: Option<String> = client.zrandmember("z").await.unwrap();
+    assert!(["a", "b", "c", "d"].contains(&pick.as_deref().unwrap()));
+    let none: Option<String> = client.zrandmember("missing").await.unwrap();
+    assert_eq!(none, None);
+    let mut distinct: Vec<String> = client.zrandmember_count("z", 10).await.unwrap();
+    distinct.sort();
+    assert_eq!(
+        distinct,
+        ["a", "b", "c", "d"],
+        "a positive count never repeats"
+    );
+    let draws: Vec<String> = client.zrandmember_count("z", -6).await.unwrap();
+    assert_eq!(draws.len(), 6, "a negative count gives exactly that many");
+    let nothing: Vec<String> = client.zrandmember_count("missing", -3).await.unwrap();
+    assert!(nothing.is_empty());
+    let mut scored: Vec<(String, f64)> = client.zrandmember_with_scores("z", 10).await.unwrap();
+    scored.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        scored,
+        [
+            ("a".into(), 1.5),
+            ("b".into(), 2.0),
+            ("c".into(), -3.25),
+            ("d".into(), 10.0)
+        ]
+    );
+    let one: Vec<(String, f64)> = client.zrandmember_with_scores("z", 1).await.unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        client.zscore("z", &one[0].0).await.unwrap(),
+        Some(one[0].1),
+        "each member comes with its own score"
+    );
+    let repeated: Vec<(String, f64)> = client.zrandmember_with_scores("z", -9).await.unwrap();
+    assert_eq!(repeated.len(), 9);
+    for (member, score) in &repeated {
+        assert_eq!(client.zscore("z", member).await.unwrap(), Some(*score));
+    }
+    let nothing: Vec<(String, f64)> = client.zrandmember_with_scores("missing", 2).await.unwrap();
+    assert!(nothing.is_empty());
+    assert_eq!(client.zcard("z").await.unwrap(), 4);
+
+    // ZPOPMIN and ZPOPMAX take members out, with their scores.
+    let lowest: Vec<(String, f64)> = client.zpopmin("z").await.unwrap();
+    assert_eq!(lowest, [("c".into(), -3.25)]);
+    let highest: Vec<(String, f64)> = client.zpopmax("z").await.unwrap();
+    assert_eq!(highest, [("d".into(), 10.0)]);
+    let next: Vec<(String, f64)> = client.zpopmin_count("z", 1).await.unwrap();
+    assert_eq!(next, [("a".into(), 1.5)]);
+    client
+        .zadd_many("z", [(7.0, "e"), (0.5, "f")])
+        .await
+        .unwrap();
+    let two: Vec<(String, f64)> = client.zpopmin_count("z", 2).await.unwrap();
+    assert_eq!(two, [("f".into(), 0.5), ("b".into(), 2.0)], "lowest first");
+    client
+        .zadd_many("z", [(3.0, "g"), (f64::INFINITY, "h")])
+        .await
+        .unwrap();
+    let rest: Vec<(String, f64)> = client.zpopmax_count("z", 10).await.unwrap();
+    assert_eq!(
+        rest,
+        [
+            ("h".into(), f64::INFINITY),
+            ("e".into(), 7.0),
+            ("g".into(), 3.0)
+        ],
+        "highest first"
+    );
+    assert!(!client.exists("z").await.unwrap(), "emptied and gone");
+    let empty: Vec<(String, f64)> = client.zpopmin("z").await.unwrap();
+    assert!(empty.is_empty());
+    let empty: Vec<(String, f64)> = client.zpopmax("z").await.unwrap();
+    assert!(empty.is_empty());
+    let empty: Vec<(String, f64)> = client.zpopmax_count("z", 3).await.unwrap();
+    assert!(empty.is_empty());
+    client.set("plain", "v").await.unwrap();
+    let e = server_error(client.zpopmin::<String>("plain").await);
+    assert!(e.contains("WRONGTYPE"), "{e}");
+}
+
+#[tokio::test]
+async fn pops_and_random_members_over_resp2() {
+    let (_server, client) = connect("").await;
+    pops_and_random_members(&client).await;
+}
+
+#[tokio::test]
+async fn pops_and_random_members_over_resp3() {
+    let (_server, client) = connect("?protocol=resp3").await;
+    client
+        .zadd_many("probe", [(1.0, "m"), (2.0, "n"), (3.0, "o")])
+        .await
+        .unwrap();
+    // Without a count ZPOPMIN answers one flat pair; with one, an array of pairs.
+    let raw: redmux::Value = client
+        .command(redmux::cmd("ZPOPMIN").arg("probe"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&raw, redmux::Value::Array(items)
+            if matches!(&items[..], [redmux::Value::BulkString(_), redmux::Value::Double(_)])),
+        "RESP3 answers ZPOPMIN with a flat member and double: {raw:?}"
+    );
+    let raw: redmux::Value = client
+        .command(redmux::cmd("ZPOPMIN").arg("probe").arg(1))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&raw, redmux::Value::Array(items) if matches!(&items[..], [redmux::Value::Array(_)])),
+        "RESP3 answers ZPOPMIN with a count with pairs: {raw:?}"
+    );
+    let raw: redmux::Value = client
+        .command(
+            redmux::cmd("ZRANDMEMBER")
+                .arg("probe")
+                .arg(1)
+                .arg("WITHSCORES"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&raw, redmux::Value::Array(items) if matches!(&items[..], [redmux::Value::Array(_)])),
+        "RESP3 answers ZRANDMEMBER ... WITHSCORES with pairs: {raw:?}"
+    );
+    client.del("probe").await.unwrap();
+    pops_and_random_members(&client).await;
 }

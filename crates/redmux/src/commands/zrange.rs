@@ -146,7 +146,7 @@ impl ZRange {
     }
 }
 
-fn score_bound(bound: Bound<&f64>, unbounded: &str) -> String {
+pub(super) fn score_bound(bound: Bound<&f64>, unbounded: &str) -> String {
     let number = |d: f64| {
         if d.is_infinite() {
             if d > 0.0 {
@@ -166,7 +166,7 @@ fn score_bound(bound: Bound<&f64>, unbounded: &str) -> String {
     }
 }
 
-fn lex_bound(bound: Bound<&&str>, unbounded: u8) -> Vec<u8> {
+pub(super) fn lex_bound(bound: Bound<&&str>, unbounded: u8) -> Vec<u8> {
     let with = |prefix: u8, s: &str| {
         let mut out = Vec::with_capacity(s.len() + 1);
         out.push(prefix);
