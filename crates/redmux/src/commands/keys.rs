@@ -79,20 +79,32 @@ impl Client {
         self.request(cmd("EXISTS").args(keys))
     }
 
-    /// Sets a key's time to live, rounded to seconds: `EXPIRE key seconds`. The reply
-    /// is whether a timeout was set (`false` when the key does not exist).
+    /// Sets a key's time to live: `EXPIRE key seconds` when `ttl` is whole seconds,
+    /// else `PEXPIRE key milliseconds`, rounded up. The reply is whether a timeout was
+    /// set (`false` when the key does not exist).
+    ///
+    /// Nothing is cut off: 1.5 s is sent as `PEXPIRE key 1500`, and 300 µs as
+    /// `PEXPIRE key 1` (`EXPIRE key 0` would delete the key). [`Duration::ZERO`] is
+    /// sent as `EXPIRE key 0`, which deletes it.
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
     /// use std::time::Duration;
+    /// // EXPIRE session:42 300
     /// client.expire("session:42", Duration::from_secs(300)).fire_and_forget()?;
+    /// // PEXPIRE lock 500
+    /// let set: bool = client.expire("lock", Duration::from_millis(500)).await?;
     /// # Ok(()) }
     /// ```
     pub fn expire(&self, key: impl ToArg, ttl: Duration) -> Request<'_, bool> {
-        self.request(cmd("EXPIRE").arg(key).arg(ttl.as_secs()))
+        self.request(match Ttl::of(ttl) {
+            Ttl::Seconds(s) => cmd("EXPIRE").arg(key).arg(s),
+            Ttl::Millis(ms) => cmd("PEXPIRE").arg(key).arg(ms),
+        })
     }
 
-    /// Sets a key's time to live in milliseconds: `PEXPIRE key milliseconds`. The
+    /// Sets a key's time to live in milliseconds, rounded up (so a nonzero `ttl` is
+    /// never sent as 0, which would delete the key): `PEXPIRE key milliseconds`. The
     /// reply is whether a timeout was set (`false` when the key does not exist).
     ///
     /// ```no_run
@@ -102,11 +114,14 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn pexpire(&self, key: impl ToArg, ttl: Duration) -> Request<'_, bool> {
-        self.request(cmd("PEXPIRE").arg(key).arg(millis(ttl)))
+        self.request(cmd("PEXPIRE").arg(key).arg(millis_rounded_up(ttl)))
     }
 
-    /// Makes a key expire at a time, to the second: `EXPIREAT key unix-time-seconds`.
-    /// A time in the past deletes the key. The reply is whether a timeout was set.
+    /// Makes a key expire at a time: `EXPIREAT key unix-time-seconds` when `at` is a
+    /// whole second, else `PEXPIREAT key unix-time-milliseconds` (cutting it to the
+    /// second could put a time half a second away in the past, which deletes the
+    /// key). A time in the past deletes the key; one before the Unix epoch is sent as
+    /// the epoch. The reply is whether a timeout was set.
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
@@ -116,7 +131,10 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn expireat(&self, key: impl ToArg, at: SystemTime) -> Request<'_, bool> {
-        self.request(cmd("EXPIREAT").arg(key).arg(since_epoch(at).as_secs()))
+        self.request(match Ttl::at(at) {
+            Ttl::Seconds(s) => cmd("EXPIREAT").arg(key).arg(s),
+            Ttl::Millis(ms) => cmd("PEXPIREAT").arg(key).arg(ms),
+        })
     }
 
     /// Makes a key expire at a time, to the millisecond:
@@ -212,6 +230,45 @@ impl Client {
     }
 }
 
+/// A time to live, or a point in time, in the unit that keeps all of it: whole
+/// seconds as seconds, anything else as milliseconds. Sending `as_secs()` would cut
+/// 1.9 s to 1 and 500 ms to 0, and `EXPIRE key 0` deletes the key; StackExchange.Redis
+/// picks between EXPIRE and PEXPIRE (EXPIREAT and PEXPIREAT) the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ttl {
+    Seconds(u64),
+    Millis(u64),
+}
+
+impl Ttl {
+    /// A duration: milliseconds rounded up, so only zero is sent as 0.
+    pub(super) fn of(d: Duration) -> Ttl {
+        if d.subsec_nanos() == 0 {
+            Ttl::Seconds(d.as_secs())
+        } else {
+            Ttl::Millis(millis_rounded_up(d))
+        }
+    }
+
+    /// A point in time since the Unix epoch (the epoch itself for a time before it),
+    /// milliseconds rounded down as `PEXPIREAT`'s callers expect: the key then never
+    /// outlives `at`, and a `PTTL` right after never exceeds what was asked.
+    pub(super) fn at(at: SystemTime) -> Ttl {
+        let d = since_epoch(at);
+        if d.subsec_nanos() == 0 {
+            Ttl::Seconds(d.as_secs())
+        } else {
+            Ttl::Millis(millis(d))
+        }
+    }
+}
+
+/// Milliseconds, rounded up so that only zero becomes 0; saturating.
+pub(super) fn millis_rounded_up(d: Duration) -> u64 {
+    let part = u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
+    u64::try_from(d.as_millis() + part).unwrap_or(u64::MAX)
+}
+
 /// The type of a value, as `TYPE` names it; also the filter of
 /// [`ScanOptions::type_`](crate::ScanOptions::type_).
 ///
@@ -287,5 +344,38 @@ impl From<String> for KeyType {
 impl FromValue for KeyType {
     fn from_value(value: Value) -> Result<Self> {
         String::from_value(value).map(KeyType::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_keep_every_part_of_the_duration() {
+        assert_eq!(Ttl::of(Duration::from_secs(300)), Ttl::Seconds(300));
+        assert_eq!(Ttl::of(Duration::ZERO), Ttl::Seconds(0));
+        assert_eq!(Ttl::of(Duration::from_millis(500)), Ttl::Millis(500));
+        assert_eq!(Ttl::of(Duration::from_millis(1500)), Ttl::Millis(1500));
+        assert_eq!(Ttl::of(Duration::from_micros(300)), Ttl::Millis(1));
+        assert_eq!(
+            Ttl::of(Duration::from_nanos(1_000_000_001)),
+            Ttl::Millis(1001)
+        );
+        assert_eq!(Ttl::of(Duration::MAX), Ttl::Millis(u64::MAX));
+        let at = std::time::UNIX_EPOCH + Duration::from_micros(1_700_000_000_250_900);
+        assert_eq!(Ttl::at(at), Ttl::Millis(1_700_000_000_250));
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(Ttl::at(at), Ttl::Seconds(1_700_000_000));
+        let before = std::time::UNIX_EPOCH - Duration::from_millis(1500);
+        assert_eq!(Ttl::at(before), Ttl::Seconds(0));
+    }
+
+    #[test]
+    fn milliseconds_round_up() {
+        assert_eq!(millis_rounded_up(Duration::ZERO), 0);
+        assert_eq!(millis_rounded_up(Duration::from_nanos(1)), 1);
+        assert_eq!(millis_rounded_up(Duration::from_micros(1999)), 2);
+        assert_eq!(millis_rounded_up(Duration::from_millis(7)), 7);
     }
 }

@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use redmux_resp::ToArg;
 
+use super::keys::{Ttl, millis_rounded_up};
 use super::{millis, since_epoch};
 use crate::{Client, Command, FromValue, Request, cmd};
 
@@ -248,8 +249,10 @@ pub(super) fn pairs_args(
 
 /// The expiry [`Client::getex`] gives a key.
 ///
-/// Durations are sent as whole seconds (`Ex`, rounded down) or milliseconds (`Px`);
-/// a time before the Unix epoch is sent as the epoch, which expires the key at once.
+/// Nothing is cut to the second: an `Ex` duration or `ExAt` time that is not whole
+/// seconds is sent as `PX`/`PXAT` milliseconds. Durations are rounded up to the
+/// millisecond, so a nonzero one is never sent as 0; times are rounded down. A time
+/// before the Unix epoch is sent as the epoch, which expires the key at once.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -260,13 +263,16 @@ pub(super) fn pairs_args(
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {
-    /// `EX seconds`: expire after this long, in whole seconds (at least one).
+    /// Expire after this long: `EX seconds` for whole seconds, else `PX milliseconds`
+    /// (rounded up). Zero is refused by the server.
     Ex(Duration),
-    /// `PX milliseconds`: expire after this long, in whole milliseconds (at least one).
+    /// Expire after this long: `PX milliseconds`, rounded up. Zero is refused by the
+    /// server.
     Px(Duration),
-    /// `EXAT unix-time-seconds`: expire at this time, to the second.
+    /// Expire at this time: `EXAT unix-time-seconds` for a whole second, else
+    /// `PXAT unix-time-milliseconds`.
     ExAt(SystemTime),
-    /// `PXAT unix-time-milliseconds`: expire at this time, to the millisecond.
+    /// Expire at this time: `PXAT unix-time-milliseconds`.
     PxAt(SystemTime),
     /// `PERSIST`: remove the expiry; the key lives until deleted.
     Persist,
@@ -275,9 +281,15 @@ pub enum Expiry {
 impl Expiry {
     fn push_args(self, command: &mut Command) {
         match self {
-            Expiry::Ex(d) => command.push_arg("EX").push_arg(d.as_secs()),
-            Expiry::Px(d) => command.push_arg("PX").push_arg(millis(d)),
-            Expiry::ExAt(t) => command.push_arg("EXAT").push_arg(since_epoch(t).as_secs()),
+            Expiry::Ex(d) => match Ttl::of(d) {
+                Ttl::Seconds(s) => command.push_arg("EX").push_arg(s),
+                Ttl::Millis(ms) => command.push_arg("PX").push_arg(ms),
+            },
+            Expiry::Px(d) => command.push_arg("PX").push_arg(millis_rounded_up(d)),
+            Expiry::ExAt(t) => match Ttl::at(t) {
+                Ttl::Seconds(s) => command.push_arg("EXAT").push_arg(s),
+                Ttl::Millis(ms) => command.push_arg("PXAT").push_arg(ms),
+            },
             Expiry::PxAt(t) => command.push_arg("PXAT").push_arg(millis(since_epoch(t))),
             Expiry::Persist => command.push_arg("PERSIST"),
         };
@@ -321,20 +333,21 @@ impl SetOptions {
         SetOptions::default()
     }
 
-    /// `EX seconds`: expire after this long, rounded down to whole seconds (which must
-    /// come to at least one; use [`px`](Self::px) below a second).
+    /// Expire after this long: `EX seconds` for whole seconds, else `PX milliseconds`
+    /// rounded up (500 ms goes as `PX 500`, never as `EX 0`).
     pub fn ex(mut self, ttl: Duration) -> Self {
         self.ttl = Some(SetTtl::Expire(Expiry::Ex(ttl)));
         self
     }
 
-    /// `PX milliseconds`: expire after this long, in whole milliseconds.
+    /// `PX milliseconds`: expire after this long, in milliseconds rounded up.
     pub fn px(mut self, ttl: Duration) -> Self {
         self.ttl = Some(SetTtl::Expire(Expiry::Px(ttl)));
         self
     }
 
-    /// `EXAT unix-time-seconds`: expire at this time, to the second.
+    /// Expire at this time: `EXAT unix-time-seconds` for a whole second, else
+    /// `PXAT unix-time-milliseconds` (never cut to the second before).
     pub fn exat(mut self, at: SystemTime) -> Self {
         self.ttl = Some(SetTtl::Expire(Expiry::ExAt(at)));
         self
@@ -411,6 +424,54 @@ mod tests {
             .keep_ttl()
             .push_args(&mut c);
         assert_eq!(wire(c), "*4 $3 SET $1 k $1 v $7 KEEPTTL ");
+    }
+
+    #[test]
+    fn durations_are_never_cut_off() {
+        let wire_of = |expiry: Expiry| {
+            let mut c = cmd("GETEX").arg("k");
+            expiry.push_args(&mut c);
+            wire(c)
+        };
+        assert_eq!(
+            wire_of(Expiry::Ex(Duration::from_secs(2))),
+            "*4 $5 GETEX $1 k $2 EX $1 2 "
+        );
+        // Not EX 0 (refused) or EX 1 (cut by a third): PX, to the millisecond.
+        assert_eq!(
+            wire_of(Expiry::Ex(Duration::from_millis(500))),
+            "*4 $5 GETEX $1 k $2 PX $3 500 "
+        );
+        assert_eq!(
+            wire_of(Expiry::Ex(Duration::from_millis(1500))),
+            "*4 $5 GETEX $1 k $2 PX $4 1500 "
+        );
+        assert_eq!(
+            wire_of(Expiry::Px(Duration::from_micros(10))),
+            "*4 $5 GETEX $1 k $2 PX $1 1 "
+        );
+        let epoch = std::time::UNIX_EPOCH;
+        assert_eq!(
+            wire_of(Expiry::ExAt(epoch + Duration::from_secs(2_000_000_000))),
+            "*4 $5 GETEX $1 k $4 EXAT $10 2000000000 "
+        );
+        assert_eq!(
+            wire_of(Expiry::ExAt(
+                epoch + Duration::from_millis(2_000_000_000_400)
+            )),
+            "*4 $5 GETEX $1 k $4 PXAT $13 2000000000400 "
+        );
+        assert_eq!(
+            wire_of(Expiry::PxAt(
+                epoch + Duration::from_nanos(2_000_000_000_400_000_001)
+            )),
+            "*4 $5 GETEX $1 k $4 PXAT $13 2000000000400 "
+        );
+        let mut c = cmd("SET").arg("k").arg("v");
+        SetOptions::new()
+            .ex(Duration::from_millis(250))
+            .push_args(&mut c);
+        assert_eq!(wire(c), "*5 $3 SET $1 k $1 v $2 PX $3 250 ");
     }
 
     #[test]
