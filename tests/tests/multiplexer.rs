@@ -81,6 +81,92 @@ async fn fire_and_forget_returns_before_any_reply() {
     assert_eq!(client.stats().fire_and_forget_errors, 0);
 }
 
+/// A time to live under a second, or with a fraction of one, keeps the key: it is
+/// never cut to `EXPIRE key 0`, which deletes it, nor to the whole second below.
+#[tokio::test]
+async fn sub_second_expiries_keep_the_key() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let pttl = |key: &'static str| {
+        let client = client.clone();
+        async move { client.pttl(key).await.unwrap() }
+    };
+    // When a key expires, in Unix milliseconds (Redis 7.0+).
+    let expires_at = |key: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .command::<i64>(cmd("PEXPIRETIME").arg(key))
+                .await
+                .unwrap()
+        }
+    };
+    // A time to the millisecond: what a fractional time must be sent as.
+    let unix_millis = |at: std::time::SystemTime| {
+        let d = at.duration_since(std::time::UNIX_EPOCH).unwrap();
+        d.as_millis() as i64
+    };
+
+    client.set("half", "v").await.unwrap();
+    assert!(
+        client
+            .expire("half", Duration::from_millis(500))
+            .await
+            .unwrap()
+    );
+    let left = pttl("half").await;
+    assert!(0 < left && left <= 500, "pttl {left}");
+    assert!(client.exists("half").await.unwrap());
+
+    // A fraction over whole seconds is kept too: 2.9 s, not 2.
+    client.set("fraction", "v").await.unwrap();
+    client
+        .expire("fraction", Duration::from_millis(2900))
+        .fire_and_forget()
+        .unwrap();
+    let left = pttl("fraction").await;
+    assert!(2000 < left && left <= 2900, "pttl {left}");
+
+    // Under a millisecond rounds up to one, not down to PEXPIRE key 0.
+    client.set("tiny", "v").await.unwrap();
+    let set = client
+        .pexpire("tiny", Duration::from_micros(300))
+        .await
+        .unwrap();
+    assert!(set, "PEXPIRE 1 on an existing key sets a timeout");
+
+    // An absolute time is kept to the millisecond, not moved to the second before.
+    client.set("at", "v").await.unwrap();
+    let at = std::time::SystemTime::now() + Duration::from_millis(2500);
+    client.expireat("at", at).await.unwrap();
+    assert_eq!(expires_at("at").await, unix_millis(at));
+
+    // The same for the expiries SET and GETEX take.
+    client
+        .set_with::<()>(
+            "set-ex",
+            "v",
+            redmux::SetOptions::new().ex(Duration::from_millis(500)),
+        )
+        .await
+        .unwrap();
+    let left = pttl("set-ex").await;
+    assert!(0 < left && left <= 500, "pttl {left}");
+    let v: Option<String> = client
+        .getex("set-ex", redmux::Expiry::Ex(Duration::from_millis(2900)))
+        .await
+        .unwrap();
+    assert_eq!(v.as_deref(), Some("v"));
+    let left = pttl("set-ex").await;
+    assert!(2000 < left && left <= 2900, "pttl {left}");
+    let at = std::time::SystemTime::now() + Duration::from_millis(2500);
+    client
+        .getex::<String>("set-ex", redmux::Expiry::ExAt(at))
+        .await
+        .unwrap();
+    assert_eq!(expires_at("set-ex").await, unix_millis(at));
+}
+
 #[tokio::test]
 async fn the_fire_and_forget_flag_resolves_at_once_with_an_empty_value() {
     let server = RedisServer::start().unwrap();
@@ -207,12 +293,27 @@ async fn server_errors_and_type_mismatches_stay_with_their_command() {
     }
 }
 
-#[tokio::test]
+/// Every blocking command is refused before it is sent, with an error naming the
+/// alternative, while the shared connection goes on serving everyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_commands_are_refused_at_once() {
     let server = RedisServer::start().unwrap();
     let client = connect(&server).await;
-    let started = Instant::now();
-    for c in [
+    // Other callers keep using the connection throughout.
+    let others: Vec<_> = (0..20)
+        .map(|t| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for i in 0..50 {
+                    let value = format!("{t}-{i}");
+                    client.set(format!("other:{t}"), &value).await.unwrap();
+                    let back: String = client.get(format!("other:{t}")).await.unwrap();
+                    assert_eq!(back, value);
+                }
+            })
+        })
+        .collect();
+    let refused = [
         cmd("BLPOP").arg("q").arg(0),
         cmd("brpop").arg("q").arg(0),
         cmd("BLMOVE")
@@ -221,37 +322,89 @@ async fn blocking_commands_are_refused_at_once() {
             .arg("LEFT")
             .arg("RIGHT")
             .arg(0),
-        cmd("XREAD")
-            .arg("BLOCK")
-            .arg(0)
-            .arg("STREAMS")
-            .arg("s")
-            .arg("$"),
+        cmd("BRPOPLPUSH").arg("a").arg("b").arg(0),
+        cmd("BZPOPMIN").arg("z").arg(0),
+        cmd("bzpopmax").arg("z").arg(0),
+        cmd("BLMPOP").arg(0).arg(1).arg("q").arg("LEFT"),
+        cmd("BZMPOP").arg(0).arg(1).arg("z").arg("MIN"),
+        cmd("XREAD").args(["BLOCK", "0", "STREAMS", "s", "$"]),
+        cmd("XREAD").args(["COUNT", "1", "block", "0", "STREAMS", "s", "$"]),
+        cmd("XREADGROUP").args(["GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"]),
+        // A group named like the STREAMS keyword does not hide the BLOCK after it.
+        cmd("XREADGROUP").args([
+            "GROUP", "streams", "streams", "BLOCK", "0", "STREAMS", "s", ">",
+        ]),
         cmd("WAIT").arg(1).arg(0),
-    ] {
+        cmd("WAITAOF").arg(1).arg(0).arg(0),
+    ];
+    let started = Instant::now();
+    for c in refused {
+        let name = c.name().to_ascii_uppercase();
         match client.command::<Value>(c).await {
             Err(e @ Error::BlockingCommandRefused { .. }) => {
-                assert!(e.to_string().contains("dedicated()"), "{e}");
+                let text = e.to_string();
+                assert!(
+                    text.starts_with(&name) && text.contains("client.dedicated()"),
+                    "{text}"
+                );
                 assert!(e.status().safe_to_retry());
             }
-            other => panic!("expected a refusal, got {other:?}"),
+            other => panic!("{name}: expected a refusal, got {other:?}"),
         }
     }
     assert!(started.elapsed() < Duration::from_secs(1));
-    // Non-blocking XREAD goes through.
+    for t in join_all(others).await {
+        t.unwrap();
+    }
+    // None of them reached the server.
+    let stats: String = client
+        .command(cmd("INFO").arg("commandstats"))
+        .await
+        .unwrap();
+    for name in [
+        "blpop",
+        "brpop",
+        "blmove",
+        "brpoplpush",
+        "bzpopmin",
+        "bzpopmax",
+        "blmpop",
+        "bzmpop",
+        "xread",
+        "xreadgroup",
+        "wait",
+        "waitaof",
+    ] {
+        assert!(
+            !stats.contains(&format!("cmdstat_{name}:")),
+            "{name} was sent: {stats}"
+        );
+    }
+
+    // Non-blocking reads go through, whatever their group, consumer and streams
+    // are called.
     let r: Value = client
-        .command(
-            cmd("XREAD")
-                .arg("COUNT")
-                .arg(1)
-                .arg("STREAMS")
-                .arg("s")
-                .arg("0"),
-        )
+        .command(cmd("XREAD").args(["COUNT", "1", "STREAMS", "s", "0"]))
         .await
         .unwrap();
     assert_eq!(r, Value::Nil);
-    assert_eq!(client.stats().commands_sent, client.stats().replies);
+    client
+        .command::<()>(cmd("XGROUP").args(["CREATE", "block", "block", "$", "MKSTREAM"]))
+        .await
+        .unwrap();
+    let id: String = client
+        .command(cmd("XADD").args(["block", "*", "f", "v"]))
+        .await
+        .unwrap();
+    let read: Value = client
+        .command(cmd("XREADGROUP").args([
+            "GROUP", "block", "block", "COUNT", "1", "STREAMS", "block", ">",
+        ]))
+        .await
+        .unwrap();
+    assert!(format!("{read:?}").contains(&id), "{read:?}");
+    let stats = client.stats();
+    assert_eq!(stats.commands_sent, stats.replies, "{stats:?}");
 }
 
 #[tokio::test]
@@ -326,6 +479,29 @@ fn public_handles_are_send_and_sync() {
     send_sync::<Error>();
     send::<redmux::Response<Option<String>>>();
     send_sync::<redmux::Stats>();
+}
+
+/// What awaiting a request builds is `Send` for every reply type that is, so a
+/// request can be awaited inside `tokio::spawn`. Checked when this file compiles.
+#[test]
+fn request_futures_are_send() {
+    fn into_future_is_send<'a, T>()
+    where
+        T: redmux::FromValue + Send + 'static,
+        redmux::Request<'a, T>: Send,
+        <redmux::Request<'a, T> as IntoFuture>::IntoFuture: Send,
+    {
+    }
+    fn is_send<F: Send>(_: &F) {}
+    into_future_is_send::<Value>();
+    into_future_is_send::<Option<String>>();
+    into_future_is_send::<Vec<bytes::Bytes>>();
+    // As a user writes it: a request built, configured and awaited in one task.
+    let spawned = |client: Client| async move {
+        let v: Option<String> = client.get("k").timeout(Duration::from_millis(50)).await?;
+        client.set("k", v.unwrap_or_default()).await
+    };
+    let _ = |client: Client| is_send(&spawned(client));
 }
 
 /// `Duration::MAX` means "never time out" wherever a timeout is taken: nothing
