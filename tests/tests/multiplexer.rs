@@ -595,3 +595,102 @@ async fn large_bytes_arguments_arrive_whole_and_in_order() {
     let stats = client.stats();
     assert_eq!(stats.commands_sent, stats.replies, "{stats:?}");
 }
+
+/// RESP3 push frames on the shared connection (here: client-side caching's
+/// invalidations) are counted and kept out of the reply FIFO: every caller still
+/// gets its own reply, while pushes arrive between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resp3_pushes_on_the_shared_connection_leave_replies_in_step() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&format!("{}?protocol=resp3", server.url()))
+        .await
+        .unwrap();
+    let other = connect(&server).await;
+    client
+        .command::<()>(cmd("CLIENT").arg("TRACKING").arg("ON"))
+        .await
+        .unwrap();
+    // Reading the key makes the server track it for this connection.
+    assert_eq!(client.get::<Option<i64>>("tracked").await.unwrap(), None);
+
+    // 200 callers keep ECHOs in flight while the invalidations come in.
+    let echoes: Vec<_> = (0..200)
+        .map(|t| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for i in 0..20 {
+                    let message = format!("echo-{t}-{i}-{}", "x".repeat((t + i) % 40));
+                    let back: String = client.command(cmd("ECHO").arg(&message)).await.unwrap();
+                    assert_eq!(back, message);
+                }
+            })
+        })
+        .collect();
+    let rounds = 30;
+    for round in 0..rounds {
+        // Another client changes the key: the server pushes `invalidate` to ours...
+        other.set("tracked", round).await.unwrap();
+        // ...and reading it again returns the new value and tracks it anew.
+        let v: i64 = client.get("tracked").await.unwrap();
+        assert_eq!(v, round);
+    }
+    for t in join_all(echoes).await {
+        t.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.stats().push_frames < rounds as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "expected {rounds} invalidation pushes: {:?}",
+            client.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stats = client.stats();
+    assert_eq!(stats.push_frames, rounds as u64, "{stats:?}");
+    // Pushes are not replies: every command got exactly one.
+    assert_eq!(stats.commands_sent, stats.replies, "{stats:?}");
+    let v: String = client.command(cmd("ECHO").arg("after")).await.unwrap();
+    assert_eq!(v, "after");
+}
+
+/// `max_write_bytes` caps one write: a burst of 4 MiB of SETs, each small enough to
+/// be copied into the batch, goes out in many writes instead of one huge buffer,
+/// and every SET succeeds.
+#[tokio::test]
+async fn the_write_cap_splits_a_burst_into_many_writes() {
+    const CAP: usize = 64 * 1024;
+    const SETS: usize = 256;
+    const VALUE: usize = 16 * 1024;
+    let server = RedisServer::start().unwrap();
+    let mut config = redmux::Config::from_url(&server.url()).unwrap();
+    config.max_write_bytes = CAP;
+    let client = Client::connect_with(config).await.unwrap();
+    let value = |i: usize| format!("{i:05}{}", "v".repeat(VALUE - 5));
+    let before = client.stats();
+    // Built and polled together: on this single-threaded runtime all of them are
+    // queued before the writer task runs, so without the cap they would go out in a
+    // handful of writes.
+    let sets: Vec<_> = (0..SETS)
+        .map(|i| client.set(format!("big:{i}"), value(i)).into_future())
+        .collect();
+    for r in join_all(sets).await {
+        r.unwrap();
+    }
+    let after = client.stats();
+    let writes = after.writes - before.writes;
+    let bytes = after.bytes_out - before.bytes_out;
+    assert!(bytes >= (SETS * VALUE) as u64, "{after:?}");
+    // One write stops taking commands once it holds CAP bytes, so it carries at
+    // most four of these (4 x 16 KiB and their headers pass 64 KiB).
+    assert!(
+        writes >= (SETS / 4) as u64,
+        "{writes} writes for {bytes} bytes: {after:?}"
+    );
+    for i in [0, 1, SETS / 2, SETS - 1] {
+        let v: String = client.get(format!("big:{i}")).await.unwrap();
+        assert!(v == value(i), "big:{i} came back different");
+    }
+    let keys: u64 = client.command(cmd("DBSIZE")).await.unwrap();
+    assert_eq!(keys, SETS as u64);
+}
