@@ -330,3 +330,74 @@ async fn a_dedicated_connection_is_configured_like_the_client_and_closes_when_dr
     }
     client.set("still", "serving").await.unwrap();
 }
+
+/// One caller's commands keep their order across the count bound: a command that
+/// had to wait for room is not overtaken by one the same caller issued after it.
+/// (`Request`'s docs: commands reach the server "in the order the caller turned
+/// them into futures, even if it awaits them later".)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "library bug: a command that found the queue full is queued only when its future is next polled, so a command its caller issues after it, once there is room, reaches the server first"]
+async fn a_command_waiting_for_room_is_not_overtaken_by_the_callers_next() {
+    const BOUND: usize = 10;
+    let server = Arc::new(RedisServer::start().unwrap());
+    let mut config = config(&server.url());
+    config.max_queued_commands = BOUND;
+    let client = Client::connect_with(config).await.unwrap();
+    outage(&server, &client).await;
+
+    let fill: Vec<_> = (0..BOUND)
+        .map(|i| client.rpush("list", format!("fill-{i}")).into_future())
+        .collect();
+    // The queue is full: this one waits for room.
+    let first = client.rpush("list", "first").into_future();
+    restart(&server, &client).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.stats().queue_depth > 0 {
+        assert!(Instant::now() < deadline, "{:?}", client.stats());
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // Room now; issued after `first`, so it must reach the server after it.
+    let second = client.rpush("list", "second").into_future();
+    let (first, second) = tokio::join!(first, second);
+    let (first, second) = (first.unwrap(), second.unwrap());
+    for r in join_all(fill).await {
+        r.unwrap();
+    }
+    let list: Vec<String> = client.lrange("list", BOUND as i64, -1).await.unwrap();
+    assert_eq!(
+        list,
+        ["first", "second"],
+        "RPUSH first returned {first}, RPUSH second {second}"
+    );
+}
+
+/// A command that expired in the backlog still says it was not sent when its
+/// future is first polled after the reconnect, once later commands have gone out:
+/// "sent and may have run" would be false, and stop a caller from a safe retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "library bug: a timeout's status is worked out when the future is polled, from a sequence mark every later take moves past it, so an expired, never-written command polled late says it was sent and may have run"]
+async fn a_command_expired_in_the_backlog_says_so_when_polled_late() {
+    let server = Arc::new(RedisServer::start().unwrap());
+    let client = Client::connect_with(config(&server.url())).await.unwrap();
+    outage(&server, &client).await;
+
+    // Issued now, polled only after the server is back and other commands ran.
+    let own = client
+        .incr("own-timeout")
+        .timeout(Duration::from_millis(100))
+        .into_future();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.stats().expired_unsent < 1 {
+        assert!(Instant::now() < deadline, "{:?}", client.stats());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    restart(&server, &client).await;
+    client.set("later", 1).await.unwrap();
+
+    let r = own.await;
+    let Err(Error::Timeout(d)) = &r else {
+        panic!("expected a timeout, got {r:?}")
+    };
+    assert!(d.status.safe_to_retry(), "it never left the process: {d}");
+    assert!(!client.exists("own-timeout").await.unwrap());
+}
