@@ -4,12 +4,12 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::sync::atomic::{AtomicU8, AtomicUsize};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redmux::work_queue::{Job, ReliableWorker, Worker};
-use redmux::{Client, WorkQueue};
+use redmux::{Client, ClientKill, ClientType, WorkQueue};
 use redmux_testkit::{CutMode, FaultProxy, RedisServer};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
@@ -430,6 +430,123 @@ async fn cut_connections_lose_no_job_in_reliable_mode() {
         assert!(client.stats().reconnects >= 2, "{:?}", client.stats());
         assert!(client.subscriber_stats().reconnects >= 2);
     }
+}
+
+/// A plain worker's loop that also publishes how many gaps the worker has lived
+/// through. `next()` gets at most 20 ms at a time (it is cancel-safe), so the count
+/// is published while the worker is idle too.
+fn run_worker_counting_gaps(
+    mut worker: Worker,
+    ledger: Arc<Ledger>,
+    gaps: Arc<AtomicU64>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Ok(job) = tokio::time::timeout(Duration::from_millis(20), worker.next()).await {
+                ledger.record(&job.unwrap());
+            }
+            gaps.store(worker.gaps(), SeqCst);
+        }
+    })
+}
+
+/// Polls `done` every 5 ms until it holds, failing the test after 10 s.
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "still waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_subscriber_connections_lose_no_job() {
+    for protocol in ["resp2", "resp3"] {
+        let server = RedisServer::start().unwrap();
+        kill_subscribers_mid_run(&server.url(), protocol).await;
+    }
+}
+
+/// 4 producers and 4 plain workers, 100,000 jobs; the server kills the workers'
+/// subscriber connections twice mid-run (`CLIENT KILL TYPE pubsub`) and nothing
+/// else. Every job is processed once, and every subscriber comes back each time.
+async fn kill_subscribers_mid_run(url: &str, protocol: &str) {
+    const JOBS: usize = 100_000;
+    let admin = Client::connect(url).await.unwrap();
+    let ledger = Ledger::new(JOBS);
+    let mut workers = Vec::new();
+    let mut watched = Vec::new();
+    for _ in 0..WORKERS {
+        let client = Client::connect(&format!("{url}?protocol={protocol}"))
+            .await
+            .unwrap();
+        let worker = WorkQueue::new(&client, "jobs").worker().await.unwrap();
+        let gaps = Arc::new(AtomicU64::new(0));
+        workers.push(run_worker_counting_gaps(
+            worker,
+            ledger.clone(),
+            gaps.clone(),
+        ));
+        watched.push((client, gaps));
+    }
+    // The producers may push 40% of the jobs at first, and 30% more after each
+    // kill: both kills come with jobs still to push, whatever the machine's speed.
+    let gate = Arc::new(Semaphore::new(JOBS * 2 / 5));
+    let producers = produce(url, JOBS, Some(gate.clone())).await;
+    for (kills_before, kill_at) in [(0, JOBS / 5), (1, JOBS / 2)] {
+        wait_until("jobs to be processed", || {
+            ledger.distinct.load(SeqCst) >= kill_at
+        })
+        .await;
+        // Every subscriber is back from the kills before, and its worker was told
+        // the gap: this kill reaches all four, and its gap is not folded into an
+        // earlier one.
+        wait_until("the subscribers to be back", || {
+            watched.iter().all(|(client, gaps)| {
+                let stats = client.subscriber_stats();
+                stats.connected
+                    && stats.reconnects >= kills_before
+                    && gaps.load(SeqCst) >= kills_before
+            })
+        })
+        .await;
+        // The real fault, through the server: only subscriber connections go.
+        let killed = admin
+            .client_kill(ClientKill::new().type_(ClientType::PubSub))
+            .await
+            .unwrap();
+        assert_eq!(
+            killed, WORKERS as u64,
+            "{protocol}: one subscriber per worker killed"
+        );
+        // Pushed while the subscribers are down or resubscribing: their wake-ups
+        // reach nobody, and a later wake-up or the drain after the gap must find
+        // the jobs.
+        gate.add_permits(JOBS * 3 / 10);
+    }
+    for producer in producers {
+        producer.await.unwrap();
+    }
+    ledger.wait_all_exactly_once(Duration::from_secs(60)).await;
+    // Each subscriber came back from both kills and told its worker both gaps.
+    wait_until("every worker to see two gaps", || {
+        watched.iter().all(|(_, gaps)| gaps.load(SeqCst) >= 2)
+    })
+    .await;
+    for (client, _) in &watched {
+        let stats = client.subscriber_stats();
+        assert!(
+            stats.connected && stats.reconnects >= 2,
+            "{protocol}: {stats:?}"
+        );
+        assert_eq!(
+            client.stats().reconnects,
+            0,
+            "the shared connections were never touched"
+        );
+    }
+    workers.iter().for_each(JoinHandle::abort);
+    assert_drained(url, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
