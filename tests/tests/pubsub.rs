@@ -315,6 +315,54 @@ async fn a_stalled_consumer_slows_no_other_subscription() {
 }
 
 #[tokio::test]
+async fn pubsub_channels_lists_the_channels_with_subscribers() {
+    let server = RedisServer::start().unwrap();
+    let sorted = |mut names: Vec<String>| {
+        names.sort();
+        names
+    };
+    for protocol in PROTOCOLS {
+        let client = connect(&server.url(), protocol).await;
+        let admin = connect(&server.url(), protocol).await;
+        let news = client
+            .subscribe(["news.local", "news.world"])
+            .await
+            .unwrap();
+        let weather = client.subscribe("weather").await.unwrap();
+        // Neither a pattern nor a shard channel is a channel to PUBSUB CHANNELS.
+        let _pattern = client.psubscribe("news.*").await.unwrap();
+        let _shard = client.ssubscribe("{room}:chat").await.unwrap();
+
+        let all: Vec<String> = admin.pubsub_channels(None::<&str>).await.unwrap();
+        assert_eq!(
+            sorted(all),
+            ["news.local", "news.world", "weather"],
+            "{protocol}"
+        );
+        let news_only: Vec<String> = admin.pubsub_channels(Some("news.*")).await.unwrap();
+        assert_eq!(
+            sorted(news_only),
+            ["news.local", "news.world"],
+            "{protocol}"
+        );
+        let glob: Vec<String> = admin.pubsub_channels(Some("*[lr]")).await.unwrap();
+        assert_eq!(sorted(glob), ["news.local", "weather"], "{protocol}");
+        let none: Vec<String> = admin.pubsub_channels(Some("sport.*")).await.unwrap();
+        assert!(none.is_empty(), "{protocol}: {none:?}");
+
+        // A channel leaves the list with its last subscription.
+        let again = client.subscribe("weather").await.unwrap();
+        weather.unsubscribe().await.unwrap();
+        let all: Vec<String> = admin.pubsub_channels(None::<&str>).await.unwrap();
+        assert_eq!(sorted(all), ["news.local", "news.world", "weather"]);
+        again.unsubscribe().await.unwrap();
+        news.unsubscribe().await.unwrap();
+        let all: Vec<String> = admin.pubsub_channels(None::<&str>).await.unwrap();
+        assert!(all.is_empty(), "{protocol}: {all:?}");
+    }
+}
+
+#[tokio::test]
 async fn refused_subscriptions_fail_and_leave_the_others_working() {
     let server = RedisServer::start().unwrap();
     let admin = Client::connect(&server.url()).await.unwrap();
