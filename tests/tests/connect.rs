@@ -184,3 +184,112 @@ async fn zero_command_timeout_or_heartbeat_is_refused_at_connect() {
         assert!(err.to_string().contains(field), "{err}");
     }
 }
+
+#[tokio::test]
+async fn a_server_without_hello_refuses_resp3_clearly_and_serves_resp2() {
+    // HELLO renamed away: as on servers older than 6, or behind a proxy without it.
+    let server = RedisServer::builder()
+        .arg("--rename-command")
+        .arg("HELLO")
+        .arg("")
+        .start()
+        .unwrap();
+    let started = Instant::now();
+    let err = Client::connect(&format!("{}?protocol=resp3", server.url()))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("refused RESP3") && text.contains("protocol=resp2"),
+        "{text}"
+    );
+
+    let client = Client::connect(&format!("{}?protocol=resp2&client_name=old", server.url()))
+        .await
+        .unwrap();
+    client.set("k", "v").await.unwrap();
+    assert_eq!(client.get::<String>("k").await.unwrap(), "v");
+    let name: String = client.command(cmd("CLIENT").arg("GETNAME")).await.unwrap();
+    assert_eq!(name, "old");
+    // The default protocol is RESP2, so a plain URL works too.
+    let plain = Client::connect(&server.url()).await.unwrap();
+    assert_eq!(plain.get::<String>("k").await.unwrap(), "v");
+}
+
+#[tokio::test]
+async fn resp2_auth_with_an_acl_user() {
+    let server = RedisServer::builder()
+        .password("s3cret")
+        .acl_user("alice", "wonder")
+        .start()
+        .unwrap();
+    let addr = server.addr();
+    for url in [
+        format!("redis://alice:wonder@{addr}"),
+        format!("redis://alice:wonder@{addr}/2?protocol=resp2"),
+    ] {
+        let alice = Client::connect(&url).await.unwrap();
+        let who: String = alice.command(cmd("ACL").arg("WHOAMI")).await.unwrap();
+        assert_eq!(who, "alice", "{url}");
+        let info: String = alice.command(cmd("CLIENT").arg("INFO")).await.unwrap();
+        assert!(info.contains("resp=2"), "{url}: {info}");
+        alice.set("k", "v").await.unwrap();
+    }
+    let started = Instant::now();
+    let wrong = Client::connect(&format!("redis://alice:nope@{addr}?protocol=resp2"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(wrong, Error::Auth(ref e) if e.code() == "WRONGPASS"),
+        "{wrong:?}"
+    );
+    assert!(
+        wrong.to_string().contains("authentication failed"),
+        "{wrong}"
+    );
+    let nobody = Client::connect(&format!("redis://bob:wonder@{addr}"))
+        .await
+        .unwrap_err();
+    assert!(matches!(nobody, Error::Auth(_)), "{nobody:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// The handshake sends CLIENT SETINFO (lib-name, lib-ver) in the same write as
+/// everything else. Servers before 7.2 do not have it: their errors must be
+/// skipped without failing the connect or putting later replies out of step.
+#[tokio::test]
+async fn client_setinfo_where_the_server_has_it_and_no_failure_where_not() {
+    let server = RedisServer::start().unwrap();
+    let probe = Client::connect(&server.url()).await.unwrap();
+    let has_setinfo = probe
+        .command::<()>(cmd("CLIENT").args(["SETINFO", "LIB-NAME", "probe"]))
+        .await
+        .is_ok();
+    for protocol in ["resp2", "resp3"] {
+        let url = format!("{}/4?protocol={protocol}&client_name=app", server.url());
+        let client = Client::connect(&url).await.unwrap();
+        // The steps around SETINFO took effect, and replies are in step.
+        let name: String = client.command(cmd("CLIENT").arg("GETNAME")).await.unwrap();
+        assert_eq!(name, "app", "{protocol}");
+        let info: String = client.command(cmd("CLIENT").arg("INFO")).await.unwrap();
+        assert!(info.contains("db=4"), "{protocol}: {info}");
+        assert_eq!(
+            client
+                .command::<String>(cmd("ECHO").arg("x"))
+                .await
+                .unwrap(),
+            "x"
+        );
+        if has_setinfo {
+            assert!(info.contains("lib-name=redmux"), "{protocol}: {info}");
+            // This crate and redmux share the workspace's version.
+            let version = format!("lib-ver={}", env!("CARGO_PKG_VERSION"));
+            assert!(info.contains(&version), "{protocol}: {info}");
+        } else {
+            // Redis 7.0 and older: nothing to set, and nothing broke.
+            assert!(!info.contains("lib-name=redmux"), "{protocol}: {info}");
+        }
+    }
+}
