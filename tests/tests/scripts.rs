@@ -1,8 +1,11 @@
 //! Scripts and functions against a real server: EVALSHA with an invisible reload
 //! that survives SCRIPT FLUSH (alone, in batches and in transactions), script
-//! errors, and FUNCTION LOAD / FCALL / FCALL_RO.
+//! errors, FUNCTION LOAD / FCALL / FCALL_RO, and the admin commands: SCRIPT EXISTS,
+//! FLUSH and KILL, FUNCTION LIST and FLUSH.
 
-use redmux::{Client, Error, Script, cmd};
+use std::time::{Duration, Instant};
+
+use redmux::{Client, Error, FlushMode, FunctionInfo, FunctionListOptions, Script, cmd};
 use redmux_testkit::RedisServer;
 
 async fn connect(server: &RedisServer) -> Client {
@@ -14,17 +17,11 @@ fn incr_by() -> Script {
 }
 
 async fn script_flush(client: &Client) {
-    client
-        .command::<()>(cmd("SCRIPT").arg("FLUSH"))
-        .await
-        .unwrap();
+    client.script_flush().await.unwrap();
 }
 
 async fn cached(client: &Client, script: &Script) -> bool {
-    let exists: Vec<bool> = client
-        .command(cmd("SCRIPT").arg("EXISTS").arg(script.sha1()))
-        .await
-        .unwrap();
+    let exists = client.script_exists([script.sha1()]).await.unwrap();
     exists == [true]
 }
 
@@ -174,4 +171,167 @@ async fn functions_load_replace_and_call() {
         .await
         .unwrap_err();
     assert!(gone.to_string().contains("Function not found"), "{gone}");
+}
+
+#[tokio::test]
+async fn script_exists_answers_for_each_script_in_order() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let loaded = incr_by();
+    let never = Script::new("return 'never loaded'");
+    loaded.load(&client).await.unwrap();
+    assert_eq!(
+        client
+            .script_exists([never.sha1(), loaded.sha1(), never.sha1()])
+            .await
+            .unwrap(),
+        [false, true, false]
+    );
+    let e = client
+        .script_exists(Vec::<String>::new())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("wrong number of arguments"), "{e}");
+}
+
+#[tokio::test]
+async fn script_flush_sync_and_async_empty_the_cache() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let script = incr_by();
+    for mode in [FlushMode::Sync, FlushMode::Async] {
+        script.load(&client).await.unwrap();
+        assert!(cached(&client, &script).await);
+        client.script_flush_with(mode).await.unwrap();
+        assert!(!cached(&client, &script).await, "{mode:?}");
+        // And the script still runs, reloaded by itself.
+        let n: i64 = script.invoke(&client).key("n").arg(1).await.unwrap();
+        assert!(n > 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn script_kill_stops_a_running_script_from_another_client() {
+    let server = RedisServer::start().unwrap();
+    let busy = connect(&server).await;
+    let admin = connect(&server).await;
+    let e = admin.script_kill().await.unwrap_err();
+    assert_eq!(
+        e.server_error().map(|e| e.code()),
+        Some("NOTBUSY"),
+        "nothing runs yet: {e}"
+    );
+    // The server takes other connections' commands while a script runs only past
+    // this threshold (5 s by default).
+    admin.config_set("busy-reply-threshold", 100).await.unwrap();
+
+    let forever = Script::new("while true do end");
+    let running = tokio::spawn(async move {
+        let outcome = forever.invoke::<()>(&busy).await;
+        (outcome, busy)
+    });
+    // NOTBUSY until the script has started; then the kill waits out the threshold
+    // and succeeds.
+    let started = Instant::now();
+    loop {
+        match admin.script_kill().await {
+            Ok(()) => break,
+            Err(e) if e.server_error().map(|e| e.code()) == Some("NOTBUSY") => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "the script never started"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let (outcome, busy) = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the script's caller got its answer")
+        .unwrap();
+    let e = outcome.unwrap_err();
+    assert!(e.to_string().contains("killed"), "{e}");
+    // Its connection works again.
+    let pong: String = busy.command(cmd("PING")).await.unwrap();
+    assert_eq!(pong, "PONG");
+}
+
+/// FUNCTION LIST and FUNCTION FLUSH, typed, alike over RESP2 and RESP3.
+async fn function_list_and_flush(client: &Client) {
+    assert!(client.function_list().await.unwrap().is_empty());
+    client.function_load(LIBRARY).await.unwrap();
+
+    let libraries = client.function_list().await.unwrap();
+    assert_eq!(libraries.len(), 1, "{libraries:?}");
+    let library = &libraries[0];
+    assert_eq!(library.name, "counters");
+    assert_eq!(library.engine, "LUA");
+    assert_eq!(library.code, None, "no code without WITHCODE");
+    let mut functions = library.functions.clone();
+    functions.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(
+        functions,
+        [
+            FunctionInfo {
+                name: "bump".into(),
+                description: None,
+                flags: vec![],
+            },
+            FunctionInfo {
+                name: "peek".into(),
+                description: None,
+                flags: vec!["no-writes".into()],
+            },
+        ]
+    );
+
+    let with_code = client
+        .function_list_with(
+            FunctionListOptions::new()
+                .library_name("count*")
+                .with_code(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(with_code.len(), 1);
+    assert_eq!(with_code[0].code.as_deref(), Some(LIBRARY));
+    let none = client
+        .function_list_with(FunctionListOptions::new().library_name("other*"))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    client.function_flush().await.unwrap();
+    assert!(client.function_list().await.unwrap().is_empty());
+    let gone = client
+        .fcall::<i64>("bump")
+        .key("n")
+        .arg(1)
+        .await
+        .unwrap_err();
+    assert!(gone.to_string().contains("Function not found"), "{gone}");
+
+    client.function_load(LIBRARY).await.unwrap();
+    client.function_flush_with(FlushMode::Async).await.unwrap();
+    assert!(client.function_list().await.unwrap().is_empty());
+    client.function_load(LIBRARY).await.unwrap();
+    client.function_flush_with(FlushMode::Sync).await.unwrap();
+    assert!(client.function_list().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn function_list_and_flush_over_resp2() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    function_list_and_flush(&client).await;
+}
+
+#[tokio::test]
+async fn function_list_and_flush_over_resp3() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&format!("{}?protocol=resp3", server.url()))
+        .await
+        .unwrap();
+    function_list_and_flush(&client).await;
 }

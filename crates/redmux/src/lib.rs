@@ -65,6 +65,7 @@ pub use commands::{
     XGroupCreateOptions, XPendingOptions, XReadGroupOptions,
 };
 pub use commands::{Expiry, KeyType, Scan, ScanOptions, SetOptions, Side, ZAddOptions, ZRange};
+pub use commands::{FunctionInfo, FunctionListOptions, LibraryInfo};
 pub use config::{Addr, BacklogPolicy, Config, Protocol, ReconnectPolicy};
 pub use dedicated::DedicatedConnection;
 pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};

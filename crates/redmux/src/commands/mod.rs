@@ -20,6 +20,7 @@
 //! | `streams_info` | XINFO STREAM, GROUPS, CONSUMERS ([`StreamInfo`], [`StreamGroupInfo`], [`StreamConsumerInfo`]) |
 //! | `hyperloglog` | PFADD, PFCOUNT, PFMERGE |
 //! | `geo` | GEOADD ([`GeoAddOptions`]), GEODIST ([`GeoUnit`]), GEOPOS, GEOHASH, GEOSEARCH, GEOSEARCHSTORE ([`GeoSearch`], [`GeoWith`], [`GeoMatch`]) |
+//! | `scripting` | SCRIPT EXISTS/FLUSH/KILL, FUNCTION LIST ([`LibraryInfo`], [`FunctionListOptions`]), FUNCTION FLUSH ([`FlushMode`]) |
 //! | `bitmaps` | SETBIT, GETBIT, BITCOUNT, BITPOS ([`BitRange`]), BITOP ([`BitOp`]), BITFIELD ([`BitField`]) |
 //!
 //! Conventions every family follows:
@@ -42,8 +43,8 @@
 //!   refuses it (`ERR wrong number of arguments`).
 //! - A reply with a fixed structure of its own gets a type of its own, read alike from
 //!   RESP2 and RESP3: [`StreamEntry`], [`StreamRead`], [`PendingSummary`],
-//!   [`StreamInfo`], [`GeoMatch`], [`Info`], [`ClientInfo`]. Fields a newer server adds
-//!   are ignored; fields an older one lacks are `None`.
+//!   [`StreamInfo`], [`GeoMatch`], [`Info`], [`ClientInfo`], [`LibraryInfo`]. Fields a
+//!   newer server adds are ignored; fields an older one lacks are `None`.
 //! - A builder that names a command's subject rather than its options is taken by the
 //!   plain method, as [`ZRange`] is by `zrange`: [`GeoSearch`], [`XClaim`],
 //!   [`XAutoClaim`], [`BitField`]. A variant whose reply has another shape gets its own
@@ -60,6 +61,7 @@ mod hyperloglog;
 mod keys;
 mod lists;
 mod scan;
+mod scripting;
 mod server;
 mod server_admin;
 mod sets;
@@ -77,6 +79,7 @@ pub use geo::{GeoAddOptions, GeoFrom, GeoMatch, GeoPosition, GeoSearch, GeoUnit,
 pub use keys::KeyType;
 pub use lists::Side;
 pub use scan::{Scan, ScanOptions};
+pub use scripting::{FunctionInfo, FunctionListOptions, LibraryInfo};
 pub use server_admin::{ClientInfo, ClientKill, ClientListFilter, ClientType, FlushMode, Info};
 pub use sorted_sets::ZAddOptions;
 pub use streams::{StreamEntry, StreamTrim, XAddOptions};
