@@ -1,6 +1,6 @@
 //! Batches against a real server: one result per command, failures kept to their own
-//! command, typed access, chunking that lets other callers through, streaming, and
-//! timeouts. The memory bound of a streamed million-command job is in
+//! command, typed access, chunking by count and by bytes that lets other callers
+//! through, streaming, and timeouts. The memory bound of a streamed million-command job is in
 //! `batch_memory.rs` (its own binary, for its counting allocator).
 
 use std::time::{Duration, Instant};
@@ -20,7 +20,10 @@ async fn a_hundred_thousand_commands_with_one_wrong_type_in_the_middle() {
     client.set("text", "not a list").await.unwrap();
 
     const N: usize = 100_000;
-    const BAD: usize = 50_000;
+    // In the middle of a chunk, not at its start: small SETs go 1,000 to a chunk, so
+    // this is command 500 of the chunk from 50,000 to 50,999. A wrong offset inside
+    // a chunk or a wrong chunk base would both move the error.
+    const BAD: usize = 50_500;
     let mut batch = client.batch();
     for i in 0..N {
         if i == BAD {
@@ -40,7 +43,13 @@ async fn a_hundred_thousand_commands_with_one_wrong_type_in_the_middle() {
     assert_eq!(at, BAD);
     assert_eq!(error.server_error().map(|e| e.code()), Some("WRONGTYPE"));
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), N - 1);
-    // The commands after the failure ran too.
+    assert!(results.get_at::<()>(BAD - 1).is_ok());
+    assert!(results.get_at::<()>(BAD + 1).is_ok());
+    // The commands after the failure ran too, its neighbours in its chunk included.
+    for i in [BAD - 1, BAD + 1] {
+        let v: Option<i64> = client.get(format!("key:{i}")).await.unwrap();
+        assert_eq!(v, Some(i as i64));
+    }
     let dbsize: i64 = client.command(cmd("DBSIZE")).await.unwrap();
     assert_eq!(dbsize as usize, N); // N - 1 keys plus "text"
     let last: Option<i64> = client.get(format!("key:{}", N - 1)).await.unwrap();
@@ -127,6 +136,61 @@ async fn other_callers_get_through_between_chunks() {
     assert!(waited < Duration::from_millis(500), "{waited:?}");
     let results = big.await.unwrap();
     assert_eq!(results.errors().count(), 0);
+}
+
+/// A batch of large values is cut by bytes as well as by count: 300 SETs of 8 KiB
+/// (2.4 MiB, far fewer than 1,000 commands) go out in chunks of about 1 MiB. A user
+/// sees it as another caller's command, sent on the same connection while the first
+/// chunk is being answered, running right after that chunk rather than after the
+/// whole batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_large_values_is_cut_into_chunks_of_about_a_mebibyte() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    let observer = connect(&server).await;
+    // Commands reach the server at once; replies take 300 ms to come back. With one
+    // chunk in flight (the default window of 4 would queue all three chunks at
+    // once), the second is sent only once the first one's replies are in, which
+    // leaves the caller below 300 ms to slip its command in between.
+    proxy.set_latency_split(Duration::ZERO, Duration::from_millis(300));
+
+    const N: usize = 300;
+    const MIB: usize = 1024 * 1024;
+    let value = vec![b'v'; 8 * 1024];
+    // `*3 $3 SET $5 k:000 $8192 vvv...` with its CRLFs: 8,225 bytes on the wire.
+    let wire = 4 + (4 + 5) + (4 + 7) + (7 + value.len() + 2);
+    let mut batch = client.batch().window(1).timeout(Duration::from_secs(30));
+    for i in 0..N {
+        batch.add(client.set(format!("k:{i:03}"), value.as_slice()));
+    }
+    let big = tokio::spawn(batch.execute());
+
+    // The first chunk is reaching the server.
+    let started = Instant::now();
+    while observer.dbsize().await.unwrap() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the batch never started"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // Behind the first chunk on the shared connection, ahead of the second.
+    let seen = client.dbsize().await.unwrap() as usize;
+    assert!(
+        (MIB / wire..=MIB / wire + 1).contains(&seen),
+        "{seen} keys were set when another caller's DBSIZE ran: one whole chunk of \
+         about 1 MiB is {} or {} SETs of {wire} bytes (all {N} means no byte limit)",
+        MIB / wire,
+        MIB / wire + 1,
+    );
+
+    let results = big.await.unwrap();
+    assert_eq!(results.len(), N);
+    assert_eq!(results.errors().count(), 0, "{:?}", results.errors().next());
+    assert_eq!(observer.dbsize().await.unwrap() as usize, N);
+    let last: Option<Vec<u8>> = observer.get(format!("k:{:03}", N - 1)).await.unwrap();
+    assert_eq!(last, Some(value));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
