@@ -375,7 +375,6 @@ async fn a_command_waiting_for_room_is_not_overtaken_by_the_callers_next() {
 /// future is first polled after the reconnect, once later commands have gone out:
 /// "sent and may have run" would be false, and stop a caller from a safe retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "library bug: a timeout's status is worked out when the future is polled, from a sequence mark every later take moves past it, so an expired, never-written command polled late says it was sent and may have run"]
 async fn a_command_expired_in_the_backlog_says_so_when_polled_late() {
     let server = Arc::new(RedisServer::start().unwrap());
     let client = Client::connect_with(config(&server.url())).await.unwrap();

@@ -312,11 +312,13 @@ impl<T: FromValue> Future for Response<T> {
         if let Poll::Ready(received) = Pin::new(rx).poll(cx) {
             return Poll::Ready(match received {
                 Ok(Ok(value)) => convert(value),
-                Ok(Err(Error::Timeout(_))) => {
+                Ok(Err(Error::Timeout(expired))) => {
                     // Expired in the queue or in flight (the sweep, or the writer
                     // finding it past its deadline): report it with this command's
-                    // diagnostics.
-                    Err(shared.timeout_error(&name.as_string(), *timeout, *seq))
+                    // diagnostics, and where it was then. Worked out now, a command
+                    // that expired unwritten would look sent once the writer has
+                    // taken later ones.
+                    Err(shared.timeout_error_as(&name.as_string(), *timeout, expired.status))
                 }
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err(Error::ConnectionLost {

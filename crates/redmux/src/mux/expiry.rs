@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Shared;
+use crate::error::CommandStatus;
 
 /// Runs until aborted (the supervisor aborts it when the client has closed and
 /// every command has its outcome).
@@ -26,8 +27,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let idle = shared.config.command_timeout.min(super::FOREVER);
     loop {
         let now = Instant::now();
+        // Queued commands were never written: while the connection is down they are
+        // the backlog.
+        let queued = match shared.state() {
+            super::ConnectionState::Connected => CommandStatus::NotSent,
+            _ => CommandStatus::Backlogged,
+        };
         // In flight first: those are older than anything still queued.
-        let next = [shared.pending.expire(now), shared.queue.expire(now)]
+        let next = [shared.pending.expire(now), shared.queue.expire(now, queued)]
             .into_iter()
             .flatten()
             .min()

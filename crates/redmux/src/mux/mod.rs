@@ -224,13 +224,23 @@ impl Shared {
     /// The error a timed-out command gets, with what a person needs to tell a slow
     /// server from a dead link.
     pub(crate) fn timeout_error(&self, command: &str, timeout: Duration, seq: u64) -> Error {
+        self.timeout_error_as(command, timeout, self.status_of(seq))
+    }
+
+    /// [`Shared::timeout_error`] for a command whose status is known.
+    pub(crate) fn timeout_error_as(
+        &self,
+        command: &str,
+        timeout: Duration,
+        status: CommandStatus,
+    ) -> Error {
         self.counters.timeouts.fetch_add(1, Relaxed);
         let now = self.millis();
         let queued = self.queue.depth().0;
         Error::Timeout(Box::new(TimeoutDiagnostics {
             command: command.to_string(),
             timeout,
-            status: self.status_of(seq),
+            status,
             connection: match self.state() {
                 ConnectionState::Connected => "connected",
                 ConnectionState::Reconnecting => "reconnecting",
@@ -353,13 +363,14 @@ pub(crate) fn deadline(timeout: Duration) -> tokio::time::Instant {
     tokio::time::Instant::now() + timeout.min(FOREVER)
 }
 
-/// What a future whose command expired in the backlog receives; the future replaces
-/// it with its own timeout diagnostics.
-pub(crate) fn expired_error() -> Error {
+/// What a future whose command expired receives, saying where the command was
+/// when it expired (the one fact that cannot be worked out later); the future
+/// replaces the rest with its own timeout diagnostics.
+pub(crate) fn expired_error(status: CommandStatus) -> Error {
     Error::Timeout(Box::new(TimeoutDiagnostics {
         command: "command".into(),
         timeout: Duration::ZERO,
-        status: CommandStatus::NotSent,
+        status,
         connection: "reconnecting",
         queued: 0,
         backlog: 0,

@@ -13,7 +13,7 @@ use tokio::sync::{Notify, oneshot};
 
 use super::slot::Slot;
 use crate::connection::WriteHalf;
-use crate::error::Error;
+use crate::error::{CommandStatus, Error};
 
 /// One command waiting to be written.
 #[derive(Debug)]
@@ -353,11 +353,11 @@ impl Queue {
     /// Fails queued `Timed` commands whose deadline has passed, leaving them in
     /// place for the writer to drop unwritten; returns the deadline of the oldest
     /// one still waiting.
-    pub(crate) fn expire(&self, now: Instant) -> Option<Instant> {
+    pub(crate) fn expire(&self, now: Instant, status: CommandStatus) -> Option<Instant> {
         let mut state = self.state.lock();
         let State { entries, swept, .. } = &mut *state;
         while let Some(entry) = entries.get_mut(*swept) {
-            if let Some(next) = entry.slot.expire(now) {
+            if let Some(next) = entry.slot.expire(now, status) {
                 return Some(next);
             }
             *swept += 1;

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use redmux_resp::Value;
 use tokio::sync::oneshot;
 
-use crate::error::{Error, Result};
+use crate::error::{CommandStatus, Error, Result};
 
 /// Where one reply goes.
 #[derive(Debug)]
@@ -73,14 +73,15 @@ impl Slot {
     }
 
     /// The sweep's look at one slot: a `Timed` slot past its deadline is failed
-    /// with [`super::expired_error`] and becomes `Expired`. Returns the deadline of
-    /// a `Timed` slot still waiting (the sweep stops there), `None` otherwise.
-    pub(crate) fn expire(&mut self, now: Instant) -> Option<Instant> {
+    /// with [`super::expired_error`] saying where the command was (`status`), and
+    /// becomes `Expired`. Returns the deadline of a `Timed` slot still waiting (the
+    /// sweep stops there), `None` otherwise.
+    pub(crate) fn expire(&mut self, now: Instant, status: CommandStatus) -> Option<Instant> {
         match self {
             Slot::Timed(_, deadline) if *deadline > now => Some(*deadline),
             Slot::Timed(..) => {
                 if let Slot::Timed(tx, _) = std::mem::replace(self, Slot::Expired) {
-                    let _ = tx.send(Err(super::expired_error()));
+                    let _ = tx.send(Err(super::expired_error(status)));
                 }
                 None
             }
@@ -273,7 +274,8 @@ impl Pending {
         let mut fifo = self.fifo.lock();
         let Fifo { slots, swept } = &mut *fifo;
         while let Some(slot) = slots.get_mut(*swept) {
-            if let Some(next) = slot.expire(now) {
+            // Written: it may have run.
+            if let Some(next) = slot.expire(now, CommandStatus::Sent) {
                 return Some(next);
             }
             *swept += 1;

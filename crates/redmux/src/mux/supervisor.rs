@@ -138,7 +138,9 @@ async fn reconnect(shared: &Shared) -> Option<Connection> {
         let now = Instant::now();
         for entry in shared.queue.purge_expired(now) {
             shared.counters.expired.fetch_add(1, Relaxed);
-            entry.slot.fail(super::expired_error());
+            entry
+                .slot
+                .fail(super::expired_error(CommandStatus::Backlogged));
         }
     }
 }

@@ -175,7 +175,9 @@ impl Writer<'_> {
             for entry in entries.by_ref() {
                 if expire == Expire::Past && entry.deadline <= now {
                     // Its caller was already told it timed out unsent.
-                    entry.slot.fail(super::expired_error());
+                    entry
+                        .slot
+                        .fail(super::expired_error(CommandStatus::NotSent));
                     self.shared.counters.expired.fetch_add(1, Relaxed);
                     continue;
                 }
