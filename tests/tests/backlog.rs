@@ -336,7 +336,7 @@ async fn a_dedicated_connection_is_configured_like_the_client_and_closes_when_dr
 /// (`Request`'s docs: commands reach the server "in the order the caller turned
 /// them into futures, even if it awaits them later".)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "library bug: a command that found the queue full is queued only when its future is next polled, so a command its caller issues after it, once there is room, reaches the server first"]
+
 async fn a_command_waiting_for_room_is_not_overtaken_by_the_callers_next() {
     const BOUND: usize = 10;
     let server = Arc::new(RedisServer::start().unwrap());

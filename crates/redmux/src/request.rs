@@ -177,21 +177,22 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Slot::Waiter(tx)
         };
         let entry = Entry::with_parts(command.into_parts(), slot, deadline.into_std());
-        let (seq, queueing) = match shared.submit(entry) {
-            Ok(seq) => (seq, None),
+        let seq = match shared.submit(entry) {
+            Ok(seq) => seq,
             Err(SubmitError::Refused(e)) => return Response::ready(Err(e)),
             Err(SubmitError::Full(mut entry)) => {
-                // Only under overload: a boxed future that waits for room. Queued
-                // late, its deadline is older than those queued before it, out of
-                // the order the sweep relies on: it keeps a timer of its own.
+                // Only under overload: parked in order, to move into the queue as
+                // room frees, so none of this caller's later commands overtakes
+                // it. It enters the queue late, out of the deadline order the
+                // sweep relies on: it keeps a timer of its own.
                 if let Slot::Timed(tx, _) = entry.slot {
                     entry.slot = Slot::Waiter(tx);
                 }
                 timed = false;
-                let waiter = shared.clone();
-                let queueing: Queueing =
-                    Box::pin(async move { waiter.submit_when_room(entry, deadline).await });
-                (0, Some(queueing))
+                match shared.park(entry) {
+                    Ok(seq) => seq,
+                    Err(e) => return Response::ready(Err(e)),
+                }
             }
         };
         Response {
@@ -199,7 +200,6 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
                 rx,
                 shared: shared.clone(),
                 seq,
-                queueing,
                 name,
                 timeout,
                 deadline,
@@ -228,16 +228,12 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// Waiting for room in a full queue; resolves to the command's sequence number.
-type Queueing = Pin<Box<dyn Future<Output = Result<u64>> + Send>>;
-
 enum State<T> {
     Done(Option<Result<T>>),
     Waiting {
         rx: oneshot::Receiver<Result<Value>>,
         shared: Arc<Shared>,
         seq: u64,
-        queueing: Option<Queueing>,
         name: ShortName,
         timeout: Duration,
         deadline: Instant,
@@ -251,16 +247,11 @@ impl<T> std::fmt::Debug for State<T> {
         match self {
             State::Done(outcome) => f.debug_tuple("Done").field(&outcome.is_some()).finish(),
             State::Waiting {
-                seq,
-                queueing,
-                name,
-                timeout,
-                ..
+                seq, name, timeout, ..
             } => f
                 .debug_struct("Waiting")
                 .field("command", &name.as_string())
                 .field("seq", seq)
-                .field("waiting_for_room", &queueing.is_some())
                 .field("timeout", timeout)
                 .finish_non_exhaustive(),
         }
@@ -281,34 +272,23 @@ impl<T: FromValue> Future for Response<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let mut this = self.project();
-        let (rx, shared, seq, queueing, name, timeout, deadline, timed) =
+        let (rx, shared, seq, name, timeout, deadline, timed) =
             match this.state {
                 State::Waiting {
                     rx,
                     shared,
                     seq,
-                    queueing,
                     name,
                     timeout,
                     deadline,
                     timed,
-                } => (rx, shared, seq, queueing, name, timeout, deadline, *timed),
+                } => (rx, shared, seq, name, timeout, deadline, *timed),
                 State::Done(outcome) => {
                     return Poll::Ready(outcome.take().unwrap_or_else(|| {
                         Err(Error::protocol("response polled after completion"))
                     }));
                 }
             };
-        if let Some(waiting) = queueing {
-            // The queue was full: this future waits for room, up to the deadline.
-            match ready!(waiting.as_mut().poll(cx)) {
-                Ok(queued) => {
-                    *seq = queued;
-                    *queueing = None;
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
         if let Poll::Ready(received) = Pin::new(rx).poll(cx) {
             return Poll::Ready(match received {
                 Ok(Ok(value)) => convert(value),
@@ -335,6 +315,11 @@ impl<T: FromValue> Future for Response<T> {
         }
         if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
             ready!(sleep.poll(cx));
+        }
+        if shared.queue.is_parked(*seq) {
+            // It waited for room all this time: the queue's bound is the story, not
+            // the server. It moves in later and is dropped there unwritten.
+            return Poll::Ready(Err(shared.queue.overloaded_now()));
         }
         Poll::Ready(Err(shared.timeout_error(&name.as_string(), *timeout, *seq)))
     }

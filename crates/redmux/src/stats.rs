@@ -42,6 +42,9 @@ pub struct Stats {
     /// Of `queue_depth`, the commands waiting in the backlog for the connection to
     /// come back: all of them while reconnecting, none while connected.
     pub backlog: usize,
+    /// Awaited commands that found the queue at its bound and wait for room, in
+    /// order, beyond `queue_depth` (see [`crate::Config::max_queued_commands`]).
+    pub waiting_for_room: usize,
     /// Commands written and awaiting their reply.
     pub in_flight: usize,
     /// The connection's state.

@@ -314,6 +314,5 @@ pub(crate) async fn wait_for_room(shared: &Shared, deadline: Instant) {
 
 /// Whether the queue is at its bound (the multiplexer would refuse a group).
 pub(crate) fn queue_full(shared: &Shared) -> bool {
-    let (commands, bytes) = shared.queue.depth();
-    commands >= shared.config.max_queued_commands || bytes >= shared.config.max_queued_bytes
+    shared.queue.is_full()
 }

@@ -278,6 +278,7 @@ impl Shared {
             queue_depth: queued,
             queue_bytes: queued_bytes,
             backlog: self.backlog(queued),
+            waiting_for_room: self.queue.parked(),
             in_flight: self.pending.len(),
             state: self.state(),
         }
@@ -313,26 +314,11 @@ impl Shared {
         let _ = aborted.wait_for(|a| *a).await;
     }
 
-    /// Waits for the room a full queue lacked, up to `deadline`, then queues the entry.
-    pub(crate) async fn submit_when_room(
-        &self,
-        mut entry: Entry,
-        deadline: tokio::time::Instant,
-    ) -> Result<u64, Error> {
-        loop {
-            let room = self.queue.room().notified();
-            tokio::pin!(room);
-            // Registered before the retry, so a wakeup in between is not lost.
-            room.as_mut().enable();
-            match self.submit(entry) {
-                Ok(seq) => return Ok(seq),
-                Err(SubmitError::Refused(e)) => return Err(e),
-                Err(SubmitError::Full(back)) => entry = back,
-            }
-            if tokio::time::timeout_at(deadline, room).await.is_err() {
-                return Err(self.queue.overloaded_now());
-            }
-        }
+    /// Queues an awaited command that found the queue full (after
+    /// [`Shared::submit`] gave it back): it is parked, numbered, and moves into the
+    /// queue in order as room frees. Returns its number.
+    pub(crate) fn park(&self, entry: Entry) -> Result<u64, Error> {
+        self.queue.push_or_park(entry).map(|(seq, _parked)| seq)
     }
 
     fn on_push(&self, _items: Vec<redmux_resp::Value>) {

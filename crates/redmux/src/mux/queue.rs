@@ -3,7 +3,13 @@
 //! One `parking_lot` mutex around a vector. A caller takes the lock once to push; the
 //! writer takes it once to swap the whole vector out. Commands not yet written when a
 //! connection breaks stay here (this is the backlog) and go out after the reconnect.
+//!
+//! At its bound the queue *parks* awaited commands: they get their number and wait,
+//! in order, outside the bound, and move in as room frees. Nothing else is queued
+//! while any command is parked, so no caller's later command can overtake one of
+//! its own that is waiting for room.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -75,6 +81,10 @@ impl Entry {
 #[derive(Debug, Default)]
 struct State {
     entries: Vec<Entry>,
+    /// Awaited commands that found the queue at its bound, numbered, in order: they
+    /// move into `entries` as room frees, and while any waits nothing else is
+    /// queued. Their numbers run on from the last entry's, without gaps.
+    parked: VecDeque<Entry>,
     /// Sequence number of the last command pushed; commands are numbered from 1.
     pushed: u64,
     /// Sequence number of the last command the writer took out.
@@ -162,11 +172,7 @@ impl Queue {
         if state.closed {
             return Err(PushError::Closed);
         }
-        // One command always fits in an empty queue, however large it is.
-        if !state.entries.is_empty()
-            && (state.entries.len() >= self.max_commands
-                || state.bytes + entry.len() > self.max_bytes)
-        {
+        if !state.parked.is_empty() || !self.fits(&state, &entry) {
             return Err(PushError::Full(entry));
         }
         state.pushed += 1;
@@ -184,6 +190,69 @@ impl Queue {
         Ok(seq)
     }
 
+    /// Whether `entry` fits within the bound now. One command always fits in an
+    /// empty queue, however large it is.
+    fn fits(&self, state: &State, entry: &Entry) -> bool {
+        state.entries.is_empty()
+            || (state.entries.len() < self.max_commands
+                && state.bytes + entry.len() <= self.max_bytes)
+    }
+
+    /// Appends a command if it fits, else parks it to move in, in order, as room
+    /// frees; returns its sequence number and whether it was parked.
+    pub(crate) fn push_or_park(&self, mut entry: Entry) -> Result<(u64, bool), Error> {
+        let mut state = self.state.lock();
+        if state.closed {
+            return Err(Error::Closed);
+        }
+        state.pushed += 1;
+        let seq = state.pushed;
+        entry.seq = seq;
+        if !state.parked.is_empty() || !self.fits(&state, &entry) {
+            state.parked.push_back(entry);
+            return Ok((seq, true));
+        }
+        state.bytes += entry.len();
+        let was_empty = state.entries.is_empty();
+        state.entries.push(entry);
+        drop(state);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        Ok((seq, false))
+    }
+
+    /// Whether the command numbered `seq` is parked, waiting for room.
+    pub(crate) fn is_parked(&self, seq: u64) -> bool {
+        let state = self.state.lock();
+        match (state.parked.front(), state.parked.back()) {
+            (Some(first), Some(last)) => (first.seq..=last.seq).contains(&seq),
+            _ => false,
+        }
+    }
+
+    /// Whether a group would be refused now: the queue at its bound, or commands
+    /// parked ahead of it.
+    pub(crate) fn is_full(&self) -> bool {
+        let state = self.state.lock();
+        !state.parked.is_empty()
+            || state.entries.len() >= self.max_commands
+            || state.bytes >= self.max_bytes
+    }
+
+    /// Moves parked commands into the queue, oldest first, while they fit.
+    fn unpark(&self, state: &mut State) {
+        while let Some(entry) = state.parked.front() {
+            if !self.fits(state, entry) {
+                break;
+            }
+            if let Some(entry) = state.parked.pop_front() {
+                state.bytes += entry.len();
+                state.entries.push(entry);
+            }
+        }
+    }
+
     /// Appends commands that must go out back to back, under one lock; returns the
     /// sequence number of the first. A group is refused only when the queue is
     /// already at its bound, so it may overshoot the bound by one group.
@@ -192,7 +261,10 @@ impl Queue {
         if state.closed {
             return Err(Error::Closed);
         }
-        if state.entries.len() >= self.max_commands || state.bytes >= self.max_bytes {
+        if !state.parked.is_empty()
+            || state.entries.len() >= self.max_commands
+            || state.bytes >= self.max_bytes
+        {
             return Err(self.overloaded(&state));
         }
         let first = state.pushed + 1;
@@ -232,9 +304,12 @@ impl Queue {
         }
         state.owner = Owner::Writer;
         std::mem::swap(&mut state.entries, into);
-        state.taken = state.pushed;
+        // Everything numbered so far, but for the parked commands.
+        state.taken = state.parked.front().map_or(state.pushed, |e| e.seq - 1);
         state.bytes = 0;
         state.swept = 0;
+        // The writer comes back for these before it goes idle.
+        self.unpark(&mut state);
         drop(state);
         // Once per batch, not per command: anyone waiting for room may now fit.
         self.room.notify_waiters();
@@ -247,7 +322,11 @@ impl Queue {
     /// [`Queue::end_fast_path`] after writing.
     pub(crate) fn begin_fast_path(&self) -> Option<FastPath> {
         let mut state = self.state.lock();
-        if state.owner != Owner::Free || !state.entries.is_empty() || state.closed {
+        if state.owner != Owner::Free
+            || !state.entries.is_empty()
+            || !state.parked.is_empty()
+            || state.closed
+        {
             return None;
         }
         let socket = state.socket.clone()?;
@@ -317,9 +396,10 @@ impl Queue {
     fn overloaded(&self, state: &State) -> Error {
         Error::Overloaded(
             format!(
-                "{} commands ({} bytes) are queued, the bound is {} commands or {} bytes",
+                "{} commands ({} bytes) are queued and {} more wait for room, the bound is {} commands or {} bytes",
                 state.entries.len(),
                 state.bytes,
+                state.parked.len(),
                 self.max_commands,
                 self.max_bytes
             )
@@ -337,12 +417,18 @@ impl Queue {
     /// so an outage does not leave the bound filled with the dead.
     pub(crate) fn purge_expired(&self, now: Instant) -> Vec<Entry> {
         let mut state = self.state.lock();
-        let (expired, live): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut state.entries)
+        let (mut expired, live): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut state.entries)
             .into_iter()
             .partition(|e| e.deadline <= now);
         state.entries = live;
         state.bytes = state.entries.iter().map(Entry::len).sum();
         state.swept = 0;
+        let (parked_expired, parked): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut state.parked)
+            .into_iter()
+            .partition(|e| e.deadline <= now);
+        state.parked = parked.into();
+        expired.extend(parked_expired);
+        self.unpark(&mut state);
         drop(state);
         if !expired.is_empty() {
             self.room.notify_waiters();
@@ -391,10 +477,16 @@ impl Queue {
         seq <= self.state.lock().taken
     }
 
-    /// Commands queued and bytes they hold.
+    /// Commands queued within the bound and the bytes they hold. (Commands are
+    /// parked only behind others: with none queued, none is parked.)
     pub(crate) fn depth(&self) -> (usize, usize) {
         let state = self.state.lock();
         (state.entries.len(), state.bytes)
+    }
+
+    /// Awaited commands parked beyond the bound, waiting for room.
+    pub(crate) fn parked(&self) -> usize {
+        self.state.lock().parked.len()
     }
 
     /// Stops taking new commands; what is queued stays for the writer.
@@ -413,7 +505,8 @@ impl Queue {
         let mut state = self.state.lock();
         state.bytes = 0;
         state.swept = 0;
-        let entries = std::mem::take(&mut state.entries);
+        let mut entries = std::mem::take(&mut state.entries);
+        entries.extend(std::mem::take(&mut state.parked));
         drop(state);
         self.room.notify_waiters();
         entries
