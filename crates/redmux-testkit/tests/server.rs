@@ -98,6 +98,22 @@ fn drop_kills_the_process() {
 }
 
 #[test]
+fn a_panicking_test_still_kills_its_server() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    // A test thread that panics with the server in scope, as a failed assertion does.
+    let outcome = std::thread::spawn(move || {
+        let server = RedisServer::start().expect("start");
+        tx.send((server.pid().expect("pid"), server.addr())).unwrap();
+        panic!("a failed assertion");
+    })
+    .join();
+    assert!(outcome.is_err(), "the thread was meant to panic");
+    let (pid, addr) = rx.recv().unwrap();
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "left running");
+    assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
 fn password_requires_auth() {
     let server = RedisServer::builder()
         .password("s3cret")
