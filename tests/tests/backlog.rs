@@ -400,3 +400,71 @@ async fn a_command_expired_in_the_backlog_says_so_when_polled_late() {
     assert!(d.status.safe_to_retry(), "it never left the process: {d}");
     assert!(!client.exists("own-timeout").await.unwrap());
 }
+
+/// A caller that gives up on a command waiting for room (its future dropped by its
+/// own timeout) and tries again must not have both copies run: the abandoned one is
+/// dropped unsent when room comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_command_waiting_for_room_never_runs() {
+    const BOUND: usize = 10;
+    let server = Arc::new(RedisServer::start().unwrap());
+    let mut config = config(&server.url());
+    config.max_queued_commands = BOUND;
+    let client = Client::connect_with(config).await.unwrap();
+    outage(&server, &client).await;
+    let queued: Vec<_> = (0..BOUND)
+        .map(|i| client.incr(format!("queued:{i}")).into_future())
+        .collect();
+    // Five tries, each given up after 20 ms while parked beyond the bound.
+    for _ in 0..5 {
+        let tried = tokio::time::timeout(Duration::from_millis(20), client.incr("retried")).await;
+        assert!(tried.is_err(), "{tried:?}");
+    }
+    // The sixth is awaited to the end.
+    let last = client.incr("retried").into_future();
+    restart(&server, &client).await;
+    assert_eq!(last.await.unwrap(), 1, "an abandoned try ran as well");
+    for r in join_all(queued).await {
+        assert_eq!(r.unwrap(), 1);
+    }
+    assert_eq!(client.stats().waiting_for_room, 0);
+}
+
+/// A batch queued behind commands parked at the bound waits for room through as
+/// many wakeups as it takes, instead of failing at the first that leaves the queue
+/// still full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_behind_parked_commands_waits_for_room() {
+    const BOUND: usize = 10;
+    let server = Arc::new(RedisServer::start().unwrap());
+    let mut config = config(&server.url());
+    config.max_queued_commands = BOUND;
+    let client = Client::connect_with(config).await.unwrap();
+    outage(&server, &client).await;
+    // A full queue, and as many again parked beyond it (the most that may park).
+    let queued: Vec<_> = (0..BOUND)
+        .map(|i| client.incr(format!("queued:{i}")).into_future())
+        .collect();
+    let parked: Vec<_> = (0..BOUND)
+        .map(|i| client.incr(format!("parked:{i}")).into_future())
+        .collect();
+    assert_eq!(client.stats().waiting_for_room, BOUND);
+    let mut batch = client.batch();
+    let indexes: Vec<_> = (0..25)
+        .map(|i| batch.add(client.incr(format!("b:{i}"))))
+        .collect();
+    let executing = tokio::spawn(batch.execute());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    restart(&server, &client).await;
+    let results = executing.await.unwrap();
+    for index in indexes {
+        assert_eq!(results.get(index).unwrap(), 1);
+    }
+    for r in join_all(queued)
+        .await
+        .into_iter()
+        .chain(join_all(parked).await)
+    {
+        assert_eq!(r.unwrap(), 1);
+    }
+}

@@ -106,3 +106,42 @@ async fn past_its_deadline_close_tears_down_a_stuck_connection() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The connection breaks while a closing client is still delivering: it reconnects
+/// and delivers what was never written, and says it gave up what was in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_while_closing_is_rebuilt_to_deliver_the_backlog() {
+    let server = RedisServer::start().unwrap();
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let client = Client::connect_with(config(&proxy.url())).await.unwrap();
+    client.set("n", 0).await.unwrap();
+    // The writer is stuck inside a large write; ten INCRs queue behind it.
+    proxy.stall();
+    let big = bytes::Bytes::from(vec![b'x'; 32 << 20]);
+    let set = client.set("big", big).into_future();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.stats().in_flight == 0 {
+        assert!(Instant::now() < deadline, "{:?}", client.stats());
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    for _ in 0..10 {
+        client.incr("n").fire_and_forget().unwrap();
+    }
+    assert_eq!(client.stats().queue_depth, 10);
+    let closing = tokio::spawn({
+        let client = client.clone();
+        async move { client.close_within(Duration::from_secs(10)).await }
+    });
+    // Then the link breaks.
+    proxy.cut(redmux_testkit::CutMode::Reset);
+    proxy.resume();
+    let delivered = closing.await.unwrap();
+    assert!(!delivered, "the large SET was lost in flight");
+    let set = set.await;
+    assert!(
+        matches!(&set, Err(e @ Error::ConnectionLost { .. }) if e.status() == CommandStatus::Sent),
+        "{set:?}"
+    );
+    let admin = Client::connect(&server.url()).await.unwrap();
+    assert_eq!(admin.get::<i64>("n").await.unwrap(), 10);
+}

@@ -46,8 +46,16 @@ struct Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        self.shared.close();
+        // As `Client::close`, with nobody left to wait for it.
+        self.shared.close(close_deadline(&self.shared.config));
     }
+}
+
+/// How long `close()` (and dropping the last clone) gives what is owed.
+fn close_deadline(config: &Config) -> Duration {
+    config
+        .command_timeout
+        .saturating_add(config.connect_timeout)
 }
 
 impl fmt::Debug for Client {
@@ -171,17 +179,15 @@ impl Client {
     /// # }
     /// ```
     pub async fn close(&self) {
-        let config = &self.handle.shared.config;
-        let deadline = config
-            .command_timeout
-            .saturating_add(config.connect_timeout);
-        self.close_within(deadline).await;
+        self.close_within(close_deadline(&self.handle.shared.config))
+            .await;
     }
 
     /// Stops taking commands (on every clone), sends what is queued (waiting for a
     /// reconnect if the connection is down), waits for the replies owed, then
-    /// closes the connection; all of it within `deadline`. Returns `false` if the
-    /// deadline passed and what was still owed was given up.
+    /// closes the connection; all of it within `deadline`. Returns `true` if
+    /// everything queued was sent and answered, `false` if something was given up
+    /// (the deadline passed, or the connection could not be rebuilt in time).
     ///
     /// Past the deadline the connection is torn down at once: commands still
     /// queued fail with [`crate::Error::Closed`] (not sent), and commands written
@@ -199,17 +205,10 @@ impl Client {
     pub async fn close_within(&self, deadline: Duration) -> bool {
         let shared = &self.handle.shared;
         let mut state = shared.watch_state();
-        shared.close();
-        let closed = |s: &ConnectionState| *s == ConnectionState::Closed;
-        if tokio::time::timeout(deadline, state.wait_for(closed))
-            .await
-            .is_ok()
-        {
-            return true;
-        }
-        shared.abort();
-        let _ = state.wait_for(closed).await;
-        false
+        // The supervisor keeps the deadline: past it, it tears the connection down.
+        shared.close(deadline);
+        let _ = state.wait_for(|s| *s == ConnectionState::Closed).await;
+        !shared.gave_up()
     }
 
     /// The configuration the client was made with.

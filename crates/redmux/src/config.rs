@@ -93,10 +93,11 @@ pub struct Config {
     pub heartbeat_interval: Duration,
     /// The connection is declared dead and rebuilt when nothing has been read for
     /// this long (default 15 s, three default timeouts) while commands wait and either
-    /// one of them timed out or the heartbeat `PING` went unanswered past its deadline
-    /// (`max(heartbeat_interval, command_timeout)`): the half-open socket a kernel
-    /// would otherwise keep for a quarter of an hour. A server busy with one long
-    /// command for less than this keeps its connection.
+    /// one of them timed out or a heartbeat `PING` sent with nothing else in flight
+    /// went unanswered past its deadline (`max(heartbeat_interval, command_timeout)`):
+    /// the half-open socket a kernel would otherwise keep for a quarter of an hour. A
+    /// server busy with one long command keeps its connection while that command's
+    /// own timeout has not passed.
     pub dead_link_timeout: Duration,
 }
 

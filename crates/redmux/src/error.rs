@@ -97,6 +97,7 @@ impl fmt::Display for ServerError {
 /// What the client looked like when a command timed out: enough to tell a slow
 /// server from a dead link from an overloaded client.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TimeoutDiagnostics {
     /// The command's name (`GET`, ...).
     pub command: String,

@@ -307,8 +307,17 @@ pub(crate) async fn wait_for_room(shared: &Shared, deadline: Instant) {
     tokio::pin!(room);
     // Registered before the check, so a wakeup in between is not lost.
     room.as_mut().enable();
-    if queue_full(shared) {
-        let _ = tokio::time::timeout_at(deadline, room).await;
+    // One wakeup may bring room for the parked commands ahead, not for a group: look
+    // again after each, until there is room or the deadline passes.
+    while queue_full(shared) {
+        if tokio::time::timeout_at(deadline, room.as_mut())
+            .await
+            .is_err()
+        {
+            return;
+        }
+        room.set(shared.queue.room().notified());
+        room.as_mut().enable();
     }
 }
 

@@ -95,9 +95,12 @@ pub(crate) struct Shared {
     last_write_ms: AtomicU64,
     /// Why the last connection attempt failed, while reconnecting.
     last_connect_error: Mutex<Option<Error>>,
-    /// Set when a closing client's deadline has passed: whatever is still owed is
-    /// given up and the connection is torn down at once.
-    aborted: watch::Sender<bool>,
+    /// When the client is closed, the instant past which whatever is still owed is
+    /// given up and the connection torn down at once. Only ever moves earlier.
+    closing: watch::Sender<Option<Instant>>,
+    /// Whether closing gave anything up: queued commands failed unsent, or replies
+    /// owed lost.
+    gave_up: AtomicBool,
 }
 
 /// Why a command was not queued.
@@ -292,26 +295,57 @@ impl Shared {
         }
     }
 
-    /// Stops taking commands; the writer sends what is queued, then the tasks end.
-    pub(crate) fn close(&self) {
+    /// Stops taking commands; the writer sends what is queued (reconnecting for it
+    /// if it must), then the tasks end. Past `within`, what is still owed is given
+    /// up and the connection is torn down at once.
+    pub(crate) fn close(&self, within: Duration) {
+        let at = deadline(within).into_std();
         self.queue.close();
+        self.closing.send_if_modified(|closing| match closing {
+            Some(earlier) if *earlier <= at => false,
+            _ => {
+                *closing = Some(at);
+                true
+            }
+        });
     }
 
-    /// Closes and gives up on what is still owed: the supervisor tears the
-    /// connection down (or stops reconnecting) at once.
-    pub(crate) fn abort(&self) {
-        self.queue.close();
-        self.aborted.send_replace(true);
-    }
-
+    /// Whether a closing client's deadline has passed.
     pub(crate) fn is_aborted(&self) -> bool {
-        *self.aborted.borrow()
+        matches!(*self.closing.borrow(), Some(at) if Instant::now() >= at)
     }
 
-    /// Resolves once [`Shared::abort`] has been called.
+    /// Resolves once the client is closed and its deadline has passed.
     pub(crate) async fn wait_aborted(&self) {
-        let mut aborted = self.aborted.subscribe();
-        let _ = aborted.wait_for(|a| *a).await;
+        let mut closing = self.closing.subscribe();
+        loop {
+            let at = *closing.borrow_and_update();
+            match at {
+                Some(at) => tokio::select! {
+                    _ = tokio::time::sleep_until(at.into()) => return,
+                    // An earlier deadline: look again.
+                    changed = closing.changed() => if changed.is_err() {
+                        tokio::time::sleep_until(at.into()).await;
+                        return;
+                    },
+                },
+                None => {
+                    if closing.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records that closing gave something up.
+    pub(crate) fn give_up(&self) {
+        self.gave_up.store(true, Relaxed);
+    }
+
+    /// Whether closing gave anything up.
+    pub(crate) fn gave_up(&self) -> bool {
+        self.gave_up.load(Relaxed)
     }
 
     /// Queues an awaited command that found the queue full (after

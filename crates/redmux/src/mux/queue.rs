@@ -85,6 +85,8 @@ struct State {
     /// move into `entries` as room frees, and while any waits nothing else is
     /// queued. Their numbers run on from the last entry's, without gaps.
     parked: VecDeque<Entry>,
+    /// Bytes of the parked commands.
+    parked_bytes: usize,
     /// Sequence number of the last command pushed; commands are numbered from 1.
     pushed: u64,
     /// Sequence number of the last command the writer took out.
@@ -205,13 +207,31 @@ impl Queue {
         if state.closed {
             return Err(Error::Closed);
         }
-        state.pushed += 1;
-        let seq = state.pushed;
-        entry.seq = seq;
         if !state.parked.is_empty() || !self.fits(&state, &entry) {
+            // Parked commands are bounded too, by one more queue's worth: past that
+            // an awaited command fails as a fire-and-forget one does. Commands
+            // whose futures are gone make room first.
+            if state.parked.len() >= self.max_commands
+                || state.parked_bytes + entry.len() > self.max_bytes
+            {
+                Self::forget_abandoned(&mut state);
+            }
+            if !state.parked.is_empty()
+                && (state.parked.len() >= self.max_commands
+                    || state.parked_bytes + entry.len() > self.max_bytes)
+            {
+                return Err(self.overloaded(&state));
+            }
+            state.pushed += 1;
+            let seq = state.pushed;
+            entry.seq = seq;
+            state.parked_bytes += entry.len();
             state.parked.push_back(entry);
             return Ok((seq, true));
         }
+        state.pushed += 1;
+        let seq = state.pushed;
+        entry.seq = seq;
         state.bytes += entry.len();
         let was_empty = state.entries.is_empty();
         state.entries.push(entry);
@@ -240,17 +260,40 @@ impl Queue {
             || state.bytes >= self.max_bytes
     }
 
-    /// Moves parked commands into the queue, oldest first, while they fit.
+    /// Moves parked commands into the queue, oldest first, while they fit. Those
+    /// whose future is gone are dropped unsent: nobody waits for them, and a
+    /// caller that gave up and retried must not have both copies run.
     fn unpark(&self, state: &mut State) {
         while let Some(entry) = state.parked.front() {
-            if !self.fits(state, entry) {
+            let abandoned = entry.slot.is_abandoned();
+            if !abandoned && !self.fits(state, entry) {
                 break;
             }
             if let Some(entry) = state.parked.pop_front() {
-                state.bytes += entry.len();
-                state.entries.push(entry);
+                state.parked_bytes = state.parked_bytes.saturating_sub(entry.len());
+                if !abandoned {
+                    state.bytes += entry.len();
+                    state.entries.push(entry);
+                }
             }
         }
+    }
+
+    /// Drops the parked commands whose futures are gone.
+    fn forget_abandoned(state: &mut State) {
+        state.parked.retain(|e| !e.slot.is_abandoned());
+        state.parked_bytes = state.parked.iter().map(Entry::len).sum();
+    }
+
+    /// Whether the writer is done for good: the queue closed, nothing queued or
+    /// parked, and no caller in the middle of a fast-path write.
+    pub(crate) fn is_drained(&self) -> bool {
+        let state = self.state.lock();
+        state.closed
+            && state.entries.is_empty()
+            && state.parked.is_empty()
+            && state.owner != Owner::Caller
+            && state.partial.is_none()
     }
 
     /// Appends commands that must go out back to back, under one lock; returns the
@@ -427,6 +470,7 @@ impl Queue {
             .into_iter()
             .partition(|e| e.deadline <= now);
         state.parked = parked.into();
+        state.parked_bytes = state.parked.iter().map(Entry::len).sum();
         expired.extend(parked_expired);
         self.unpark(&mut state);
         drop(state);
@@ -507,6 +551,7 @@ impl Queue {
         state.swept = 0;
         let mut entries = std::mem::take(&mut state.entries);
         entries.extend(std::mem::take(&mut state.parked));
+        state.parked_bytes = 0;
         drop(state);
         self.room.notify_waiters();
         entries

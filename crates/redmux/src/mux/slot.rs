@@ -38,6 +38,14 @@ pub(crate) enum Slot {
 }
 
 impl Slot {
+    /// Whether the awaited command's future is gone: nobody wants its reply.
+    pub(crate) fn is_abandoned(&self) -> bool {
+        match self {
+            Slot::Waiter(tx) | Slot::Timed(tx, _) => tx.is_closed(),
+            _ => false,
+        }
+    }
+
     /// Delivers a reply. Returns `true` when it was a fire-and-forget error.
     pub(crate) fn complete(self, reply: Value) -> bool {
         match self {

@@ -34,7 +34,8 @@ pub(crate) async fn start(config: Config) -> Result<Arc<Shared>, Error> {
         last_read_ms: Default::default(),
         last_write_ms: Default::default(),
         last_connect_error: Mutex::new(None),
-        aborted: watch::channel(false).0,
+        closing: watch::channel(None).0,
+        gave_up: Default::default(),
     });
     let sweep = tokio::spawn(expiry::run(shared.clone()));
     tokio::spawn(supervise(shared.clone(), conn, sweep));
@@ -52,13 +53,20 @@ async fn supervise(shared: Arc<Shared>, mut conn: Connection, sweep: tokio::task
             None => "the client was closed".into(),
         };
         // Written but unanswered: they may have run, so they fail and are never resent.
-        for slot in shared.pending.take_all() {
+        let unanswered = shared.pending.take_all();
+        if !unanswered.is_empty() && shared.queue.is_closed() {
+            shared.give_up();
+        }
+        for slot in unanswered {
             slot.fail(Error::ConnectionLost {
                 status: CommandStatus::Sent,
                 reason: reason.clone(),
             });
         }
-        if lost.is_none() || shared.queue.is_closed() {
+        // Closed with every reply in. A client closed while it still has a backlog
+        // reconnects to deliver it: `reconnect` stops when there is none or the
+        // close deadline has passed.
+        if lost.is_none() || shared.is_aborted() {
             break;
         }
         tracing::warn!(error = %reason, "connection lost; reconnecting");
@@ -73,6 +81,7 @@ async fn supervise(shared: Arc<Shared>, mut conn: Connection, sweep: tokio::task
             );
         }
         match reconnect(&shared).await {
+            Some(_) if shared.is_aborted() => break,
             Some(next) => {
                 shared.counters.reconnects.fetch_add(1, Relaxed);
                 *shared.last_connect_error.lock() = None;
@@ -83,7 +92,11 @@ async fn supervise(shared: Arc<Shared>, mut conn: Connection, sweep: tokio::task
         }
     }
     shared.queue.close();
-    for entry in shared.queue.drain() {
+    let unsent = shared.queue.drain();
+    if !unsent.is_empty() {
+        shared.give_up();
+    }
+    for entry in unsent {
         entry.slot.fail(Error::Closed);
     }
     // Every command has its outcome now: nothing is left to expire.
@@ -205,6 +218,14 @@ async fn serve_with(
     let writer = writer::run(shared, writer, stop_rx);
     tokio::pin!(writer);
     let lost = tokio::select! {
+        biased;
+        // A closing client's deadline passed with the writer still stuck or replies
+        // still owed: they are given up.
+        _ = shared.wait_aborted() => {
+            let _ = stop_tx.send(true);
+            let _ = writer.await;
+            Error::Closed
+        }
         exit = &mut writer => match exit {
             WriterExit::Drained => {
                 shared.writer_done.store(true, Relaxed);
@@ -242,13 +263,6 @@ async fn serve_with(
             let _ = writer.await;
             dead
         }
-        // A closing client's deadline passed with the writer still stuck or replies
-        // still owed: they are given up.
-        _ = shared.wait_aborted() => {
-            let _ = stop_tx.send(true);
-            let _ = writer.await;
-            Error::Closed
-        }
     };
     // A write error always tears the connection down: no half-written frame is
     // ever followed by another caller's bytes.
@@ -268,11 +282,13 @@ async fn stop_reader(reader_task: tokio::task::JoinHandle<Option<Error>>) {
 /// Watches a connection's health: sends a `PING` when nothing has been written for
 /// a heartbeat interval, and declares the link dead when no reply has come for
 /// `dead_link_timeout` while commands wait and either a caller's command timed out or
-/// a heartbeat went unanswered past its deadline. The second rule is what finds a
-/// link that died while idle: no caller is waiting to time out, only the `PING`.
+/// a heartbeat sent on an otherwise idle link went unanswered past its deadline. The
+/// second rule is what finds a link that died while idle: no caller is waiting to
+/// time out, only the `PING`.
 ///
 /// Neither rule fires for a server that is merely slow to answer one long command
-/// while nothing has timed out: replies stopping alone is not a dead link.
+/// whose own timeout has not passed (a heartbeat queued behind it does not count):
+/// replies stopping alone is not a dead link.
 async fn monitor(shared: &Shared) -> Error {
     let config = &shared.config;
     let period = (config.heartbeat_interval.min(config.dead_link_timeout) / 4)
@@ -330,10 +346,15 @@ async fn monitor(shared: &Shared) -> Error {
                     .heartbeat_interval
                     .max(config.command_timeout)
                     .min(super::FOREVER);
+            // Its deadline counts only on a link with nothing else in flight: behind
+            // a long command, a late PING says nothing the command's own timeout
+            // does not.
+            let idle_link = shared.pending.len() == 0;
             // A full queue means traffic enough to find a dead link without help.
             if shared
                 .submit(Entry::new(ping, Slot::Ignore, deadline))
                 .is_ok()
+                && idle_link
                 && heartbeat.is_none()
             {
                 heartbeat = Some((deadline, replies));

@@ -75,7 +75,9 @@ pub(crate) async fn run(
             continue;
         }
         if batch.is_empty() {
-            if shared.queue.is_closed() {
+            // Closed, and nothing left: not even a lone caller's write in progress,
+            // whose end wakes the writer for what queued behind it.
+            if shared.queue.is_drained() {
                 return WriterExit::Drained;
             }
             tokio::select! {
