@@ -103,7 +103,8 @@ fn a_panicking_test_still_kills_its_server() {
     // A test thread that panics with the server in scope, as a failed assertion does.
     let outcome = std::thread::spawn(move || {
         let server = RedisServer::start().expect("start");
-        tx.send((server.pid().expect("pid"), server.addr())).unwrap();
+        tx.send((server.pid().expect("pid"), server.addr()))
+            .unwrap();
         panic!("a failed assertion");
     })
     .join();

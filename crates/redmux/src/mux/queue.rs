@@ -83,7 +83,8 @@ struct State {
     entries: Vec<Entry>,
     /// Awaited commands that found the queue at its bound, numbered, in order: they
     /// move into `entries` as room frees, and while any waits nothing else is
-    /// queued. Their numbers run on from the last entry's, without gaps.
+    /// queued. Their numbers run on from the last entry's, in order (with gaps
+    /// where abandoned ones were dropped).
     parked: VecDeque<Entry>,
     /// Bytes of the parked commands.
     parked_bytes: usize,
