@@ -293,3 +293,77 @@ async fn client_setinfo_where_the_server_has_it_and_no_failure_where_not() {
         }
     }
 }
+
+/// `connect_lazy` starts while the server is down: the client is `Connecting`,
+/// commands wait in the backlog in order, and go out once the server comes up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_lazy_starts_before_the_server_and_delivers_the_backlog() {
+    use redmux::ConnectionState;
+    let server = std::sync::Arc::new(RedisServer::start().unwrap());
+    server.kill();
+    let client = Client::connect_lazy(Config::from_url(&server.url()).unwrap()).unwrap();
+    assert_eq!(client.state(), ConnectionState::Connecting);
+    let mut awaited = Vec::new();
+    for i in 0..100 {
+        if i % 2 == 0 {
+            client.rpush("order", i).fire_and_forget().unwrap();
+        } else {
+            awaited.push(std::future::IntoFuture::into_future(
+                client.rpush("order", i),
+            ));
+        }
+    }
+    let stats = client.stats();
+    assert_eq!(stats.backlog, 100, "{stats:?}");
+    // Still connecting after a while: nothing is lost or refused meanwhile.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(client.state(), ConnectionState::Connecting);
+    let restarted = server.clone();
+    tokio::task::spawn_blocking(move || restarted.restart().unwrap())
+        .await
+        .unwrap();
+    let mut states = client.watch_state();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        states.wait_for(|s| *s == ConnectionState::Connected),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    for (n, r) in futures::future::join_all(awaited)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(r.unwrap(), 2 * n as u64 + 2);
+    }
+    let order: Vec<i64> = client.lrange("order", 0, -1).await.unwrap();
+    assert_eq!(order, (0..100).collect::<Vec<_>>());
+    assert_eq!(client.stats().reconnects, 0);
+}
+
+/// A lazily connecting client with the wrong password fails its backlog and later
+/// commands with the authentication error, not a timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_lazy_with_a_wrong_password_fails_commands_with_the_auth_error() {
+    let server = RedisServer::builder().password("right").start().unwrap();
+    let url = format!("redis://:wrong@127.0.0.1:{}/", server.port());
+    let client = Client::connect_lazy(Config::from_url(&url).unwrap()).unwrap();
+    let started = Instant::now();
+    let e = client.get::<Option<String>>("k").await.unwrap_err();
+    assert!(matches!(e, Error::Auth(_)), "{e:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let e = client.set("k", "v").await.unwrap_err();
+    assert!(matches!(e, Error::Auth(_)), "{e:?}");
+}
+
+#[test]
+fn connect_lazy_outside_a_runtime_is_a_config_error() {
+    let e = Client::connect_lazy(Config::default()).unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e:?}");
+    assert!(e.to_string().contains("tokio runtime"), "{e}");
+}

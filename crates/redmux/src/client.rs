@@ -110,6 +110,44 @@ impl Client {
         })
     }
 
+    /// Returns a client at once and connects in the background, as a lost
+    /// connection is rebuilt: for a service that must start while the server is
+    /// not up yet (StackExchange.Redis's `AbortOnConnectFail = false`).
+    ///
+    /// The client starts in [`ConnectionState::Connecting`]; commands wait in the
+    /// backlog, each bounded by its timeout, and go out once the first connection
+    /// is up. Attempts follow [`Config::reconnect`] (forever by default). Rejected
+    /// credentials fail the backlog and every later command with
+    /// [`crate::Error::Auth`] while the attempts go on; when the attempts run out
+    /// the client closes.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Config`] for a configuration [`Client::connect_with`] would
+    /// refuse, or when called outside a tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn run() -> redmux::Result<()> {
+    /// let client = redmux::Client::connect_lazy(redmux::Config::from_url("redis://127.0.0.1/")?)?;
+    /// // Waits in the backlog until the server is reachable (up to its timeout).
+    /// client.set("started", "yes").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn connect_lazy(config: Config) -> Result<Client> {
+        config.check()?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(crate::Error::config(
+                "Client::connect_lazy must be called within a tokio runtime (it starts the client's tasks)",
+            ));
+        }
+        Ok(Client {
+            handle: Arc::new(Handle {
+                shared: mux::start_lazy(config),
+                subscriber: Default::default(),
+            }),
+        })
+    }
+
     /// Sends any command; the reply converts to the type asked for.
     ///
     /// Blocking commands (BLPOP, BRPOP, BLMOVE, XREAD ... BLOCK, WAIT, ...) are refused

@@ -33,26 +33,47 @@ use crate::stats::Stats;
 pub(crate) use queue::Entry;
 use queue::PushError;
 pub(crate) use slot::{Collector, Slot};
-pub(crate) use supervisor::start;
+pub(crate) use supervisor::{start, start_lazy};
 
 /// The state of the shared connection.
+///
+/// ```text
+/// Connecting ──► Connected ◄──► Reconnecting
+///      └─────────────┴──────────────┴──► Closed
+/// ```
 ///
 /// ```
 /// assert_eq!(redmux::ConnectionState::Connected.to_string(), "connected");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConnectionState {
+    /// Not connected yet: a client made with [`crate::Client::connect_lazy`] before
+    /// its first connection is up. Commands wait in the backlog.
+    Connecting = 3,
     /// Connected and serving commands.
-    Connected,
+    Connected = 0,
     /// The connection broke; commands wait in the backlog while it is rebuilt.
-    Reconnecting,
+    Reconnecting = 1,
     /// The client was closed or dropped.
-    Closed,
+    Closed = 2,
+}
+
+impl ConnectionState {
+    /// Whether commands wait in the backlog for a connection (connecting or
+    /// reconnecting).
+    pub(crate) fn is_down(self) -> bool {
+        matches!(
+            self,
+            ConnectionState::Connecting | ConnectionState::Reconnecting
+        )
+    }
 }
 
 impl std::fmt::Display for ConnectionState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            ConnectionState::Connecting => "connecting",
             ConnectionState::Connected => "connected",
             ConnectionState::Reconnecting => "reconnecting",
             ConnectionState::Closed => "closed",
@@ -178,7 +199,7 @@ impl Shared {
     /// fail-fast policy, or when the server rejects the client's credentials (a
     /// backlog would only wait out its timeout).
     fn refusal(&self) -> Option<Error> {
-        if self.state() != ConnectionState::Reconnecting {
+        if !self.state().is_down() {
             return None;
         }
         let last = self.last_connect_error.lock().clone();
@@ -199,7 +220,7 @@ impl Shared {
     pub(crate) fn status_of(&self, seq: u64) -> CommandStatus {
         if self.queue.was_taken(seq) {
             CommandStatus::Sent
-        } else if self.state() == ConnectionState::Reconnecting {
+        } else if self.state().is_down() {
             CommandStatus::Backlogged
         } else {
             CommandStatus::NotSent
@@ -210,6 +231,7 @@ impl Shared {
         match self.state.load(Relaxed) {
             0 => ConnectionState::Connected,
             1 => ConnectionState::Reconnecting,
+            3 => ConnectionState::Connecting,
             _ => ConnectionState::Closed,
         }
     }
@@ -245,6 +267,7 @@ impl Shared {
             timeout,
             status,
             connection: match self.state() {
+                ConnectionState::Connecting => "connecting",
                 ConnectionState::Connected => "connected",
                 ConnectionState::Reconnecting => "reconnecting",
                 ConnectionState::Closed => "closed",
@@ -291,7 +314,7 @@ impl Shared {
     fn backlog(&self, queued: usize) -> usize {
         match self.state() {
             ConnectionState::Connected => 0,
-            ConnectionState::Reconnecting | ConnectionState::Closed => queued,
+            _ => queued,
         }
     }
 

@@ -21,13 +21,30 @@ use crate::error::{CommandStatus, Error};
 /// Connects and starts the task that serves the connection.
 pub(crate) async fn start(config: Config) -> Result<Arc<Shared>, Error> {
     let conn = connection::connect(&config).await?;
-    let (state_tx, _) = watch::channel(ConnectionState::Connected);
-    let shared = Arc::new(Shared {
+    let shared = shared(config, ConnectionState::Connected);
+    let sweep = tokio::spawn(expiry::run(shared.clone()));
+    tokio::spawn(supervise(shared.clone(), Some(conn), sweep));
+    Ok(shared)
+}
+
+/// Starts the tasks without waiting for a connection: the supervisor makes the first
+/// one as it would rebuild a lost one, and commands wait in the backlog meanwhile.
+/// Must be called within a tokio runtime.
+pub(crate) fn start_lazy(config: Config) -> Arc<Shared> {
+    let shared = shared(config, ConnectionState::Connecting);
+    let sweep = tokio::spawn(expiry::run(shared.clone()));
+    tokio::spawn(supervise(shared.clone(), None, sweep));
+    shared
+}
+
+fn shared(config: Config, state: ConnectionState) -> Arc<Shared> {
+    let (state_tx, _) = watch::channel(state);
+    Arc::new(Shared {
         queue: queue::Queue::new(config.max_queued_commands, config.max_queued_bytes),
         config,
         pending: slot::Pending::default(),
         counters: Counters::default(),
-        state: AtomicU8::new(ConnectionState::Connected as u8),
+        state: AtomicU8::new(state as u8),
         state_tx,
         writer_done: Default::default(),
         epoch: Instant::now(),
@@ -36,16 +53,49 @@ pub(crate) async fn start(config: Config) -> Result<Arc<Shared>, Error> {
         last_connect_error: Mutex::new(None),
         closing: watch::channel(None).0,
         gave_up: Default::default(),
-    });
-    let sweep = tokio::spawn(expiry::run(shared.clone()));
-    tokio::spawn(supervise(shared.clone(), conn, sweep));
-    Ok(shared)
+    })
 }
 
-/// Runs connections one after another until the client is closed.
-async fn supervise(shared: Arc<Shared>, mut conn: Connection, sweep: tokio::task::JoinHandle<()>) {
+/// Runs connections one after another until the client is closed; makes the first
+/// one itself when it is not given one.
+async fn supervise(
+    shared: Arc<Shared>,
+    first: Option<Connection>,
+    sweep: tokio::task::JoinHandle<()>,
+) {
+    let first = match first {
+        Some(conn) => Some(conn),
+        None => match reconnect(&shared).await {
+            Some(_) if shared.is_aborted() => None,
+            Some(conn) => {
+                *shared.last_connect_error.lock() = None;
+                shared.set_state(ConnectionState::Connected);
+                Some(conn)
+            }
+            None => None,
+        },
+    };
+    if let Some(conn) = first {
+        serve_until_closed(&shared, conn).await;
+    }
+    shared.queue.close();
+    let unsent = shared.queue.drain();
+    if !unsent.is_empty() {
+        shared.give_up();
+    }
+    for entry in unsent {
+        entry.slot.fail(Error::Closed);
+    }
+    // Every command has its outcome now: nothing is left to expire.
+    sweep.abort();
+    shared.set_state(ConnectionState::Closed);
+}
+
+/// Serves `conn`, and after it every connection rebuilt, until the client is closed
+/// or reconnecting gives up.
+async fn serve_until_closed(shared: &Arc<Shared>, mut conn: Connection) {
     loop {
-        let lost = serve(&shared, conn).await;
+        let lost = serve(shared, conn).await;
         let reason: Arc<str> = match &lost {
             // Its own status does not apply to the commands failed below.
             Some(Error::ConnectionLost { reason, .. }) => reason.clone(),
@@ -73,14 +123,14 @@ async fn supervise(shared: Arc<Shared>, mut conn: Connection, sweep: tokio::task
         shared.set_state(ConnectionState::Reconnecting);
         if shared.config.backlog == BacklogPolicy::FailFast {
             fail_backlog(
-                &shared,
+                shared,
                 &Error::ConnectionLost {
                     status: CommandStatus::NotSent,
                     reason: reason.clone(),
                 },
             );
         }
-        match reconnect(&shared).await {
+        match reconnect(shared).await {
             Some(_) if shared.is_aborted() => break,
             Some(next) => {
                 shared.counters.reconnects.fetch_add(1, Relaxed);
@@ -91,17 +141,6 @@ async fn supervise(shared: Arc<Shared>, mut conn: Connection, sweep: tokio::task
             None => break,
         }
     }
-    shared.queue.close();
-    let unsent = shared.queue.drain();
-    if !unsent.is_empty() {
-        shared.give_up();
-    }
-    for entry in unsent {
-        entry.slot.fail(Error::Closed);
-    }
-    // Every command has its outcome now: nothing is left to expire.
-    sweep.abort();
-    shared.set_state(ConnectionState::Closed);
 }
 
 /// Fails every backlogged command: they were not sent, so a retry is safe.
