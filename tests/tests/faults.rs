@@ -380,16 +380,19 @@ async fn a_long_outage_stays_within_the_memory_bound() {
         })
         .collect();
     let started = Instant::now();
-    let mut peak = (0, 0);
+    let (mut peak, mut peak_waiting) = ((0, 0), 0);
     while started.elapsed() < outage {
         let stats = client.stats();
         peak = (peak.0.max(stats.queue_depth), peak.1.max(stats.queue_bytes));
+        peak_waiting = peak_waiting.max(stats.waiting_for_room);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(
         peak.0 <= max_commands && peak.1 <= max_bytes,
         "peak {peak:?}"
     );
+    // Awaited calls beyond the bound wait parked, at most one more bound's worth.
+    assert!(peak_waiting <= max_commands, "{peak_waiting} parked");
     assert!(
         overloaded.load(Ordering::Relaxed) > 0,
         "fire-and-forget never hit the bound"
