@@ -121,6 +121,11 @@ impl Client {
     /// [`crate::Error::Auth`] while the attempts go on; when the attempts run out
     /// the client closes.
     ///
+    /// Subscriptions do not wait this way: the subscriber's own connection is
+    /// opened by the first [`Client::subscribe`], which fails with
+    /// [`crate::Error::Connect`] while the server is not up yet (retry it, or wait
+    /// for [`ConnectionState::Connected`] with [`Client::watch_state`] first).
+    ///
     /// # Errors
     ///
     /// [`crate::Error::Config`] for a configuration [`Client::connect_with`] would

@@ -8,7 +8,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`client`] | [`Client`], the shared handle |
-//! | `commands` | the typed commands, one file per family (strings, keys, hashes, ...) |
+//! | `commands` (private) | the typed commands, one file per family (strings, keys, hashes, ...): they appear as methods of [`Client`] |
 //! | [`request`] | [`Request`] (a command and its options) and [`Response`] (its future) |
 //! | [`command`] | [`Command`] and [`cmd`]: any command, encoded as it is built |
 //! | [`from_value`] | [`FromValue`]: a reply into the type asked for |

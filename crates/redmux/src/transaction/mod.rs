@@ -177,7 +177,7 @@ impl fmt::Display for AbortReason {
                 index,
                 condition,
                 error: None,
-            } => write!(f, "condition {index} did not hold: {condition}"),
+            } => write!(f, "condition {index} ({condition}) did not hold"),
             AbortReason::ConditionFailed {
                 index,
                 condition,
