@@ -516,3 +516,40 @@ async fn heartbeat_and_dead_link_timeouts_of_duration_max_mean_never() {
         client.close().await;
     }
 }
+
+/// A subscription made on a lazily started client before its server is up waits
+/// for the first connection, within its timeout, and then receives messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_on_a_lazy_client_waits_for_the_server() {
+    let server = std::sync::Arc::new(RedisServer::start().unwrap());
+    server.kill();
+    let client = Client::connect_lazy(redmux::Config::from_url(&server.url()).unwrap()).unwrap();
+    // Too short a wait: a timeout that says nothing was sent, not a connect error.
+    let early = client
+        .subscribe("news")
+        .timeout(Duration::from_millis(100))
+        .await;
+    assert!(
+        matches!(&early, Err(e @ Error::Timeout(_)) if e.status().safe_to_retry()),
+        "{early:?}"
+    );
+    let subscribing = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .subscribe("news")
+                .timeout(Duration::from_secs(10))
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!subscribing.is_finished(), "{:?}", subscribing.await);
+    let restarted = server.clone();
+    tokio::task::spawn_blocking(move || restarted.restart().unwrap())
+        .await
+        .unwrap();
+    let mut sub = subscribing.await.unwrap().unwrap();
+    client.publish("news", "hello").await.unwrap();
+    let message = next_message(&mut sub).await;
+    assert_eq!(message.payload_str(), Some("hello"));
+}

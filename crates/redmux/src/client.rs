@@ -121,10 +121,8 @@ impl Client {
     /// [`crate::Error::Auth`] while the attempts go on; when the attempts run out
     /// the client closes.
     ///
-    /// Subscriptions do not wait this way: the subscriber's own connection is
-    /// opened by the first [`Client::subscribe`], which fails with
-    /// [`crate::Error::Connect`] while the server is not up yet (retry it, or wait
-    /// for [`ConnectionState::Connected`] with [`Client::watch_state`] first).
+    /// A subscription made while connecting waits for the first connection too,
+    /// within its timeout, then opens the subscriber's own connection.
     ///
     /// # Errors
     ///

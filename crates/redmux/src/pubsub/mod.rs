@@ -326,6 +326,25 @@ impl<'a> Subscribe<'a> {
         if client.state() == crate::ConnectionState::Closed {
             return Err(Error::Closed);
         }
+        let timeout = timeout.unwrap_or(client.config().command_timeout);
+        let deadline = crate::mux::deadline(timeout);
+        // A lazily started client that has not reached its server yet: the
+        // subscriber's connection would fail now, so wait for the first one, within
+        // the subscription's timeout, as its commands wait in the backlog.
+        if client.state() == crate::ConnectionState::Connecting {
+            let mut states = client.watch_state();
+            let first = states.wait_for(|s| *s != crate::ConnectionState::Connecting);
+            if tokio::time::timeout_at(deadline, first).await.is_err() {
+                return Err(client.shared().timeout_error_as(
+                    kind.subscribe_command(),
+                    timeout,
+                    crate::CommandStatus::NotSent,
+                ));
+            }
+            if client.state() == crate::ConnectionState::Closed {
+                return Err(Error::Closed);
+            }
+        }
         let subscriber = client
             .subscriber_slot()
             .get_or_start(client.config(), client.watch_state())
@@ -342,8 +361,6 @@ impl<'a> Subscribe<'a> {
         // being dropped) unregisters it.
         let subscription =
             Subscription::new(id, kind, names, mailbox, subscriber.clone(), client.clone());
-        let timeout = timeout.unwrap_or(client.config().command_timeout);
-        let deadline = crate::mux::deadline(timeout);
         for confirmed in pending {
             match tokio::time::timeout_at(deadline, confirmed).await {
                 Ok(Ok(Ok(()))) => {}
