@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::{Notify, oneshot};
 
 use super::slot::Slot;
@@ -178,9 +178,20 @@ impl Queue {
         if !state.parked.is_empty() || !self.fits(&state, &entry) {
             return Err(PushError::Full(entry));
         }
+        entry.seq = Self::number(&mut state);
+        Ok(self.append(state, entry))
+    }
+
+    /// The next sequence number.
+    fn number(state: &mut State) -> u64 {
         state.pushed += 1;
-        let seq = state.pushed;
-        entry.seq = seq;
+        state.pushed
+    }
+
+    /// Appends a numbered entry within the bound, releases the lock, and wakes the
+    /// writer if the queue was empty; returns the entry's number.
+    fn append(&self, mut state: MutexGuard<'_, State>, entry: Entry) -> u64 {
+        let seq = entry.seq;
         state.bytes += entry.len();
         let was_empty = state.entries.is_empty();
         state.entries.push(entry);
@@ -190,7 +201,7 @@ impl Queue {
         if was_empty {
             self.wake.notify_one();
         }
-        Ok(seq)
+        seq
     }
 
     /// Whether `entry` fits within the bound now. One command always fits in an
@@ -208,39 +219,32 @@ impl Queue {
         if state.closed {
             return Err(Error::Closed);
         }
-        if !state.parked.is_empty() || !self.fits(&state, &entry) {
-            // Parked commands are bounded too, by one more queue's worth: past that
-            // an awaited command fails as a fire-and-forget one does. Commands
-            // whose futures are gone make room first.
-            if state.parked.len() >= self.max_commands
-                || state.parked_bytes + entry.len() > self.max_bytes
-            {
-                Self::forget_abandoned(&mut state);
-            }
-            if !state.parked.is_empty()
-                && (state.parked.len() >= self.max_commands
-                    || state.parked_bytes + entry.len() > self.max_bytes)
-            {
+        if state.parked.is_empty() && self.fits(&state, &entry) {
+            entry.seq = Self::number(&mut state);
+            return Ok((self.append(state, entry), false));
+        }
+        // Parked commands are bounded too, by one more queue's worth: past that an
+        // awaited command fails as a fire-and-forget one does. Commands whose
+        // futures are gone make room first.
+        if self.parked_full(&state, &entry) {
+            Self::forget_abandoned(&mut state);
+            if self.parked_full(&state, &entry) {
                 return Err(self.overloaded(&state));
             }
-            state.pushed += 1;
-            let seq = state.pushed;
-            entry.seq = seq;
-            state.parked_bytes += entry.len();
-            state.parked.push_back(entry);
-            return Ok((seq, true));
         }
-        state.pushed += 1;
-        let seq = state.pushed;
+        let seq = Self::number(&mut state);
         entry.seq = seq;
-        state.bytes += entry.len();
-        let was_empty = state.entries.is_empty();
-        state.entries.push(entry);
-        drop(state);
-        if was_empty {
-            self.wake.notify_one();
-        }
-        Ok((seq, false))
+        state.parked_bytes += entry.len();
+        state.parked.push_back(entry);
+        Ok((seq, true))
+    }
+
+    /// Whether `entry` would take the parked list past its bound. One always parks
+    /// when none is parked, however large it is, as one always fits in the queue.
+    fn parked_full(&self, state: &State, entry: &Entry) -> bool {
+        !state.parked.is_empty()
+            && (state.parked.len() >= self.max_commands
+                || state.parked_bytes + entry.len() > self.max_bytes)
     }
 
     /// Whether the command numbered `seq` is parked, waiting for room.
@@ -255,7 +259,10 @@ impl Queue {
     /// Whether a group would be refused now: the queue at its bound, or commands
     /// parked ahead of it.
     pub(crate) fn is_full(&self) -> bool {
-        let state = self.state.lock();
+        self.refuses_groups(&self.state.lock())
+    }
+
+    fn refuses_groups(&self, state: &State) -> bool {
         !state.parked.is_empty()
             || state.entries.len() >= self.max_commands
             || state.bytes >= self.max_bytes
@@ -305,17 +312,13 @@ impl Queue {
         if state.closed {
             return Err(Error::Closed);
         }
-        if !state.parked.is_empty()
-            || state.entries.len() >= self.max_commands
-            || state.bytes >= self.max_bytes
-        {
+        if self.refuses_groups(&state) {
             return Err(self.overloaded(&state));
         }
         let first = state.pushed + 1;
         let was_empty = state.entries.is_empty();
         for mut entry in entries {
-            state.pushed += 1;
-            entry.seq = state.pushed;
+            entry.seq = Self::number(&mut state);
             state.bytes += entry.len();
             state.entries.push(entry);
         }
