@@ -54,6 +54,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use redmux_resp::Value;
+
+use crate::{Error, FromValue, Result};
+
 mod bitmaps;
 mod geo;
 mod hashes;
@@ -89,6 +93,28 @@ pub use streams_info::{StreamConsumerInfo, StreamGroupInfo, StreamInfo};
 pub use streams_read::{StreamRead, XReadGroupOptions};
 pub use strings::{Expiry, SetOptions};
 pub use zrange::ZRange;
+
+/// Name/value pairs from a RESP2 flat array or a RESP3 map, taken out by name: the
+/// shape of XINFO and FUNCTION LIST replies.
+pub(super) struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    pub(super) fn read(value: Value, what: &'static str) -> Result<Self> {
+        match value {
+            v @ (Value::Array(_) | Value::Map(_)) => Ok(Fields(FromValue::from_value(v)?)),
+            other => Err(Error::conversion(what, &other)),
+        }
+    }
+
+    /// The field as `T`; an absent field converts like nil.
+    pub(super) fn take<T: FromValue>(&mut self, name: &str) -> Result<T> {
+        let value = match self.0.iter().position(|(n, _)| n == name) {
+            Some(at) => self.0.swap_remove(at).1,
+            None => Value::Nil,
+        };
+        T::from_value(value)
+    }
+}
 
 /// Time since the Unix epoch; a time before the epoch counts as the epoch itself,
 /// which is in the past, as it was.

@@ -6,8 +6,8 @@
 
 use redmux_resp::{ToArg, Value};
 
-use super::FlushMode;
-use crate::{Client, Command, Error, FromValue, Request, Result, cmd};
+use super::{Fields, FlushMode};
+use crate::{Client, Command, FromValue, Request, Result, cmd};
 
 impl Client {
     /// Whether the server's script cache holds each script, in the order given:
@@ -252,30 +252,10 @@ impl FromValue for FunctionInfo {
     }
 }
 
-/// Name/value pairs from a RESP2 flat array or a RESP3 map, taken out by name.
-struct Fields(Vec<(String, Value)>);
-
-impl Fields {
-    fn read(value: Value, what: &'static str) -> Result<Self> {
-        match value {
-            v @ (Value::Array(_) | Value::Map(_)) => Ok(Fields(FromValue::from_value(v)?)),
-            other => Err(Error::conversion(what, &other)),
-        }
-    }
-
-    /// The field as `T`; an absent field converts like nil.
-    fn take<T: FromValue>(&mut self, name: &str) -> Result<T> {
-        let value = match self.0.iter().position(|(n, _)| n == name) {
-            Some(at) => self.0.swap_remove(at).1,
-            None => Value::Nil,
-        };
-        T::from_value(value)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn bulk(s: &'static str) -> Value {
         Value::from(s)

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use redmux_resp::{ToArg, Value};
 
-use super::StreamEntry;
-use crate::{Client, Error, FromValue, Request, Result, cmd};
+use super::{Fields, StreamEntry};
+use crate::{Client, FromValue, Request, Result, cmd};
 
 impl Client {
     /// A stream's length, IDs, groups and first and last entries: `XINFO STREAM key`.
@@ -57,27 +57,6 @@ impl Client {
         group: impl ToArg,
     ) -> Request<'_, Vec<StreamConsumerInfo>> {
         self.request(cmd("XINFO").arg("CONSUMERS").arg(key).arg(group))
-    }
-}
-
-/// Name/value pairs from a RESP2 flat array or a RESP3 map, taken out by name.
-struct Fields(Vec<(String, Value)>);
-
-impl Fields {
-    fn read(value: Value, what: &'static str) -> Result<Self> {
-        match value {
-            v @ (Value::Array(_) | Value::Map(_)) => Ok(Fields(FromValue::from_value(v)?)),
-            other => Err(Error::conversion(what, &other)),
-        }
-    }
-
-    /// The field as `T`; an absent field converts like nil.
-    fn take<T: FromValue>(&mut self, name: &str) -> Result<T> {
-        let value = match self.0.iter().position(|(n, _)| n == name) {
-            Some(at) => self.0.swap_remove(at).1,
-            None => Value::Nil,
-        };
-        T::from_value(value)
     }
 }
 
