@@ -68,16 +68,21 @@ impl ConnectionState {
             ConnectionState::Connecting | ConnectionState::Reconnecting
         )
     }
-}
 
-impl std::fmt::Display for ConnectionState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+    /// Its name, as `Display` writes it and timeout diagnostics carry it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
             ConnectionState::Connecting => "connecting",
             ConnectionState::Connected => "connected",
             ConnectionState::Reconnecting => "reconnecting",
             ConnectionState::Closed => "closed",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -266,12 +271,7 @@ impl Shared {
             command: command.to_string(),
             timeout,
             status,
-            connection: match self.state() {
-                ConnectionState::Connecting => "connecting",
-                ConnectionState::Connected => "connected",
-                ConnectionState::Reconnecting => "reconnecting",
-                ConnectionState::Closed => "closed",
-            },
+            connection: self.state().as_str(),
             queued,
             backlog: self.backlog(queued),
             in_flight: self.pending.len(),

@@ -156,9 +156,7 @@ async fn reconnect(shared: &Shared) -> Option<Connection> {
     let mut delay = policy.initial_delay;
     let mut attempts = 0u32;
     loop {
-        // A closed client still reconnects to deliver its backlog, until that is
-        // empty (delivered elsewhere, or expired) or its close deadline passes.
-        if shared.is_aborted() || (shared.queue.is_closed() && shared.queue.depth().0 == 0) {
+        if done_reconnecting(shared) {
             return None;
         }
         attempts = attempts.saturating_add(1);
@@ -197,12 +195,18 @@ async fn reconnect(shared: &Shared) -> Option<Connection> {
     }
 }
 
+/// Whether reconnecting is pointless: a closed client still reconnects to deliver
+/// its backlog, until that is empty (delivered elsewhere, or expired) or its close
+/// deadline passes.
+fn done_reconnecting(shared: &Shared) -> bool {
+    shared.is_aborted() || (shared.queue.is_closed() && shared.queue.depth().0 == 0)
+}
+
 /// Sleeps for `delay`, returning early if the client is closed with nothing left to
 /// deliver, or aborted.
 async fn wait_or_close(shared: &Shared, delay: Duration) {
     let until = super::deadline(delay);
-    let done = || shared.is_aborted() || (shared.queue.is_closed() && shared.queue.depth().0 == 0);
-    while tokio::time::Instant::now() < until && !done() {
+    while tokio::time::Instant::now() < until && !done_reconnecting(shared) {
         tokio::select! {
             _ = tokio::time::sleep_until(until) => {}
             _ = shared.wait_aborted() => {}
