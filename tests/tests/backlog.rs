@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use redmux::{Client, CommandStatus, Config, ConnectionState, Error, cmd};
 use redmux_testkit::RedisServer;
+use redmux_tests::wait_for_state;
 
 /// A client whose commands outlive the outages below unless a test says otherwise.
 /// (A killed server refuses connections at once: no short connect timeout needed.)
@@ -18,14 +19,6 @@ fn config(url: &str) -> Config {
     let mut config = Config::from_url(url).unwrap();
     config.command_timeout = Duration::from_secs(10);
     config
-}
-
-async fn wait_for_state(client: &Client, want: ConnectionState, within: Duration) {
-    let mut states = client.watch_state();
-    tokio::time::timeout(within, states.wait_for(|s| *s == want))
-        .await
-        .unwrap_or_else(|_| panic!("not {want} within {within:?}; stats {:?}", client.stats()))
-        .unwrap();
 }
 
 /// Kills the server and waits until the client knows.
@@ -37,6 +30,16 @@ async fn outage(server: &RedisServer, client: &Client) {
         Duration::from_secs(2),
     )
     .await;
+}
+
+/// A client whose queue holds at most `bound` commands, its server killed.
+async fn bounded_and_down(bound: usize) -> (Arc<RedisServer>, Client) {
+    let server = Arc::new(RedisServer::start().unwrap());
+    let mut config = config(&server.url());
+    config.max_queued_commands = bound;
+    let client = Client::connect_with(config).await.unwrap();
+    outage(&server, &client).await;
+    (server, client)
 }
 
 /// Restarts the server on its port (a blocking call, so off the runtime's threads)
@@ -224,11 +227,7 @@ async fn the_byte_bound_refuses_fire_and_forget_past_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_count_bound_awaited_calls_wait_and_fire_and_forget_fails() {
     const BOUND: usize = 10;
-    let server = Arc::new(RedisServer::start().unwrap());
-    let mut config = config(&server.url());
-    config.max_queued_commands = BOUND;
-    let client = Client::connect_with(config).await.unwrap();
-    outage(&server, &client).await;
+    let (server, client) = bounded_and_down(BOUND).await;
 
     let queued: Vec<_> = (0..BOUND)
         .map(|i| client.incr(format!("queued:{i}")).into_future())
@@ -339,11 +338,7 @@ async fn a_dedicated_connection_is_configured_like_the_client_and_closes_when_dr
 
 async fn a_command_waiting_for_room_is_not_overtaken_by_the_callers_next() {
     const BOUND: usize = 10;
-    let server = Arc::new(RedisServer::start().unwrap());
-    let mut config = config(&server.url());
-    config.max_queued_commands = BOUND;
-    let client = Client::connect_with(config).await.unwrap();
-    outage(&server, &client).await;
+    let (server, client) = bounded_and_down(BOUND).await;
 
     let fill: Vec<_> = (0..BOUND)
         .map(|i| client.rpush("list", format!("fill-{i}")).into_future())
@@ -407,11 +402,7 @@ async fn a_command_expired_in_the_backlog_says_so_when_polled_late() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_command_waiting_for_room_never_runs() {
     const BOUND: usize = 10;
-    let server = Arc::new(RedisServer::start().unwrap());
-    let mut config = config(&server.url());
-    config.max_queued_commands = BOUND;
-    let client = Client::connect_with(config).await.unwrap();
-    outage(&server, &client).await;
+    let (server, client) = bounded_and_down(BOUND).await;
     let queued: Vec<_> = (0..BOUND)
         .map(|i| client.incr(format!("queued:{i}")).into_future())
         .collect();
@@ -436,11 +427,7 @@ async fn an_abandoned_command_waiting_for_room_never_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_behind_parked_commands_waits_for_room() {
     const BOUND: usize = 10;
-    let server = Arc::new(RedisServer::start().unwrap());
-    let mut config = config(&server.url());
-    config.max_queued_commands = BOUND;
-    let client = Client::connect_with(config).await.unwrap();
-    outage(&server, &client).await;
+    let (server, client) = bounded_and_down(BOUND).await;
     // A full queue, and as many again parked beyond it (the most that may park).
     let queued: Vec<_> = (0..BOUND)
         .map(|i| client.incr(format!("queued:{i}")).into_future())

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use redmux::{BacklogPolicy, Client, CommandStatus, Config, ConnectionState, Error, cmd};
 use redmux_testkit::{CutMode, FaultProxy, RedisServer};
+use redmux_tests::wait_for_state;
 
 /// The tests that hold timeouts to 50 ms take this exclusively; the ones that keep
 /// both cores busy for many seconds (the torture runs, the long outage) share it.
@@ -21,16 +22,6 @@ fn config(url: &str) -> Config {
     let mut config = Config::from_url(url).unwrap();
     config.connect_timeout = Duration::from_millis(500);
     config
-}
-
-async fn wait_for_state(client: &Client, want: ConnectionState, within: Duration) -> Duration {
-    let started = Instant::now();
-    let mut states = client.watch_state();
-    tokio::time::timeout(within, states.wait_for(|s| *s == want))
-        .await
-        .unwrap_or_else(|_| panic!("not {want} within {within:?}; stats {:?}", client.stats()))
-        .unwrap();
-    started.elapsed()
 }
 
 /// Polls `condition` until it holds, failing the test after `within`: for a state a

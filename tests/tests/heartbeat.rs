@@ -3,20 +3,11 @@
 //! caller's command having to time out first; and a long command whose own timeout
 //! has room is not mistaken for a dead link, however long it runs.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redmux::{Client, Config, ConnectionState, cmd};
 use redmux_testkit::{FaultProxy, RedisServer};
-
-async fn wait_for_state(client: &Client, want: ConnectionState, within: Duration) -> Duration {
-    let started = Instant::now();
-    let mut states = client.watch_state();
-    tokio::time::timeout(within, states.wait_for(|s| *s == want))
-        .await
-        .unwrap_or_else(|_| panic!("not {want} within {within:?}; stats {:?}", client.stats()))
-        .unwrap();
-    started.elapsed()
-}
+use redmux_tests::wait_for_state;
 
 fn config(url: &str) -> Config {
     let mut config = Config::from_url(url).unwrap();
