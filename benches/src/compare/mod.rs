@@ -293,7 +293,7 @@ pub fn run(options: &Options) -> Result<Report> {
             FaultProxy::start(upstream).map_err(|e| format!("cannot start the FaultProxy: {e}"))?;
         proxy.set_latency(options.proxy_one_way);
         let proxied = with_addr(url, proxy.addr())?;
-        let figures = runtime.block_on(run_round_trips(&proxied, options, tuning));
+        let figures = runtime.block_on(run_round_trips(&proxied, proxy.addr(), options, tuning));
         drop(proxy);
         Some(figures?)
     } else {
@@ -514,10 +514,29 @@ async fn run_latency(url: &str, options: &Options, tuning: Tuning) -> Result<Lat
     })
 }
 
-async fn run_round_trips(proxied: &str, options: &Options, tuning: Tuning) -> Result<RoundTrips> {
+async fn run_round_trips(
+    proxied: &str,
+    proxy: SocketAddr,
+    options: &Options,
+    tuning: Tuning,
+) -> Result<RoundTrips> {
     let mut walls = PerClient::<Vec<f64>>::default();
+    let (mut raw_walls, mut pings) = (Vec::new(), Vec::new());
     let (mut sent, mut writes) = (0u64, 0u64);
     for round in 0..options.burst_rounds.max(1) {
+        // The floor first: the same SETs on a bare socket through the same proxy.
+        let keys: Vec<Vec<u8>> = (0..options.burst)
+            .map(|i| format!("compare:raw:burst:{i}").into_bytes())
+            .collect();
+        let (took, ping) = scenarios::raw_burst(proxy, &keys, u32::try_from(round)?).await?;
+        eprintln!(
+            "(c) raw socket: {} SETs at once through the proxy in {:.1} ms (PING round trip {:.2} ms)",
+            options.burst,
+            took.as_secs_f64() * 1000.0,
+            ping.as_secs_f64() * 1000.0
+        );
+        raw_walls.push(took.as_secs_f64() * 1000.0);
+        pings.push(ping.as_secs_f64() * 1000.0);
         for kind in order(round) {
             let label = kind.name();
             let keys: Vec<Vec<u8>> = (0..options.burst)
@@ -565,8 +584,13 @@ async fn run_round_trips(proxied: &str, options: &Options, tuning: Tuning) -> Re
         *wall.get_mut(kind) = median;
         *rate.get_mut(kind) = options.burst as f64 / (median / 1000.0).max(1e-9);
     }
+    let raw_wall_ms = median(&raw_walls);
     Ok(RoundTrips {
         sets: options.burst,
+        round_trip_ms: median(&pings),
+        raw_wall_ms,
+        raw_round_wall_ms: raw_walls,
+        redmux_over_raw: wall.redmux / raw_wall_ms.max(1e-9),
         proxy_one_way_us: u64::try_from(options.proxy_one_way.as_micros()).unwrap_or(u64::MAX),
         rounds: options.burst_rounds.max(1),
         wall_ratios: Ratios::of(&wall),

@@ -110,6 +110,17 @@ pub struct RoundTrips {
     pub proxy_one_way_us: u64,
     /// Bursts per client, client order alternating.
     pub rounds: usize,
+    /// The round trip the link really had: the median of 20 sequential PINGs on a
+    /// bare socket through the proxy, in milliseconds (the proxy's timer rounds its
+    /// delay up to whole milliseconds).
+    pub round_trip_ms: f64,
+    /// The floor: the same SETs, encoded beforehand, written as one stream on a bare
+    /// socket through the same proxy, no client library; the median of the rounds, ms.
+    pub raw_wall_ms: f64,
+    /// Each round's floor, in milliseconds.
+    pub raw_round_wall_ms: Vec<f64>,
+    /// redmux's wall time over the floor's: 1.0 is all the link and server allow.
+    pub redmux_over_raw: f64,
     /// Wall time to the last reply, in milliseconds: the median of the rounds.
     pub wall_ms: PerClient<f64>,
     /// Each round's wall time, in milliseconds.
@@ -406,8 +417,19 @@ impl Report {
             );
             let _ = writeln!(
                 o,
-                "\nredmux wrote {:.1} commands per write.",
-                rt.redmux_commands_per_write
+                "\nredmux wrote {:.1} commands per write. The floor, the same SETs encoded \
+                 beforehand and written as one stream on a bare socket through the same proxy, \
+                 took {:.1} ms (median; rounds: {}): redmux took {:.2}x the floor. The link's \
+                 measured round trip: {:.2} ms.",
+                rt.redmux_commands_per_write,
+                rt.raw_wall_ms,
+                rt.raw_round_wall_ms
+                    .iter()
+                    .map(|ms| format!("{ms:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                rt.redmux_over_raw,
+                rt.round_trip_ms
             );
         }
 

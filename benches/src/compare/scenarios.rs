@@ -223,6 +223,68 @@ pub async fn burst<K: Kv>(
     Ok(elapsed)
 }
 
+/// The floor for [`burst`]: the same SETs, encoded beforehand, written as one stream
+/// on a bare socket while a second task counts the `+OK` replies; no client library
+/// at all. Also returns the median of 20 sequential PING round trips made first, the
+/// round trip the link really has.
+pub async fn raw_burst(
+    addr: std::net::SocketAddr,
+    keys: &[Vec<u8>],
+    round: u32,
+) -> Result<(Duration, Duration)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let value = value_for(u32::MAX - 1 - round, u32::try_from(keys.len())?);
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut pings = Vec::with_capacity(20);
+    let mut pong = [0u8; 7];
+    for _ in 0..20 {
+        let start = Instant::now();
+        stream.write_all(b"PING\r\n").await?;
+        stream.read_exact(&mut pong).await?;
+        pings.push(start.elapsed());
+        if &pong != b"+PONG\r\n" {
+            return Err(format!("raw: PING answered {:?}", String::from_utf8_lossy(&pong)).into());
+        }
+    }
+    pings.sort();
+    let mut wire = Vec::with_capacity(keys.len() * 64);
+    for key in keys {
+        wire.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n", key.len()).as_bytes());
+        wire.extend_from_slice(key);
+        wire.extend_from_slice(format!("\r\n${}\r\n", value.len()).as_bytes());
+        wire.extend_from_slice(&value);
+        wire.extend_from_slice(b"\r\n");
+    }
+    const OK: &[u8] = b"+OK\r\n";
+    let expected = keys.len() * OK.len();
+    let (mut read, mut write) = stream.into_split();
+    let start = Instant::now();
+    let writing = async move { write.write_all(&wire).await.map_err(super::BoxError::from) };
+    let reading = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut seen = 0usize;
+        while seen < expected {
+            let n = read.read(&mut buf).await?;
+            if n == 0 {
+                return Err(
+                    format!("raw: the link closed after {seen} of {expected} reply bytes").into(),
+                );
+            }
+            for (i, byte) in buf[..n].iter().enumerate() {
+                if *byte != OK[(seen + i) % OK.len()] {
+                    return Err(format!("raw: a reply other than +OK at byte {}", seen + i).into());
+                }
+            }
+            seen += n;
+        }
+        Ok::<_, super::BoxError>(start.elapsed())
+    };
+    let ((), took) = tokio::try_join!(writing, reading)?;
+    Ok((took, pings[pings.len() / 2]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
