@@ -97,6 +97,28 @@ fn latency_applies_in_both_directions() {
     assert!(rtt < Duration::from_millis(20), "{rtt:?}");
 }
 
+/// Sub-millisecond latency is what it says: 200 µs each way is really added, and is
+/// not rounded up to the runtime's 1 ms timer ticks (which made it 3-4 ms). The
+/// median of 20 keeps a few scheduling hiccups on a busy machine from failing it.
+#[test]
+fn sub_millisecond_latency_is_precise() {
+    let (_server, proxy) = server_and_proxy();
+    let mut stream = connected(&proxy);
+    stream.set_nodelay(true).expect("nodelay");
+    proxy.set_latency(Duration::from_micros(200));
+    let mut rtts: Vec<Duration> = (0..20)
+        .map(|_| {
+            let started = Instant::now();
+            assert_eq!(ping(&mut stream), PONG);
+            started.elapsed()
+        })
+        .collect();
+    rtts.sort();
+    let median = rtts[rtts.len() / 2];
+    assert!(median >= Duration::from_micros(400), "{rtts:?}");
+    assert!(median < Duration::from_millis(2), "{rtts:?}");
+}
+
 #[test]
 fn latency_does_not_cap_throughput() {
     const COUNT: usize = 10_000;

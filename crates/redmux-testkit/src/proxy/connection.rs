@@ -3,8 +3,9 @@
 //!
 //! Each direction is a reader and a writer joined by a channel. The reader stamps
 //! every chunk with the time it is due (arrival + latency) and reads on at once; the
-//! writer sleeps until each chunk is due. So latency delays bytes without capping
-//! throughput: many chunks are in flight, as on a real long link.
+//! writer sleeps until each chunk is due, on a [`Timer`] precise to about 0.1 ms.
+//! So latency delays bytes without capping throughput: many chunks are in flight,
+//! as on a real long link.
 
 use std::io;
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 use super::CutMode;
 use super::faults::{self, Direction, Faults};
 use super::registry::Ticket;
+use super::timer::Timer;
 
 /// Bytes read per chunk.
 const READ_SIZE: usize = 64 * 1024;
@@ -176,10 +178,9 @@ async fn write_side(
     mut to: WriteHalf<'_>,
     mut faults: watch::Receiver<Faults>,
 ) -> io::Result<()> {
+    let mut timer = Timer::default();
     while let Some(chunk) = queue.recv().await {
-        if chunk.due > Instant::now() {
-            tokio::time::sleep_until(chunk.due).await;
-        }
+        timer.sleep_until(chunk.due).await?;
         if !faults::wait_until_flowing(&mut faults).await {
             return Ok(());
         }
