@@ -7,7 +7,7 @@
 //! payload is checked for completeness in O(1), a line is searched for its CRLF from
 //! where the last search stopped, and total work stays linear in the input.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::Value;
 use crate::error::DecodeError;
@@ -152,6 +152,13 @@ impl Decoder {
     ///
     /// A [`DecodeError`] when the input is not valid RESP or exceeds a limit.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
+        // The most common reply of all, a top-level `+OK`, without a scan or a
+        // reference count: its payload is a static string.
+        if self.blob.is_none() && self.stack.is_empty() && buf.starts_with(b"+OK\r\n") {
+            buf.advance(5);
+            self.scanned = 0;
+            return Ok(Some(Value::SimpleString(Bytes::from_static(b"OK"))));
+        }
         loop {
             let value = match self.blob {
                 Some(blob) => match self.take_blob(blob, buf)? {
@@ -737,6 +744,25 @@ mod tests {
             d.decode(&mut BytesMut::from(&b"+OK\r\n"[..])),
             Ok(Some(Value::SimpleString("OK".into())))
         );
+    }
+
+    #[test]
+    fn ok_is_decoded_alike_on_both_paths() {
+        // The `+OK` shortcut gives what the general path gives, in order with what
+        // follows it, and lines that merely start like it take the general path.
+        let mut d = Decoder::new();
+        let mut buf = BytesMut::from(&b"+OK\r\n+OKAY\r\n*1\r\n+OK\r\n+OK\r"[..]);
+        let ok = Value::SimpleString("OK".into());
+        assert_eq!(d.decode(&mut buf), Ok(Some(ok.clone())));
+        assert_eq!(
+            d.decode(&mut buf),
+            Ok(Some(Value::SimpleString("OKAY".into())))
+        );
+        assert_eq!(d.decode(&mut buf), Ok(Some(Value::Array(vec![ok.clone()]))));
+        assert_eq!(d.decode(&mut buf), Ok(None));
+        buf.extend_from_slice(b"\n");
+        assert_eq!(d.decode(&mut buf), Ok(Some(ok)));
+        assert!(buf.is_empty());
     }
 
     #[test]

@@ -218,31 +218,27 @@ pub trait ToArg {
 }
 
 fn put_bulk(out: &mut BytesMut, payload: &[u8]) {
-    let len = Decimal::unsigned(payload.len() as u64);
-    let digits = len.as_bytes();
-    // Small arguments (most keys and values) are composed on the stack and appended
-    // with one copy: each `put_slice` pays a capacity check and a call of its own.
-    let mut small = [0u8; 64];
-    let total = 1 + digits.len() + 2 + payload.len() + 2;
-    if let Some(frame) = small.get_mut(..total) {
-        let (dollar, rest) = frame.split_at_mut(1);
-        dollar[0] = b'$';
-        let (head, rest) = rest.split_at_mut(digits.len());
-        head.copy_from_slice(digits);
-        let (crlf, rest) = rest.split_at_mut(2);
-        crlf.copy_from_slice(b"\r\n");
-        let (body, tail) = rest.split_at_mut(payload.len());
-        body.copy_from_slice(payload);
-        tail.copy_from_slice(b"\r\n");
-        out.put_slice(frame);
-        return;
+    // `$`, the length's digits and `\r\n` composed right-aligned on the stack, then
+    // appended after one reserve: the payload is copied once, straight into `out`.
+    let mut head = [0u8; 24];
+    let mut at = head.len() - 2;
+    head[at..].copy_from_slice(b"\r\n");
+    let mut n = payload.len() as u64;
+    loop {
+        at -= 1;
+        head[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
-    out.reserve(total);
-    out.put_u8(b'$');
-    out.put_slice(digits);
-    out.put_slice(b"\r\n");
-    out.put_slice(payload);
-    out.put_slice(b"\r\n");
+    at -= 1;
+    head[at] = b'$';
+    let head = &head[at..];
+    out.reserve(head.len() + payload.len() + 2);
+    out.extend_from_slice(head);
+    out.extend_from_slice(payload);
+    out.extend_from_slice(b"\r\n");
 }
 
 impl ToArg for [u8] {
