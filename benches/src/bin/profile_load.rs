@@ -30,8 +30,14 @@ const GETS: usize = 20_000;
 const VALUE: [u8; 16] = *b"profile-load-val";
 
 async fn concurrent(client: &redmux::Client) -> Result<u64> {
-    let mut tasks = Vec::with_capacity(TASKS);
-    for task in 0..TASKS {
+    // PROFILE_TASKS overrides the task count for a native profile (perf) at another
+    // concurrency; scripts/callgrind leaves it unset.
+    let tasks_wanted = std::env::var("PROFILE_TASKS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(TASKS);
+    let mut tasks = Vec::with_capacity(tasks_wanted);
+    for task in 0..tasks_wanted {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let key = format!("profile:{task}");
@@ -48,7 +54,7 @@ async fn concurrent(client: &redmux::Client) -> Result<u64> {
     for task in tasks {
         task.await??;
     }
-    Ok((TASKS * PAIRS * 2) as u64)
+    Ok((tasks_wanted * PAIRS * 2) as u64)
 }
 
 async fn single(client: &redmux::Client) -> Result<u64> {
