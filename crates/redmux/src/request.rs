@@ -13,14 +13,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use redmux_resp::Value;
-use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
 use crate::command::{Command, ShortName};
 use crate::error::{Error, Result};
 use crate::from_value::{FromValue, convert};
-use crate::mux::{Entry, Shared, Slot, SubmitError};
+use crate::mux::{Entry, ReplyReceiver, SenderDropped, Shared, Slot, SubmitError};
 
 /// Per-command options, in the StackExchange.Redis spirit.
 ///
@@ -167,7 +165,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
         let timeout = self.timeout.unwrap_or(shared.config.command_timeout);
         let deadline = crate::mux::deadline(timeout);
         let name = command.short_name();
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = crate::mux::reply_channel();
         // With the client's timeout, the multiplexer's sweep enforces the deadline
         // and this future needs no timer; with its own, the future keeps one.
         let mut timed = timeout == shared.config.command_timeout;
@@ -231,7 +229,7 @@ pin_project_lite::pin_project! {
 enum State<T> {
     Done(Option<Result<T>>),
     Waiting {
-        rx: oneshot::Receiver<Result<Value>>,
+        rx: ReplyReceiver,
         shared: Arc<Shared>,
         seq: u64,
         name: ShortName,
@@ -301,7 +299,7 @@ impl<T: FromValue> Future for Response<T> {
                     Err(shared.timeout_error_as(&name.as_string(), *timeout, expired.status))
                 }
                 Ok(Err(e)) => Err(e),
-                Err(_) => Err(Error::ConnectionLost {
+                Err(SenderDropped) => Err(Error::ConnectionLost {
                     status: shared.status_of(*seq),
                     reason: "the client shut down before the reply came".into(),
                 }),

@@ -15,6 +15,7 @@
 mod expiry;
 mod queue;
 mod reader;
+mod reply;
 mod slot;
 mod supervisor;
 mod writer;
@@ -32,6 +33,7 @@ use crate::error::{CommandStatus, Error, TimeoutDiagnostics};
 use crate::stats::Stats;
 pub(crate) use queue::Entry;
 use queue::PushError;
+pub(crate) use reply::{ReplyReceiver, SenderDropped, channel as reply_channel};
 pub(crate) use slot::{Collector, Slot};
 pub(crate) use supervisor::{start, start_lazy};
 

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 use redmux_resp::Value;
-use tokio::sync::oneshot;
 
+use super::reply::ReplySender;
 use crate::error::{CommandStatus, Error, Result};
 
 /// Where one reply goes.
@@ -19,13 +19,13 @@ pub(crate) enum Slot {
     /// An awaited command with a timeout of its own: the reply is sent to its
     /// future (which may be gone, in which case the reply is dropped), and the
     /// future keeps its own timer.
-    Waiter(oneshot::Sender<Result<Value>>),
+    Waiter(ReplySender),
     /// An awaited command with the client's `command_timeout`: like `Waiter`, but
     /// the multiplexer's sweep (see [`super::expiry`]) fails it at its deadline, so
     /// the future needs no timer. Every such deadline is the submit instant plus
     /// the same timeout, so they grow in queue order and the sweep looks only at
     /// the oldest one still waiting.
-    Timed(oneshot::Sender<Result<Value>>, Instant),
+    Timed(ReplySender, Instant),
     /// A `Timed` command whose deadline passed: its caller was told; the reply,
     /// if one comes, is dropped.
     Expired,
@@ -50,7 +50,7 @@ impl Slot {
     pub(crate) fn complete(self, reply: Value) -> bool {
         match self {
             Slot::Waiter(tx) | Slot::Timed(tx, _) => {
-                let _ = tx.send(Ok(reply));
+                tx.send(Ok(reply));
                 false
             }
             Slot::Expired => false,
@@ -73,7 +73,7 @@ impl Slot {
     pub(crate) fn fail(self, error: Error) {
         match self {
             Slot::Waiter(tx) | Slot::Timed(tx, _) => {
-                let _ = tx.send(Err(error));
+                tx.send(Err(error));
             }
             Slot::Collect(collected) => collected.finish(Err(error)),
             Slot::Ignore | Slot::Expired => {}
@@ -89,7 +89,7 @@ impl Slot {
             Slot::Timed(_, deadline) if *deadline > now => Some(*deadline),
             Slot::Timed(..) => {
                 if let Slot::Timed(tx, _) = std::mem::replace(self, Slot::Expired) {
-                    let _ = tx.send(Err(super::expired_error(status)));
+                    tx.send(Err(super::expired_error(status)));
                 }
                 None
             }
