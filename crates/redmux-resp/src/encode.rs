@@ -2,14 +2,16 @@
 //! written straight into one buffer.
 //!
 //! The array header (`*3\r\n`) must come first, but a builder only knows the
-//! argument count at the end. [`CommandBuf`] leaves room for the longest possible
-//! header at the front of its buffer and fills it in, right-aligned, when it is
-//! finished: the result is one contiguous `Bytes` with no second copy.
+//! argument count at the end. [`CommandBuf`] starts its buffer with `*0\r\n` and
+//! fills in the digit when it is finished: for up to 9 bulk strings the result is
+//! one contiguous buffer with no second copy. A command of 10 or more is copied
+//! once behind its longer header.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
-/// Room for `*` + 20 digits + `\r\n`.
-const HEADER_ROOM: usize = 24;
+/// Room for the array header `*N\r\n` of a command of up to 9 bulk strings,
+/// written as `*0\r\n` and filled in by [`CommandBuf::finish_parts`].
+const HEADER_ROOM: usize = 4;
 
 /// A `Bytes` argument at least this large is not copied into the command's buffer:
 /// [`CommandBuf::finish_parts`] hands it back as a part of its own, to be written
@@ -50,7 +52,7 @@ impl CommandBuf {
     /// Starts a command whose encoded size is expected to be about `capacity` bytes.
     pub fn with_capacity(name: impl ToArg, capacity: usize) -> Self {
         let mut buf = BytesMut::with_capacity(HEADER_ROOM + capacity);
-        buf.put_bytes(0, HEADER_ROOM);
+        buf.extend_from_slice(b"*0\r\n");
         let before = buf.len();
         name.write_arg(&mut buf);
         let written = &buf[before..];
@@ -146,22 +148,33 @@ impl CommandBuf {
             shared,
             ..
         } = self;
-        let digits = Decimal::unsigned(argc as u64);
-        let digits = digits.as_bytes();
-        let start = HEADER_ROOM - digits.len() - 3;
-        buf[start] = b'*';
-        buf[start + 1..HEADER_ROOM - 2].copy_from_slice(digits);
-        buf[HEADER_ROOM - 2..HEADER_ROOM].copy_from_slice(b"\r\n");
-        // O(1): moves the start pointer past the unused room.
-        buf.advance(start);
+        // The room holds `*N\r\n` for up to 9 bulk strings, the usual case: one digit
+        // to fill in. A longer header means a new buffer and one copy of the rest,
+        // small next to encoding ten or more arguments; shared payloads are not in
+        // `buf`, so only their offsets move.
+        let (mut buf, shift) = if argc <= 9 {
+            buf[1] = b'0' + argc as u8;
+            (buf, 0)
+        } else {
+            let digits = Decimal::unsigned(argc as u64);
+            let digits = digits.as_bytes();
+            let header = digits.len() + 3;
+            let mut whole = BytesMut::with_capacity(header + buf.len() - HEADER_ROOM);
+            whole.put_u8(b'*');
+            whole.extend_from_slice(digits);
+            whole.extend_from_slice(b"\r\n");
+            whole.extend_from_slice(&buf[HEADER_ROOM..]);
+            (whole, header - HEADER_ROOM)
+        };
         if shared.is_empty() {
             return (buf, Vec::new());
         }
         // Cut the buffer where each shared payload goes (O(1) each, no copy).
         let mut parts = Vec::with_capacity(shared.len() * 2);
         let mut head: Option<BytesMut> = None;
-        let mut at = start;
+        let mut at = 0;
         for (offset, payload) in shared {
+            let offset = offset + shift;
             let piece = buf.split_to(offset - at);
             at = offset;
             match head {
@@ -405,6 +418,36 @@ impl Decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_commands_get_a_longer_header_and_keep_their_shared_parts() {
+        let big = Bytes::from(vec![b'v'; SHARED_ARG_MIN]);
+        for argc in [9usize, 10, 11, 100] {
+            let mut cmd = CommandBuf::new("MSET");
+            let mut expected: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
+            for i in 1..argc {
+                if i == argc / 2 {
+                    cmd.arg(big.clone());
+                    expected.push(big.to_vec());
+                } else {
+                    cmd.arg(i);
+                    expected.push(i.to_string().into_bytes());
+                }
+            }
+            let mut want = BytesMut::new();
+            let refs: Vec<&[u8]> = expected.iter().map(Vec::as_slice).collect();
+            encode_command(&mut want, &refs);
+            let (head, parts) = cmd.clone().finish_parts();
+            assert!(
+                parts.iter().any(|p| p.as_ptr() == big.as_ptr()),
+                "argc {argc}"
+            );
+            let mut whole = head.to_vec();
+            parts.iter().for_each(|p| whole.extend_from_slice(p));
+            assert_eq!(whole, want.to_vec(), "argc {argc}");
+            assert_eq!(cmd.finish().to_vec(), want.to_vec(), "argc {argc}");
+        }
+    }
 
     #[test]
     fn extreme_integers() {
