@@ -9,6 +9,8 @@
 //!   value, then GET of it, checked): 400,000 commands.
 //! - `single`: one caller, 20,000 sequential GETs of one key: 20,000 commands (plus
 //!   one SET before them).
+//! - `burst`: (c) of the comparison without its proxy: 100,000 SETs issued at once
+//!   (every future created, then `join_all`), 100,000 commands.
 //! - `baseline`: the same start-up (runtime, connect, one PING) and nothing else, so
 //!   the script can subtract what every run pays once.
 //!
@@ -26,6 +28,8 @@ const TASKS: usize = 100;
 const PAIRS: usize = 2_000;
 /// GETs in `single`.
 const GETS: usize = 20_000;
+/// SETs in `burst`.
+const BURST: usize = 100_000;
 
 const VALUE: [u8; 16] = *b"profile-load-val";
 
@@ -68,6 +72,21 @@ async fn single(client: &redmux::Client) -> Result<u64> {
     Ok(GETS as u64 + 1)
 }
 
+async fn burst(client: &redmux::Client) -> Result<u64> {
+    let keys: Vec<String> = (0..BURST).map(|i| format!("profile:burst:{i}")).collect();
+    let futures: Vec<_> = keys
+        .iter()
+        .map(|key| {
+            let client = client.clone();
+            async move { client.set(key.as_str(), VALUE).await }
+        })
+        .collect();
+    for outcome in futures::future::join_all(futures).await {
+        outcome?;
+    }
+    Ok(BURST as u64)
+}
+
 fn run(workload: &str) -> Result<u64> {
     let url = std::env::var("REDIS_URL")
         .map_err(|_| "REDIS_URL must name the server (scripts/callgrind starts one)")?;
@@ -80,6 +99,7 @@ fn run(workload: &str) -> Result<u64> {
         let commands = match workload {
             "concurrent" => concurrent(&client).await?,
             "single" => single(&client).await?,
+            "burst" => burst(&client).await?,
             "baseline" => 0,
             other => return Err(format!("unknown workload {other:?}").into()),
         };
@@ -96,8 +116,13 @@ fn run(workload: &str) -> Result<u64> {
 
 fn main() -> ExitCode {
     let workload = std::env::args().nth(1).unwrap_or_default();
-    if !matches!(workload.as_str(), "concurrent" | "single" | "baseline") {
-        eprintln!("usage: REDIS_URL=redis://host:port profile_load concurrent|single|baseline");
+    if !matches!(
+        workload.as_str(),
+        "concurrent" | "single" | "burst" | "baseline"
+    ) {
+        eprintln!(
+            "usage: REDIS_URL=redis://host:port profile_load concurrent|single|burst|baseline"
+        );
         return ExitCode::from(2);
     }
     match run(&workload) {
