@@ -221,8 +221,9 @@ pin_project_lite::pin_project! {
         state: State<T>,
         // For a command with a timeout of its own: armed on the first poll that
         // has to wait, so a reply that is already in never touches the timer.
-        #[pin]
-        sleep: Option<Sleep>,
+        // Boxed: most commands never need one, and an inline `Sleep` doubled the
+        // size of every future.
+        sleep: Option<Pin<Box<Sleep>>>,
     }
 }
 
@@ -269,7 +270,7 @@ impl<T: FromValue> Future for Response<T> {
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let mut this = self.project();
+        let this = self.project();
         let (rx, shared, seq, name, timeout, deadline, timed) =
             match this.state {
                 State::Waiting {
@@ -308,12 +309,10 @@ impl<T: FromValue> Future for Response<T> {
         if timed {
             return Poll::Pending;
         }
-        if this.sleep.is_none() {
-            this.sleep.set(Some(tokio::time::sleep_until(*deadline)));
-        }
-        if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
-            ready!(sleep.poll(cx));
-        }
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*deadline)));
+        ready!(sleep.as_mut().poll(cx));
         if shared.queue.is_parked(*seq) {
             // It waited for room all this time: the queue's bound is the story, not
             // the server. It moves in later and is dropped there unwritten.
