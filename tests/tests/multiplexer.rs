@@ -694,3 +694,32 @@ async fn the_write_cap_splits_a_burst_into_many_writes() {
     let keys: u64 = client.command(cmd("DBSIZE")).await.unwrap();
     assert_eq!(keys, SETS as u64);
 }
+
+#[tokio::test]
+async fn a_response_polled_again_after_its_reply_says_so() {
+    use futures::FutureExt;
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    client.set("again", "v").await.unwrap();
+    let mut reply = Box::pin(client.get::<Option<String>>("again").into_future());
+    assert_eq!((&mut reply).await.unwrap().as_deref(), Some("v"));
+    // Not a made-up "connection lost, may have run": the caller's own mistake.
+    match reply.as_mut().now_or_never() {
+        Some(Err(Error::Protocol(message))) => {
+            assert!(message.contains("polled after completion"), "{message}")
+        }
+        other => panic!("expected the polled-after-completion error, got {other:?}"),
+    }
+    // The same for a timeout of its own, whose timer is let go with the reply.
+    let mut timed = Box::pin(
+        client
+            .get::<Option<String>>("again")
+            .timeout(Duration::from_secs(5))
+            .into_future(),
+    );
+    assert_eq!((&mut timed).await.unwrap().as_deref(), Some("v"));
+    assert!(matches!(
+        timed.as_mut().now_or_never(),
+        Some(Err(Error::Protocol(_)))
+    ));
+}

@@ -36,10 +36,13 @@ const VALUE: [u8; 16] = *b"profile-load-val";
 async fn concurrent(client: &redmux::Client) -> Result<u64> {
     // PROFILE_TASKS overrides the task count for a native profile (perf) at another
     // concurrency; scripts/callgrind leaves it unset.
-    let tasks_wanted = std::env::var("PROFILE_TASKS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(TASKS);
+    let tasks_wanted = match std::env::var("PROFILE_TASKS") {
+        Err(_) => TASKS,
+        Ok(v) => match v.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(format!("PROFILE_TASKS={v:?}: a task count of 1 or more").into()),
+        },
+    };
     let mut tasks = Vec::with_capacity(tasks_wanted);
     for task in 0..tasks_wanted {
         let client = client.clone();

@@ -111,11 +111,13 @@ pub struct RoundTrips {
     /// Bursts per client, client order alternating.
     pub rounds: usize,
     /// The round trip the link really had: the median of 20 sequential PINGs on a
-    /// bare socket through the proxy, in milliseconds (the proxy's timer rounds its
-    /// delay up to whole milliseconds).
+    /// bare socket through the proxy, in milliseconds (the proxy's delays and the
+    /// wakeups of the proxy's and the benchmark's threads).
     pub round_trip_ms: f64,
-    /// The floor: the same SETs, encoded beforehand, written as one stream on a bare
-    /// socket through the same proxy, no client library; the median of the rounds, ms.
+    /// The floor: the same SETs, encoded beforehand (outside the timing, which
+    /// redmux's figure includes), written as one stream on a bare socket through the
+    /// same proxy, no client library; the median of the rounds, ms. It runs first in
+    /// every round.
     pub raw_wall_ms: f64,
     /// Each round's floor, in milliseconds.
     pub raw_round_wall_ms: Vec<f64>,

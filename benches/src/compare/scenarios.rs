@@ -223,6 +223,9 @@ pub async fn burst<K: Kv>(
     Ok(elapsed)
 }
 
+/// How long [`raw_burst`] waits for the last reply.
+const RAW_BURST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The floor for [`burst`]: the same SETs, encoded beforehand, written as one stream
 /// on a bare socket while a second task counts the `+OK` replies; no client library
 /// at all. Also returns the median of 20 sequential PING round trips made first, the
@@ -281,7 +284,12 @@ pub async fn raw_burst(
         }
         Ok::<_, super::BoxError>(start.elapsed())
     };
-    let ((), took) = tokio::try_join!(writing, reading)?;
+    // A stalled proxy or server fails the run instead of hanging it.
+    let ((), took) = tokio::time::timeout(RAW_BURST_TIMEOUT, async {
+        tokio::try_join!(writing, reading)
+    })
+    .await
+    .map_err(|_| format!("raw: no end to the burst within {RAW_BURST_TIMEOUT:?}"))??;
     Ok((took, pings[pings.len() / 2]))
 }
 

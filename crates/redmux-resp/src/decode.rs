@@ -154,7 +154,12 @@ impl Decoder {
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
         // The most common reply of all, a top-level `+OK`, without a scan or a
         // reference count: its payload is a static string.
-        if self.blob.is_none() && self.stack.is_empty() && buf.starts_with(b"+OK\r\n") {
+        // (Not under a line limit below 2, which the general path enforces.)
+        if self.blob.is_none()
+            && self.stack.is_empty()
+            && self.limits.max_line_len >= 2
+            && buf.starts_with(b"+OK\r\n")
+        {
             buf.advance(5);
             self.scanned = 0;
             return Ok(Some(Value::SimpleString(Bytes::from_static(b"OK"))));
@@ -763,6 +768,21 @@ mod tests {
         buf.extend_from_slice(b"\n");
         assert_eq!(d.decode(&mut buf), Ok(Some(ok)));
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn the_ok_shortcut_keeps_the_line_limit() {
+        // However the input is split, a line over the limit is refused.
+        let limits = Limits {
+            max_line_len: 1,
+            ..Limits::default()
+        };
+        let mut whole = Decoder::with_limits(limits);
+        let mut split = Decoder::with_limits(limits);
+        let refused = Err(DecodeError::LineTooLong { limit: 1 });
+        assert_eq!(whole.decode(&mut BytesMut::from(&b"+OK\r\n"[..])), refused);
+        let mut buf = BytesMut::from(&b"+OK\r"[..]);
+        assert_eq!(split.decode(&mut buf), refused);
     }
 
     #[test]

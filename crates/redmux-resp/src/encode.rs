@@ -4,8 +4,10 @@
 //! The array header (`*3\r\n`) must come first, but a builder only knows the
 //! argument count at the end. [`CommandBuf`] starts its buffer with `*0\r\n` and
 //! fills in the digit when it is finished: for up to 9 bulk strings the result is
-//! one contiguous buffer with no second copy. A command of 10 or more is copied
-//! once behind its longer header.
+//! one contiguous buffer with no second copy. A command of 10 or more gets its
+//! longer header in front of one copy of the rest while that is under
+//! [`SHARED_ARG_MIN`]; a larger one keeps its body in place and the header becomes
+//! a part of its own (see [`CommandBuf::finish_parts`]).
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -149,32 +151,43 @@ impl CommandBuf {
             ..
         } = self;
         // The room holds `*N\r\n` for up to 9 bulk strings, the usual case: one digit
-        // to fill in. A longer header means a new buffer and one copy of the rest,
-        // small next to encoding ten or more arguments; shared payloads are not in
-        // `buf`, so only their offsets move.
-        let (mut buf, shift) = if argc <= 9 {
+        // to fill in. A longer header goes in front of a copy of the rest while that
+        // is small; past `SHARED_ARG_MIN` the header is a part of its own and nothing
+        // is copied. Shared payloads are not in `buf`: only their offsets move.
+        let mut head: Option<BytesMut> = None;
+        let (mut grow, mut shrink) = (0, 0);
+        if argc <= 9 {
             buf[1] = b'0' + argc as u8;
-            (buf, 0)
         } else {
             let digits = Decimal::unsigned(argc as u64);
             let digits = digits.as_bytes();
-            let header = digits.len() + 3;
-            let mut whole = BytesMut::with_capacity(header + buf.len() - HEADER_ROOM);
-            whole.put_u8(b'*');
-            whole.extend_from_slice(digits);
-            whole.extend_from_slice(b"\r\n");
-            whole.extend_from_slice(&buf[HEADER_ROOM..]);
-            (whole, header - HEADER_ROOM)
-        };
-        if shared.is_empty() {
+            let body = buf.len() - HEADER_ROOM;
+            let copy = body < SHARED_ARG_MIN;
+            let mut header =
+                BytesMut::with_capacity(digits.len() + 3 + if copy { body } else { 0 });
+            header.put_u8(b'*');
+            header.extend_from_slice(digits);
+            header.extend_from_slice(b"\r\n");
+            if copy {
+                grow = header.len();
+                shrink = HEADER_ROOM;
+                header.extend_from_slice(&buf[HEADER_ROOM..]);
+                buf = header;
+            } else {
+                // O(1): drops the unused room from the front.
+                let _room = buf.split_to(HEADER_ROOM);
+                shrink = HEADER_ROOM;
+                head = Some(header);
+            }
+        }
+        if shared.is_empty() && head.is_none() {
             return (buf, Vec::new());
         }
         // Cut the buffer where each shared payload goes (O(1) each, no copy).
-        let mut parts = Vec::with_capacity(shared.len() * 2);
-        let mut head: Option<BytesMut> = None;
+        let mut parts = Vec::with_capacity(shared.len() * 2 + 1);
         let mut at = 0;
         for (offset, payload) in shared {
-            let offset = offset + shift;
+            let offset = offset + grow - shrink;
             let piece = buf.split_to(offset - at);
             at = offset;
             match head {
@@ -421,31 +434,53 @@ mod tests {
 
     #[test]
     fn long_commands_get_a_longer_header_and_keep_their_shared_parts() {
+        // Shared payloads at every position (none, first, last, adjacent, every
+        // third), and a large copied argument, around the 9/10 boundary.
         let big = Bytes::from(vec![b'v'; SHARED_ARG_MIN]);
-        for argc in [9usize, 10, 11, 100] {
-            let mut cmd = CommandBuf::new("MSET");
-            let mut expected: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
-            for i in 1..argc {
-                if i == argc / 2 {
-                    cmd.arg(big.clone());
-                    expected.push(big.to_vec());
-                } else {
-                    cmd.arg(i);
-                    expected.push(i.to_string().into_bytes());
+        let large_copied = vec![b'c'; SHARED_ARG_MIN];
+        for argc in [1usize, 2, 9, 10, 11, 25, 100] {
+            for shape in 0..6 {
+                let mut cmd = CommandBuf::new("MSET");
+                let mut expected: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
+                let mut shared = 0;
+                for i in 1..argc {
+                    let is_shared = match shape {
+                        1 => i == 1,
+                        2 => i == argc - 1,
+                        3 => i == argc / 2 || i == argc / 2 + 1,
+                        4 => i % 3 == 0,
+                        _ => false,
+                    };
+                    if is_shared {
+                        cmd.arg(big.clone());
+                        expected.push(big.to_vec());
+                        shared += 1;
+                    } else if shape == 5 && i == 1 {
+                        cmd.arg(&large_copied[..]);
+                        expected.push(large_copied.clone());
+                    } else {
+                        cmd.arg(i);
+                        expected.push(i.to_string().into_bytes());
+                    }
                 }
+                let what = format!("argc {argc}, shape {shape}");
+                let mut want = BytesMut::new();
+                let refs: Vec<&[u8]> = expected.iter().map(Vec::as_slice).collect();
+                encode_command(&mut want, &refs);
+                let header = 3 + argc.to_string().len();
+                assert_eq!(cmd.body_len() + header, want.len(), "{what}");
+                let (head, parts) = cmd.clone().finish_parts();
+                let kept = parts.iter().filter(|p| p.as_ptr() == big.as_ptr()).count();
+                assert_eq!(kept, shared, "{what}: shared payloads not copied");
+                if argc >= 10 && shape == 5 {
+                    // The large body stays where it was encoded, behind its header.
+                    assert_eq!(head.len(), header, "{what}");
+                }
+                let mut whole = head.to_vec();
+                parts.iter().for_each(|p| whole.extend_from_slice(p));
+                assert_eq!(whole, want.to_vec(), "{what}");
+                assert_eq!(cmd.finish().to_vec(), want.to_vec(), "{what}");
             }
-            let mut want = BytesMut::new();
-            let refs: Vec<&[u8]> = expected.iter().map(Vec::as_slice).collect();
-            encode_command(&mut want, &refs);
-            let (head, parts) = cmd.clone().finish_parts();
-            assert!(
-                parts.iter().any(|p| p.as_ptr() == big.as_ptr()),
-                "argc {argc}"
-            );
-            let mut whole = head.to_vec();
-            parts.iter().for_each(|p| whole.extend_from_slice(p));
-            assert_eq!(whole, want.to_vec(), "argc {argc}");
-            assert_eq!(cmd.finish().to_vec(), want.to_vec(), "argc {argc}");
         }
     }
 

@@ -288,36 +288,43 @@ impl<T: FromValue> Future for Response<T> {
                     }));
                 }
             };
-        if let Poll::Ready(received) = Pin::new(rx).poll(cx) {
-            return Poll::Ready(match received {
-                Ok(Ok(value)) => convert(value),
-                Ok(Err(Error::Timeout(expired))) => {
-                    // Expired in the queue or in flight (the sweep, or the writer
-                    // finding it past its deadline): report it with this command's
-                    // diagnostics, and where it was then. Worked out now, a command
-                    // that expired unwritten would look sent once the writer has
-                    // taken later ones.
-                    Err(shared.timeout_error_as(&name.as_string(), *timeout, expired.status))
-                }
-                Ok(Err(e)) => Err(e),
-                Err(SenderDropped) => Err(Error::ConnectionLost {
-                    status: shared.status_of(*seq),
-                    reason: "the client shut down before the reply came".into(),
-                }),
-            });
-        }
-        if timed {
-            return Poll::Pending;
-        }
-        let sleep = this
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*deadline)));
-        ready!(sleep.as_mut().poll(cx));
-        if shared.queue.is_parked(*seq) {
-            // It waited for room all this time: the queue's bound is the story, not
-            // the server. It moves in later and is dropped there unwritten.
-            return Poll::Ready(Err(shared.queue.overloaded_now()));
-        }
-        Poll::Ready(Err(shared.timeout_error(&name.as_string(), *timeout, *seq)))
+        let outcome = 'waiting: {
+            if let Poll::Ready(received) = Pin::new(rx).poll(cx) {
+                break 'waiting match received {
+                    Ok(Ok(value)) => convert(value),
+                    Ok(Err(Error::Timeout(expired))) => {
+                        // Expired in the queue or in flight (the sweep, or the writer
+                        // finding it past its deadline): report it with this command's
+                        // diagnostics, and where it was then. Worked out now, a command
+                        // that expired unwritten would look sent once the writer has
+                        // taken later ones.
+                        Err(shared.timeout_error_as(&name.as_string(), *timeout, expired.status))
+                    }
+                    Ok(Err(e)) => Err(e),
+                    Err(SenderDropped) => Err(Error::ConnectionLost {
+                        status: shared.status_of(*seq),
+                        reason: "the client shut down before the reply came".into(),
+                    }),
+                };
+            }
+            if timed {
+                return Poll::Pending;
+            }
+            let sleep = this
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*deadline)));
+            ready!(sleep.as_mut().poll(cx));
+            if shared.queue.is_parked(*seq) {
+                // It waited for room all this time: the queue's bound is the story, not
+                // the server. It moves in later and is dropped there unwritten.
+                break 'waiting Err(shared.queue.overloaded_now());
+            }
+            Err(shared.timeout_error(&name.as_string(), *timeout, *seq))
+        };
+        // Done: a later poll gets the "polled after completion" error, not a made-up
+        // one, and the timer (if any) goes now.
+        *this.state = State::Done(None);
+        *this.sleep = None;
+        Poll::Ready(outcome)
     }
 }

@@ -50,8 +50,9 @@ impl Timer {
 
 #[cfg(target_os = "linux")]
 mod timerfd {
-    //! The only unsafe code in the crate: three libc calls on a descriptor we own, and
-    //! its registration with the runtime.
+    //! The only unsafe code in the crate: the libc calls that create, arm and read a
+    //! timerfd (`timerfd_create`, `timerfd_settime`, `read`), taking ownership of the
+    //! descriptor, and its registration with the runtime.
     #![allow(unsafe_code)]
 
     use std::io;

@@ -21,7 +21,13 @@ pub(crate) fn channel() -> (ReplySender, ReplyReceiver) {
     let cell = Arc::new(Cell {
         state: Mutex::new(State::Waiting(None)),
     });
-    (ReplySender(Some(cell.clone())), ReplyReceiver(cell))
+    (
+        ReplySender(Some(cell.clone())),
+        ReplyReceiver {
+            cell,
+            registered: false,
+        },
+    )
 }
 
 #[derive(Debug)]
@@ -91,9 +97,24 @@ impl Cell {
 }
 
 /// The caller's end: a future of the reply, or of [`SenderDropped`] if the sender
-/// went away without one.
+/// went away without one. Dropped while waiting, it takes its waker back out of
+/// the cell, so a task that gave up is neither kept alive nor woken by the reply.
 #[derive(Debug)]
-pub(crate) struct ReplyReceiver(Arc<Cell>);
+pub(crate) struct ReplyReceiver {
+    cell: Arc<Cell>,
+    /// A waker of ours may be in the cell: set when a poll leaves one there.
+    registered: bool,
+}
+
+impl Drop for ReplyReceiver {
+    fn drop(&mut self) {
+        if self.registered
+            && let State::Waiting(waker) = &mut *self.cell.state.lock()
+        {
+            *waker = None;
+        }
+    }
+}
 
 /// The sender was dropped without a reply (the client shut down).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,21 +124,26 @@ impl Future for ReplyReceiver {
     type Output = std::result::Result<Result<Value>, SenderDropped>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.0.state.lock();
-        match &mut *state {
+        let this = self.get_mut();
+        let mut state = this.cell.state.lock();
+        let ready = match &mut *state {
             State::Waiting(waker) => {
                 match waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     _ => *waker = Some(cx.waker().clone()),
                 }
-                Poll::Pending
+                this.registered = true;
+                return Poll::Pending;
             }
             State::Sent(_) => match std::mem::replace(&mut *state, State::Taken) {
-                State::Sent(reply) => Poll::Ready(Ok(reply)),
-                _ => Poll::Ready(Err(SenderDropped)),
+                State::Sent(reply) => Ok(reply),
+                _ => Err(SenderDropped),
             },
-            State::Taken | State::Dropped => Poll::Ready(Err(SenderDropped)),
-        }
+            State::Taken | State::Dropped => Err(SenderDropped),
+        };
+        // Whoever finished the cell took the waker with it.
+        this.registered = false;
+        Poll::Ready(ready)
     }
 }
 
@@ -150,6 +176,53 @@ mod tests {
         tokio::task::yield_now().await;
         drop(tx);
         assert!(matches!(waiting.await, Ok(Err(SenderDropped))));
+    }
+
+    /// A waker that counts its wakeups, and whose clones can be counted.
+    fn counting_waker() -> (Arc<CountingWake>, Waker) {
+        let wake = Arc::new(CountingWake(std::sync::atomic::AtomicUsize::new(0)));
+        (wake.clone(), Waker::from(wake))
+    }
+
+    struct CountingWake(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for CountingWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_waker_is_woken_once_and_replaced_when_the_task_changes() {
+        let (tx, mut rx) = channel();
+        let (first, first_waker) = counting_waker();
+        let (second, second_waker) = counting_waker();
+        let mut cx = Context::from_waker(&first_waker);
+        assert!(Pin::new(&mut rx).poll(&mut cx).is_pending());
+        // Polled again from another task (the future moved): the new waker wins.
+        let mut cx = Context::from_waker(&second_waker);
+        assert!(Pin::new(&mut rx).poll(&mut cx).is_pending());
+        tx.send(Ok(Value::Integer(1)));
+        assert_eq!(first.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(second.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(matches!(
+            Pin::new(&mut rx).poll(&mut cx),
+            Poll::Ready(Ok(Ok(Value::Integer(1))))
+        ));
+    }
+
+    #[test]
+    fn a_receiver_dropped_while_waiting_is_neither_kept_nor_woken() {
+        let (tx, mut rx) = channel();
+        let (wake, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut rx).poll(&mut cx).is_pending());
+        assert_eq!(Arc::strong_count(&wake), 3); // ours, `waker`, the cell's clone
+        drop(rx);
+        assert_eq!(Arc::strong_count(&wake), 2); // the cell let go of its clone
+        assert!(tx.is_closed());
+        tx.send(Ok(Value::Nil));
+        assert_eq!(wake.0.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 
     #[test]
