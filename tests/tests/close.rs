@@ -132,7 +132,17 @@ async fn a_connection_lost_while_closing_is_rebuilt_to_deliver_the_backlog() {
         let client = client.clone();
         async move { client.close_within(Duration::from_secs(10)).await }
     });
-    // Then the link breaks.
+    // Once the close has taken effect (the queue refuses new commands; a probe that
+    // got in before it is delivered with the rest), the link breaks.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client
+        .command::<()>(redmux::cmd("PING"))
+        .fire_and_forget()
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "the close never took effect");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     proxy.cut(redmux_testkit::CutMode::Reset);
     proxy.resume();
     let delivered = closing.await.unwrap();
