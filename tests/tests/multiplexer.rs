@@ -723,3 +723,36 @@ async fn a_response_polled_again_after_its_reply_says_so() {
         Some(Err(Error::Protocol(_)))
     ));
 }
+
+/// A task that takes many replies already in still yields to the others now and
+/// then (tokio's cooperative budget), as it did when replies came over tokio's own
+/// channels: one caller draining a big pipeline must not starve the rest of its
+/// worker thread.
+#[tokio::test(flavor = "current_thread")]
+async fn a_task_taking_many_ready_replies_still_yields() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let replies: Vec<_> = (0..2000)
+        .map(|i| client.echo::<i64>(i).into_future())
+        .collect();
+    // Once this is answered, every reply before it is in.
+    let _: String = client.command(cmd("PING")).await.unwrap();
+    let other_ran = Arc::new(AtomicBool::new(false));
+    tokio::spawn({
+        let other_ran = other_ran.clone();
+        async move { other_ran.store(true, Ordering::SeqCst) }
+    });
+    let mut yielded_at = None;
+    for (i, reply) in replies.into_iter().enumerate() {
+        assert_eq!(reply.await.unwrap(), i as i64);
+        if yielded_at.is_none() && other_ran.load(Ordering::SeqCst) {
+            yielded_at = Some(i);
+        }
+    }
+    assert!(
+        yielded_at.is_some(),
+        "2,000 ready replies taken without yielding once"
+    );
+}
