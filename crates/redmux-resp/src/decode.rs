@@ -164,6 +164,16 @@ impl Decoder {
             self.scanned = 0;
             return Ok(Some(Value::SimpleString(Bytes::from_static(b"OK"))));
         }
+        // The next most common, a whole top-level bulk string (a GET's reply), in one
+        // step. Anything else about it (partial, nil, malformed, over a limit) is
+        // left to the general path, which owns partial-frame state and the errors.
+        if self.blob.is_none()
+            && self.stack.is_empty()
+            && buf.first() == Some(&b'$')
+            && let Some(value) = self.whole_bulk(buf)
+        {
+            return Ok(Some(value));
+        }
         loop {
             let value = match self.blob {
                 Some(blob) => match self.take_blob(blob, buf)? {
@@ -181,6 +191,42 @@ impl Decoder {
                 return Ok(Some(done));
             }
         }
+    }
+
+    /// `$<len>\r\n<payload>\r\n` at the front of `buf`, all of it there and within
+    /// the limits: the payload, consumed. `None` (nothing consumed) for anything else.
+    fn whole_bulk(&mut self, buf: &mut BytesMut) -> Option<Value> {
+        // Up to 10 digits: lengths past 9,999,999,999 are over any sane limit and
+        // go the general way.
+        let mut len: u64 = 0;
+        let mut end_of_digits = 1;
+        while let Some(&d) = buf.get(end_of_digits) {
+            if !d.is_ascii_digit() || end_of_digits > 10 {
+                break;
+            }
+            len = len * 10 + u64::from(d - b'0');
+            end_of_digits += 1;
+        }
+        let digits = end_of_digits - 1;
+        if digits == 0
+            || digits > 10
+            || digits > self.limits.max_line_len
+            || len > self.limits.max_bulk_len as u64
+            || buf.get(end_of_digits..end_of_digits + 2) != Some(b"\r\n")
+        {
+            return None;
+        }
+        // Within `max_bulk_len`, a `usize`.
+        let len = len as usize;
+        let start = end_of_digits + 2;
+        if buf.get(start + len..start + len + 2) != Some(b"\r\n") {
+            return None;
+        }
+        buf.advance(start);
+        let payload = buf.split_to(len).freeze();
+        buf.advance(2);
+        self.scanned = 0;
+        Some(Value::BulkString(payload))
     }
 
     fn take_blob(&mut self, blob: Blob, buf: &mut BytesMut) -> Result<Step, DecodeError> {
@@ -783,6 +829,51 @@ mod tests {
         assert_eq!(whole.decode(&mut BytesMut::from(&b"+OK\r\n"[..])), refused);
         let mut buf = BytesMut::from(&b"+OK\r"[..]);
         assert_eq!(split.decode(&mut buf), refused);
+    }
+
+    #[test]
+    fn whole_bulk_strings_decode_alike_on_both_paths() {
+        // The one-step path for a whole top-level bulk string gives what the general
+        // path gives: every split of the same input decodes to the same values.
+        let input: &[u8] =
+            b"$16\r\n0123456789abcdef\r\n$0\r\n\r\n$-1\r\n$03\r\nabc\r\n*1\r\n$1\r\nx\r\n$2\r\nyz\r\n";
+        let want = vec![
+            Value::BulkString("0123456789abcdef".into()),
+            Value::BulkString("".into()),
+            Value::Nil,
+            Value::BulkString("abc".into()),
+            Value::Array(vec![Value::BulkString("x".into())]),
+            Value::BulkString("yz".into()),
+        ];
+        for split in 0..=input.len() {
+            let mut d = Decoder::new();
+            let mut buf = BytesMut::from(&input[..split]);
+            let mut got = Vec::new();
+            while let Ok(Some(v)) = d.decode(&mut buf) {
+                got.push(v);
+            }
+            buf.extend_from_slice(&input[split..]);
+            while let Some(v) = d.decode(&mut buf).unwrap() {
+                got.push(v);
+            }
+            assert_eq!(got, want, "split at {split}");
+            assert!(buf.is_empty());
+        }
+        // Over the limits and malformed: the general path's errors, whole or not.
+        let limits = Limits {
+            max_bulk_len: 4,
+            ..Limits::default()
+        };
+        let mut d = Decoder::with_limits(limits);
+        assert_eq!(
+            d.decode(&mut BytesMut::from(&b"$5\r\nhello\r\n"[..])),
+            Err(DecodeError::BulkTooLarge { len: 5, limit: 4 })
+        );
+        let mut d = Decoder::new();
+        assert_eq!(
+            d.decode(&mut BytesMut::from(&b"$2\r\nabc\r\n"[..])),
+            Err(DecodeError::MissingCrlf)
+        );
     }
 
     #[test]
