@@ -2,6 +2,7 @@
 //! shows: one shared handle, cloned into every task, one connection.
 
 use std::future::Future;
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -61,6 +62,20 @@ pub trait Kv: Clone + Send + Sync + 'static {
     /// `GET key`.
     fn get(&mut self, key: &[u8]) -> impl Future<Output = Result<Option<Self::Value>>> + Send;
 
+    /// `SET key value`, issued the way the library documents issuing a command now
+    /// and awaiting it later, for (c)'s burst. By default that is the lazy future of
+    /// [`Kv::set`] on a clone of the handle: redis-rs and fred send a command when it
+    /// is first polled. redmux sends it when the request becomes a future
+    /// (`into_future`), so its override is on the wire before it is polled.
+    fn issue_set<'a>(
+        &'a self,
+        key: &'a [u8],
+        value: &'a [u8],
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        let mut client = self.clone();
+        async move { client.set(key, value).await }
+    }
+
     /// `SET key value` with a value the caller already holds as `Bytes`, for a client
     /// that can send it without copying (redmux; fred takes `Bytes` too). The
     /// default copies, as `set` does.
@@ -84,6 +99,16 @@ impl Kv for redmux::Client {
 
     async fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>> {
         Ok(redmux::Client::get::<Option<Bytes>>(self, key).await?)
+    }
+
+    fn issue_set<'a>(
+        &'a self,
+        key: &'a [u8],
+        value: &'a [u8],
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        // Sent here, in `into_future`; awaited later.
+        let reply = redmux::Client::set(self, key, value).into_future();
+        async move { Ok(reply.await?) }
     }
 }
 
