@@ -97,16 +97,18 @@ fn latency_applies_in_both_directions() {
     assert!(rtt < Duration::from_millis(20), "{rtt:?}");
 }
 
-/// Sub-millisecond latency is what it says: 200 µs each way is really added, and is
-/// not rounded up to the runtime's 1 ms timer ticks (which made it 3-4 ms). The
-/// median of 20 keeps a few scheduling hiccups on a busy machine from failing it.
+/// Sub-millisecond latency is what it says: 300 µs each way is really added (every
+/// round trip takes at least 600 µs), and is not rounded up to the runtime's 1 ms
+/// timer ticks (which made every round trip 2 ms or more, 3-4 ms typically). The
+/// fastest of 50 is the figure: a busy machine (this runs beside the other tests)
+/// delays many round trips, but not all of them.
 #[test]
 fn sub_millisecond_latency_is_precise() {
     let (_server, proxy) = server_and_proxy();
     let mut stream = connected(&proxy);
     stream.set_nodelay(true).expect("nodelay");
-    proxy.set_latency(Duration::from_micros(200));
-    let mut rtts: Vec<Duration> = (0..20)
+    proxy.set_latency(Duration::from_micros(300));
+    let mut rtts: Vec<Duration> = (0..50)
         .map(|_| {
             let started = Instant::now();
             assert_eq!(ping(&mut stream), PONG);
@@ -114,9 +116,8 @@ fn sub_millisecond_latency_is_precise() {
         })
         .collect();
     rtts.sort();
-    let median = rtts[rtts.len() / 2];
-    assert!(median >= Duration::from_micros(400), "{rtts:?}");
-    assert!(median < Duration::from_millis(2), "{rtts:?}");
+    assert!(rtts[0] >= Duration::from_micros(600), "{rtts:?}");
+    assert!(rtts[0] < Duration::from_micros(1500), "{rtts:?}");
 }
 
 #[test]

@@ -171,14 +171,15 @@ mod tests {
         assert!(timer.timerfd.is_none());
     }
 
-    /// Each wait lasts at least its delay and is not rounded up to tokio's 1 ms ticks;
+    /// Each wait lasts at least its delay and is not rounded up to tokio's 1 ms ticks
+    /// (judged by the shortest of 20, which a busy machine cannot delay every time);
     /// the same timer serves wait after wait.
     #[tokio::test]
     async fn waits_are_precise_and_the_timer_is_reused() {
         let delay = Duration::from_micros(300);
         let mut timer = Timer::default();
         let mut waits: Vec<Duration> = Vec::new();
-        for _ in 0..9 {
+        for _ in 0..20 {
             let started = Instant::now();
             timer.sleep_until(started + delay).await.expect("sleep");
             waits.push(started.elapsed());
@@ -186,6 +187,6 @@ mod tests {
         waits.sort();
         assert!(waits.iter().all(|wait| *wait >= delay), "{waits:?}");
         #[cfg(target_os = "linux")]
-        assert!(waits[4] < Duration::from_micros(900), "{waits:?}");
+        assert!(waits[0] < Duration::from_micros(900), "{waits:?}");
     }
 }
