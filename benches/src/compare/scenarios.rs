@@ -182,10 +182,12 @@ pub fn summarise(samples: &mut [u64]) -> LatencySummary {
     }
 }
 
-/// (c) `keys.len()` SETs issued at once: every future is created, then all are
-/// joined. Each future owns a clone of the handle (redis-rs needs `&mut`; the clones
-/// cost redmux and fred one reference count each). Returns the wall time from the
-/// first future's creation to the last reply, after checking a sample of the keys.
+/// (c) `keys.len()` SETs issued at once: every future is created with
+/// [`Kv::issue_set`], then all are joined. redis-rs's and fred's futures each own a
+/// clone of the handle (redis-rs needs `&mut`) and send when first polled; redmux's
+/// request is sent as it becomes a future and borrows nothing. Returns the wall time
+/// from the first future's creation to the last reply, after checking a sample of the
+/// keys.
 ///
 /// `round` goes into the value, so a SET that silently did nothing cannot pass the
 /// check on an earlier round's data.

@@ -219,7 +219,9 @@ impl Decoder {
         // Within `max_bulk_len`, a `usize`.
         let len = len as usize;
         let start = end_of_digits + 2;
-        if buf.get(start + len..start + len + 2) != Some(b"\r\n") {
+        // Checked: on a 32-bit target a limit near `usize::MAX` would let it wrap.
+        let payload_end = start.checked_add(len)?;
+        if buf.get(payload_end..payload_end.checked_add(2)?) != Some(b"\r\n") {
             return None;
         }
         buf.advance(start);
@@ -230,7 +232,8 @@ impl Decoder {
     }
 
     fn take_blob(&mut self, blob: Blob, buf: &mut BytesMut) -> Result<Step, DecodeError> {
-        let need = blob.len + 2;
+        // Saturating: a length near `usize::MAX` (32-bit, no limit) is never whole.
+        let need = blob.len.saturating_add(2);
         if buf.len() < need {
             return Ok(Step::NeedMore);
         }

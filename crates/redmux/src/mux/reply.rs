@@ -2,13 +2,13 @@
 //! future: one small shared cell, written once.
 //!
 //! It replaces a `tokio::sync::oneshot` on the hottest path of all, and does less:
-//! one uncontended lock on each side, the cooperative budget consulted only when a
-//! reply is there to take, and a smaller allocation.
+//! one uncontended lock on each side, no cooperative-budget bookkeeping (see
+//! `ReplyReceiver::poll`), and a smaller allocation.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 use redmux_resp::Value;
@@ -135,18 +135,15 @@ impl Future for ReplyReceiver {
                 this.registered = true;
                 return Poll::Pending;
             }
-            State::Sent(_) => {
-                // Taking a reply that is already in spends the task's cooperative
-                // budget, as tokio's own channels do: a task that takes thousands of
-                // ready replies in a row still yields to the others now and then.
-                // (Out of budget, the reply stays here and the task is woken.)
-                let coop = ready!(tokio::task::coop::poll_proceed(cx));
-                coop.made_progress();
-                match std::mem::replace(&mut *state, State::Taken) {
-                    State::Sent(reply) => Ok(reply),
-                    _ => Err(SenderDropped),
-                }
-            }
+            // No cooperative budget here, unlike tokio's channels: with it, `join_all`
+            // over K replies already in took K²/128 polls (a deferred wake is invisible
+            // to `FuturesUnordered`), and a `block_on` inside a tokio task hung after
+            // 128. Taking a reply costs ~100 ns, so a long run of them yields late,
+            // not never: the task's next pending await yields.
+            State::Sent(_) => match std::mem::replace(&mut *state, State::Taken) {
+                State::Sent(reply) => Ok(reply),
+                _ => Err(SenderDropped),
+            },
             State::Taken | State::Dropped => Err(SenderDropped),
         };
         // Whoever finished the cell took the waker with it.
