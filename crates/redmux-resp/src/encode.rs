@@ -247,17 +247,9 @@ fn put_bulk(out: &mut BytesMut, payload: &[u8]) {
     // `$`, the length's digits and `\r\n` composed right-aligned on the stack, then
     // appended after one reserve: the payload is copied once, straight into `out`.
     let mut head = [0u8; 24];
-    let mut at = head.len() - 2;
-    head[at..].copy_from_slice(b"\r\n");
-    let mut n = payload.len() as u64;
-    loop {
-        at -= 1;
-        head[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+    let crlf = head.len() - 2;
+    head[crlf..].copy_from_slice(b"\r\n");
+    let mut at = digits_before(&mut head, crlf, payload.len() as u64);
     at -= 1;
     head[at] = b'$';
     let head = &head[at..];
@@ -391,26 +383,32 @@ pub(crate) fn put_decimal(out: &mut BytesMut, n: i64) {
     out.put_slice(Decimal::signed(n).as_bytes());
 }
 
-/// A 64-bit integer's decimal digits, right-aligned on the stack, in u64 arithmetic
-/// (the length prefix of every argument goes through here).
+/// Writes `m`'s decimal digits into `buf` so that they end just before `end`, and
+/// returns where they start: 20 digits at most, in u64 arithmetic. The one digit
+/// loop, for [`Decimal`] and for the length prefix [`put_bulk`] composes.
+fn digits_before(buf: &mut [u8], mut end: usize, mut m: u64) -> usize {
+    loop {
+        end -= 1;
+        buf[end] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            return end;
+        }
+    }
+}
+
+/// A 64-bit integer's decimal digits, right-aligned on the stack.
 struct Decimal {
     buf: [u8; 21],
     start: usize,
 }
 
 impl Decimal {
-    fn unsigned(mut m: u64) -> Self {
+    fn unsigned(m: u64) -> Self {
         let mut buf = [0u8; 21];
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (m % 10) as u8;
-            m /= 10;
-            if m == 0 {
-                break;
-            }
-        }
-        Decimal { buf, start: i }
+        let end = buf.len();
+        let start = digits_before(&mut buf, end, m);
+        Decimal { buf, start }
     }
 
     fn signed(n: i64) -> Self {
