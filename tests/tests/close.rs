@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use redmux::{Client, CommandStatus, Config, ConnectionState, Error};
 use redmux_testkit::{FaultProxy, RedisServer};
+use redmux_tests::wait_for_state;
 
 fn config(url: &str) -> Config {
     let mut config = Config::from_url(url).unwrap();
@@ -43,14 +44,12 @@ async fn close_while_reconnecting_delivers_the_backlog_once_the_server_returns()
     let client = Client::connect_with(config(&server.url())).await.unwrap();
     client.set("n", 0).await.unwrap();
     server.kill();
-    let mut states = client.watch_state();
-    tokio::time::timeout(
+    wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
         Duration::from_secs(5),
-        states.wait_for(|s| *s == ConnectionState::Reconnecting),
     )
-    .await
-    .unwrap()
-    .unwrap();
+    .await;
     for _ in 0..10 {
         client.incr("n").fire_and_forget().unwrap();
     }

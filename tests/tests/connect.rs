@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use redmux::{Client, Config, Error, Value, cmd};
 use redmux_testkit::RedisServer;
+use redmux_tests::wait_for_state;
 
 #[tokio::test]
 async fn url_options_reach_the_server() {
@@ -322,14 +323,7 @@ async fn connect_lazy_starts_before_the_server_and_delivers_the_backlog() {
     tokio::task::spawn_blocking(move || restarted.restart().unwrap())
         .await
         .unwrap();
-    let mut states = client.watch_state();
-    tokio::time::timeout(
-        Duration::from_secs(5),
-        states.wait_for(|s| *s == ConnectionState::Connected),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    wait_for_state(&client, ConnectionState::Connected, Duration::from_secs(5)).await;
     for (n, r) in futures::future::join_all(awaited)
         .await
         .into_iter()
