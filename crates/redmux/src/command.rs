@@ -5,6 +5,7 @@ use bytes::BytesMut;
 use redmux_resp::{CommandBuf, ToArg};
 
 use crate::error::Error;
+use crate::router::{KeyPositions, KeySpecs, hash_slot};
 
 /// A command being built: its arguments are encoded as they are added.
 ///
@@ -15,6 +16,8 @@ use crate::error::Error;
 #[derive(Debug, Clone)]
 pub struct Command {
     buf: CommandBuf,
+    /// Where the keys are, for a router that must know the command's hash slot.
+    keys: Keys,
 }
 
 /// Starts a command by name, for anything without a typed method.
@@ -27,6 +30,7 @@ pub struct Command {
 pub fn cmd(name: &str) -> Command {
     Command {
         buf: CommandBuf::new(name),
+        keys: Keys::default(),
     }
 }
 
@@ -48,6 +52,157 @@ impl Command {
             self.buf.arg(a);
         }
         self
+    }
+
+    /// Appends one argument that is a key. On a standalone server it is sent as
+    /// [`Command::arg`] sends it; on a cluster the keys decide which node the
+    /// command goes to. Typed commands mark their keys this way; a command built
+    /// with [`cmd`] whose keys are added with `arg` has them found from the
+    /// server's key specifications instead.
+    ///
+    /// ```
+    /// let c = redmux::cmd("COPY").key("{user:1}:a").key("{user:1}:b");
+    /// assert_eq!(c.key_count(), 2);
+    /// assert_eq!(c.hash_slot(), Some(redmux::hash_slot(b"user:1")));
+    /// ```
+    pub fn key(mut self, key: impl ToArg) -> Self {
+        self.push_key(key);
+        self
+    }
+
+    /// Appends each item as a key argument (see [`Command::key`]).
+    ///
+    /// ```
+    /// let c = redmux::cmd("DEL").keys(["a", "b", "c"]);
+    /// assert_eq!(c.key_count(), 3);
+    /// ```
+    pub fn keys<A: ToArg>(mut self, keys: impl IntoIterator<Item = A>) -> Self {
+        for k in keys {
+            self.push_key(k);
+        }
+        self
+    }
+
+    /// Appends a key in place (for builders that hold a `&mut Command`).
+    pub fn push_key(&mut self, key: impl ToArg) -> &mut Self {
+        let at = self.buf.args_bytes().len();
+        // A key large enough to be kept by reference is not in the buffer to be
+        // read back later: its slot is worked out now (keys that large are rare).
+        let mark = match key.shared() {
+            Some(bytes) => KeyMark::Slot(hash_slot(&bytes)),
+            None => KeyMark::At(at),
+        };
+        self.keys.push(mark);
+        self.buf.arg(key);
+        self
+    }
+
+    /// How many of the arguments were added as keys ([`Command::key`]).
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The hash slot of the command's keys: `None` for a command with no marked
+    /// keys, or whose keys are in different slots (a cluster refuses such a
+    /// command with CROSSSLOT; use a `{hash tag}` to keep keys together).
+    ///
+    /// ```
+    /// assert_eq!(redmux::cmd("GET").key("foo").hash_slot(), Some(12182));
+    /// assert_eq!(redmux::cmd("MGET").key("a").key("b").hash_slot(), None);
+    /// assert_eq!(redmux::cmd("PING").hash_slot(), None);
+    /// ```
+    pub fn hash_slot(&self) -> Option<u16> {
+        match self.slot() {
+            KeySlot::One(slot) => Some(slot),
+            KeySlot::Keyless | KeySlot::Cross | KeySlot::Unknown => None,
+        }
+    }
+
+    /// The slot the marked keys hash to: computed when asked (a router with more
+    /// than one node asks once, before queueing), never while building.
+    pub(crate) fn slot(&self) -> KeySlot {
+        let mut slot = KeySlot::Keyless;
+        for mark in self.keys.iter() {
+            let this = match mark {
+                KeyMark::Slot(s) => s,
+                KeyMark::At(at) => {
+                    let arg = self
+                        .buf
+                        .args_bytes()
+                        .get(at..)
+                        .and_then(|b| BulkArgs(b).next());
+                    match arg {
+                        Some(key) => hash_slot(key),
+                        // Not where it was put: cannot happen, but never guess.
+                        None => return KeySlot::Cross,
+                    }
+                }
+            };
+            slot = match slot {
+                KeySlot::Keyless => KeySlot::One(this),
+                KeySlot::One(s) if s == this => slot,
+                _ => return KeySlot::Cross,
+            };
+        }
+        slot
+    }
+
+    /// The slot of a command whose keys may not be marked: marked keys decide;
+    /// with none marked, the server's key specifications find them among the
+    /// arguments (a raw [`cmd`] built with `arg`).
+    pub(crate) fn slot_with(&self, specs: &KeySpecs) -> KeySlot {
+        if self.keys.len() > 0 {
+            return self.slot();
+        }
+        let args: Vec<&[u8]> = std::iter::once(self.buf.name())
+            .chain(BulkArgs(self.buf.args_bytes()))
+            .collect();
+        if args.len() != self.argc() {
+            // A large argument kept by reference is not in the buffer to be read.
+            return KeySlot::Unknown;
+        }
+        match specs.positions(&args) {
+            KeyPositions::None => KeySlot::Keyless,
+            KeyPositions::Unknown => KeySlot::Unknown,
+            KeyPositions::At(at) => {
+                let mut slot = KeySlot::Keyless;
+                for key in at.iter().filter_map(|&i| args.get(i)) {
+                    let this = hash_slot(key);
+                    slot = match slot {
+                        KeySlot::Keyless => KeySlot::One(this),
+                        KeySlot::One(s) if s == this => slot,
+                        _ => return KeySlot::Cross,
+                    };
+                }
+                slot
+            }
+        }
+    }
+
+    /// The marked keys' bytes, in order (for checks; keys kept by reference are
+    /// left out).
+    #[cfg(test)]
+    pub(crate) fn marked_keys(&self) -> Vec<Vec<u8>> {
+        self.keys
+            .iter()
+            .filter_map(|mark| match mark {
+                KeyMark::At(at) => self
+                    .buf
+                    .args_bytes()
+                    .get(at..)
+                    .and_then(|b| BulkArgs(b).next())
+                    .map(<[u8]>::to_vec),
+                KeyMark::Slot(_) => None,
+            })
+            .collect()
+    }
+
+    /// Every argument after the name, as bytes (for checks).
+    #[cfg(test)]
+    pub(crate) fn arg_bytes(&self) -> Vec<Vec<u8>> {
+        BulkArgs(self.buf.args_bytes())
+            .map(<[u8]>::to_vec)
+            .collect()
     }
 
     /// Appends an argument in place (for builders that hold a `&mut Command`).
@@ -98,6 +253,54 @@ impl Command {
     /// kept by reference (none for most commands).
     pub(crate) fn into_parts(self) -> (BytesMut, Vec<bytes::Bytes>) {
         self.buf.finish_parts()
+    }
+}
+
+/// The hash slot of a command's marked keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeySlot {
+    /// No key was marked.
+    Keyless,
+    /// Every key hashes to this slot.
+    One(u16),
+    /// The keys hash to different slots.
+    Cross,
+    /// Where the keys are is not known (a raw command neither the key
+    /// specifications nor a rule describes).
+    Unknown,
+}
+
+/// Where one key is: the offset of its bulk string in the encoded arguments, or
+/// (for a key kept by reference) its slot, worked out when it was added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyMark {
+    At(usize),
+    Slot(u16),
+}
+
+/// The marks of a command's keys: the first inline, so a one-key command (most of
+/// them) records its key with two stores and no allocation.
+#[derive(Debug, Clone, Default)]
+struct Keys {
+    first: Option<KeyMark>,
+    rest: Vec<KeyMark>,
+}
+
+impl Keys {
+    fn push(&mut self, mark: KeyMark) {
+        if self.first.is_none() {
+            self.first = Some(mark);
+        } else {
+            self.rest.push(mark);
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = KeyMark> + '_ {
+        self.first.into_iter().chain(self.rest.iter().copied())
     }
 }
 

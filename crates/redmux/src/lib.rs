@@ -15,6 +15,7 @@
 //! | [`batch`] | [`Batch`] and [`BatchStream`]: many commands back to back, in chunks, one result each |
 //! | [`transaction`] | [`Transaction`]: MULTI ... EXEC with [`Condition`]s checked under WATCH |
 //! | [`script`] | [`Script`] (EVALSHA, reloaded on NOSCRIPT) and functions (FCALL) |
+//! | `router` | which multiplexer a command goes to; [`hash_slot`] |
 //! | `mux` | the multiplexer: queue, writer, reader, pending FIFO, reconnect |
 //! | `connection` | the socket and the handshake |
 //! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
@@ -49,6 +50,7 @@ pub mod from_value;
 mod mux;
 pub mod pubsub;
 pub mod request;
+mod router;
 pub mod script;
 pub mod stats;
 pub mod transaction;
@@ -74,6 +76,7 @@ pub use mux::ConnectionState;
 pub use pubsub::{Message, Subscription};
 pub use redmux_resp::{Limits, ToArg, Value};
 pub use request::{Flags, Request, Response};
+pub use router::{SLOTS, hash_slot};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use stats::Stats;
 pub use transaction::{AbortReason, Comparison, Condition, Transaction, TransactionOutcome};

@@ -1,0 +1,58 @@
+//! The router: which multiplexer a command goes to.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `slot.rs` | [`hash_slot`]: CRC16 of a key or its `{hash tag}`, modulo 16,384 |
+//! | `key_specs.rs` | where a command's keys are, for commands built with [`crate::cmd`] whose keys were not marked |
+//! | this file | [`Router`]: a standalone server is a router with one node |
+//!
+//! Only the router will read MOVED and ASK, and only it picks a node: the client
+//! API above it hands it whole commands, the multiplexers below it know no slots.
+//! A cluster router (one multiplexer per primary, a slot map) plugs in as another
+//! variant of [`Router`]: a command's slot comes from the keys it marked as it was
+//! built ([`crate::Command::key`]) or, for a raw [`crate::cmd`], from the server's
+//! key specifications, computed once before queueing.
+
+mod key_specs;
+mod slot;
+
+use std::sync::Arc;
+
+use crate::mux::Shared;
+
+pub(crate) use key_specs::{KeyPositions, KeySpecs};
+pub use slot::{SLOTS, hash_slot};
+
+/// Picks the multiplexer for each command.
+#[derive(Debug)]
+pub(crate) enum Router {
+    /// One server: every command goes to its one multiplexer.
+    Standalone(Arc<Shared>),
+}
+
+impl Router {
+    /// The multiplexer a command goes to. A standalone server has one; a cluster
+    /// will look at `command`'s slot here.
+    #[inline]
+    pub(crate) fn node_for(&self, _command: &crate::Command) -> &Arc<Shared> {
+        match self {
+            Router::Standalone(node) => node,
+        }
+    }
+
+    /// The multiplexer for commands that go to no node in particular (PING, a
+    /// transaction's UNWATCH, the client's own bookkeeping).
+    #[inline]
+    pub(crate) fn any_node(&self) -> &Arc<Shared> {
+        match self {
+            Router::Standalone(node) => node,
+        }
+    }
+
+    /// Every multiplexer, for commands that go to all nodes and for closing.
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = &Arc<Shared>> {
+        match self {
+            Router::Standalone(node) => std::iter::once(node),
+        }
+    }
+}
