@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::command::Command;
+use crate::command::{Command, KeySlot};
 use crate::config::Config;
 use crate::error::Result;
 use crate::from_value::FromValue;
 use crate::mux::{self, ConnectionState, Shared};
 use crate::request::Request;
+use crate::router::Router;
 use crate::stats::Stats;
 
 /// A Redis or Valkey client: clone it freely and share it across every task.
@@ -39,7 +40,7 @@ pub struct Client {
 /// Dropped with the last clone of a client: closes the multiplexer, which writes what
 /// is queued, reads the replies owed, and ends its tasks.
 struct Handle {
-    shared: Arc<Shared>,
+    router: Router,
     /// The pub/sub connection, opened by the first subscription.
     subscriber: crate::pubsub::SubscriberSlot,
 }
@@ -47,7 +48,9 @@ struct Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         // As `Client::close`, with nobody left to wait for it.
-        self.shared.close(close_deadline(&self.shared.config));
+        for node in self.router.nodes() {
+            node.close(close_deadline(node.config()));
+        }
     }
 }
 
@@ -61,8 +64,8 @@ fn close_deadline(config: &Config) -> Duration {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("addr", &self.handle.shared.config.addr)
-            .field("state", &self.handle.shared.state())
+            .field("addr", &self.config().addr)
+            .field("state", &self.state())
             .finish()
     }
 }
@@ -104,7 +107,7 @@ impl Client {
         let shared = mux::start(config).await?;
         Ok(Client {
             handle: Arc::new(Handle {
-                shared,
+                router: Router::standalone(shared),
                 subscriber: Default::default(),
             }),
         })
@@ -145,7 +148,7 @@ impl Client {
         }
         Ok(Client {
             handle: Arc::new(Handle {
-                shared: mux::start_lazy(config),
+                router: Router::standalone(mux::start_lazy(config)),
                 subscriber: Default::default(),
             }),
         })
@@ -164,19 +167,39 @@ impl Client {
     /// ```
     pub fn command<T: FromValue>(&self, command: Command) -> Request<'_, T> {
         match command.check_not_blocking() {
-            Ok(()) => Request::new(&self.handle.shared, command),
-            Err(e) => Request::failed(&self.handle.shared, e),
+            Ok(()) => Request::new(&self.handle.router, command),
+            Err(e) => Request::failed(&self.handle.router, e),
         }
     }
 
     /// A typed command's request: typed commands are never blocking ones.
     pub(crate) fn request<T>(&self, command: Command) -> Request<'_, T> {
-        Request::new(&self.handle.shared, command)
+        Request::new(&self.handle.router, command)
     }
 
-    /// The multiplexer, for the batch, transaction and script layers.
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.handle.shared
+    /// The hash slot a command goes to on a cluster: from the keys it marked as
+    /// it was built ([`Command::key`], as every typed command does), else from
+    /// where the server's key specifications put keys among its arguments
+    /// (`COMMAND INFO`, asked once per client; a built-in table of Redis 7.0's if
+    /// the server refuses).
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use redmux::{KeySlot, cmd};
+    /// let slot = client.slot_of(&cmd("GET").arg("foo")).await;
+    /// assert_eq!(slot, KeySlot::One(12182));
+    /// assert_eq!(client.slot_of(&cmd("MGET").arg("a").arg("b")).await, KeySlot::Cross);
+    /// # Ok(()) }
+    /// ```
+    pub async fn slot_of(&self, command: &Command) -> KeySlot {
+        self.handle.router.slot_of(command).await
+    }
+
+    /// The one server's multiplexer, for what a standalone client sends to no node
+    /// in particular (a batch chunk, a transaction; on a cluster these are split
+    /// per node or routed by their slot).
+    pub(crate) fn node(&self) -> &Arc<Shared> {
+        self.handle.router.any_node()
     }
 
     /// The pub/sub connection's slot, for `crate::pubsub`.
@@ -186,12 +209,12 @@ impl Client {
 
     /// A snapshot of the client's counters.
     pub fn stats(&self) -> Stats {
-        self.handle.shared.stats()
+        self.node().stats()
     }
 
     /// The connection's state now.
     pub fn state(&self) -> ConnectionState {
-        self.handle.shared.state()
+        self.node().state()
     }
 
     /// Watches the connection's state change (connected, reconnecting, closed).
@@ -205,7 +228,7 @@ impl Client {
     /// # }
     /// ```
     pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
-        self.handle.shared.watch_state()
+        self.node().watch_state()
     }
 
     /// Stops taking commands (on every clone), sends what is queued, waits for the
@@ -220,8 +243,7 @@ impl Client {
     /// # }
     /// ```
     pub async fn close(&self) {
-        self.close_within(close_deadline(&self.handle.shared.config))
-            .await;
+        self.close_within(close_deadline(self.config())).await;
     }
 
     /// Stops taking commands (on every clone), sends what is queued (waiting for a
@@ -244,7 +266,7 @@ impl Client {
     /// # }
     /// ```
     pub async fn close_within(&self, deadline: Duration) -> bool {
-        let shared = &self.handle.shared;
+        let shared = self.node();
         let mut state = shared.watch_state();
         // The supervisor keeps the deadline: past it, it tears the connection down.
         shared.close(deadline);
@@ -254,6 +276,6 @@ impl Client {
 
     /// The configuration the client was made with.
     pub fn config(&self) -> &Config {
-        &self.handle.shared.config
+        self.node().config()
     }
 }

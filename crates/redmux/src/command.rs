@@ -182,6 +182,7 @@ impl Command {
     /// The marked keys' bytes, in order (for checks; keys kept by reference are
     /// left out).
     #[cfg(test)]
+    #[allow(dead_code)] // for the typed commands' key check
     pub(crate) fn marked_keys(&self) -> Vec<Vec<u8>> {
         self.keys
             .iter()
@@ -199,6 +200,7 @@ impl Command {
 
     /// Every argument after the name, as bytes (for checks).
     #[cfg(test)]
+    #[allow(dead_code)] // for the typed commands' key check
     pub(crate) fn arg_bytes(&self) -> Vec<Vec<u8>> {
         BulkArgs(self.buf.args_bytes())
             .map(<[u8]>::to_vec)
@@ -256,10 +258,16 @@ impl Command {
     }
 }
 
-/// The hash slot of a command's marked keys.
+/// Where a command's keys hash to (see [`crate::Client::slot_of`]).
+///
+/// ```
+/// use redmux::{KeySlot, hash_slot};
+/// assert_eq!(KeySlot::One(hash_slot(b"foo")), KeySlot::One(12182));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeySlot {
-    /// No key was marked.
+#[non_exhaustive]
+pub enum KeySlot {
+    /// The command takes no keys.
     Keyless,
     /// Every key hashes to this slot.
     One(u16),

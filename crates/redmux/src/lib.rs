@@ -58,7 +58,7 @@ pub mod work_queue;
 
 pub use batch::{Batch, BatchIndex, BatchItem, BatchResults, BatchStream};
 pub use client::Client;
-pub use command::{Command, cmd};
+pub use command::{Command, KeySlot, cmd};
 pub use commands::{
     AutoClaim, BitField, BitFieldType, BitOp, BitRange, ClientInfo, ClientKill, ClientListFilter,
     ClientType, FlushMode, GeoAddOptions, GeoFrom, GeoMatch, GeoPosition, GeoSearch, GeoUnit,

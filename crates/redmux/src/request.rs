@@ -18,7 +18,8 @@ use tokio::time::{Instant, Sleep};
 use crate::command::{Command, ShortName};
 use crate::error::{Error, Result};
 use crate::from_value::{FromValue, convert};
-use crate::mux::{Entry, ReplyReceiver, SenderDropped, Shared, Slot, SubmitError};
+use crate::mux::{ReplyReceiver, SenderDropped, Shared, Ticket};
+use crate::router::Router;
 
 /// Per-command options, in the StackExchange.Redis spirit.
 ///
@@ -68,7 +69,7 @@ impl BitOr for Flags {
 #[must_use = "a request does nothing until it is awaited or sent with fire_and_forget()"]
 #[derive(Debug)]
 pub struct Request<'a, T> {
-    shared: &'a Arc<Shared>,
+    router: &'a Router,
     command: Result<Command>,
     timeout: Option<Duration>,
     flags: Flags,
@@ -76,9 +77,9 @@ pub struct Request<'a, T> {
 }
 
 impl<'a, T> Request<'a, T> {
-    pub(crate) fn new(shared: &'a Arc<Shared>, command: Command) -> Self {
+    pub(crate) fn new(router: &'a Router, command: Command) -> Self {
         Request {
-            shared,
+            router,
             command: Ok(command),
             timeout: None,
             flags: Flags::NONE,
@@ -87,9 +88,9 @@ impl<'a, T> Request<'a, T> {
     }
 
     /// A request that fails with `error` when awaited, for input refused before sending.
-    pub(crate) fn failed(shared: &'a Arc<Shared>, error: Error) -> Self {
+    pub(crate) fn failed(router: &'a Router, error: Error) -> Self {
         Request {
-            shared,
+            router,
             command: Err(error),
             timeout: None,
             flags: Flags::NONE,
@@ -127,18 +128,9 @@ impl<'a, T> Request<'a, T> {
     /// blocking command; while the connection is down, the fail-fast policy's
     /// [`Error::ConnectionLost`] or the server's rejection of the credentials.
     pub fn fire_and_forget(self) -> Result<()> {
-        let timeout = self.timeout.unwrap_or(self.shared.config.command_timeout);
         let command = self.command?;
-        let entry = Entry::with_parts(
-            command.into_parts(),
-            Slot::Ignore,
-            crate::mux::deadline(timeout).into_std(),
-        );
-        match self.shared.submit(entry) {
-            Ok(_) => Ok(()),
-            Err(SubmitError::Refused(e)) => Err(e),
-            Err(SubmitError::Full(_)) => Err(self.shared.queue.overloaded_now()),
-        }
+        let node = self.router.node_for(&command);
+        node.send_detached(command.into_parts(), self.timeout)
     }
 }
 
@@ -148,7 +140,6 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
 
     /// Sends the command now; the future completes with its reply.
     fn into_future(self) -> Response<T> {
-        let shared = self.shared;
         if self.flags.contains(Flags::FIRE_AND_FORGET) {
             let outcome = self.fire_and_forget().and_then(|()| {
                 T::empty_reply().ok_or(Error::Conversion {
@@ -162,48 +153,24 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Ok(c) => c,
             Err(e) => return Response::ready(Err(e)),
         };
-        let timeout = self.timeout.unwrap_or(shared.config.command_timeout);
+        let node = self.router.node_for(&command);
+        let timeout = self.timeout.unwrap_or(node.config().command_timeout);
         let deadline = crate::mux::deadline(timeout);
         let name = command.short_name();
-        let (tx, rx) = crate::mux::reply_channel();
-        // With the client's timeout, the multiplexer's sweep enforces the deadline
-        // and this future needs no timer; with its own, the future keeps one.
-        let mut timed = timeout == shared.config.command_timeout;
-        let slot = if timed {
-            Slot::Timed(tx, deadline.into_std())
-        } else {
-            Slot::Waiter(tx)
-        };
-        let entry = Entry::with_parts(command.into_parts(), slot, deadline.into_std());
-        let seq = match shared.submit(entry) {
-            Ok(seq) => seq,
-            Err(SubmitError::Refused(e)) => return Response::ready(Err(e)),
-            Err(SubmitError::Full(mut entry)) => {
-                // Only under overload: parked in order, to move into the queue as
-                // room frees, so none of this caller's later commands overtakes
-                // it. It enters the queue late, out of the deadline order the
-                // sweep relies on: it keeps a timer of its own.
-                if let Slot::Timed(tx, _) = entry.slot {
-                    entry.slot = Slot::Waiter(tx);
-                }
-                timed = false;
-                match shared.park(entry) {
-                    Ok(seq) => seq,
-                    Err(e) => return Response::ready(Err(e)),
-                }
-            }
-        };
-        Response {
-            state: State::Waiting {
-                rx,
-                shared: shared.clone(),
-                seq,
-                name,
-                timeout,
-                deadline,
-                timed,
+        match node.send(command.into_parts(), timeout, deadline) {
+            Ok(Ticket { rx, seq, timed }) => Response {
+                state: State::Waiting {
+                    rx,
+                    shared: node.clone(),
+                    seq,
+                    name,
+                    timeout,
+                    deadline,
+                    timed,
+                },
+                sleep: None,
             },
-            sleep: None,
+            Err(e) => Response::ready(Err(e)),
         }
     }
 }
@@ -314,12 +281,7 @@ impl<T: FromValue> Future for Response<T> {
                 .sleep
                 .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*deadline)));
             ready!(sleep.as_mut().poll(cx));
-            if shared.queue.is_parked(*seq) {
-                // It waited for room all this time: the queue's bound is the story, not
-                // the server. It moves in later and is dropped there unwritten.
-                break 'waiting Err(shared.queue.overloaded_now());
-            }
-            Err(shared.timeout_error(&name.as_string(), *timeout, *seq))
+            Err(shared.deadline_error(&name.as_string(), *timeout, *seq))
         };
         // Done: a later poll gets the "polled after completion" error, not a made-up
         // one, and the timer (if any) goes now.

@@ -1,7 +1,7 @@
 //! The batch engine: pulls commands from a source, cuts them into chunks, keeps a
 //! window of chunks in flight, and hands back their results in order.
 //!
-//! Each chunk goes to the multiplexer as one group (`Shared::submit_many`), so its
+//! Each chunk goes to the multiplexer as one [`Group`], so its
 //! commands are written back to back; every command's slot points into the chunk's
 //! [`Collector`], one allocation per chunk rather than a channel per command.
 //! Memory is bounded by the window: at most `window` chunks are queued, in flight,
@@ -20,7 +20,7 @@ use tokio::time::{Instant, Sleep};
 use super::{Item, Options};
 use crate::client::Client;
 use crate::error::{Error, Result, ServerError};
-use crate::mux::{Collector, Entry, Shared};
+use crate::mux::{Collector, Group};
 
 /// Scripts a group has already sent as EVAL: later calls in the group go as
 /// EVALSHA and find the script cached.
@@ -200,13 +200,13 @@ impl Chunks {
             self.room = None;
             return true;
         }
-        let shared = self.client.shared();
-        if !queue_full(shared) {
+        let node = self.client.node();
+        if node.has_room() {
             return true;
         }
-        let shared = shared.clone();
+        let node = node.clone();
         let deadline = crate::mux::deadline(self.timeout);
-        let mut room: Room = Box::pin(async move { wait_for_room(&shared, deadline).await });
+        let mut room: Room = Box::pin(async move { node.wait_for_room(deadline).await });
         if room.as_mut().poll(cx).is_ready() {
             return true;
         }
@@ -219,22 +219,20 @@ impl Chunks {
         let items = std::mem::take(&mut self.staged);
         self.staged_bytes = 0;
         let count = items.len();
-        let collector = Collector::new(count);
         let deadline = crate::mux::deadline(self.timeout);
-        let mut entries = Vec::with_capacity(count);
+        let mut group = Group::new(count, deadline);
+        let collector = group.collector().clone();
         let mut refused = Vec::new();
         let mut scripts = ScriptsSent::default();
         for (i, item) in items.into_iter().enumerate() {
             match item.encode(&mut scripts) {
-                Ok(bytes) => {
-                    entries.push(Entry::new(bytes, collector.slot(i), deadline.into_std()))
-                }
+                Ok(bytes) => group.push(i, bytes),
                 Err(e) => refused.push((i, e)),
             }
         }
         let mut first_seq = 0;
-        if !entries.is_empty() {
-            match self.client.shared().submit_many(entries) {
+        if !group.is_empty() {
+            match self.client.node().send_group(group) {
                 Ok(seq) => first_seq = seq,
                 Err(e) => collector.fail_all(&e),
             }
@@ -289,7 +287,7 @@ impl Chunks {
                 } else {
                     chunk.first_seq + i as u64
                 };
-                Err(self.client.shared().timeout_error(
+                Err(self.client.node().timeout_error(
                     &format!("command {} of a batch", chunk.base + i),
                     self.timeout,
                     seq,
@@ -298,30 +296,4 @@ impl Chunks {
             Some(Err(e)) => Err(e),
         }
     }
-}
-
-/// Waits until the queue is below its bound, or until `deadline` (the group is then
-/// queued anyway, and refused as overloaded if the queue is still full).
-pub(crate) async fn wait_for_room(shared: &Shared, deadline: Instant) {
-    let room = shared.queue.room().notified();
-    tokio::pin!(room);
-    // Registered before the check, so a wakeup in between is not lost.
-    room.as_mut().enable();
-    // One wakeup may bring room for the parked commands ahead, not for a group: look
-    // again after each, until there is room or the deadline passes.
-    while queue_full(shared) {
-        if tokio::time::timeout_at(deadline, room.as_mut())
-            .await
-            .is_err()
-        {
-            return;
-        }
-        room.set(shared.queue.room().notified());
-        room.as_mut().enable();
-    }
-}
-
-/// Whether the queue is at its bound (the multiplexer would refuse a group).
-pub(crate) fn queue_full(shared: &Shared) -> bool {
-    shared.queue.is_full()
 }

@@ -32,7 +32,7 @@ use crate::request::Request;
 use crate::script::Call;
 pub use stream::BatchStream;
 
-pub(crate) use chunks::{Chunks, ScriptsSent, queue_full, wait_for_room};
+pub(crate) use chunks::{Chunks, ScriptsSent};
 
 /// Commands per chunk: enough that the round trip per chunk is amortised, few
 /// enough that neither side holds much of a large batch at once.

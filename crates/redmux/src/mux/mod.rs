@@ -7,15 +7,20 @@
 //! | `writer.rs` | the writer: take everything queued, one write per drain |
 //! | `reader.rs` | the reader: decode without copying, complete in FIFO order |
 //! | `expiry.rs` | one timer per client: fails commands past the default timeout |
+//! | `send.rs` | the API to the layers above: send one, send detached, send a group, wait for room |
+//! | `group.rs` | [`Group`]: commands sent back to back into one collector; [`Release`] for what follows a hold |
 //! | `supervisor.rs` | runs a connection's writer, reader and health monitor; fails what was in flight when it breaks; reconnects with backoff |
-//! | this file | the shared state and the counters |
+//! | this file | the shared state, the connection state and the counters |
 //!
-//! Only this module touches the pending FIFO.
+//! Only this module touches the pending FIFO and the queue: the layers above see
+//! `send.rs`, [`Group`], [`Collector`] and the state, stats and close methods here.
 
 mod expiry;
+mod group;
 mod queue;
 mod reader;
 mod reply;
+mod send;
 mod slot;
 mod supervisor;
 mod writer;
@@ -31,10 +36,13 @@ use tokio::sync::watch;
 use crate::config::{BacklogPolicy, Config};
 use crate::error::{CommandStatus, Error, TimeoutDiagnostics};
 use crate::stats::Stats;
-pub(crate) use queue::Entry;
-use queue::PushError;
-pub(crate) use reply::{ReplyReceiver, SenderDropped, channel as reply_channel};
-pub(crate) use slot::{Collector, Slot};
+pub(crate) use group::{Group, Release};
+use queue::{Entry, PushError};
+use reply::channel as reply_channel;
+pub(crate) use reply::{ReplyReceiver, SenderDropped};
+pub(crate) use send::Ticket;
+pub(crate) use slot::Collector;
+use slot::Slot;
 pub(crate) use supervisor::{start, start_lazy};
 
 /// The state of the shared connection.
@@ -110,10 +118,10 @@ pub(crate) struct Counters {
 /// State shared by every clone of a client, its requests, and its tasks.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) config: Config,
-    pub(crate) queue: queue::Queue,
-    pub(crate) pending: slot::Pending,
-    pub(crate) counters: Counters,
+    config: Config,
+    queue: queue::Queue,
+    pending: slot::Pending,
+    counters: Counters,
     state: AtomicU8,
     state_tx: watch::Sender<ConnectionState>,
     /// Set by the writer once the client is closed and the queue is written out.
@@ -133,7 +141,7 @@ pub(crate) struct Shared {
 
 /// Why a command was not queued.
 #[derive(Debug)]
-pub(crate) enum SubmitError {
+enum SubmitError {
     /// Refused for good: closed client, fail-fast backlog, failing credentials.
     Refused(Error),
     /// The queue is at its bound; the entry is given back to wait for room.
@@ -141,8 +149,13 @@ pub(crate) enum SubmitError {
 }
 
 impl Shared {
+    /// The configuration the client was made with.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// Queues a command for the writer; returns its sequence number.
-    pub(crate) fn submit(&self, entry: Entry) -> Result<u64, SubmitError> {
+    fn submit(&self, entry: Entry) -> Result<u64, SubmitError> {
         if let Some(refusal) = self.refusal() {
             return Err(SubmitError::Refused(refusal));
         }
@@ -195,7 +208,7 @@ impl Shared {
     /// Queues commands that go out back to back, with no other caller's command
     /// between them; returns the first one's sequence number. The last entry may
     /// hold the writer (see [`Entry::hold`]).
-    pub(crate) fn submit_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
+    fn submit_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
         if let Some(refusal) = self.refusal() {
             return Err(refusal);
         }
@@ -376,7 +389,7 @@ impl Shared {
     /// Queues an awaited command that found the queue full (after
     /// [`Shared::submit`] gave it back): it is parked, numbered, and moves into the
     /// queue in order as room frees. Returns its number.
-    pub(crate) fn park(&self, entry: Entry) -> Result<u64, Error> {
+    fn park(&self, entry: Entry) -> Result<u64, Error> {
         self.queue.push_or_park(entry).map(|(seq, _parked)| seq)
     }
 

@@ -335,7 +335,7 @@ impl<'a> Subscribe<'a> {
             let mut states = client.watch_state();
             let first = states.wait_for(|s| *s != crate::ConnectionState::Connecting);
             if tokio::time::timeout_at(deadline, first).await.is_err() {
-                return Err(client.shared().timeout_error_as(
+                return Err(client.node().timeout_error_as(
                     kind.subscribe_command(),
                     timeout,
                     crate::CommandStatus::NotSent,

@@ -358,7 +358,7 @@ impl KeySpecs {
     }
 
     /// Where the keys of a command are, given its arguments (the name first).
-    pub(crate) fn positions<'a>(&self, args: &[&'a [u8]]) -> KeyPositions {
+    pub(crate) fn positions(&self, args: &[&[u8]]) -> KeyPositions {
         let Some(name) = args.first() else {
             return KeyPositions::None;
         };
@@ -431,7 +431,7 @@ fn movable(name: &str, args: &[&[u8]]) -> KeyPositions {
             // After STREAMS: the keys, then as many ids.
             let streams = args.iter().position(|a| a.eq_ignore_ascii_case(b"STREAMS"));
             match streams {
-                Some(at) if (args.len() - at - 1) % 2 == 0 && args.len() > at + 1 => {
+                Some(at) if (args.len() - at - 1).is_multiple_of(2) && args.len() > at + 1 => {
                     let n = (args.len() - at - 1) / 2;
                     KeyPositions::At((at + 1..=at + n).collect())
                 }

@@ -18,25 +18,46 @@ mod slot;
 
 use std::sync::Arc;
 
+use redmux_resp::Value;
+
+use crate::command::{Command, KeySlot};
 use crate::mux::Shared;
+use crate::request::Request;
 
 pub(crate) use key_specs::{KeyPositions, KeySpecs};
 pub use slot::{SLOTS, hash_slot};
 
 /// Picks the multiplexer for each command.
 #[derive(Debug)]
-pub(crate) enum Router {
+pub(crate) struct Router {
+    nodes: Nodes,
+    /// Where raw commands' keys are: the server's own `COMMAND INFO`, fetched
+    /// the first time it is needed, or the built-in table if the server refuses.
+    specs: tokio::sync::OnceCell<KeySpecs>,
+}
+
+/// The multiplexers a router picks from.
+#[derive(Debug)]
+enum Nodes {
     /// One server: every command goes to its one multiplexer.
     Standalone(Arc<Shared>),
 }
 
 impl Router {
+    /// A router for one server.
+    pub(crate) fn standalone(node: Arc<Shared>) -> Router {
+        Router {
+            nodes: Nodes::Standalone(node),
+            specs: tokio::sync::OnceCell::new(),
+        }
+    }
+
     /// The multiplexer a command goes to. A standalone server has one; a cluster
     /// will look at `command`'s slot here.
     #[inline]
-    pub(crate) fn node_for(&self, _command: &crate::Command) -> &Arc<Shared> {
-        match self {
-            Router::Standalone(node) => node,
+    pub(crate) fn node_for(&self, _command: &Command) -> &Arc<Shared> {
+        match &self.nodes {
+            Nodes::Standalone(node) => node,
         }
     }
 
@@ -44,15 +65,39 @@ impl Router {
     /// transaction's UNWATCH, the client's own bookkeeping).
     #[inline]
     pub(crate) fn any_node(&self) -> &Arc<Shared> {
-        match self {
-            Router::Standalone(node) => node,
+        match &self.nodes {
+            Nodes::Standalone(node) => node,
         }
     }
 
     /// Every multiplexer, for commands that go to all nodes and for closing.
     pub(crate) fn nodes(&self) -> impl Iterator<Item = &Arc<Shared>> {
-        match self {
-            Router::Standalone(node) => std::iter::once(node),
+        match &self.nodes {
+            Nodes::Standalone(node) => std::iter::once(node),
         }
+    }
+
+    /// The slot a command goes to: its marked keys, else its keys as the server's
+    /// key specifications find them (fetched once, on first use).
+    pub(crate) async fn slot_of(&self, command: &Command) -> KeySlot {
+        if command.key_count() > 0 {
+            return command.slot();
+        }
+        let specs = self
+            .specs
+            .get_or_init(|| async {
+                let info = Request::<Value>::new(self, crate::cmd("COMMAND").arg("INFO")).await;
+                match info.ok().as_ref().and_then(KeySpecs::from_command_info) {
+                    Some(specs) => specs,
+                    None => {
+                        tracing::debug!(
+                            "COMMAND INFO unavailable; using the built-in key specifications"
+                        );
+                        KeySpecs::builtin()
+                    }
+                }
+            })
+            .await;
+        command.slot_with(specs)
     }
 }

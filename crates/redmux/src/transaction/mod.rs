@@ -29,16 +29,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redmux_resp::Value;
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::batch::{
-    BatchIndex, BatchItem, BatchResults, Item, ScriptsSent, queue_full, wait_for_room,
-};
+use crate::batch::{BatchIndex, BatchItem, BatchResults, Item, ScriptsSent};
 use crate::client::Client;
 use crate::command::cmd;
 use crate::error::{CommandStatus, Error, Result, ServerError};
-use crate::mux::{Collector, Entry, Shared, Slot};
+use crate::mux::{Collector, Group, Release, Shared};
 pub use condition::{Comparison, Condition};
 
 /// Commands that run all or nothing, optionally only if conditions hold.
@@ -314,7 +311,7 @@ impl Transaction {
         // Queued now when there is room, so the transaction keeps its place among
         // the caller's commands; under overload the future waits for room.
         let queued = match &mut run {
-            Ok(run) if !queue_full(run.shared()) => Some(run.queue_first()),
+            Ok(run) if run.shared().has_room() => Some(run.queue_first()),
             _ => None,
         };
         async move {
@@ -322,7 +319,7 @@ impl Transaction {
             let seq = match queued {
                 Some(queued) => queued?,
                 None => {
-                    wait_for_room(run.shared(), deadline).await;
+                    run.shared().wait_for_room(deadline).await;
                     run.queue_first()?
                 }
             };
@@ -340,8 +337,10 @@ struct Run {
     deadline: Instant,
     /// Replies of MULTI, each command, and EXEC.
     exec: Option<Arc<Collector>>,
-    /// Replies of WATCH and each check, with the way to send what follows them.
-    checks: Option<(Arc<Collector>, FollowUp)>,
+    /// Replies of WATCH and each check, with the way to send what follows them
+    /// (dropped unused, it sends UNWATCH, so the connection never keeps a watch
+    /// for another caller to trip on).
+    checks: Option<(Arc<Collector>, Release)>,
 }
 
 impl Run {
@@ -369,13 +368,13 @@ impl Run {
     }
 
     fn shared(&self) -> &Arc<Shared> {
-        self.client.shared()
+        self.client.node()
     }
 
     /// Queues the first group; returns its first sequence number.
     fn queue_first(&mut self) -> Result<u64> {
         let group = self.first_group();
-        self.shared().submit_many(group)
+        self.shared().send_group(group)
     }
 
     /// The group that goes through the queue. Without conditions it is MULTI, and
@@ -383,63 +382,34 @@ impl Run {
     /// follow-up, they are never sent apart from it, even when a write fails
     /// half-way. With conditions it is WATCH and the checks, the last of which
     /// holds the writer for what this task decides after reading them.
-    fn first_group(&mut self) -> Vec<Entry> {
-        let deadline = self.deadline.into_std();
+    fn first_group(&mut self) -> Group {
         if self.conditions.is_empty() {
-            let (collector, mut entries) = self.exec_entries();
-            self.exec = Some(collector);
-            let rest = entries.split_off(1);
-            return entries
-                .pop()
-                .map(|multi| vec![held_by(multi, rest)])
-                .unwrap_or_default();
+            let group = self.exec_group();
+            self.exec = Some(group.collector().clone());
+            return group.chained();
         }
-        let collector = Collector::new(self.conditions.len() + 1);
+        let mut group = Group::new(self.conditions.len() + 1, self.deadline);
         let keys = self.conditions.iter().map(|c| c.key().to_vec());
-        let mut group = Vec::with_capacity(self.conditions.len() + 1);
-        group.push(Entry::new(
-            cmd("WATCH").args(keys).into_bytes(),
-            collector.slot(0),
-            deadline,
-        ));
+        group.push(0, cmd("WATCH").keys(keys).into_bytes());
         for (i, condition) in self.conditions.iter().enumerate() {
-            group.push(Entry::new(
-                condition.check().into_bytes(),
-                collector.slot(i + 1),
-                deadline,
-            ));
+            group.push(i + 1, condition.check().into_bytes());
         }
-        let (tx, rx) = oneshot::channel();
-        if let Some(last) = group.last_mut() {
-            last.hold = Some(rx);
-        }
-        self.checks = Some((
-            collector,
-            FollowUp {
-                tx: Some(tx),
-                shared: self.shared().clone(),
-            },
-        ));
+        let release = group.hold_last(self.shared(), cmd("UNWATCH").into_bytes());
+        self.checks = Some((group.collector().clone(), release));
         group
     }
 
-    /// MULTI, the commands and EXEC, with their collector.
-    fn exec_entries(&mut self) -> (Arc<Collector>, Vec<Entry>) {
-        let deadline = self.deadline.into_std();
+    /// MULTI, the commands and EXEC, replies gathered in one collector.
+    fn exec_group(&mut self) -> Group {
         let commands = std::mem::take(&mut self.commands);
-        let collector = Collector::new(commands.len() + 2);
-        let mut entries = Vec::with_capacity(commands.len() + 2);
-        entries.push(Entry::new(
-            cmd("MULTI").into_bytes(),
-            collector.slot(0),
-            deadline,
-        ));
+        let mut group = Group::new(commands.len() + 2, self.deadline);
+        group.push(0, cmd("MULTI").into_bytes());
+        let count = commands.len();
         for (i, bytes) in commands.into_iter().enumerate() {
-            entries.push(Entry::new(bytes, collector.slot(i + 1), deadline));
+            group.push(i + 1, bytes);
         }
-        let exec = collector.slot(entries.len());
-        entries.push(Entry::new(cmd("EXEC").into_bytes(), exec, deadline));
-        (collector, entries)
+        group.push(count + 1, cmd("EXEC").into_bytes());
+        group
     }
 
     async fn finish(mut self, seq: u64, timeout: Duration) -> Result<TransactionOutcome> {
@@ -469,9 +439,9 @@ impl Run {
                     error: failed,
                 }));
             }
-            let (collector, entries) = self.exec_entries();
-            self.exec = Some(collector);
-            if !follow_up.send(entries) {
+            let group = self.exec_group();
+            self.exec = Some(group.collector().clone());
+            if !follow_up.send(group) {
                 return Err(Error::ConnectionLost {
                     status: CommandStatus::NotSent,
                     reason: "the writer stopped waiting between the checks and EXEC (the connection broke, or the timeout passed); nothing ran".into(),
@@ -572,64 +542,4 @@ fn server_error(value: Value) -> Result<Value> {
         Some(line) => Err(Error::Server(ServerError::parse(line))),
         None => Ok(value),
     }
-}
-
-/// `first`, with `rest` handed over at once to follow it through its hold.
-fn held_by(mut first: Entry, rest: Vec<Entry>) -> Entry {
-    if rest.is_empty() {
-        return first;
-    }
-    let (tx, rx) = oneshot::channel();
-    // The receiver is in hand, so this cannot fail.
-    let _ = tx.send(rest);
-    first.hold = Some(rx);
-    first
-}
-
-/// The way to hand the writer what follows the checks. Dropped unused, it sends
-/// UNWATCH, so the connection never keeps a watch for another caller to trip on.
-struct FollowUp {
-    tx: Option<oneshot::Sender<Vec<Entry>>>,
-    shared: Arc<Shared>,
-}
-
-impl FollowUp {
-    /// Hands over the entries; `false` if the writer stopped waiting for them.
-    fn send(mut self, entries: Vec<Entry>) -> bool {
-        match self.tx.take() {
-            Some(tx) => match tx.send(entries) {
-                Ok(()) => true,
-                Err(_unsent) => {
-                    // Their slots record "not sent" as they drop.
-                    self.unwatch_later();
-                    false
-                }
-            },
-            None => false,
-        }
-    }
-
-    /// The writer no longer waits (the deadline passed, or the connection broke):
-    /// UNWATCH goes through the queue instead. On a new connection it is harmless.
-    fn unwatch_later(&self) {
-        let _ = self.shared.submit(unwatch(&self.shared));
-    }
-}
-
-impl Drop for FollowUp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.tx.take()
-            && let Err(mut back) = tx.send(vec![unwatch(&self.shared)])
-            && let Some(entry) = back.pop()
-        {
-            let _ = self.shared.submit(entry);
-        }
-    }
-}
-
-fn unwatch(shared: &Shared) -> Entry {
-    // Its own deadline: the transaction's may have passed, and a lingering watch
-    // would abort someone else's EXEC.
-    let deadline = crate::mux::deadline(shared.config.command_timeout).into_std();
-    Entry::new(cmd("UNWATCH").into_bytes(), Slot::Ignore, deadline)
 }
