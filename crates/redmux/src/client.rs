@@ -11,9 +11,10 @@ use crate::command::{Command, KeySlot};
 use crate::config::Config;
 use crate::error::Result;
 use crate::from_value::FromValue;
-use crate::mux::{self, ConnectionState, Shared};
+use crate::mux::{self, Shared};
 use crate::request::Request;
 use crate::router::Router;
+use crate::state::ConnectionState;
 use crate::stats::Stats;
 
 /// A Redis or Valkey client: clone it freely and share it across every task.
@@ -192,7 +193,12 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn slot_of(&self, command: &Command) -> KeySlot {
-        self.handle.router.slot_of(command).await
+        let info = async {
+            self.command::<redmux_resp::Value>(crate::cmd("COMMAND").arg("INFO"))
+                .await
+                .ok()
+        };
+        self.handle.router.slot_of(command, info).await
     }
 
     /// The one server's multiplexer, for what a standalone client sends to no node

@@ -5,7 +5,7 @@ use bytes::BytesMut;
 use redmux_resp::{CommandBuf, ToArg};
 
 use crate::error::Error;
-use crate::router::{KeyPositions, KeySpecs, hash_slot};
+use crate::keys::{KeyPositions, KeySpecs, hash_slot};
 
 /// A command being built: its arguments are encoded as they are added.
 ///

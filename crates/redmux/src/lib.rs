@@ -15,7 +15,8 @@
 //! | [`batch`] | [`Batch`] and [`BatchStream`]: many commands back to back, in chunks, one result each |
 //! | [`transaction`] | [`Transaction`]: MULTI ... EXEC with [`Condition`]s checked under WATCH |
 //! | [`script`] | [`Script`] (EVALSHA, reloaded on NOSCRIPT) and functions (FCALL) |
-//! | `router` | which multiplexer a command goes to; [`hash_slot`] |
+//! | `router` | which multiplexer a command goes to (a standalone server: one) |
+//! | `keys` | [`hash_slot`] and where a command's keys are (key specifications) |
 //! | `mux` | the multiplexer: queue, writer, reader, pending FIFO, reconnect |
 //! | `connection` | the socket and the handshake |
 //! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
@@ -47,11 +48,13 @@ mod connection;
 pub mod dedicated;
 pub mod error;
 pub mod from_value;
+mod keys;
 mod mux;
 pub mod pubsub;
 pub mod request;
 mod router;
 pub mod script;
+mod state;
 pub mod stats;
 pub mod transaction;
 pub mod work_queue;
@@ -72,12 +75,12 @@ pub use config::{Addr, BacklogPolicy, Config, Protocol, ReconnectPolicy};
 pub use dedicated::DedicatedConnection;
 pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;
-pub use mux::ConnectionState;
+pub use keys::{SLOTS, hash_slot};
 pub use pubsub::{Message, Subscription};
 pub use redmux_resp::{Limits, ToArg, Value};
 pub use request::{Flags, Request, Response};
-pub use router::{SLOTS, hash_slot};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
+pub use state::ConnectionState;
 pub use stats::Stats;
 pub use transaction::{AbortReason, Comparison, Condition, Transaction, TransactionOutcome};
 pub use work_queue::WorkQueue;

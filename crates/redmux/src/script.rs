@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use redmux_resp::{ToArg, Value};
 
-use crate::batch::{BatchItem, Item, sealed};
 use crate::client::Client;
 use crate::command::{Command, cmd};
 use crate::error::{Error, Result};
@@ -247,13 +246,12 @@ impl<T> ScriptCall<T> {
     }
 }
 
-impl<T> sealed::Sealed for ScriptCall<T> {
-    fn into_item(self) -> sealed::Queued {
-        sealed::Queued(Item::Script(self.call))
+impl<T> ScriptCall<T> {
+    /// The call, for a batch or transaction that queues it.
+    pub(crate) fn into_call(self) -> Call {
+        self.call
     }
 }
-
-impl<T: FromValue> BatchItem<T> for ScriptCall<T> {}
 
 /// A call of a [`Script`] on the shared connection, made by [`Script::invoke`].
 /// Await it to send it.
@@ -435,7 +433,7 @@ impl<T> FunctionCall<'_, T> {
     }
 
     /// `FCALL[_RO] function numkeys key ... arg ...`
-    fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut command = cmd(if self.read_only { "FCALL_RO" } else { "FCALL" });
         command.push_encoded(&self.name);
         self.args.append_to(&mut command);
@@ -456,14 +454,6 @@ impl<'a, T: FromValue> IntoFuture for FunctionCall<'a, T> {
         request.into_future()
     }
 }
-
-impl<T> sealed::Sealed for FunctionCall<'_, T> {
-    fn into_item(self) -> sealed::Queued {
-        sealed::Queued(Item::Encoded(self.command().into_bytes()))
-    }
-}
-
-impl<T: FromValue> BatchItem<T> for FunctionCall<'_, T> {}
 
 impl Client {
     /// Loads a library of functions: `FUNCTION LOAD code`. Replies with the

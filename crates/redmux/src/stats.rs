@@ -1,7 +1,7 @@
 //! [`Stats`]: what the multiplexer has done, read from counters it bumps once per
 //! batch.
 
-use crate::mux::ConnectionState;
+use crate::state::ConnectionState;
 
 /// A snapshot of a client's counters, from [`crate::Client::stats`].
 ///

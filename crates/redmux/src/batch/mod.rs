@@ -29,7 +29,7 @@ use crate::command::Command;
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
 use crate::request::Request;
-use crate::script::Call;
+use crate::script::{Call, FunctionCall, ScriptCall};
 pub use stream::BatchStream;
 
 pub(crate) use chunks::{Chunks, ScriptsSent};
@@ -140,6 +140,22 @@ impl<T> sealed::Sealed for Request<'_, T> {
 }
 
 impl<T: FromValue> BatchItem<T> for Request<'_, T> {}
+
+impl<T> sealed::Sealed for ScriptCall<T> {
+    fn into_item(self) -> sealed::Queued {
+        sealed::Queued(Item::Script(self.into_call()))
+    }
+}
+
+impl<T: FromValue> BatchItem<T> for ScriptCall<T> {}
+
+impl<T> sealed::Sealed for FunctionCall<'_, T> {
+    fn into_item(self) -> sealed::Queued {
+        sealed::Queued(Item::Encoded(self.command().into_bytes()))
+    }
+}
+
+impl<T: FromValue> BatchItem<T> for FunctionCall<'_, T> {}
 
 /// Where one command's result is in [`BatchResults`], and the type it converts to.
 /// Returned by [`Batch::add`] and [`crate::Transaction::add`]; it is `Copy`, and only

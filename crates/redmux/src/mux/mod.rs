@@ -35,6 +35,7 @@ use tokio::sync::watch;
 
 use crate::config::{BacklogPolicy, Config};
 use crate::error::{CommandStatus, Error, TimeoutDiagnostics};
+pub(crate) use crate::state::ConnectionState;
 use crate::stats::Stats;
 pub(crate) use group::{Group, Release};
 use queue::{Entry, PushError};
@@ -44,57 +45,6 @@ pub(crate) use send::Ticket;
 pub(crate) use slot::Collector;
 use slot::Slot;
 pub(crate) use supervisor::{start, start_lazy};
-
-/// The state of the shared connection.
-///
-/// ```text
-/// Connecting ──► Connected ◄──► Reconnecting
-///      └─────────────┴──────────────┴──► Closed
-/// ```
-///
-/// ```
-/// assert_eq!(redmux::ConnectionState::Connected.to_string(), "connected");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConnectionState {
-    /// Not connected yet: a client made with [`crate::Client::connect_lazy`] before
-    /// its first connection is up. Commands wait in the backlog.
-    Connecting = 3,
-    /// Connected and serving commands.
-    Connected = 0,
-    /// The connection broke; commands wait in the backlog while it is rebuilt.
-    Reconnecting = 1,
-    /// The client was closed or dropped.
-    Closed = 2,
-}
-
-impl ConnectionState {
-    /// Whether commands wait in the backlog for a connection (connecting or
-    /// reconnecting).
-    pub(crate) fn is_down(self) -> bool {
-        matches!(
-            self,
-            ConnectionState::Connecting | ConnectionState::Reconnecting
-        )
-    }
-
-    /// Its name, as `Display` writes it and timeout diagnostics carry it.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ConnectionState::Connecting => "connecting",
-            ConnectionState::Connected => "connected",
-            ConnectionState::Reconnecting => "reconnecting",
-            ConnectionState::Closed => "closed",
-        }
-    }
-}
-
-impl std::fmt::Display for ConnectionState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Counters the reader and writer bump once per batch, never per command.
 #[derive(Debug, Default)]

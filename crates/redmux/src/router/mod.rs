@@ -1,10 +1,6 @@
 //! The router: which multiplexer a command goes to.
 //!
-//! | file | owns |
-//! |---|---|
-//! | `slot.rs` | [`hash_slot`]: CRC16 of a key or its `{hash tag}`, modulo 16,384 |
-//! | `key_specs.rs` | where a command's keys are, for commands built with [`crate::cmd`] whose keys were not marked |
-//! | this file | [`Router`]: a standalone server is a router with one node |
+//! A standalone server is a router with one node.
 //!
 //! Only the router will read MOVED and ASK, and only it picks a node: the client
 //! API above it hands it whole commands, the multiplexers below it know no slots.
@@ -13,19 +9,13 @@
 //! built ([`crate::Command::key`]) or, for a raw [`crate::cmd`], from the server's
 //! key specifications, computed once before queueing.
 
-mod key_specs;
-mod slot;
-
 use std::sync::Arc;
 
 use redmux_resp::Value;
 
 use crate::command::{Command, KeySlot};
+use crate::keys::KeySpecs;
 use crate::mux::Shared;
-use crate::request::Request;
-
-pub(crate) use key_specs::{KeyPositions, KeySpecs};
-pub use slot::{SLOTS, hash_slot};
 
 /// Picks the multiplexer for each command.
 #[derive(Debug)]
@@ -78,16 +68,23 @@ impl Router {
     }
 
     /// The slot a command goes to: its marked keys, else its keys as the server's
-    /// key specifications find them (fetched once, on first use).
-    pub(crate) async fn slot_of(&self, command: &Command) -> KeySlot {
+    /// key specifications find them. `command_info` asks the server for them
+    /// (`COMMAND INFO`); it runs once per router, on first use.
+    pub(crate) async fn slot_of<F>(&self, command: &Command, command_info: F) -> KeySlot
+    where
+        F: Future<Output = Option<Value>>,
+    {
         if command.key_count() > 0 {
             return command.slot();
         }
         let specs = self
             .specs
             .get_or_init(|| async {
-                let info = Request::<Value>::new(self, crate::cmd("COMMAND").arg("INFO")).await;
-                match info.ok().as_ref().and_then(KeySpecs::from_command_info) {
+                match command_info
+                    .await
+                    .as_ref()
+                    .and_then(KeySpecs::from_command_info)
+                {
                     Some(specs) => specs,
                     None => {
                         tracing::debug!(
