@@ -245,6 +245,14 @@ impl Command {
         }
     }
 
+    /// As [`Command::push_encoded`], each argument marked as a key: a script
+    /// call's keys, encoded before the call knew its command.
+    pub(crate) fn push_encoded_keys(&mut self, encoded: &[u8]) {
+        for key in BulkArgs(encoded) {
+            self.push_key(key);
+        }
+    }
+
     pub(crate) fn into_bytes(self) -> BytesMut {
         self.buf.finish()
     }

@@ -168,7 +168,7 @@ impl CallArgs {
     /// `numkeys key ... arg ...`
     fn append_to(&self, command: &mut Command) {
         command.push_arg(self.key_count);
-        command.push_encoded(&self.keys);
+        command.push_encoded_keys(&self.keys);
         command.push_encoded(&self.args);
     }
 }
@@ -435,7 +435,7 @@ impl<T> FunctionCall<'_, T> {
     }
 
     /// `FCALL[_RO] function numkeys key ... arg ...`
-    fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut command = cmd(if self.read_only { "FCALL_RO" } else { "FCALL" });
         command.push_encoded(&self.name);
         self.args.append_to(&mut command);

@@ -398,7 +398,7 @@ impl Run {
         let keys = self.conditions.iter().map(|c| c.key().to_vec());
         let mut group = Vec::with_capacity(self.conditions.len() + 1);
         group.push(Entry::new(
-            cmd("WATCH").args(keys).into_bytes(),
+            cmd("WATCH").keys(keys).into_bytes(),
             collector.slot(0),
             deadline,
         ));
