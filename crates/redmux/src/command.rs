@@ -182,7 +182,6 @@ impl Command {
     /// The marked keys' bytes, in order (for checks; keys kept by reference are
     /// left out).
     #[cfg(test)]
-    #[allow(dead_code)] // for the typed commands' key check
     pub(crate) fn marked_keys(&self) -> Vec<Vec<u8>> {
         self.keys
             .iter()
@@ -200,7 +199,6 @@ impl Command {
 
     /// Every argument after the name, as bytes (for checks).
     #[cfg(test)]
-    #[allow(dead_code)] // for the typed commands' key check
     pub(crate) fn arg_bytes(&self) -> Vec<Vec<u8>> {
         BulkArgs(self.buf.args_bytes())
             .map(<[u8]>::to_vec)
@@ -247,6 +245,14 @@ impl Command {
         }
     }
 
+    /// As [`Command::push_encoded`], each argument marked as a key: a script
+    /// call's keys, encoded before the call knew its command.
+    pub(crate) fn push_encoded_keys(&mut self, encoded: &[u8]) {
+        for key in BulkArgs(encoded) {
+            self.push_key(key);
+        }
+    }
+
     pub(crate) fn into_bytes(self) -> BytesMut {
         self.buf.finish()
     }
@@ -286,11 +292,13 @@ enum KeyMark {
     Slot(u16),
 }
 
-/// The marks of a command's keys: the first inline, so a one-key command (most of
-/// them) records its key with two stores and no allocation.
+/// The marks of a command's keys: the first two inline, so a command of one or two
+/// keys (most of them: GET, SET, RENAME, LMOVE, SMOVE) records them with a couple
+/// of stores and no allocation.
 #[derive(Debug, Clone, Default)]
 struct Keys {
     first: Option<KeyMark>,
+    second: Option<KeyMark>,
     rest: Vec<KeyMark>,
 }
 
@@ -298,17 +306,22 @@ impl Keys {
     fn push(&mut self, mark: KeyMark) {
         if self.first.is_none() {
             self.first = Some(mark);
+        } else if self.second.is_none() {
+            self.second = Some(mark);
         } else {
             self.rest.push(mark);
         }
     }
 
     fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + self.rest.len()
+        usize::from(self.first.is_some()) + usize::from(self.second.is_some()) + self.rest.len()
     }
 
     fn iter(&self) -> impl Iterator<Item = KeyMark> + '_ {
-        self.first.into_iter().chain(self.rest.iter().copied())
+        self.first
+            .into_iter()
+            .chain(self.second)
+            .chain(self.rest.iter().copied())
     }
 }
 

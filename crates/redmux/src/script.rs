@@ -167,7 +167,7 @@ impl CallArgs {
     /// `numkeys key ... arg ...`
     fn append_to(&self, command: &mut Command) {
         command.push_arg(self.key_count);
-        command.push_encoded(&self.keys);
+        command.push_encoded_keys(&self.keys);
         command.push_encoded(&self.args);
     }
 }

@@ -17,7 +17,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn setbit(&self, key: impl ToArg, offset: u64, value: bool) -> Request<'_, bool> {
-        self.request(cmd("SETBIT").arg(key).arg(offset).arg(u8::from(value)))
+        self.request(cmd("SETBIT").key(key).arg(offset).arg(u8::from(value)))
     }
 
     /// One bit; `false` past the end of the string or for a missing key:
@@ -29,7 +29,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn getbit(&self, key: impl ToArg, offset: u64) -> Request<'_, bool> {
-        self.request(cmd("GETBIT").arg(key).arg(offset))
+        self.request(cmd("GETBIT").key(key).arg(offset))
     }
 
     /// The number of set bits in a string, 0 for a missing key: `BITCOUNT key`.
@@ -40,7 +40,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn bitcount(&self, key: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("BITCOUNT").arg(key))
+        self.request(cmd("BITCOUNT").key(key))
     }
 
     /// The number of set bits in a range of bytes or bits:
@@ -54,7 +54,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn bitcount_range(&self, key: impl ToArg, range: BitRange) -> Request<'_, u64> {
-        let mut command = cmd("BITCOUNT").arg(key);
+        let mut command = cmd("BITCOUNT").key(key);
         range.push_args(&mut command);
         self.request(command)
     }
@@ -70,7 +70,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn bitpos(&self, key: impl ToArg, bit: bool) -> Request<'_, i64> {
-        self.request(cmd("BITPOS").arg(key).arg(u8::from(bit)))
+        self.request(cmd("BITPOS").key(key).arg(u8::from(bit)))
     }
 
     /// The position of the first bit set to 1 (`true`) or 0 (`false`) within a range:
@@ -85,7 +85,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn bitpos_range(&self, key: impl ToArg, bit: bool, range: BitRange) -> Request<'_, i64> {
-        let mut command = cmd("BITPOS").arg(key).arg(u8::from(bit));
+        let mut command = cmd("BITPOS").key(key).arg(u8::from(bit));
         range.push_args(&mut command);
         self.request(command)
     }
@@ -107,7 +107,7 @@ impl Client {
         destination: impl ToArg,
         keys: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("BITOP").arg(op.as_str()).arg(destination).args(keys))
+        self.request(cmd("BITOP").arg(op.as_str()).key(destination).keys(keys))
     }
 
     /// Reads and writes integers of any width at any bit offset, in one atomic
@@ -127,7 +127,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn bitfield(&self, key: impl ToArg, ops: BitField) -> Request<'_, Vec<Option<i64>>> {
-        let mut command = cmd("BITFIELD").arg(key);
+        let mut command = cmd("BITFIELD").key(key);
         for op in ops.ops {
             op.push_args(&mut command);
         }

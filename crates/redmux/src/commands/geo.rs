@@ -26,7 +26,7 @@ impl Client {
     ) -> Request<'_, bool> {
         self.request(
             cmd("GEOADD")
-                .arg(key)
+                .key(key)
                 .arg(longitude)
                 .arg(latitude)
                 .arg(member),
@@ -49,7 +49,7 @@ impl Client {
         key: impl ToArg,
         members: impl IntoIterator<Item = (f64, f64, impl ToArg)>,
     ) -> Request<'_, u64> {
-        self.request(positioned(cmd("GEOADD").arg(key), members))
+        self.request(positioned(cmd("GEOADD").key(key), members))
     }
 
     /// Adds or moves members under conditions:
@@ -71,7 +71,7 @@ impl Client {
         members: impl IntoIterator<Item = (f64, f64, impl ToArg)>,
         options: GeoAddOptions,
     ) -> Request<'_, u64> {
-        let mut command = cmd("GEOADD").arg(key);
+        let mut command = cmd("GEOADD").key(key);
         options.push_args(&mut command);
         self.request(positioned(command, members))
     }
@@ -95,7 +95,7 @@ impl Client {
     ) -> Request<'_, Option<f64>> {
         self.request(
             cmd("GEODIST")
-                .arg(key)
+                .key(key)
                 .arg(member1)
                 .arg(member2)
                 .arg(unit.as_str()),
@@ -119,7 +119,7 @@ impl Client {
         key: impl ToArg,
         members: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, Vec<Option<GeoPosition>>> {
-        self.request(cmd("GEOPOS").arg(key).args(members))
+        self.request(cmd("GEOPOS").key(key).args(members))
     }
 
     /// The 11-character geohash strings of members, `None` for each missing one:
@@ -135,7 +135,7 @@ impl Client {
         key: impl ToArg,
         members: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, Vec<Option<String>>> {
-        self.request(cmd("GEOHASH").arg(key).args(members))
+        self.request(cmd("GEOHASH").key(key).args(members))
     }
 
     /// Members within a radius or a box: `GEOSEARCH key FROMMEMBER member|FROMLONLAT
@@ -156,7 +156,7 @@ impl Client {
         key: impl ToArg,
         search: GeoSearch,
     ) -> Request<'_, Vec<T>> {
-        let mut command = cmd("GEOSEARCH").arg(key);
+        let mut command = cmd("GEOSEARCH").key(key);
         search.push_args(&mut command);
         self.request(command)
     }
@@ -180,7 +180,7 @@ impl Client {
         search: GeoSearch,
         with: GeoWith,
     ) -> Request<'_, Vec<GeoMatch<T>>> {
-        let mut command = cmd("GEOSEARCH").arg(key);
+        let mut command = cmd("GEOSEARCH").key(key);
         search.push_args(&mut command);
         with.push_args(&mut command);
         self.request(command)
@@ -203,7 +203,7 @@ impl Client {
         source: impl ToArg,
         search: GeoSearch,
     ) -> Request<'_, u64> {
-        let mut command = cmd("GEOSEARCHSTORE").arg(destination).arg(source);
+        let mut command = cmd("GEOSEARCHSTORE").key(destination).key(source);
         search.push_args(&mut command);
         self.request(command)
     }
@@ -226,7 +226,7 @@ impl Client {
         source: impl ToArg,
         search: GeoSearch,
     ) -> Request<'_, u64> {
-        let mut command = cmd("GEOSEARCHSTORE").arg(destination).arg(source);
+        let mut command = cmd("GEOSEARCHSTORE").key(destination).key(source);
         search.push_args(&mut command);
         self.request(command.arg("STOREDIST"))
     }

@@ -15,7 +15,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn hget<T: FromValue>(&self, key: impl ToArg, field: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("HGET").arg(key).arg(field))
+        self.request(cmd("HGET").key(key).arg(field))
     }
 
     /// Sets a field of a hash: `HSET key field value`. The reply is whether the field
@@ -27,7 +27,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn hset(&self, key: impl ToArg, field: impl ToArg, value: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("HSET").arg(key).arg(field).arg(value))
+        self.request(cmd("HSET").key(key).arg(field).arg(value))
     }
 
     /// Sets several fields of a hash: `HSET key field value [field value ...]`. The
@@ -43,7 +43,7 @@ impl Client {
         key: impl ToArg,
         pairs: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
     ) -> Request<'_, u64> {
-        self.request(pairs_args(cmd("HSET").arg(key), pairs))
+        self.request(pairs_args(cmd("HSET").key(key), pairs))
     }
 
     /// Gets several fields of a hash: `HMGET key field [field ...]`. Each missing
@@ -59,7 +59,7 @@ impl Client {
         key: impl ToArg,
         fields: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, Vec<Option<T>>> {
-        self.request(cmd("HMGET").arg(key).args(fields))
+        self.request(cmd("HMGET").key(key).args(fields))
     }
 
     /// Gets every field and value of a hash: `HGETALL key`. Ask for a `HashMap`, a
@@ -73,7 +73,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn hgetall<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("HGETALL").arg(key))
+        self.request(cmd("HGETALL").key(key))
     }
 
     /// The field names of a hash: `HKEYS key`.
@@ -84,7 +84,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn hkeys<T: FromValue>(&self, key: impl ToArg) -> Request<'_, Vec<T>> {
-        self.request(cmd("HKEYS").arg(key))
+        self.request(cmd("HKEYS").key(key))
     }
 
     /// The values of a hash: `HVALS key`.
@@ -95,7 +95,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn hvals<T: FromValue>(&self, key: impl ToArg) -> Request<'_, Vec<T>> {
-        self.request(cmd("HVALS").arg(key))
+        self.request(cmd("HVALS").key(key))
     }
 
     /// Deletes a field of a hash: `HDEL key field`. The reply is whether it existed.
@@ -106,7 +106,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn hdel(&self, key: impl ToArg, field: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("HDEL").arg(key).arg(field))
+        self.request(cmd("HDEL").key(key).arg(field))
     }
 
     /// Deletes fields of a hash: `HDEL key field [field ...]`. The reply is how many
@@ -122,7 +122,7 @@ impl Client {
         key: impl ToArg,
         fields: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("HDEL").arg(key).args(fields))
+        self.request(cmd("HDEL").key(key).args(fields))
     }
 
     /// Adds to an integer field, creating it at 0 if needed:
@@ -134,7 +134,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn hincrby(&self, key: impl ToArg, field: impl ToArg, increment: i64) -> Request<'_, i64> {
-        self.request(cmd("HINCRBY").arg(key).arg(field).arg(increment))
+        self.request(cmd("HINCRBY").key(key).arg(field).arg(increment))
     }
 
     /// Adds to a float field, creating it at 0 if needed:
@@ -151,7 +151,7 @@ impl Client {
         field: impl ToArg,
         increment: f64,
     ) -> Request<'_, f64> {
-        self.request(cmd("HINCRBYFLOAT").arg(key).arg(field).arg(increment))
+        self.request(cmd("HINCRBYFLOAT").key(key).arg(field).arg(increment))
     }
 
     /// Whether a hash has a field: `HEXISTS key field`.
@@ -162,7 +162,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn hexists(&self, key: impl ToArg, field: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("HEXISTS").arg(key).arg(field))
+        self.request(cmd("HEXISTS").key(key).arg(field))
     }
 
     /// The number of fields in a hash, 0 for a missing key: `HLEN key`.
@@ -173,6 +173,6 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn hlen(&self, key: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("HLEN").arg(key))
+        self.request(cmd("HLEN").key(key))
     }
 }

@@ -16,7 +16,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn pfadd(&self, key: impl ToArg, element: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("PFADD").arg(key).arg(element))
+        self.request(cmd("PFADD").key(key).arg(element))
     }
 
     /// Adds elements to a HyperLogLog, creating it if needed:
@@ -34,7 +34,7 @@ impl Client {
         key: impl ToArg,
         elements: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, bool> {
-        self.request(cmd("PFADD").arg(key).args(elements))
+        self.request(cmd("PFADD").key(key).args(elements))
     }
 
     /// The estimated number of distinct elements added, 0 for a missing key:
@@ -46,7 +46,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn pfcount(&self, key: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("PFCOUNT").arg(key))
+        self.request(cmd("PFCOUNT").key(key))
     }
 
     /// The estimated number of distinct elements in the union of several
@@ -58,7 +58,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn pfcount_many(&self, keys: impl IntoIterator<Item = impl ToArg>) -> Request<'_, u64> {
-        self.request(cmd("PFCOUNT").args(keys))
+        self.request(cmd("PFCOUNT").keys(keys))
     }
 
     /// Stores the union of HyperLogLogs in `destination`, merging into what it already
@@ -74,6 +74,6 @@ impl Client {
         destination: impl ToArg,
         sources: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, ()> {
-        self.request(cmd("PFMERGE").arg(destination).args(sources))
+        self.request(cmd("PFMERGE").key(destination).keys(sources))
     }
 }

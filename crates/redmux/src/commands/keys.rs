@@ -18,7 +18,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn del(&self, key: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("DEL").arg(key))
+        self.request(cmd("DEL").key(key))
     }
 
     /// Deletes keys: `DEL key [key ...]`. The reply is how many existed.
@@ -29,7 +29,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn del_many(&self, keys: impl IntoIterator<Item = impl ToArg>) -> Request<'_, u64> {
-        self.request(cmd("DEL").args(keys))
+        self.request(cmd("DEL").keys(keys))
     }
 
     /// Deletes a key, freeing its memory in the background: `UNLINK key`. The reply is
@@ -41,7 +41,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn unlink(&self, key: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("UNLINK").arg(key))
+        self.request(cmd("UNLINK").key(key))
     }
 
     /// Deletes keys, freeing their memory in the background: `UNLINK key [key ...]`.
@@ -53,7 +53,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn unlink_many(&self, keys: impl IntoIterator<Item = impl ToArg>) -> Request<'_, u64> {
-        self.request(cmd("UNLINK").args(keys))
+        self.request(cmd("UNLINK").keys(keys))
     }
 
     /// Whether a key exists: `EXISTS key`.
@@ -64,7 +64,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn exists(&self, key: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("EXISTS").arg(key))
+        self.request(cmd("EXISTS").key(key))
     }
 
     /// How many of the keys exist: `EXISTS key [key ...]`. A key named twice counts
@@ -76,7 +76,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn exists_many(&self, keys: impl IntoIterator<Item = impl ToArg>) -> Request<'_, u64> {
-        self.request(cmd("EXISTS").args(keys))
+        self.request(cmd("EXISTS").keys(keys))
     }
 
     /// Sets a key's time to live: `EXPIRE key seconds` when `ttl` is whole seconds,
@@ -98,8 +98,8 @@ impl Client {
     /// ```
     pub fn expire(&self, key: impl ToArg, ttl: Duration) -> Request<'_, bool> {
         self.request(match Ttl::of(ttl) {
-            Ttl::Seconds(s) => cmd("EXPIRE").arg(key).arg(s),
-            Ttl::Millis(ms) => cmd("PEXPIRE").arg(key).arg(ms),
+            Ttl::Seconds(s) => cmd("EXPIRE").key(key).arg(s),
+            Ttl::Millis(ms) => cmd("PEXPIRE").key(key).arg(ms),
         })
     }
 
@@ -114,7 +114,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn pexpire(&self, key: impl ToArg, ttl: Duration) -> Request<'_, bool> {
-        self.request(cmd("PEXPIRE").arg(key).arg(millis_rounded_up(ttl)))
+        self.request(cmd("PEXPIRE").key(key).arg(millis_rounded_up(ttl)))
     }
 
     /// Makes a key expire at a time: `EXPIREAT key unix-time-seconds` when `at` is a
@@ -132,8 +132,8 @@ impl Client {
     /// ```
     pub fn expireat(&self, key: impl ToArg, at: SystemTime) -> Request<'_, bool> {
         self.request(match Ttl::at(at) {
-            Ttl::Seconds(s) => cmd("EXPIREAT").arg(key).arg(s),
-            Ttl::Millis(ms) => cmd("PEXPIREAT").arg(key).arg(ms),
+            Ttl::Seconds(s) => cmd("EXPIREAT").key(key).arg(s),
+            Ttl::Millis(ms) => cmd("PEXPIREAT").key(key).arg(ms),
         })
     }
 
@@ -147,7 +147,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn pexpireat(&self, key: impl ToArg, at: SystemTime) -> Request<'_, bool> {
-        self.request(cmd("PEXPIREAT").arg(key).arg(millis(since_epoch(at))))
+        self.request(cmd("PEXPIREAT").key(key).arg(millis(since_epoch(at))))
     }
 
     /// A key's remaining time to live in seconds: `TTL key`. `-1` means the key exists
@@ -163,7 +163,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn ttl(&self, key: impl ToArg) -> Request<'_, i64> {
-        self.request(cmd("TTL").arg(key))
+        self.request(cmd("TTL").key(key))
     }
 
     /// A key's remaining time to live in milliseconds: `PTTL key`. `-1` means the key
@@ -175,7 +175,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn pttl(&self, key: impl ToArg) -> Request<'_, i64> {
-        self.request(cmd("PTTL").arg(key))
+        self.request(cmd("PTTL").key(key))
     }
 
     /// Removes a key's expiry: `PERSIST key`. The reply is whether there was one to
@@ -187,7 +187,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn persist(&self, key: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("PERSIST").arg(key))
+        self.request(cmd("PERSIST").key(key))
     }
 
     /// The type of the value at a key: `TYPE key`. [`KeyType::Missing`] when there is
@@ -202,7 +202,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn key_type(&self, key: impl ToArg) -> Request<'_, KeyType> {
-        self.request(cmd("TYPE").arg(key))
+        self.request(cmd("TYPE").key(key))
     }
 
     /// Renames a key, overwriting `new_key` if it exists: `RENAME key newkey`. A
@@ -214,7 +214,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn rename(&self, key: impl ToArg, new_key: impl ToArg) -> Request<'_, ()> {
-        self.request(cmd("RENAME").arg(key).arg(new_key))
+        self.request(cmd("RENAME").key(key).key(new_key))
     }
 
     /// Renames a key only if `new_key` does not exist: `RENAMENX key newkey`. The
@@ -226,7 +226,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn renamenx(&self, key: impl ToArg, new_key: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("RENAMENX").arg(key).arg(new_key))
+        self.request(cmd("RENAMENX").key(key).key(new_key))
     }
 }
 

@@ -42,7 +42,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn lpush(&self, key: impl ToArg, value: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("LPUSH").arg(key).arg(value))
+        self.request(cmd("LPUSH").key(key).arg(value))
     }
 
     /// Pushes values onto the head of a list, one after another (so the last ends up
@@ -58,7 +58,7 @@ impl Client {
         key: impl ToArg,
         values: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("LPUSH").arg(key).args(values))
+        self.request(cmd("LPUSH").key(key).args(values))
     }
 
     /// Appends a value to the tail of a list, creating it if needed:
@@ -70,7 +70,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn rpush(&self, key: impl ToArg, value: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("RPUSH").arg(key).arg(value))
+        self.request(cmd("RPUSH").key(key).arg(value))
     }
 
     /// Appends values to the tail of a list, in order:
@@ -86,7 +86,7 @@ impl Client {
         key: impl ToArg,
         values: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("RPUSH").arg(key).args(values))
+        self.request(cmd("RPUSH").key(key).args(values))
     }
 
     /// Removes and returns the head of a list: `LPOP key`. Nil (an empty or missing
@@ -98,7 +98,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn lpop<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("LPOP").arg(key))
+        self.request(cmd("LPOP").key(key))
     }
 
     /// Removes and returns up to `count` elements from the head of a list:
@@ -110,7 +110,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn lpop_count<T: FromValue>(&self, key: impl ToArg, count: u64) -> Request<'_, Vec<T>> {
-        self.request(cmd("LPOP").arg(key).arg(count))
+        self.request(cmd("LPOP").key(key).arg(count))
     }
 
     /// Removes and returns the tail of a list: `RPOP key`. Nil (an empty or missing
@@ -122,7 +122,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn rpop<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("RPOP").arg(key))
+        self.request(cmd("RPOP").key(key))
     }
 
     /// Removes and returns up to `count` elements from the tail of a list, last first:
@@ -134,7 +134,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn rpop_count<T: FromValue>(&self, key: impl ToArg, count: u64) -> Request<'_, Vec<T>> {
-        self.request(cmd("RPOP").arg(key).arg(count))
+        self.request(cmd("RPOP").key(key).arg(count))
     }
 
     /// Elements of a list by index, both ends inclusive; negative indexes count from
@@ -151,7 +151,7 @@ impl Client {
         start: i64,
         stop: i64,
     ) -> Request<'_, Vec<T>> {
-        self.request(cmd("LRANGE").arg(key).arg(start).arg(stop))
+        self.request(cmd("LRANGE").key(key).arg(start).arg(stop))
     }
 
     /// The element at an index (negative counts from the tail): `LINDEX key index`.
@@ -163,7 +163,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn lindex<T: FromValue>(&self, key: impl ToArg, index: i64) -> Request<'_, T> {
-        self.request(cmd("LINDEX").arg(key).arg(index))
+        self.request(cmd("LINDEX").key(key).arg(index))
     }
 
     /// The length of a list, 0 for a missing key: `LLEN key`.
@@ -174,7 +174,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn llen(&self, key: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("LLEN").arg(key))
+        self.request(cmd("LLEN").key(key))
     }
 
     /// Removes elements equal to `value`: `LREM key count element`. A positive `count`
@@ -187,7 +187,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn lrem(&self, key: impl ToArg, count: i64, value: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("LREM").arg(key).arg(count).arg(value))
+        self.request(cmd("LREM").key(key).arg(count).arg(value))
     }
 
     /// Keeps only the elements from `start` to `stop`, both inclusive; negative
@@ -199,7 +199,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn ltrim(&self, key: impl ToArg, start: i64, stop: i64) -> Request<'_, ()> {
-        self.request(cmd("LTRIM").arg(key).arg(start).arg(stop))
+        self.request(cmd("LTRIM").key(key).arg(start).arg(stop))
     }
 
     /// Pops an element from one end of `source` and pushes it onto one end of
@@ -222,8 +222,8 @@ impl Client {
     ) -> Request<'_, T> {
         self.request(
             cmd("LMOVE")
-                .arg(source)
-                .arg(destination)
+                .key(source)
+                .key(destination)
                 .arg(from.as_str())
                 .arg(to.as_str()),
         )

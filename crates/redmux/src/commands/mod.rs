@@ -62,6 +62,8 @@ mod bitmaps;
 mod geo;
 mod hashes;
 mod hyperloglog;
+#[cfg(test)]
+mod key_check;
 mod keys;
 mod lists;
 mod scan;

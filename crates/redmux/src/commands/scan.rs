@@ -78,7 +78,7 @@ impl Client {
         key: impl ToArg,
         options: ScanOptions,
     ) -> Scan<(K, V)> {
-        Scan::new(self.clone(), cmd("HSCAN").arg(key), options)
+        Scan::new(self.clone(), cmd("HSCAN").key(key), options)
     }
 
     /// Iterates over the members of a set: `SSCAN key cursor [MATCH pattern]
@@ -95,7 +95,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn sscan<T: FromValue>(&self, key: impl ToArg, options: ScanOptions) -> Scan<T> {
-        Scan::new(self.clone(), cmd("SSCAN").arg(key), options)
+        Scan::new(self.clone(), cmd("SSCAN").key(key), options)
     }
 
     /// Iterates over the members of a sorted set with their scores: `ZSCAN key cursor
@@ -119,7 +119,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zscan<T: FromValue>(&self, key: impl ToArg, options: ScanOptions) -> Scan<(T, f64)> {
-        Scan::new(self.clone(), cmd("ZSCAN").arg(key), options)
+        Scan::new(self.clone(), cmd("ZSCAN").key(key), options)
     }
 }
 
@@ -233,7 +233,7 @@ impl<T> Scan<T> {
     }
 
     /// The next page's command: the prefix, the cursor, the options.
-    fn command(&self) -> Command {
+    pub(super) fn command(&self) -> Command {
         let mut command = self.prefix.clone().arg(self.cursor);
         self.options.push_args(&mut command);
         command

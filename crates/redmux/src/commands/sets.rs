@@ -16,7 +16,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn sadd(&self, key: impl ToArg, member: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("SADD").arg(key).arg(member))
+        self.request(cmd("SADD").key(key).arg(member))
     }
 
     /// Adds members to a set: `SADD key member [member ...]`. The reply is how many
@@ -32,7 +32,7 @@ impl Client {
         key: impl ToArg,
         members: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("SADD").arg(key).args(members))
+        self.request(cmd("SADD").key(key).args(members))
     }
 
     /// Removes a member from a set: `SREM key member`. The reply is whether it was
@@ -44,7 +44,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn srem(&self, key: impl ToArg, member: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("SREM").arg(key).arg(member))
+        self.request(cmd("SREM").key(key).arg(member))
     }
 
     /// Removes members from a set: `SREM key member [member ...]`. The reply is how
@@ -60,7 +60,7 @@ impl Client {
         key: impl ToArg,
         members: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("SREM").arg(key).args(members))
+        self.request(cmd("SREM").key(key).args(members))
     }
 
     /// Every member of a set, in no particular order: `SMEMBERS key`. Ask for a
@@ -74,7 +74,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn smembers<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("SMEMBERS").arg(key))
+        self.request(cmd("SMEMBERS").key(key))
     }
 
     /// Whether a set has a member: `SISMEMBER key member`.
@@ -85,7 +85,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn sismember(&self, key: impl ToArg, member: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("SISMEMBER").arg(key).arg(member))
+        self.request(cmd("SISMEMBER").key(key).arg(member))
     }
 
     /// The number of members of a set, 0 for a missing key: `SCARD key`.
@@ -96,7 +96,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn scard(&self, key: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("SCARD").arg(key))
+        self.request(cmd("SCARD").key(key))
     }
 
     /// Whether a set has each member, in the order given:
@@ -112,7 +112,7 @@ impl Client {
         key: impl ToArg,
         members: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, Vec<bool>> {
-        self.request(cmd("SMISMEMBER").arg(key).args(members))
+        self.request(cmd("SMISMEMBER").key(key).args(members))
     }
 
     /// Removes a random member and returns it: `SPOP key`. Ask for an `Option`:
@@ -124,7 +124,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn spop<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("SPOP").arg(key))
+        self.request(cmd("SPOP").key(key))
     }
 
     /// Removes up to `count` random members and returns them: `SPOP key count`. Ask
@@ -137,7 +137,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn spop_count<T: FromValue>(&self, key: impl ToArg, count: u64) -> Request<'_, T> {
-        self.request(cmd("SPOP").arg(key).arg(count))
+        self.request(cmd("SPOP").key(key).arg(count))
     }
 
     /// A random member, left in the set: `SRANDMEMBER key`. Ask for an `Option`:
@@ -149,7 +149,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn srandmember<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("SRANDMEMBER").arg(key))
+        self.request(cmd("SRANDMEMBER").key(key))
     }
 
     /// Random members, left in the set: `SRANDMEMBER key count`. A positive `count`
@@ -169,7 +169,7 @@ impl Client {
         key: impl ToArg,
         count: i64,
     ) -> Request<'_, Vec<T>> {
-        self.request(cmd("SRANDMEMBER").arg(key).arg(count))
+        self.request(cmd("SRANDMEMBER").key(key).arg(count))
     }
 
     /// Moves a member from one set to another, atomically:
@@ -187,7 +187,7 @@ impl Client {
         destination: impl ToArg,
         member: impl ToArg,
     ) -> Request<'_, bool> {
-        self.request(cmd("SMOVE").arg(source).arg(destination).arg(member))
+        self.request(cmd("SMOVE").key(source).key(destination).arg(member))
     }
 
     /// The members in every one of the sets: `SINTER key [key ...]`. A missing key is
@@ -203,7 +203,7 @@ impl Client {
         &self,
         keys: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, T> {
-        self.request(cmd("SINTER").args(keys))
+        self.request(cmd("SINTER").keys(keys))
     }
 
     /// The members in any of the sets: `SUNION key [key ...]`. Ask for a `HashSet`
@@ -219,7 +219,7 @@ impl Client {
         &self,
         keys: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, T> {
-        self.request(cmd("SUNION").args(keys))
+        self.request(cmd("SUNION").keys(keys))
     }
 
     /// The members of the first set that are in none of the others:
@@ -235,7 +235,7 @@ impl Client {
         &self,
         keys: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, T> {
-        self.request(cmd("SDIFF").args(keys))
+        self.request(cmd("SDIFF").keys(keys))
     }
 
     /// Stores the intersection of the sets in `destination`, replacing what it held:
@@ -252,7 +252,7 @@ impl Client {
         destination: impl ToArg,
         keys: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("SINTERSTORE").arg(destination).args(keys))
+        self.request(cmd("SINTERSTORE").key(destination).keys(keys))
     }
 
     /// Stores the union of the sets in `destination`, replacing what it held:
@@ -268,7 +268,7 @@ impl Client {
         destination: impl ToArg,
         keys: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("SUNIONSTORE").arg(destination).args(keys))
+        self.request(cmd("SUNIONSTORE").key(destination).keys(keys))
     }
 
     /// Stores the members of the first set that are in none of the others in
@@ -285,7 +285,7 @@ impl Client {
         destination: impl ToArg,
         keys: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("SDIFFSTORE").arg(destination).args(keys))
+        self.request(cmd("SDIFFSTORE").key(destination).keys(keys))
     }
 
     /// The size of the intersection of the sets, without building it:
@@ -322,5 +322,5 @@ impl Client {
 /// `SINTERCARD numkeys key [key ...]`: the keys are counted before they are sent.
 fn sintercard<K: ToArg>(keys: impl IntoIterator<Item = K>) -> Command {
     let keys: Vec<K> = keys.into_iter().collect();
-    cmd("SINTERCARD").arg(keys.len()).args(keys)
+    cmd("SINTERCARD").arg(keys.len()).keys(keys)
 }

@@ -21,7 +21,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zadd(&self, key: impl ToArg, score: f64, member: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("ZADD").arg(key).arg(score).arg(member))
+        self.request(cmd("ZADD").key(key).arg(score).arg(member))
     }
 
     /// Adds members with scores, or updates their scores:
@@ -37,7 +37,7 @@ impl Client {
         key: impl ToArg,
         members: impl IntoIterator<Item = (f64, impl ToArg)>,
     ) -> Request<'_, u64> {
-        self.request(scored(cmd("ZADD").arg(key), members))
+        self.request(scored(cmd("ZADD").key(key), members))
     }
 
     /// Adds or updates members under conditions:
@@ -60,7 +60,7 @@ impl Client {
         members: impl IntoIterator<Item = (f64, impl ToArg)>,
         options: ZAddOptions,
     ) -> Request<'_, u64> {
-        let mut command = cmd("ZADD").arg(key);
+        let mut command = cmd("ZADD").key(key);
         options.push_args(&mut command);
         self.request(scored(command, members))
     }
@@ -73,7 +73,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zrem(&self, key: impl ToArg, member: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("ZREM").arg(key).arg(member))
+        self.request(cmd("ZREM").key(key).arg(member))
     }
 
     /// Removes members: `ZREM key member [member ...]`. The reply is how many were
@@ -89,7 +89,7 @@ impl Client {
         key: impl ToArg,
         members: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("ZREM").arg(key).args(members))
+        self.request(cmd("ZREM").key(key).args(members))
     }
 
     /// A member's score: `ZSCORE key member`. `None` when the member or key is missing.
@@ -100,7 +100,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zscore(&self, key: impl ToArg, member: impl ToArg) -> Request<'_, Option<f64>> {
-        self.request(cmd("ZSCORE").arg(key).arg(member))
+        self.request(cmd("ZSCORE").key(key).arg(member))
     }
 
     /// Adds to a member's score, adding the member at 0 if needed:
@@ -112,7 +112,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zincrby(&self, key: impl ToArg, increment: f64, member: impl ToArg) -> Request<'_, f64> {
-        self.request(cmd("ZINCRBY").arg(key).arg(increment).arg(member))
+        self.request(cmd("ZINCRBY").key(key).arg(increment).arg(member))
     }
 
     /// A member's rank, from 0 for the lowest score: `ZRANK key member`. `None` when
@@ -124,7 +124,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zrank(&self, key: impl ToArg, member: impl ToArg) -> Request<'_, Option<u64>> {
-        self.request(cmd("ZRANK").arg(key).arg(member))
+        self.request(cmd("ZRANK").key(key).arg(member))
     }
 
     /// A member's rank, from 0 for the highest score: `ZREVRANK key member`. `None`
@@ -136,7 +136,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zrevrank(&self, key: impl ToArg, member: impl ToArg) -> Request<'_, Option<u64>> {
-        self.request(cmd("ZREVRANK").arg(key).arg(member))
+        self.request(cmd("ZREVRANK").key(key).arg(member))
     }
 
     /// The number of members, 0 for a missing key: `ZCARD key`.
@@ -147,7 +147,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zcard(&self, key: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("ZCARD").arg(key))
+        self.request(cmd("ZCARD").key(key))
     }
 
     /// The scores of several members, in the order given, `None` for each one
@@ -163,7 +163,7 @@ impl Client {
         key: impl ToArg,
         members: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, Vec<Option<f64>>> {
-        self.request(cmd("ZMSCORE").arg(key).args(members))
+        self.request(cmd("ZMSCORE").key(key).args(members))
     }
 
     /// The number of members whose score is in a range, 0 for a missing key:
@@ -178,7 +178,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zcount(&self, key: impl ToArg, range: impl RangeBounds<f64>) -> Request<'_, u64> {
-        self.request(by_score(cmd("ZCOUNT").arg(key), range))
+        self.request(by_score(cmd("ZCOUNT").key(key), range))
     }
 
     /// The number of members in a range of lexical (byte-wise) order, 0 for a
@@ -196,7 +196,7 @@ impl Client {
         key: impl ToArg,
         range: impl RangeBounds<&'a str>,
     ) -> Request<'_, u64> {
-        self.request(by_lex(cmd("ZLEXCOUNT").arg(key), range))
+        self.request(by_lex(cmd("ZLEXCOUNT").key(key), range))
     }
 
     /// Removes the member with the lowest score and returns it with its score:
@@ -211,7 +211,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zpopmin<T: FromValue>(&self, key: impl ToArg) -> Request<'_, Vec<(T, f64)>> {
-        self.request(cmd("ZPOPMIN").arg(key))
+        self.request(cmd("ZPOPMIN").key(key))
     }
 
     /// Removes up to `count` members with the lowest scores and returns them with
@@ -230,7 +230,7 @@ impl Client {
         key: impl ToArg,
         count: u64,
     ) -> Request<'_, Vec<(T, f64)>> {
-        self.request(cmd("ZPOPMIN").arg(key).arg(count))
+        self.request(cmd("ZPOPMIN").key(key).arg(count))
     }
 
     /// Removes the member with the highest score and returns it with its score:
@@ -245,7 +245,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zpopmax<T: FromValue>(&self, key: impl ToArg) -> Request<'_, Vec<(T, f64)>> {
-        self.request(cmd("ZPOPMAX").arg(key))
+        self.request(cmd("ZPOPMAX").key(key))
     }
 
     /// Removes up to `count` members with the highest scores and returns them with
@@ -262,7 +262,7 @@ impl Client {
         key: impl ToArg,
         count: u64,
     ) -> Request<'_, Vec<(T, f64)>> {
-        self.request(cmd("ZPOPMAX").arg(key).arg(count))
+        self.request(cmd("ZPOPMAX").key(key).arg(count))
     }
 
     /// A random member, left in place: `ZRANDMEMBER key`. Ask for an `Option`:
@@ -274,7 +274,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zrandmember<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("ZRANDMEMBER").arg(key))
+        self.request(cmd("ZRANDMEMBER").key(key))
     }
 
     /// Random members, left in place: `ZRANDMEMBER key count`. A positive `count`
@@ -291,7 +291,7 @@ impl Client {
         key: impl ToArg,
         count: i64,
     ) -> Request<'_, Vec<T>> {
-        self.request(cmd("ZRANDMEMBER").arg(key).arg(count))
+        self.request(cmd("ZRANDMEMBER").key(key).arg(count))
     }
 
     /// Random members with their scores, left in place:
@@ -311,7 +311,7 @@ impl Client {
         key: impl ToArg,
         count: i64,
     ) -> Request<'_, Vec<(T, f64)>> {
-        self.request(cmd("ZRANDMEMBER").arg(key).arg(count).arg("WITHSCORES"))
+        self.request(cmd("ZRANDMEMBER").key(key).arg(count).arg("WITHSCORES"))
     }
 
     /// Removes the members whose score is in a range: `ZREMRANGEBYSCORE key min max`.
@@ -329,7 +329,7 @@ impl Client {
         key: impl ToArg,
         range: impl RangeBounds<f64>,
     ) -> Request<'_, u64> {
-        self.request(by_score(cmd("ZREMRANGEBYSCORE").arg(key), range))
+        self.request(by_score(cmd("ZREMRANGEBYSCORE").key(key), range))
     }
 
     /// Removes the members ranked `start` to `stop`, both inclusive, from 0 for the
@@ -343,7 +343,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zremrangebyrank(&self, key: impl ToArg, start: i64, stop: i64) -> Request<'_, u64> {
-        self.request(cmd("ZREMRANGEBYRANK").arg(key).arg(start).arg(stop))
+        self.request(cmd("ZREMRANGEBYRANK").key(key).arg(start).arg(stop))
     }
 
     /// Removes the members in a range of lexical order: `ZREMRANGEBYLEX key min max`.
@@ -360,7 +360,7 @@ impl Client {
         key: impl ToArg,
         range: impl RangeBounds<&'a str>,
     ) -> Request<'_, u64> {
-        self.request(by_lex(cmd("ZREMRANGEBYLEX").arg(key), range))
+        self.request(by_lex(cmd("ZREMRANGEBYLEX").key(key), range))
     }
 }
 

@@ -24,7 +24,7 @@ impl Client {
         key: impl ToArg,
         fields: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
     ) -> Request<'_, String> {
-        self.request(pairs_args(cmd("XADD").arg(key).arg("*"), fields))
+        self.request(pairs_args(cmd("XADD").key(key).arg("*"), fields))
     }
 
     /// Appends an entry with options: `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~]
@@ -52,7 +52,7 @@ impl Client {
         fields: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
         options: XAddOptions,
     ) -> Request<'_, Option<String>> {
-        let mut command = cmd("XADD").arg(key);
+        let mut command = cmd("XADD").key(key);
         if options.nomkstream {
             command.push_arg("NOMKSTREAM");
         }
@@ -82,7 +82,7 @@ impl Client {
         start: impl ToArg,
         end: impl ToArg,
     ) -> Request<'_, Vec<StreamEntry>> {
-        self.request(cmd("XRANGE").arg(key).arg(start).arg(end))
+        self.request(cmd("XRANGE").key(key).arg(start).arg(end))
     }
 
     /// At most `count` entries from `start` to `end`, oldest first:
@@ -106,7 +106,7 @@ impl Client {
     ) -> Request<'_, Vec<StreamEntry>> {
         self.request(
             cmd("XRANGE")
-                .arg(key)
+                .key(key)
                 .arg(start)
                 .arg(end)
                 .arg("COUNT")
@@ -128,7 +128,7 @@ impl Client {
         end: impl ToArg,
         start: impl ToArg,
     ) -> Request<'_, Vec<StreamEntry>> {
-        self.request(cmd("XREVRANGE").arg(key).arg(end).arg(start))
+        self.request(cmd("XREVRANGE").key(key).arg(end).arg(start))
     }
 
     /// At most `count` entries from `end` down to `start`, newest first:
@@ -148,7 +148,7 @@ impl Client {
     ) -> Request<'_, Vec<StreamEntry>> {
         self.request(
             cmd("XREVRANGE")
-                .arg(key)
+                .key(key)
                 .arg(end)
                 .arg(start)
                 .arg("COUNT")
@@ -164,7 +164,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn xlen(&self, key: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("XLEN").arg(key))
+        self.request(cmd("XLEN").key(key))
     }
 
     /// Removes the oldest entries: `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT
@@ -178,7 +178,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn xtrim(&self, key: impl ToArg, trim: StreamTrim) -> Request<'_, u64> {
-        let mut command = cmd("XTRIM").arg(key);
+        let mut command = cmd("XTRIM").key(key);
         trim.push_args(&mut command);
         self.request(command)
     }
@@ -192,7 +192,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn xdel(&self, key: impl ToArg, id: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("XDEL").arg(key).arg(id))
+        self.request(cmd("XDEL").key(key).arg(id))
     }
 
     /// Removes entries: `XDEL key id [id ...]`. The reply is how many were there.
@@ -207,7 +207,7 @@ impl Client {
         key: impl ToArg,
         ids: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("XDEL").arg(key).args(ids))
+        self.request(cmd("XDEL").key(key).args(ids))
     }
 }
 

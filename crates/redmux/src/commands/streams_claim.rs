@@ -168,7 +168,7 @@ impl XClaim {
 
     fn command(self, key: impl ToArg, justid: bool) -> Command {
         let mut command = cmd("XCLAIM")
-            .arg(key)
+            .key(key)
             .arg(self.group)
             .arg(self.consumer)
             .arg(millis(self.min_idle))
@@ -240,7 +240,7 @@ impl XAutoClaim {
 
     fn command(self, key: impl ToArg, justid: bool) -> Command {
         let mut command = cmd("XAUTOCLAIM")
-            .arg(key)
+            .key(key)
             .arg(self.group)
             .arg(self.consumer)
             .arg(millis(self.min_idle))

@@ -31,7 +31,7 @@ impl Client {
         group: impl ToArg,
         id: impl ToArg,
     ) -> Request<'_, ()> {
-        self.request(cmd("XGROUP").arg("CREATE").arg(key).arg(group).arg(id))
+        self.request(cmd("XGROUP").arg("CREATE").key(key).arg(group).arg(id))
     }
 
     /// Creates a consumer group with options: `XGROUP CREATE key group id|$
@@ -50,7 +50,7 @@ impl Client {
         id: impl ToArg,
         options: XGroupCreateOptions,
     ) -> Request<'_, ()> {
-        let mut command = cmd("XGROUP").arg("CREATE").arg(key).arg(group).arg(id);
+        let mut command = cmd("XGROUP").arg("CREATE").key(key).arg(group).arg(id);
         if options.mkstream {
             command.push_arg("MKSTREAM");
         }
@@ -69,7 +69,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn xgroup_destroy(&self, key: impl ToArg, group: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("XGROUP").arg("DESTROY").arg(key).arg(group))
+        self.request(cmd("XGROUP").arg("DESTROY").key(key).arg(group))
     }
 
     /// Creates a consumer in a group ahead of its first read:
@@ -86,7 +86,7 @@ impl Client {
         group: impl ToArg,
         consumer: impl ToArg,
     ) -> Request<'_, bool> {
-        let command = cmd("XGROUP").arg("CREATECONSUMER").arg(key).arg(group);
+        let command = cmd("XGROUP").arg("CREATECONSUMER").key(key).arg(group);
         self.request(command.arg(consumer))
     }
 
@@ -105,7 +105,7 @@ impl Client {
         group: impl ToArg,
         consumer: impl ToArg,
     ) -> Request<'_, u64> {
-        let command = cmd("XGROUP").arg("DELCONSUMER").arg(key).arg(group);
+        let command = cmd("XGROUP").arg("DELCONSUMER").key(key).arg(group);
         self.request(command.arg(consumer))
     }
 
@@ -123,7 +123,7 @@ impl Client {
         group: impl ToArg,
         id: impl ToArg,
     ) -> Request<'_, ()> {
-        self.request(cmd("XGROUP").arg("SETID").arg(key).arg(group).arg(id))
+        self.request(cmd("XGROUP").arg("SETID").key(key).arg(group).arg(id))
     }
 
     /// Acknowledges an entry, removing it from the group's pending list:
@@ -135,7 +135,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn xack(&self, key: impl ToArg, group: impl ToArg, id: impl ToArg) -> Request<'_, bool> {
-        self.request(cmd("XACK").arg(key).arg(group).arg(id))
+        self.request(cmd("XACK").key(key).arg(group).arg(id))
     }
 
     /// Acknowledges entries: `XACK key group id [id ...]`. The reply is how many were
@@ -152,7 +152,7 @@ impl Client {
         group: impl ToArg,
         ids: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, u64> {
-        self.request(cmd("XACK").arg(key).arg(group).args(ids))
+        self.request(cmd("XACK").key(key).arg(group).args(ids))
     }
 
     /// A summary of a group's pending entries: `XPENDING key group`.
@@ -170,7 +170,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn xpending(&self, key: impl ToArg, group: impl ToArg) -> Request<'_, PendingSummary> {
-        self.request(cmd("XPENDING").arg(key).arg(group))
+        self.request(cmd("XPENDING").key(key).arg(group))
     }
 
     /// A group's pending entries one by one, oldest first: `XPENDING key group [IDLE
@@ -194,7 +194,7 @@ impl Client {
         group: impl ToArg,
         options: XPendingOptions,
     ) -> Request<'_, Vec<PendingEntry>> {
-        let mut command = cmd("XPENDING").arg(key).arg(group);
+        let mut command = cmd("XPENDING").key(key).arg(group);
         if let Some(idle) = options.idle {
             command.push_arg("IDLE").push_arg(millis(idle));
         }

@@ -26,7 +26,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn xinfo_stream(&self, key: impl ToArg) -> Request<'_, StreamInfo> {
-        self.request(cmd("XINFO").arg("STREAM").arg(key))
+        self.request(cmd("XINFO").arg("STREAM").key(key))
     }
 
     /// A stream's consumer groups: `XINFO GROUPS key`.
@@ -39,7 +39,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn xinfo_groups(&self, key: impl ToArg) -> Request<'_, Vec<StreamGroupInfo>> {
-        self.request(cmd("XINFO").arg("GROUPS").arg(key))
+        self.request(cmd("XINFO").arg("GROUPS").key(key))
     }
 
     /// A group's consumers: `XINFO CONSUMERS key group`.
@@ -56,7 +56,7 @@ impl Client {
         key: impl ToArg,
         group: impl ToArg,
     ) -> Request<'_, Vec<StreamConsumerInfo>> {
-        self.request(cmd("XINFO").arg("CONSUMERS").arg(key).arg(group))
+        self.request(cmd("XINFO").arg("CONSUMERS").key(key).arg(group))
     }
 }
 

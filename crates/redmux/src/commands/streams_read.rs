@@ -139,7 +139,7 @@ fn with_streams(
     let streams: Vec<_> = streams.into_iter().collect();
     command.push_arg("STREAMS");
     for (key, _) in &streams {
-        command.push_arg(key);
+        command.push_key(key);
     }
     for (_, id) in &streams {
         command.push_arg(id);

@@ -17,7 +17,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn get<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("GET").arg(key))
+        self.request(cmd("GET").key(key))
     }
 
     /// Sets a key to a value: `SET key value`.
@@ -28,7 +28,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn set(&self, key: impl ToArg, value: impl ToArg) -> Request<'_, ()> {
-        self.request(cmd("SET").arg(key).arg(value))
+        self.request(cmd("SET").key(key).arg(value))
     }
 
     /// Sets a key with options: `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]`.
@@ -55,7 +55,7 @@ impl Client {
         value: impl ToArg,
         options: SetOptions,
     ) -> Request<'_, T> {
-        let mut command = cmd("SET").arg(key).arg(value);
+        let mut command = cmd("SET").key(key).arg(value);
         options.push_args(&mut command);
         self.request(command)
     }
@@ -72,7 +72,7 @@ impl Client {
         &self,
         keys: impl IntoIterator<Item = impl ToArg>,
     ) -> Request<'_, Vec<Option<T>>> {
-        self.request(cmd("MGET").args(keys))
+        self.request(cmd("MGET").keys(keys))
     }
 
     /// Sets several keys at once, atomically: `MSET key value [key value ...]`.
@@ -86,7 +86,7 @@ impl Client {
         &self,
         pairs: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
     ) -> Request<'_, ()> {
-        self.request(pairs_args(cmd("MSET"), pairs))
+        self.request(key_value_args(cmd("MSET"), pairs))
     }
 
     /// Sets several keys only if none of them exists: `MSETNX key value [key value ...]`.
@@ -101,7 +101,7 @@ impl Client {
         &self,
         pairs: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
     ) -> Request<'_, bool> {
-        self.request(pairs_args(cmd("MSETNX"), pairs))
+        self.request(key_value_args(cmd("MSETNX"), pairs))
     }
 
     /// Increments an integer: `INCR key`.
@@ -112,7 +112,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn incr(&self, key: impl ToArg) -> Request<'_, i64> {
-        self.request(cmd("INCR").arg(key))
+        self.request(cmd("INCR").key(key))
     }
 
     /// Adds to an integer: `INCRBY key increment`. The reply is the new value.
@@ -123,7 +123,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn incrby(&self, key: impl ToArg, increment: i64) -> Request<'_, i64> {
-        self.request(cmd("INCRBY").arg(key).arg(increment))
+        self.request(cmd("INCRBY").key(key).arg(increment))
     }
 
     /// Adds to a float: `INCRBYFLOAT key increment`. The reply is the new value.
@@ -134,7 +134,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn incrbyfloat(&self, key: impl ToArg, increment: f64) -> Request<'_, f64> {
-        self.request(cmd("INCRBYFLOAT").arg(key).arg(increment))
+        self.request(cmd("INCRBYFLOAT").key(key).arg(increment))
     }
 
     /// Decrements an integer: `DECR key`. The reply is the new value.
@@ -145,7 +145,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn decr(&self, key: impl ToArg) -> Request<'_, i64> {
-        self.request(cmd("DECR").arg(key))
+        self.request(cmd("DECR").key(key))
     }
 
     /// Subtracts from an integer: `DECRBY key decrement`. The reply is the new value.
@@ -156,7 +156,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn decrby(&self, key: impl ToArg, decrement: i64) -> Request<'_, i64> {
-        self.request(cmd("DECRBY").arg(key).arg(decrement))
+        self.request(cmd("DECRBY").key(key).arg(decrement))
     }
 
     /// Appends to a string, creating it if needed: `APPEND key value`. The reply is
@@ -168,7 +168,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn append(&self, key: impl ToArg, value: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("APPEND").arg(key).arg(value))
+        self.request(cmd("APPEND").key(key).arg(value))
     }
 
     /// Gets a value and deletes the key: `GETDEL key`. Nil (a missing key) converts to
@@ -180,7 +180,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn getdel<T: FromValue>(&self, key: impl ToArg) -> Request<'_, T> {
-        self.request(cmd("GETDEL").arg(key))
+        self.request(cmd("GETDEL").key(key))
     }
 
     /// Gets a value and sets or clears its expiry: `GETEX key EX s|PX ms|EXAT t|PXAT t|PERSIST`.
@@ -195,7 +195,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn getex<T: FromValue>(&self, key: impl ToArg, expiry: Expiry) -> Request<'_, T> {
-        let mut command = cmd("GETEX").arg(key);
+        let mut command = cmd("GETEX").key(key);
         expiry.push_args(&mut command);
         self.request(command)
     }
@@ -208,7 +208,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn strlen(&self, key: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("STRLEN").arg(key))
+        self.request(cmd("STRLEN").key(key))
     }
 
     /// A substring, by byte offsets, both inclusive; negative offsets count from the
@@ -220,7 +220,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn getrange<T: FromValue>(&self, key: impl ToArg, start: i64, end: i64) -> Request<'_, T> {
-        self.request(cmd("GETRANGE").arg(key).arg(start).arg(end))
+        self.request(cmd("GETRANGE").key(key).arg(start).arg(end))
     }
 
     /// Overwrites part of a string from a byte offset, padding with zero bytes if it
@@ -232,7 +232,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn setrange(&self, key: impl ToArg, offset: u64, value: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("SETRANGE").arg(key).arg(offset).arg(value))
+        self.request(cmd("SETRANGE").key(key).arg(offset).arg(value))
     }
 }
 
@@ -243,6 +243,18 @@ pub(super) fn pairs_args(
 ) -> Command {
     for (a, b) in pairs {
         command.push_arg(a).push_arg(b);
+    }
+    command
+}
+
+/// Appends each pair as a key and its value: the keys of `MSET key value ...`
+/// are marked, the values are not.
+fn key_value_args(
+    mut command: Command,
+    pairs: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
+) -> Command {
+    for (key, value) in pairs {
+        command.push_key(key).push_arg(value);
     }
     command
 }

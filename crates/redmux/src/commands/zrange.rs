@@ -19,7 +19,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn zrange<T: FromValue>(&self, key: impl ToArg, range: ZRange) -> Request<'_, Vec<T>> {
-        let mut command = cmd("ZRANGE").arg(key);
+        let mut command = cmd("ZRANGE").key(key);
         range.push_args(&mut command);
         self.request(command)
     }
@@ -42,7 +42,7 @@ impl Client {
         key: impl ToArg,
         range: ZRange,
     ) -> Request<'_, Vec<(T, f64)>> {
-        let mut command = cmd("ZRANGE").arg(key);
+        let mut command = cmd("ZRANGE").key(key);
         range.push_args(&mut command);
         self.request(command.arg("WITHSCORES"))
     }

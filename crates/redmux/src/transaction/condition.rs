@@ -442,13 +442,13 @@ impl Condition {
     pub(crate) fn check(&self) -> Command {
         let key = &self.key[..];
         match &self.kind {
-            Kind::KeyExists(_) => cmd("EXISTS").arg(key),
-            Kind::StringEqual { .. } => cmd("GET").arg(key),
-            Kind::HashFieldExists { field, .. } => cmd("HEXISTS").arg(key).arg(&field[..]),
-            Kind::HashFieldEqual { field, .. } => cmd("HGET").arg(key).arg(&field[..]),
-            Kind::Length { of, .. } => cmd(of.length_command()).arg(key),
-            Kind::SetContains { member, .. } => cmd("SISMEMBER").arg(key).arg(&member[..]),
-            Kind::SortedSetContains { member, .. } => cmd("ZSCORE").arg(key).arg(&member[..]),
+            Kind::KeyExists(_) => cmd("EXISTS").key(key),
+            Kind::StringEqual { .. } => cmd("GET").key(key),
+            Kind::HashFieldExists { field, .. } => cmd("HEXISTS").key(key).arg(&field[..]),
+            Kind::HashFieldEqual { field, .. } => cmd("HGET").key(key).arg(&field[..]),
+            Kind::Length { of, .. } => cmd(of.length_command()).key(key),
+            Kind::SetContains { member, .. } => cmd("SISMEMBER").key(key).arg(&member[..]),
+            Kind::SortedSetContains { member, .. } => cmd("ZSCORE").key(key).arg(&member[..]),
         }
     }
 
