@@ -576,7 +576,7 @@ async fn fail_fast_backlog_policy() {
 async fn dedicated_connection_runs_blocking_commands() {
     let server = RedisServer::start().unwrap();
     let client = Client::connect(&server.url()).await.unwrap();
-    let mut conn = client.dedicated().await.unwrap();
+    let conn = client.dedicated().await.unwrap();
     let producer = client.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -99,7 +99,8 @@ pub(super) async fn run(
         match step {
             Step::Optional => {}
             Step::Auth => return Err(Error::Auth(error)),
-            Step::Hello if matches!(error.code(), "WRONGPASS" | "NOPERM") => {
+            // NOAUTH: the server wants a password and HELLO brought none.
+            Step::Hello if matches!(error.code(), "WRONGPASS" | "NOPERM" | "NOAUTH") => {
                 return Err(Error::Auth(error));
             }
             Step::Hello => {
