@@ -567,7 +567,12 @@ async fn a_subscriber_facing_rejected_credentials_fails_fast() {
         let admin = connect(&server.url(), "resp2").await;
         let mut before = client.subscribe("before").await.unwrap();
         admin
-            .command::<()>(redmux::cmd("CONFIG").arg("SET").arg("requirepass").arg("rotated"))
+            .command::<()>(
+                redmux::cmd("CONFIG")
+                    .arg("SET")
+                    .arg("requirepass")
+                    .arg("rotated"),
+            )
             .await
             .unwrap();
         // Only the subscriber's connection goes; the shared one stays authenticated.

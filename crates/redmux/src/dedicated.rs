@@ -229,3 +229,47 @@ impl Inner {
         Ok(reply)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd;
+
+    /// `round_trip`'s future is `'static` (it can be spawned and outlive the
+    /// handle), and its timeout covers the reply: a command that timed out after
+    /// being sent breaks the connection, so its late reply is never read as the
+    /// next command's.
+    #[tokio::test]
+    async fn round_trip_is_static_and_a_timeout_after_sending_breaks_the_connection() {
+        let server = redmux_testkit::RedisServer::start().unwrap();
+        let client = Client::connect(&server.url()).await.unwrap();
+        let conn = client.dedicated().await.unwrap();
+        let echo = tokio::spawn(conn.round_trip(cmd("ECHO").arg("hi"), None));
+        assert_eq!(
+            convert::<String>(echo.await.unwrap().unwrap()).unwrap(),
+            "hi"
+        );
+        let blocked = conn.round_trip(
+            cmd("BLPOP").arg("nothing").arg(5),
+            Some(Duration::from_millis(50)),
+        );
+        drop(conn);
+        let err = blocked.await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Timeout(d) if d.status == CommandStatus::Sent),
+            "{err:?}"
+        );
+
+        let conn = client.dedicated().await.unwrap();
+        let blocked = conn.round_trip(
+            cmd("BLPOP").arg("nothing").arg(5),
+            Some(Duration::from_millis(50)),
+        );
+        assert!(blocked.await.is_err());
+        let err = conn.command::<String>(cmd("PING")).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::ConnectionLost { reason, .. } if reason.contains("timed out")),
+            "{err:?}"
+        );
+    }
+}
