@@ -16,7 +16,7 @@
 //! | [`transaction`] | [`Transaction`]: MULTI ... EXEC with [`Condition`]s checked under WATCH |
 //! | [`script`] | [`Script`] (EVALSHA, reloaded on NOSCRIPT) and functions (FCALL) |
 //! | `mux` | the multiplexer: queue, writer, reader, pending FIFO, reconnect |
-//! | `connection` | the socket and the handshake |
+//! | `connection` | the connection layer: transport, handshake, read loop, reconnect, heartbeat |
 //! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
 //! | [`pubsub`] | [`Subscription`]s sharing one subscriber connection; SPUBLISH, PUBSUB |
 //! | [`work_queue`] | [`WorkQueue`]: LPUSH + a PUBLISH wake-up, in place of blocking pops |
