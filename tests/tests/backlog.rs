@@ -294,7 +294,7 @@ async fn a_dedicated_connection_is_configured_like_the_client_and_closes_when_dr
         .unwrap();
     let shared_id = client.client_id().await.unwrap();
 
-    let mut conn = client.dedicated().await.unwrap();
+    let conn = client.dedicated().await.unwrap();
     let info: redmux::ClientInfo = conn.command(cmd("CLIENT").arg("INFO")).await.unwrap();
     let id = info.id().unwrap();
     assert_ne!(id, shared_id, "not the shared connection");

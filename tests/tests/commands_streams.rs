@@ -569,7 +569,7 @@ async fn blocking_reads_belong_on_a_dedicated_connection() {
         matches!(refused, Err(Error::BlockingCommandRefused { .. })),
         "{refused:?}"
     );
-    let mut conn = client.dedicated().await.unwrap();
+    let conn = client.dedicated().await.unwrap();
     let writer = client.clone();
     let add = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -576,7 +576,7 @@ async fn fail_fast_backlog_policy() {
 async fn dedicated_connection_runs_blocking_commands() {
     let server = RedisServer::start().unwrap();
     let client = Client::connect(&server.url()).await.unwrap();
-    let mut conn = client.dedicated().await.unwrap();
+    let conn = client.dedicated().await.unwrap();
     let producer = client.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -594,6 +594,69 @@ async fn dedicated_connection_runs_blocking_commands() {
     assert_eq!(popped.unwrap(), Some(("jobs".into(), "job-1".into())));
     let list: String = conn.command(cmd("CLIENT").arg("LIST")).await.unwrap();
     assert!(list.lines().count() >= 2);
+}
+
+/// A dedicated connection's methods take `&self`: tasks sharing one take turns, one
+/// command at a time, each getting its own reply. A call cancelled after it sent
+/// its command leaves the reply unread, so the connection is broken from then on
+/// (never read as the next caller's reply); one cancelled while it waited for its
+/// turn sent nothing and breaks nothing.
+#[tokio::test]
+async fn a_dedicated_connection_shared_by_tasks_takes_turns() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    let conn = std::sync::Arc::new(client.dedicated().await.unwrap());
+    let blocked = {
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            conn.command::<Option<(String, String)>>(cmd("BLPOP").arg("turns").arg(5))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Waits behind the BLPOP; given up on before its turn comes: nothing sent.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(20),
+        conn.command::<String>(cmd("ECHO").arg("never")),
+    )
+    .await;
+    assert!(gave_up.is_err());
+    let echo = {
+        let conn = conn.clone();
+        tokio::spawn(async move { conn.command::<String>(cmd("ECHO").arg("second")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client
+        .command::<i64>(cmd("RPUSH").arg("turns").arg("first"))
+        .await
+        .unwrap();
+    assert_eq!(
+        blocked.await.unwrap().unwrap(),
+        Some(("turns".into(), "first".into()))
+    );
+    assert_eq!(echo.await.unwrap().unwrap(), "second");
+
+    // Cancelled mid-command: broken, and says why.
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(50),
+        conn.command::<Option<(String, String)>>(cmd("BLPOP").arg("turns").arg(1)),
+    )
+    .await;
+    assert!(cancelled.is_err());
+    let err = conn
+        .command::<String>(cmd("ECHO").arg("after"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ConnectionLost {
+                status: CommandStatus::NotSent,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

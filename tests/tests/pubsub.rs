@@ -553,3 +553,71 @@ async fn a_subscription_on_a_lazy_client_waits_for_the_server() {
     let message = next_message(&mut sub).await;
     assert_eq!(message.payload_str(), Some("hello"));
 }
+
+/// A subscriber whose server starts rejecting its credentials fails the
+/// subscriptions waiting for it with `Error::Auth` at once, and refuses new ones
+/// the same way, as the shared connection does, instead of retrying silently until
+/// each call times out. It keeps trying (with backoff), and once the server takes
+/// the credentials again, the subscriptions made before come back.
+#[tokio::test]
+async fn a_subscriber_facing_rejected_credentials_fails_fast() {
+    for protocol in PROTOCOLS {
+        let server = RedisServer::start().unwrap();
+        let client = connect(&server.url(), protocol).await;
+        let admin = connect(&server.url(), "resp2").await;
+        let mut before = client.subscribe("before").await.unwrap();
+        admin
+            .command::<()>(
+                redmux::cmd("CONFIG")
+                    .arg("SET")
+                    .arg("requirepass")
+                    .arg("rotated"),
+            )
+            .await
+            .unwrap();
+        // Only the subscriber's connection goes; the shared one stays authenticated.
+        let killed: i64 = admin
+            .command(redmux::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub"))
+            .await
+            .unwrap();
+        assert_eq!(killed, 1, "{protocol}");
+
+        let started = Instant::now();
+        let err = client
+            .subscribe("after")
+            .timeout(Duration::from_secs(10))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Auth(_)), "{protocol}: {err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{protocol}: took {:?}",
+            started.elapsed()
+        );
+        // Now refused at once.
+        let started = Instant::now();
+        let err = client
+            .subscribe("later")
+            .timeout(Duration::from_secs(10))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Auth(_)), "{protocol}: {err:?}");
+        assert!(started.elapsed() < Duration::from_millis(200), "{protocol}");
+
+        admin
+            .command::<()>(redmux::cmd("CONFIG").arg("SET").arg("requirepass").arg(""))
+            .await
+            .unwrap();
+        wait_numsub(&admin, "before", 1).await;
+        admin.publish("before", "back").await.unwrap();
+        loop {
+            match next_event(&mut before).await {
+                Event::Message(m) => {
+                    assert_eq!(m.payload_str(), Some("back"));
+                    break;
+                }
+                _gap => {}
+            }
+        }
+    }
+}

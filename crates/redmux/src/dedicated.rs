@@ -1,23 +1,33 @@
 //! [`DedicatedConnection`]: an exclusive, non-multiplexed connection for the rare
 //! caller who needs BLPOP and friends, or a WATCH ... EXEC sequence of its own.
+//!
+//! It is built on the connection layer's transport, handshake and read loop, and
+//! deliberately not on its reconnect: the state a caller builds on its own
+//! connection (a WATCH, a SELECT, a blocking pop half done) would be lost without a
+//! word by a silent reconnect, so a broken dedicated connection stays broken and its
+//! owner opens a new one.
 
-use bytes::BytesMut;
-use redmux_resp::{Decoder, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redmux_resp::Value;
+use tokio::sync::Mutex;
 
 use crate::client::Client;
 use crate::command::Command;
-use crate::connection::{self, ReadHalf, WriteHalf};
-use crate::error::{CommandStatus, Error, Result};
+use crate::connection::{self, Activity, FrameReader, WriteHalf};
+use crate::error::{CommandStatus, Error, LinkSnapshot, Result, TimeoutDiagnostics};
 use crate::from_value::{FromValue, convert};
 
 /// A connection of its own, opened with the client's configuration, that sends one
 /// command at a time and waits for its reply. Blocking commands are allowed here:
-/// they stall only this connection. It closes when dropped.
+/// they stall only this connection. Calls made at once from several tasks (it can
+/// be shared behind an `Arc`) take turns. It closes when dropped.
 ///
 /// ```no_run
 /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
-/// let mut conn = client.dedicated().await?;
+/// let conn = client.dedicated().await?;
 /// let job: Option<(String, String)> = conn.command(redmux::cmd("BLPOP").arg("jobs").arg(5)).await?;
 /// # Ok(()) }
 /// ```
@@ -26,16 +36,30 @@ use crate::from_value::{FromValue, convert};
 ///
 /// Dropping a [`DedicatedConnection::command`] future after it sent the command
 /// leaves the reply unread: the connection is then marked broken and every later
-/// call fails with [`Error::ConnectionLost`]. Open a new one.
+/// call fails with [`Error::ConnectionLost`]. Open a new one. A future dropped while
+/// it waits for its turn has sent nothing and breaks nothing.
 #[derive(Debug)]
 pub struct DedicatedConnection {
-    reader: ReadHalf,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    frames: FrameReader,
     writer: WriteHalf,
-    decoder: Decoder,
-    buf: BytesMut,
-    /// Set while a command is in flight; still set on entry means a call was
-    /// cancelled mid-way and the stream can no longer be trusted.
-    busy: bool,
+    health: Health,
+    activity: Activity,
+}
+
+/// Whether the stream can still be trusted.
+#[derive(Debug)]
+enum Health {
+    Ready,
+    /// A command is in flight. Still set when a call begins: the previous one was
+    /// cancelled mid-way and its reply is unread.
+    Busy,
+    /// The connection failed, or a call gave up on its reply: why.
+    Broken(Arc<str>),
 }
 
 impl Client {
@@ -48,18 +72,19 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
-    /// let mut conn = client.dedicated().await?;
+    /// let conn = client.dedicated().await?;
     /// conn.command::<()>(redmux::cmd("WATCH").arg("balance")).await?;
     /// # Ok(()) }
     /// ```
     pub async fn dedicated(&self) -> Result<DedicatedConnection> {
         let conn = connection::connect(self.config()).await?;
         Ok(DedicatedConnection {
-            reader: conn.reader,
-            writer: conn.writer,
-            decoder: conn.decoder,
-            buf: conn.leftover,
-            busy: false,
+            inner: Arc::new(Mutex::new(Inner {
+                frames: conn.reader,
+                writer: conn.writer,
+                health: Health::Ready,
+                activity: Activity::default(),
+            })),
         })
     }
 }
@@ -68,42 +93,183 @@ impl DedicatedConnection {
     /// Sends one command and waits for its reply, however long that takes (a
     /// blocking command's own timeout argument bounds it).
     ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// let conn = client.dedicated().await?;
+    /// let popped: Option<(String, String)> =
+    ///     conn.command(redmux::cmd("BRPOP").arg("jobs").arg(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Server`] for an error reply; [`Error::ConnectionLost`] when the
     /// connection breaks or was left mid-command by a cancelled call.
-    pub async fn command<T: FromValue>(&mut self, command: Command) -> Result<T> {
-        if self.busy {
-            return Err(Error::ConnectionLost {
-                status: CommandStatus::NotSent,
-                reason: "an earlier call on this dedicated connection was cancelled mid-command; open a new one".into(),
-            });
-        }
-        self.busy = true;
-        let lost = |e: std::io::Error| Error::ConnectionLost {
-            status: CommandStatus::Sent,
-            reason: e.to_string().into(),
-        };
-        self.writer
-            .write_all(&command.into_bytes())
-            .await
-            .map_err(lost)?;
-        let reply = loop {
-            match self.decoder.decode(&mut self.buf) {
-                Ok(Some(Value::Push(_))) => continue,
-                Ok(Some(v)) => break v,
-                Ok(None) => {}
-                Err(e) => return Err(Error::protocol(e.to_string())),
+    pub async fn command<T: FromValue>(&self, command: Command) -> Result<T> {
+        convert(self.round_trip(command, None).await?)
+    }
+
+    /// Sends `command` when the connection's turn comes and resolves to its reply
+    /// as the server sent it (an error reply is a [`Value`], for [`convert`] to
+    /// turn into [`Error::Server`]). The future owns what it needs, so it may
+    /// outlive `self`. `timeout` bounds the wait for the turn and the reply
+    /// together: past it the call fails with [`Error::Timeout`], and if the command
+    /// had been sent the connection is broken (its reply would be read as the next
+    /// command's).
+    pub(crate) fn round_trip(
+        &self,
+        command: Command,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<Value>> + Send + 'static {
+        let inner = self.inner.clone();
+        async move {
+            let Some(timeout) = timeout else {
+                return inner.lock().await.round_trip(command).await;
+            };
+            let deadline = connection::deadline(timeout);
+            let name = command.name();
+            let Ok(mut inner) = tokio::time::timeout_at(deadline, inner.lock()).await else {
+                // Still waiting for the turn: nothing was sent.
+                return Err(timed_out(&name, timeout, CommandStatus::NotSent, None));
+            };
+            match tokio::time::timeout_at(deadline, inner.round_trip(command)).await {
+                Ok(reply) => reply,
+                Err(_) => {
+                    inner.health = Health::Broken(
+                        format!("a {name} timed out before its reply came; open a new connection")
+                            .into(),
+                    );
+                    Err(timed_out(&name, timeout, CommandStatus::Sent, Some(&inner)))
+                }
             }
-            self.buf.reserve(16 * 1024);
-            if self.reader.read_buf(&mut self.buf).await.map_err(lost)? == 0 {
+        }
+    }
+}
+
+/// A dedicated connection's timeout, with its own diagnostics.
+fn timed_out(
+    command: &str,
+    timeout: Duration,
+    status: CommandStatus,
+    inner: Option<&Inner>,
+) -> Error {
+    let link = match inner {
+        Some(inner) => LinkSnapshot {
+            connection: "connected (dedicated)",
+            in_flight: 1,
+            since_last_read: inner.activity.since_read(),
+            since_last_write: inner.activity.since_write(),
+            ..LinkSnapshot::default()
+        },
+        // Another call holds the connection: its state is not for this one to see.
+        None => LinkSnapshot {
+            connection: "busy with another call (dedicated)",
+            ..LinkSnapshot::default()
+        },
+    };
+    TimeoutDiagnostics::error(command, timeout, status, link)
+}
+
+impl Inner {
+    /// Writes one command and reads its reply; any failure breaks the connection.
+    async fn round_trip(&mut self, command: Command) -> Result<Value> {
+        match &self.health {
+            Health::Ready => {}
+            Health::Busy => {
                 return Err(Error::ConnectionLost {
-                    status: CommandStatus::Sent,
-                    reason: "the server closed the connection".into(),
+                    status: CommandStatus::NotSent,
+                    reason: "an earlier call on this dedicated connection was cancelled mid-command; open a new one".into(),
                 });
             }
+            Health::Broken(reason) => {
+                return Err(Error::ConnectionLost {
+                    status: CommandStatus::NotSent,
+                    reason: reason.clone(),
+                });
+            }
+        }
+        self.health = Health::Busy;
+        match self.exchange(command).await {
+            Ok(reply) => {
+                self.health = Health::Ready;
+                Ok(reply)
+            }
+            Err(e) => {
+                self.health =
+                    Health::Broken(format!("this dedicated connection failed: {e}").into());
+                Err(e)
+            }
+        }
+    }
+
+    async fn exchange(&mut self, command: Command) -> Result<Value> {
+        let lost = |e: std::io::Error| Error::ConnectionLost {
+            status: CommandStatus::Sent,
+            reason: format!("write failed: {e}").into(),
         };
-        self.busy = false;
-        convert(reply)
+        // Large `Bytes` arguments go from their own buffers, as on the shared
+        // connection.
+        let (head, parts) = command.into_parts();
+        if parts.is_empty() {
+            self.writer.write_all(&head).await.map_err(lost)?;
+        } else {
+            let mut bufs: Vec<&[u8]> = Vec::with_capacity(1 + parts.len());
+            bufs.push(&head);
+            bufs.extend(parts.iter().map(|p| &p[..]));
+            self.writer.write_all_vectored(&bufs).await.map_err(lost)?;
+        }
+        self.activity.touch_write();
+        // Pushes (RESP3 invalidations, say) answer nothing asked here.
+        let reply = self
+            .frames
+            .next_reply(drop)
+            .await
+            .map_err(connection::ReadError::into_error)?;
+        self.activity.touch_read();
+        Ok(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd;
+
+    /// `round_trip`'s future is `'static` (it can be spawned and outlive the
+    /// handle), and its timeout covers the reply: a command that timed out after
+    /// being sent breaks the connection, so its late reply is never read as the
+    /// next command's.
+    #[tokio::test]
+    async fn round_trip_is_static_and_a_timeout_after_sending_breaks_the_connection() {
+        let server = redmux_testkit::RedisServer::start().unwrap();
+        let client = Client::connect(&server.url()).await.unwrap();
+        let conn = client.dedicated().await.unwrap();
+        let echo = tokio::spawn(conn.round_trip(cmd("ECHO").arg("hi"), None));
+        assert_eq!(
+            convert::<String>(echo.await.unwrap().unwrap()).unwrap(),
+            "hi"
+        );
+        let blocked = conn.round_trip(
+            cmd("BLPOP").arg("nothing").arg(5),
+            Some(Duration::from_millis(50)),
+        );
+        drop(conn);
+        let err = blocked.await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Timeout(d) if d.status == CommandStatus::Sent),
+            "{err:?}"
+        );
+
+        let conn = client.dedicated().await.unwrap();
+        let blocked = conn.round_trip(
+            cmd("BLPOP").arg("nothing").arg(5),
+            Some(Duration::from_millis(50)),
+        );
+        assert!(blocked.await.is_err());
+        let err = conn.command::<String>(cmd("PING")).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::ConnectionLost { reason, .. } if reason.contains("timed out")),
+            "{err:?}"
+        );
     }
 }

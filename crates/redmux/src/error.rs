@@ -122,6 +122,54 @@ pub struct TimeoutDiagnostics {
     pub last_connect_error: Option<String>,
 }
 
+/// What a connection looked like at a timeout, as its owner reports it: the part of
+/// [`TimeoutDiagnostics`] that is not about the command.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LinkSnapshot {
+    /// The connection's real state, as [`crate::ConnectionState`] names it (and
+    /// whose connection it is, when it is not the shared one).
+    pub(crate) connection: &'static str,
+    pub(crate) queued: usize,
+    pub(crate) backlog: usize,
+    pub(crate) in_flight: usize,
+    pub(crate) since_last_read: Duration,
+    pub(crate) since_last_write: Duration,
+    pub(crate) last_connect_error: Option<String>,
+}
+
+impl TimeoutDiagnostics {
+    /// The one way a timeout error is made: the command, where it was, and its
+    /// connection's snapshot.
+    pub(crate) fn error(
+        command: &str,
+        timeout: Duration,
+        status: CommandStatus,
+        link: LinkSnapshot,
+    ) -> Error {
+        let LinkSnapshot {
+            connection,
+            queued,
+            backlog,
+            in_flight,
+            since_last_read,
+            since_last_write,
+            last_connect_error,
+        } = link;
+        Error::Timeout(Box::new(TimeoutDiagnostics {
+            command: command.to_string(),
+            timeout,
+            status,
+            connection,
+            queued,
+            backlog,
+            in_flight,
+            since_last_read,
+            since_last_write,
+            last_connect_error,
+        }))
+    }
+}
+
 impl fmt::Display for TimeoutDiagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -18,7 +18,7 @@
 //! | `router` | which multiplexer a command goes to (a standalone server: one) |
 //! | `keys` | [`hash_slot`] and where a command's keys are (key specifications) |
 //! | `mux` | the multiplexer: queue, writer, reader, pending FIFO, reconnect |
-//! | `connection` | the socket and the handshake |
+//! | `connection` | the connection layer: transport, handshake, read loop, reconnect, heartbeat |
 //! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
 //! | [`pubsub`] | [`Subscription`]s sharing one subscriber connection; SPUBLISH, PUBSUB |
 //! | [`work_queue`] | [`WorkQueue`]: LPUSH + a PUBLISH wake-up, in place of blocking pops |

@@ -34,7 +34,9 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::config::{BacklogPolicy, Config};
-use crate::error::{CommandStatus, Error, TimeoutDiagnostics};
+use crate::connection::Activity;
+pub(crate) use crate::connection::{FOREVER, deadline};
+use crate::error::{CommandStatus, Error, LinkSnapshot, TimeoutDiagnostics};
 pub(crate) use crate::state::ConnectionState;
 use crate::stats::Stats;
 pub(crate) use group::{Group, Release};
@@ -76,9 +78,8 @@ pub(crate) struct Shared {
     state_tx: watch::Sender<ConnectionState>,
     /// Set by the writer once the client is closed and the queue is written out.
     writer_done: AtomicBool,
-    epoch: Instant,
-    last_read_ms: AtomicU64,
-    last_write_ms: AtomicU64,
+    /// When the connection last read and wrote.
+    activity: Activity,
     /// Why the last connection attempt failed, while reconnecting.
     last_connect_error: Mutex<Option<Error>>,
     /// When the client is closed, the instant past which whatever is still owed is
@@ -140,11 +141,15 @@ impl Shared {
         self.counters.commands_sent.fetch_add(1, Relaxed);
         // WouldBlock and real errors alike leave everything to the writer.
         let written = fast.socket.try_write(&bytes).unwrap_or_default();
-        let rest = if written == bytes.len() {
-            None
-        } else {
+        let rest = if written < bytes.len() {
             bytes.advance(written);
             Some(bytes)
+        } else if fast.socket.has_buffered() {
+            // All taken, but not all on the wire (a TLS socket's ciphertext): the
+            // writer flushes it, with an empty rest.
+            Some(bytes::BytesMut::new())
+        } else {
+            None
         };
         if written > 0 {
             self.counters.writes.fetch_add(1, Relaxed);
@@ -230,26 +235,36 @@ impl Shared {
         status: CommandStatus,
     ) -> Error {
         self.counters.timeouts.fetch_add(1, Relaxed);
-        let now = self.millis();
-        let queued = self.queue.depth().0;
-        Error::Timeout(Box::new(TimeoutDiagnostics {
-            command: command.to_string(),
-            timeout,
+        TimeoutDiagnostics::error(command, timeout, status, self.link_snapshot())
+    }
+
+    /// What a command that expired unanswered or unsent receives: where it was then
+    /// (the one fact that cannot be worked out later), with the connection as it is.
+    pub(crate) fn expired_error(&self, status: CommandStatus) -> Error {
+        TimeoutDiagnostics::error(
+            "command",
+            self.config.command_timeout,
             status,
+            self.link_snapshot(),
+        )
+    }
+
+    /// The connection as a timeout's diagnostics show it.
+    fn link_snapshot(&self) -> LinkSnapshot {
+        let queued = self.queue.depth().0;
+        LinkSnapshot {
             connection: self.state().as_str(),
             queued,
             backlog: self.backlog(queued),
             in_flight: self.pending.len(),
-            since_last_read: Duration::from_millis(now - self.last_read_ms.load(Relaxed).min(now)),
-            since_last_write: Duration::from_millis(
-                now - self.last_write_ms.load(Relaxed).min(now),
-            ),
+            since_last_read: self.activity.since_read(),
+            since_last_write: self.activity.since_write(),
             last_connect_error: self
                 .last_connect_error
                 .lock()
                 .as_ref()
                 .map(|e| e.to_string()),
-        }))
+        }
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -349,42 +364,28 @@ impl Shared {
         self.counters.pushes.fetch_add(1, Relaxed);
     }
 
-    fn millis(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-
     fn touch_read(&self) {
-        self.last_read_ms.store(self.millis(), Relaxed);
+        self.activity.touch_read();
     }
 
     fn touch_write(&self) {
-        self.last_write_ms.store(self.millis(), Relaxed);
+        self.activity.touch_write();
     }
 }
 
-/// The longest timeout deadlines are computed with: `Duration::MAX` (a caller's
-/// "never") added to an instant would overflow, so it means about thirty years.
-pub(crate) const FOREVER: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
-
-/// The instant `timeout` from now, for any timeout (see [`FOREVER`]).
-pub(crate) fn deadline(timeout: Duration) -> tokio::time::Instant {
-    tokio::time::Instant::now() + timeout.min(FOREVER)
-}
-
-/// What a future whose command expired receives, saying where the command was
-/// when it expired (the one fact that cannot be worked out later); the future
-/// replaces the rest with its own timeout diagnostics.
+/// What the expiry sweep sends a `Slot::Timed` command past its deadline: a marker
+/// saying where the command was when it expired (the one fact that cannot be worked
+/// out later). Only a request future holds such a slot, and it replaces the rest
+/// with its own diagnostics ([`Shared::timeout_error_as`]); the sweep's slot does
+/// not reach the connection's state, so that is left "unknown" rather than made up.
 pub(crate) fn expired_error(status: CommandStatus) -> Error {
-    Error::Timeout(Box::new(TimeoutDiagnostics {
-        command: "command".into(),
-        timeout: Duration::ZERO,
+    TimeoutDiagnostics::error(
+        "command",
+        Duration::ZERO,
         status,
-        connection: "reconnecting",
-        queued: 0,
-        backlog: 0,
-        in_flight: 0,
-        since_last_read: Duration::ZERO,
-        since_last_write: Duration::ZERO,
-        last_connect_error: None,
-    }))
+        LinkSnapshot {
+            connection: "unknown",
+            ..LinkSnapshot::default()
+        },
+    )
 }

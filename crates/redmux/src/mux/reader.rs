@@ -1,38 +1,30 @@
-//! The reader task: decodes replies from one large buffer without copying payloads,
-//! pops the oldest pending slot for each, and completes it. RESP3 push frames never
-//! touch the FIFO.
+//! The reader task: decodes every whole reply of a read (the connection layer's
+//! [`FrameReader`] keeps them in one large buffer, payloads never copied), pops that
+//! many pending slots under one lock, and completes them in one batch. RESP3 push
+//! frames never touch the FIFO.
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use bytes::BytesMut;
-use redmux_resp::{Decoder, Value};
-use tokio::io::AsyncReadExt;
+use redmux_resp::Value;
 
 use super::Shared;
 use super::slot::Slot;
-use crate::connection::ReadHalf;
+use crate::connection::{FrameReader, ReadError};
 use crate::error::Error;
-
-/// Read at least this much at a time: one syscall drains many replies.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// Runs until the connection fails (returned as the reason) or, once the client is
 /// closed, until every written command has its reply.
-pub(crate) async fn run(
-    shared: &Shared,
-    io: &mut ReadHalf,
-    decoder: &mut Decoder,
-    mut buf: BytesMut,
-) -> Option<Error> {
+pub(crate) async fn run(shared: &Shared, frames: &mut FrameReader) -> Option<Error> {
     let mut replies: Vec<Value> = Vec::with_capacity(256);
     let mut slots: Vec<Slot> = Vec::with_capacity(256);
     loop {
+        // Where a decoded frame is classified: one place.
         loop {
-            match decoder.decode(&mut buf) {
+            match frames.decode() {
                 Ok(Some(Value::Push(items))) => shared.on_push(items),
                 Ok(Some(reply)) => replies.push(reply),
                 Ok(None) => break,
-                Err(e) => return Some(Error::protocol(format!("{e}; the connection is dropped"))),
+                Err(e) => return Some(ReadError::Decode(e).into_error()),
             }
         }
         if !replies.is_empty() {
@@ -64,26 +56,12 @@ pub(crate) async fn run(
         if shared.writer_done.load(Relaxed) && shared.pending.len() == 0 {
             return None;
         }
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
-        }
-        match io.read_buf(&mut buf).await {
-            Ok(0) => {
-                return Some(Error::ConnectionLost {
-                    status: crate::CommandStatus::Sent,
-                    reason: "the server closed the connection".into(),
-                });
-            }
+        match frames.read_more().await {
             Ok(n) => {
                 shared.counters.bytes_in.fetch_add(n as u64, Relaxed);
                 shared.touch_read();
             }
-            Err(e) => {
-                return Some(Error::ConnectionLost {
-                    status: crate::CommandStatus::Sent,
-                    reason: format!("read failed: {e}").into(),
-                });
-            }
+            Err(lost) => return Some(lost.into_error()),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The supervisor: one task per client that runs a connection's writer (inline),
-//! reader (its own task) and health monitor, and when the connection breaks fails
-//! what was in flight, keeps what was not written, and reconnects with backoff.
+//! reader (its own task) and heartbeat, and when the connection breaks fails what
+//! was in flight, keeps what was not written, and reconnects. The backoff, the
+//! reconnect loop and the heartbeat's rule are the connection layer's
+//! ([`crate::connection`]); this file says what they mean for the multiplexer.
 
-use std::hash::{BuildHasher, Hasher};
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU8;
 use std::sync::atomic::Ordering::Relaxed;
@@ -15,7 +17,7 @@ use super::writer::{self, WriterExit};
 use super::{ConnectionState, Counters, Entry, Shared, Slot, expiry, queue, reader, slot};
 use crate::command::cmd;
 use crate::config::{BacklogPolicy, Config};
-use crate::connection::{self, Connection};
+use crate::connection::{self, Connection, FrameReader, Link, Redial, WriteHalf};
 use crate::error::{CommandStatus, Error};
 
 /// Connects and starts the task that serves the connection.
@@ -47,9 +49,7 @@ fn shared(config: Config, state: ConnectionState) -> Arc<Shared> {
         state: AtomicU8::new(state as u8),
         state_tx,
         writer_done: Default::default(),
-        epoch: Instant::now(),
-        last_read_ms: Default::default(),
-        last_write_ms: Default::default(),
+        activity: Default::default(),
         last_connect_error: Mutex::new(None),
         closing: watch::channel(None).0,
         gave_up: Default::default(),
@@ -152,102 +152,70 @@ fn fail_backlog(shared: &Shared, error: &Error) {
 
 /// Tries to connect until it works, the client is closed, or the attempts run out.
 async fn reconnect(shared: &Shared) -> Option<Connection> {
-    let policy = &shared.config.reconnect;
-    let mut delay = policy.initial_delay;
-    let mut attempts = 0u32;
-    loop {
-        if done_reconnecting(shared) {
-            return None;
-        }
-        attempts = attempts.saturating_add(1);
-        let attempt = tokio::select! {
-            biased;
-            _ = shared.wait_aborted() => return None,
-            attempt = connection::connect(&shared.config) => attempt,
-        };
-        match attempt {
-            Ok(conn) => {
-                tracing::info!(attempts, "reconnected");
-                return Some(conn);
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, attempts, ?delay, "reconnect failed");
-                if let Error::Auth(_) = e {
-                    // Waiting will not fix credentials: tell the backlog now.
-                    fail_backlog(shared, &e);
+    connection::redial(&shared.config, &mut Reconnecting(shared)).await
+}
+
+/// What reconnecting means for the multiplexer.
+struct Reconnecting<'a>(&'a Shared);
+
+impl Redial for Reconnecting<'_> {
+    /// A closed client still reconnects to deliver its backlog, until that is empty
+    /// (delivered elsewhere, or expired) or its close deadline passes.
+    fn done(&self) -> bool {
+        let shared = self.0;
+        shared.is_aborted() || (shared.queue.is_closed() && shared.queue.depth().0 == 0)
+    }
+
+    fn wait_done(&mut self) -> impl Future<Output = ()> + Send {
+        let shared = self.0;
+        async move {
+            while !Reconnecting(shared).done() {
+                tokio::select! {
+                    _ = shared.wait_aborted() => {}
+                    // Pushes wake this too; the loop goes back to waiting.
+                    _ = shared.queue.wait() => {}
                 }
-                *shared.last_connect_error.lock() = Some(e);
             }
         }
-        if policy.max_attempts.is_some_and(|max| attempts >= max) {
-            tracing::warn!(attempts, "giving up reconnecting; the client is closed");
-            return None;
-        }
-        wait_or_close(shared, jitter(delay)).await;
-        delay = delay.saturating_mul(2).min(policy.max_delay);
-        let now = Instant::now();
-        for entry in shared.queue.purge_expired(now) {
+    }
+
+    fn failed(&mut self, error: Error) {
+        *self.0.last_connect_error.lock() = Some(error);
+    }
+
+    fn rejected(&mut self, error: &Error) {
+        // The backlog fails now; `Shared::refusal` refuses new commands with the
+        // error kept by `failed`.
+        fail_backlog(self.0, error);
+    }
+
+    fn paused(&mut self) {
+        let shared = self.0;
+        for entry in shared.queue.purge_expired(Instant::now()) {
             shared.counters.expired.fetch_add(1, Relaxed);
             entry
                 .slot
-                .fail(super::expired_error(CommandStatus::Backlogged));
+                .fail(shared.expired_error(CommandStatus::Backlogged));
         }
     }
-}
-
-/// Whether reconnecting is pointless: a closed client still reconnects to deliver
-/// its backlog, until that is empty (delivered elsewhere, or expired) or its close
-/// deadline passes.
-fn done_reconnecting(shared: &Shared) -> bool {
-    shared.is_aborted() || (shared.queue.is_closed() && shared.queue.depth().0 == 0)
-}
-
-/// Sleeps for `delay`, returning early if the client is closed with nothing left to
-/// deliver, or aborted.
-async fn wait_or_close(shared: &Shared, delay: Duration) {
-    let until = super::deadline(delay);
-    while tokio::time::Instant::now() < until && !done_reconnecting(shared) {
-        tokio::select! {
-            _ = tokio::time::sleep_until(until) => {}
-            _ = shared.wait_aborted() => {}
-            // Pushes wake this too; the loop goes back to sleep.
-            _ = shared.queue.wait() => {}
-        }
-    }
-}
-
-/// Between half and all of `delay`, so clients that lost one server do not all
-/// come back in the same millisecond.
-fn jitter(delay: Duration) -> Duration {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(Instant::now().elapsed().as_nanos());
-    let fraction = (hasher.finish() % 1000) as f64 / 1000.0;
-    delay.mul_f64(0.5 + fraction / 2.0)
 }
 
 /// Serves one connection until it breaks (returns why) or the client is closed and
 /// every reply is in (returns `None`). When it returns, nothing more can be written
 /// to that connection and nothing more read from it.
 async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
-    let Connection {
-        reader,
-        writer,
-        leftover,
-        decoder,
-    } = conn;
+    let Connection { reader, writer } = conn;
     let socket = Arc::new(writer);
     shared.queue.attach(socket.clone());
-    let lost = serve_with(shared, reader, &socket, decoder, leftover).await;
+    let lost = serve_with(shared, reader, &socket).await;
     shared.queue.detach().await;
     lost
 }
 
 async fn serve_with(
     shared: &Arc<Shared>,
-    mut reader: connection::ReadHalf,
-    writer: &connection::WriteHalf,
-    mut decoder: redmux_resp::Decoder,
-    leftover: bytes::BytesMut,
+    mut reader: FrameReader,
+    writer: &WriteHalf,
 ) -> Option<Error> {
     shared.writer_done.store(false, Relaxed);
     shared.touch_read();
@@ -255,11 +223,11 @@ async fn serve_with(
     let (stop_tx, stop_rx) = watch::channel(false);
     let reader_shared = shared.clone();
     // The reader runs as its own task so decoding and writing use both cores.
-    let mut reader_task = tokio::spawn(async move {
-        reader::run(&reader_shared, &mut reader, &mut decoder, leftover).await
-    });
+    let mut reader_task =
+        tokio::spawn(async move { reader::run(&reader_shared, &mut reader).await });
     let writer = writer::run(shared, writer, stop_rx);
     tokio::pin!(writer);
+    let mut health = Health(shared);
     let lost = tokio::select! {
         biased;
         // A closing client's deadline passed with the writer still stuck or replies
@@ -301,7 +269,7 @@ async fn serve_with(
                 Err(e) => Some(Error::protocol(format!("reader task ended: {e}"))),
             };
         }
-        dead = monitor(shared) => {
+        dead = connection::monitor(&shared.config, &mut health) => {
             let _ = stop_tx.send(true);
             let _ = writer.await;
             dead
@@ -322,86 +290,41 @@ async fn stop_reader(reader_task: tokio::task::JoinHandle<Option<Error>>) {
     let _ = reader_task.await;
 }
 
-/// Watches a connection's health: sends a `PING` when nothing has been written for
-/// a heartbeat interval, and declares the link dead when no reply has come for
-/// `dead_link_timeout` while commands wait and either a caller's command timed out or
-/// a heartbeat sent on an otherwise idle link went unanswered past its deadline. The
-/// second rule is what finds a link that died while idle: no caller is waiting to
-/// time out, only the `PING`.
-///
-/// Neither rule fires for a server that is merely slow to answer one long command
-/// whose own timeout has not passed (a heartbeat queued behind it does not count):
-/// replies stopping alone is not a dead link.
-async fn monitor(shared: &Shared) -> Error {
-    let config = &shared.config;
-    let period = (config.heartbeat_interval.min(config.dead_link_timeout) / 4)
-        .clamp(Duration::from_millis(10), Duration::from_millis(250));
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Since when replies have stopped coming while commands wait, and how many
-    // timeouts there were then.
-    let mut stalled: Option<(Instant, u64)> = None;
-    let mut replies_seen = shared.counters.replies.load(Relaxed);
-    // The last heartbeat's deadline and the reply count when it was sent: any reply
-    // since (its own or one before it) shows the link alive.
-    let mut heartbeat: Option<(Instant, u64)> = None;
-    loop {
-        tick.tick().await;
-        let now = Instant::now();
-        let replies = shared.counters.replies.load(Relaxed);
-        let waiting = shared.pending.len() > 0;
-        if heartbeat.is_some_and(|(_, sent_at)| replies != sent_at) {
-            heartbeat = None;
+/// The heartbeat's view of the multiplexer: replies are replies, idle means
+/// nothing written, and a PING goes through the queue like any command.
+struct Health<'a>(&'a Shared);
+
+impl Link for Health<'_> {
+    fn replies(&self) -> u64 {
+        self.0.counters.replies.load(Relaxed)
+    }
+
+    fn waiting(&self) -> bool {
+        self.0.pending.len() > 0
+    }
+
+    fn timeouts(&self) -> u64 {
+        self.0.counters.timeouts.load(Relaxed)
+    }
+
+    fn idle(&self) -> Duration {
+        self.0.activity.since_write()
+    }
+
+    fn ping(&mut self, deadline: Instant) -> bool {
+        let shared = self.0;
+        // Queued commands are traffic enough to find a dead link without help.
+        if shared.queue.depth().0 > 0 {
+            return false;
         }
-        if !waiting || replies != replies_seen {
-            stalled = None;
-        } else {
-            let timeouts = shared.counters.timeouts.load(Relaxed);
-            let (since, timeouts_then) = *stalled.get_or_insert((now, timeouts));
-            let timed_out = timeouts > timeouts_then;
-            let heartbeat_missed = heartbeat.is_some_and(|(deadline, _)| now >= deadline);
-            if now - since >= config.dead_link_timeout && (timed_out || heartbeat_missed) {
-                let what = if timed_out {
-                    "commands timed out"
-                } else {
-                    "the heartbeat PING went unanswered"
-                };
-                return Error::ConnectionLost {
-                    status: CommandStatus::Sent,
-                    reason: format!(
-                        "dead link: {what} and no reply came for {:?} (dead_link_timeout)",
-                        now - since
-                    )
-                    .into(),
-                };
-            }
-        }
-        replies_seen = replies;
-        let idle = Duration::from_millis(
-            shared
-                .millis()
-                .saturating_sub(shared.last_write_ms.load(Relaxed)),
-        );
-        if idle >= config.heartbeat_interval && shared.queue.depth().0 == 0 {
-            let ping = cmd("PING").into_bytes();
-            let deadline = now
-                + config
-                    .heartbeat_interval
-                    .max(config.command_timeout)
-                    .min(super::FOREVER);
-            // Its deadline counts only on a link with nothing else in flight: behind
-            // a long command, a late PING says nothing the command's own timeout
-            // does not.
-            let idle_link = shared.pending.len() == 0;
-            // A full queue means traffic enough to find a dead link without help.
-            if shared
-                .submit(Entry::new(ping, Slot::Ignore, deadline))
-                .is_ok()
-                && idle_link
-                && heartbeat.is_none()
-            {
-                heartbeat = Some((deadline, replies));
-            }
-        }
+        // Behind a long command a late PING says nothing the command's own timeout
+        // does not, so only one sent on an idle link counts.
+        let idle_link = shared.pending.len() == 0;
+        let ping = cmd("PING").into_bytes();
+        // A full queue refuses it: again, traffic enough.
+        shared
+            .submit(Entry::new(ping, Slot::Ignore, deadline))
+            .is_ok()
+            && idle_link
     }
 }

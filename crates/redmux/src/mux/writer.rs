@@ -179,7 +179,7 @@ impl Writer<'_> {
                     // Its caller was already told it timed out unsent.
                     entry
                         .slot
-                        .fail(super::expired_error(CommandStatus::NotSent));
+                        .fail(self.shared.expired_error(CommandStatus::NotSent));
                     self.shared.counters.expired.fetch_add(1, Relaxed);
                     continue;
                 }
@@ -243,10 +243,10 @@ impl Writer<'_> {
 async fn write_out(io: &WriteHalf, out: &[u8], direct: Option<Direct>) -> io::Result<u64> {
     match direct {
         None => {
-            io.write_all_shared(out).await?;
+            io.write_all(out).await?;
             Ok(1)
         }
-        Some((head, None)) => io.write_all_vectored_shared(&[out, &head]).await,
+        Some((head, None)) => io.write_all_vectored(&[out, &head]).await,
         // A command with large arguments kept by reference: the batch, its buffer
         // and each part in order, gathered into as few writes as the socket takes.
         Some((head, Some(parts))) => {
@@ -254,7 +254,7 @@ async fn write_out(io: &WriteHalf, out: &[u8], direct: Option<Direct>) -> io::Re
             bufs.push(out);
             bufs.push(&head);
             bufs.extend(parts.iter().map(|p| &p[..]));
-            io.write_all_vectored_shared(&bufs).await
+            io.write_all_vectored(&bufs).await
         }
     }
 }

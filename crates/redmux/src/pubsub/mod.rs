@@ -350,6 +350,9 @@ impl<'a> Subscribe<'a> {
             .get_or_start(client.config(), client.watch_state())
             .await?
             .clone();
+        if let Some(refused) = subscriber.refusal() {
+            return Err(refused);
+        }
         let id = subscriber.next_id();
         let mailbox = Arc::new(Mailbox::new(buffer));
         let pending = subscriber
@@ -390,26 +393,10 @@ impl<'a> IntoFuture for Subscribe<'a> {
 
 /// The error of a (un)subscribe the server did not confirm in time.
 fn timeout_error(command: &str, timeout: Duration, subscriber: &Subscriber) -> Error {
-    let connected = subscriber.is_connected();
-    let (since_last_read, since_last_write, last_connect_error) = subscriber.diagnostics();
-    Error::Timeout(Box::new(TimeoutDiagnostics {
-        command: command.to_string(),
-        timeout,
-        status: if connected {
-            CommandStatus::Sent
-        } else {
-            CommandStatus::Backlogged
-        },
-        connection: if connected {
-            "connected (subscriber)"
-        } else {
-            "reconnecting (subscriber)"
-        },
-        queued: 0,
-        backlog: 0,
-        in_flight: 0,
-        since_last_read,
-        since_last_write,
-        last_connect_error,
-    }))
+    let status = if subscriber.is_connected() {
+        CommandStatus::Sent
+    } else {
+        CommandStatus::Backlogged
+    };
+    TimeoutDiagnostics::error(command, timeout, status, subscriber.link_snapshot())
 }

@@ -224,6 +224,16 @@ impl Registry {
         }
     }
 
+    /// Fails every call still waiting for its topic to be confirmed, with `error`
+    /// (the server rejected the credentials: no confirmation is coming soon).
+    pub(crate) fn fail_waiting(&mut self, error: &Error) {
+        for topic in self.topics.iter_mut().flat_map(|t| t.values_mut()) {
+            for waiter in topic.waiters.drain(..) {
+                let _ = waiter.send(Err(error.clone()));
+            }
+        }
+    }
+
     /// Ends every subscription's stream and fails every waiting call.
     pub(crate) fn close(&mut self, wakers: &mut Vec<Waker>) {
         self.closed = true;

@@ -1,30 +1,28 @@
 //! [`Subscriber`]: the one connection every subscription of a client shares, and the
 //! task that serves it: write what the registry queues, read frames and hand them
 //! to the registry, PING when idle, and on a lost connection reconnect with backoff
-//! and resubscribe to everything.
+//! and resubscribe to everything. The read loop, the heartbeat's rule and the
+//! reconnect policy are the connection layer's, shared with the multiplexer; this
+//! file says what they mean for a subscriber.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
 use redmux_resp::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, OnceCell, watch};
-use tokio::time::Instant;
 
 use super::frame::{self, Frame};
 use super::registry::Registry;
 use crate::config::Config;
-use crate::connection::{self, Connection};
-use crate::error::Result;
+use crate::connection::{self, Activity, Connection, Heartbeat, Link, Redial};
+use crate::error::{Error, LinkSnapshot, Result};
 use crate::mux::ConnectionState;
-
-/// Read at least this much at a time.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// Decoded frames handled per lock of the registry: enough to amortise the lock,
 /// few enough that a subscribe call never waits long for it.
@@ -41,11 +39,10 @@ pub(crate) struct Subscriber {
     connected: AtomicBool,
     next_id: AtomicU64,
     pub(crate) counters: Counters,
-    /// For timeout diagnostics: when bytes last moved, and why reconnecting fails.
-    epoch: std::time::Instant,
-    last_read_ms: AtomicU64,
-    last_write_ms: AtomicU64,
-    last_connect_error: Mutex<Option<String>>,
+    /// When bytes last moved: for the heartbeat and timeout diagnostics.
+    activity: Activity,
+    /// Why the last connection attempt failed, while reconnecting.
+    last_connect_error: Mutex<Option<Error>>,
 }
 
 /// What the subscriber counts; read through [`crate::Client::subscriber_stats`].
@@ -73,9 +70,7 @@ impl Subscriber {
             connected: AtomicBool::new(true),
             next_id: AtomicU64::new(1),
             counters: Counters::default(),
-            epoch: std::time::Instant::now(),
-            last_read_ms: AtomicU64::new(0),
-            last_write_ms: AtomicU64::new(0),
+            activity: Activity::default(),
             last_connect_error: Mutex::new(None),
         });
         tokio::spawn(run(subscriber.clone(), conn, client_state));
@@ -95,19 +90,36 @@ impl Subscriber {
         self.connected.load(Relaxed)
     }
 
-    /// Time since bytes were last read and written, and the last connect error.
-    pub(crate) fn diagnostics(&self) -> (Duration, Duration, Option<String>) {
-        let now = self.millis();
-        let since = |at: &AtomicU64| Duration::from_millis(now.saturating_sub(at.load(Relaxed)));
-        (
-            since(&self.last_read_ms),
-            since(&self.last_write_ms),
-            self.last_connect_error.lock().clone(),
-        )
+    /// The connection as a timeout's diagnostics show it.
+    pub(crate) fn link_snapshot(&self) -> LinkSnapshot {
+        LinkSnapshot {
+            connection: if self.is_connected() {
+                "connected (subscriber)"
+            } else {
+                "reconnecting (subscriber)"
+            },
+            since_last_read: self.activity.since_read(),
+            since_last_write: self.activity.since_write(),
+            last_connect_error: self
+                .last_connect_error
+                .lock()
+                .as_ref()
+                .map(|e| e.to_string()),
+            ..LinkSnapshot::default()
+        }
     }
 
-    fn millis(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    /// While the connection is down because the server rejects the credentials: that
+    /// error, for a new subscription to fail with at once (waiting would only wait
+    /// out its timeout), as the shared connection refuses commands.
+    pub(crate) fn refusal(&self) -> Option<Error> {
+        if self.is_connected() {
+            return None;
+        }
+        match &*self.last_connect_error.lock() {
+            Some(e @ Error::Auth(_)) => Some(e.clone()),
+            _ => None,
+        }
     }
 
     fn close(&self) {
@@ -205,36 +217,44 @@ async fn run(
 /// Reconnects with the client's backoff policy; `None` once the client is closed or
 /// the policy gives up (the subscriptions' streams then end).
 async fn reconnect(subscriber: &Subscriber, shutdown: &mut Shutdown) -> Option<Connection> {
-    let policy = &subscriber.config.reconnect;
-    let mut delay = policy.initial_delay;
-    let mut attempts = 0u32;
-    loop {
-        if shutdown.now() {
-            return None;
-        }
-        attempts = attempts.saturating_add(1);
-        match connection::connect(&subscriber.config).await {
-            Ok(conn) => {
-                *subscriber.last_connect_error.lock() = None;
-                return Some(conn);
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, attempts, ?delay, "subscriber reconnect failed");
-                *subscriber.last_connect_error.lock() = Some(e.to_string());
-            }
-        }
-        if policy.max_attempts.is_some_and(|max| attempts >= max) {
-            tracing::warn!(
-                attempts,
-                "subscriber gives up reconnecting; subscriptions end"
-            );
-            return None;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.wait() => return None,
-        }
-        delay = (delay * 2).min(policy.max_delay);
+    let conn = connection::redial(
+        &subscriber.config,
+        &mut Reconnecting {
+            subscriber,
+            shutdown,
+        },
+    )
+    .await;
+    if conn.is_some() {
+        *subscriber.last_connect_error.lock() = None;
+    }
+    conn
+}
+
+/// What reconnecting means for the subscriber.
+struct Reconnecting<'a> {
+    subscriber: &'a Subscriber,
+    shutdown: &'a mut Shutdown,
+}
+
+impl Redial for Reconnecting<'_> {
+    fn done(&self) -> bool {
+        self.shutdown.now()
+    }
+
+    fn wait_done(&mut self) -> impl Future<Output = ()> + Send {
+        self.shutdown.wait()
+    }
+
+    fn failed(&mut self, error: Error) {
+        *self.subscriber.last_connect_error.lock() = Some(error);
+    }
+
+    fn rejected(&mut self, error: &Error) {
+        // Subscribe calls waiting for the connection fail now; new ones are refused
+        // (`Subscriber::refusal`). Subscriptions already made stay registered and
+        // are resubscribed if the server takes the credentials again.
+        self.subscriber.registry.lock().fail_waiting(error);
     }
 }
 
@@ -245,26 +265,32 @@ async fn serve(
     shutdown: &mut Shutdown,
 ) -> Option<String> {
     let Connection {
-        mut reader,
-        mut writer,
-        leftover: mut buf,
-        mut decoder,
+        reader: mut frames,
+        writer,
     } = conn;
     let mut out = BytesMut::new();
     let mut values: Vec<Value> = Vec::with_capacity(FRAMES_PER_LOCK);
     let mut wakers: Vec<Waker> = Vec::new();
-    let heartbeat = subscriber.config.heartbeat_interval;
-    let dead_after = subscriber.config.dead_link_timeout.max(heartbeat);
-    let mut last_read = Instant::now();
+    subscriber.activity.touch_read();
+    subscriber.activity.touch_write();
+    let mut heartbeat = Heartbeat::new(
+        &subscriber.config,
+        &Health {
+            subscriber,
+            out: &mut out,
+        },
+    );
+    let mut tick = heartbeat.ticker();
     loop {
         if shutdown.now() {
             return None;
         }
         // Handle whatever is buffered (the handshake may have left some), then write
-        // what the registry queued, then wait for more of either.
+        // what the registry queued, then wait for more of either. Every frame goes
+        // to the registry: in RESP2 messages are plain arrays, not pushes.
         loop {
             while values.len() < FRAMES_PER_LOCK {
-                match decoder.decode(&mut buf) {
+                match frames.decode() {
                     Ok(Some(value)) => values.push(value),
                     Ok(None) => break,
                     Err(e) => return Some(format!("{e}; the connection is dropped")),
@@ -287,53 +313,67 @@ async fn serve(
                 return Some(format!("{}; the connection is dropped", desync.0));
             }
         }
-        let ping_outstanding = {
-            let mut registry = subscriber.registry.lock();
-            registry.take_outbox(&mut out);
-            if last_read.elapsed() >= heartbeat && !registry.ping_outstanding() {
-                registry.ping(&mut out);
-            }
-            registry.ping_outstanding()
-        };
+        subscriber.registry.lock().take_outbox(&mut out);
         if !out.is_empty() {
             if let Err(e) = writer.write_all(&out).await {
                 return Some(format!("write failed: {e}"));
             }
             out.clear();
-            subscriber.last_write_ms.store(subscriber.millis(), Relaxed);
-        }
-        // Idle: PING after `heartbeat`. Pinged: dead if still silent at `dead_after`.
-        // Capped: either may be `Duration::MAX` ("never"), which an instant cannot take.
-        let silent_limit = if ping_outstanding {
-            dead_after
-        } else {
-            heartbeat
-        }
-        .min(crate::mux::FOREVER);
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
+            subscriber.activity.touch_write();
         }
         tokio::select! {
             biased;
             _ = shutdown.wait() => return None,
-            read = reader.read_buf(&mut buf) => match read {
-                Ok(0) => return Some("the server closed the connection".into()),
+            read = frames.read_more() => match read {
                 Ok(n) => {
                     subscriber.counters.bytes_in.fetch_add(n as u64, Relaxed);
-                    last_read = Instant::now();
-                    subscriber.last_read_ms.store(subscriber.millis(), Relaxed);
+                    subscriber.activity.touch_read();
                 }
-                Err(e) => return Some(format!("read failed: {e}")),
+                Err(lost) => return Some(lost.reason().to_string()),
             },
             _ = subscriber.outbox_ready.notified() => {}
-            _ = tokio::time::sleep_until(last_read + silent_limit) => {
-                if ping_outstanding {
-                    return Some(format!(
-                        "nothing read for {:?}, not even the reply to a PING; the link is dead",
-                        last_read.elapsed()
-                    ));
+            _ = tick.tick() => {
+                let mut health = Health { subscriber, out: &mut out };
+                if let Err(dead) = heartbeat.check(&mut health) {
+                    return Some(dead.to_string());
                 }
             }
         }
+    }
+}
+
+/// The heartbeat's view of the subscriber: any bytes read count as a reply (a
+/// listening subscriber writes nothing, and a message proves the link as well as a
+/// PONG), idle means nothing read, and a PING goes into the next write.
+struct Health<'a> {
+    subscriber: &'a Subscriber,
+    out: &'a mut BytesMut,
+}
+
+impl Link for Health<'_> {
+    fn replies(&self) -> u64 {
+        self.subscriber.counters.bytes_in.load(Relaxed)
+    }
+
+    fn waiting(&self) -> bool {
+        self.subscriber.registry.lock().ping_outstanding()
+    }
+
+    fn timeouts(&self) -> u64 {
+        0
+    }
+
+    fn idle(&self) -> Duration {
+        self.subscriber.activity.since_read()
+    }
+
+    fn ping(&mut self, _deadline: Instant) -> bool {
+        let mut registry = self.subscriber.registry.lock();
+        if registry.ping_outstanding() {
+            return false;
+        }
+        registry.ping(self.out);
+        // Subscription confirmations ahead of it are never slow: its deadline counts.
+        true
     }
 }

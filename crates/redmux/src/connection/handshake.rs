@@ -1,0 +1,128 @@
+//! The handshake, in one write and one round trip: `HELLO 3 [AUTH]` or `AUTH`,
+//! `SELECT`, `CLIENT SETNAME`, `CLIENT SETINFO` (errors ignored: Redis < 7.2 lacks
+//! it), and `PING`, so that a server that wants a password we did not give fails at
+//! connect, not on the first command.
+
+use bytes::BytesMut;
+use redmux_resp::{CommandBuf, ToArg};
+
+use super::read::{FrameReader, ReadError};
+use super::transport::WriteHalf;
+use crate::config::{Config, Protocol};
+use crate::error::{Error, ServerError};
+
+/// What each handshake reply answers, so its error can be reported for what it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    Hello,
+    Auth,
+    Select,
+    SetName,
+    /// `CLIENT SETINFO`: older servers lack it, and that is fine.
+    Optional,
+    Ping,
+}
+
+/// Sends every handshake command in one write and checks every reply: one round trip.
+pub(super) async fn run(
+    reader: &mut FrameReader,
+    writer: &WriteHalf,
+    config: &Config,
+) -> Result<(), Error> {
+    let mut out = BytesMut::with_capacity(256);
+    let mut steps = Vec::with_capacity(6);
+    let mut push = |out: &mut BytesMut, step: Step, args: &[&dyn ToArg]| {
+        let mut cmd = CommandBuf::new(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        out.extend_from_slice(&cmd.finish());
+        steps.push(step);
+    };
+    let user = config.username.as_deref().unwrap_or("default");
+    match (config.protocol, &config.password) {
+        (Protocol::Resp3, Some(password)) => push(
+            &mut out,
+            Step::Hello,
+            &[&"HELLO", &"3", &"AUTH", &user, password],
+        ),
+        (Protocol::Resp3, None) => push(&mut out, Step::Hello, &[&"HELLO", &"3"]),
+        (Protocol::Resp2, Some(password)) => match &config.username {
+            Some(user) => push(&mut out, Step::Auth, &[&"AUTH", user, password]),
+            None => push(&mut out, Step::Auth, &[&"AUTH", password]),
+        },
+        (Protocol::Resp2, None) => {}
+    }
+    if config.db != 0 {
+        push(&mut out, Step::Select, &[&"SELECT", &config.db]);
+    }
+    if let Some(name) = &config.client_name {
+        push(&mut out, Step::SetName, &[&"CLIENT", &"SETNAME", name]);
+    }
+    push(
+        &mut out,
+        Step::Optional,
+        &[&"CLIENT", &"SETINFO", &"LIB-NAME", &"redmux"],
+    );
+    push(
+        &mut out,
+        Step::Optional,
+        &[
+            &"CLIENT",
+            &"SETINFO",
+            &"LIB-VER",
+            &env!("CARGO_PKG_VERSION"),
+        ],
+    );
+    push(&mut out, Step::Ping, &[&"PING"]);
+
+    let io_error = |e: std::io::Error| Error::Connect {
+        addr: config.addr.to_string(),
+        reason: format!("handshake failed: {e}").into(),
+    };
+    writer.write_all(&out).await.map_err(io_error)?;
+
+    for step in steps {
+        // Pushes before the replies (none in practice) say nothing about them.
+        let reply = reader.next_reply(drop).await.map_err(|e| match e {
+            ReadError::Io(e) => io_error(e),
+            ReadError::Closed => Error::Connect {
+                addr: config.addr.to_string(),
+                reason: "the server closed the connection during the handshake (is it a Redis server? does it accept this client?)".into(),
+            },
+            ReadError::Decode(e) => Error::protocol(format!("during the handshake: {e}")),
+        })?;
+        let Some(line) = reply.as_error() else {
+            continue;
+        };
+        let error = ServerError::parse(line);
+        match step {
+            Step::Optional => {}
+            Step::Auth => return Err(Error::Auth(error)),
+            // NOAUTH: the server wants a password and HELLO brought none.
+            Step::Hello if matches!(error.code(), "WRONGPASS" | "NOPERM" | "NOAUTH") => {
+                return Err(Error::Auth(error));
+            }
+            Step::Hello => {
+                return Err(Error::Connect {
+                    addr: config.addr.to_string(),
+                    reason: format!(
+                        "the server refused RESP3 (HELLO 3: {error}); connect with protocol=resp2"
+                    )
+                    .into(),
+                });
+            }
+            Step::Ping if error.code() == "NOAUTH" => {
+                return Err(Error::Auth(error));
+            }
+            Step::Select | Step::SetName | Step::Ping => {
+                return Err(Error::Connect {
+                    addr: config.addr.to_string(),
+                    reason: format!("handshake failed at {step:?}: {error}").into(),
+                });
+            }
+        }
+    }
+    tracing::debug!(addr = %config.addr, protocol = ?config.protocol, db = config.db, "connected");
+    Ok(())
+}
