@@ -124,6 +124,8 @@ impl Command {
         let mut slot = KeySlot::Keyless;
         for mark in self.keys.iter() {
             let this = match mark {
+                // An offset too large to pack (see `KeyMark::pack`).
+                KeyMark::Slot(s) if s >= crate::keys::SLOTS => return KeySlot::Unknown,
                 KeyMark::Slot(s) => s,
                 KeyMark::At(at) => {
                     let arg = self
@@ -292,36 +294,82 @@ enum KeyMark {
     Slot(u16),
 }
 
-/// The marks of a command's keys: the first two inline, so a command of one or two
-/// keys (most of them: GET, SET, RENAME, LMOVE, SMOVE) records them with a couple
-/// of stores and no allocation.
-#[derive(Debug, Clone, Default)]
+impl KeyMark {
+    /// No mark, in [`Keys`]'s packed form.
+    const NONE: u32 = u32::MAX;
+    /// Set on a packed mark that holds a slot rather than an offset.
+    const SLOT: u32 = 1 << 31;
+
+    /// Packed into 31 bits: an offset past 2 GiB of arguments (no server takes
+    /// such a command) is kept as an impossible slot, so its command counts as
+    /// cross-slot rather than routed by a wrong key.
+    fn pack(self) -> u32 {
+        match self {
+            KeyMark::Slot(slot) => Self::SLOT | u32::from(slot),
+            KeyMark::At(at) => match u32::try_from(at) {
+                Ok(at) if at < Self::SLOT => at,
+                _ => Self::SLOT | u32::from(u16::MAX),
+            },
+        }
+    }
+
+    fn unpack(packed: u32) -> Option<KeyMark> {
+        match packed {
+            Self::NONE => None,
+            p if p & Self::SLOT != 0 => Some(KeyMark::Slot((p & 0xFFFF) as u16)),
+            p => Some(KeyMark::At(p as usize)),
+        }
+    }
+}
+
+/// The marks of a command's keys, packed into 16 bytes: a `Command` is moved by
+/// value at every step of a builder chain, so each byte here is copied several
+/// times per command. The first two marks are inline, so a command of one or two
+/// keys (GET, SET, RENAME, LMOVE, SMOVE, ...) records them with a store each and
+/// no allocation.
+#[derive(Debug, Clone)]
 struct Keys {
-    first: Option<KeyMark>,
-    second: Option<KeyMark>,
-    rest: Vec<KeyMark>,
+    first: u32,
+    second: u32,
+    // Boxed to keep `Keys` at 16 bytes (a `Vec` inline would be 24 more, copied
+    // on every move); the third key of a command is rare enough to pay twice.
+    #[allow(clippy::box_collection)]
+    rest: Option<Box<Vec<u32>>>,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys {
+            first: KeyMark::NONE,
+            second: KeyMark::NONE,
+            rest: None,
+        }
+    }
 }
 
 impl Keys {
     fn push(&mut self, mark: KeyMark) {
-        if self.first.is_none() {
-            self.first = Some(mark);
-        } else if self.second.is_none() {
-            self.second = Some(mark);
+        let packed = mark.pack();
+        if self.first == KeyMark::NONE {
+            self.first = packed;
+        } else if self.second == KeyMark::NONE {
+            self.second = packed;
         } else {
-            self.rest.push(mark);
+            self.rest.get_or_insert_default().push(packed);
         }
     }
 
     fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + usize::from(self.second.is_some()) + self.rest.len()
+        usize::from(self.first != KeyMark::NONE)
+            + usize::from(self.second != KeyMark::NONE)
+            + self.rest.as_ref().map_or(0, |r| r.len())
     }
 
     fn iter(&self) -> impl Iterator<Item = KeyMark> + '_ {
-        self.first
+        [self.first, self.second]
             .into_iter()
-            .chain(self.second)
-            .chain(self.rest.iter().copied())
+            .chain(self.rest.iter().flat_map(|r| r.iter().copied()))
+            .filter_map(KeyMark::unpack)
     }
 }
 
