@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::from_value::FromValue;
 use crate::mux::{self, Shared};
-use crate::request::Request;
+use crate::request::{Commands, Request, Target};
 use crate::router::Router;
 use crate::state::ConnectionState;
 use crate::stats::Stats;
@@ -41,7 +41,9 @@ pub struct Client {
 /// Dropped with the last clone of a client: closes the multiplexer, which writes what
 /// is queued, reads the replies owed, and ends its tasks.
 struct Handle {
-    router: Router,
+    router: Arc<Router>,
+    /// The typed commands, sent through `router`.
+    commands: Commands,
     /// The pub/sub connection, opened by the first subscription.
     subscriber: crate::pubsub::SubscriberSlot,
 }
@@ -68,6 +70,16 @@ impl fmt::Debug for Client {
             .field("addr", &self.config().addr)
             .field("state", &self.state())
             .finish()
+    }
+}
+
+/// The typed commands: `client.get(..)`, `client.hset(..)` and the rest (see
+/// [`Commands`]).
+impl std::ops::Deref for Client {
+    type Target = Commands;
+
+    fn deref(&self) -> &Commands {
+        &self.handle.commands
     }
 }
 
@@ -106,12 +118,7 @@ impl Client {
     pub async fn connect_with(config: Config) -> Result<Client> {
         config.check()?;
         let shared = mux::start(config).await?;
-        Ok(Client {
-            handle: Arc::new(Handle {
-                router: Router::standalone(shared),
-                subscriber: Default::default(),
-            }),
-        })
+        Ok(Client::with_router(Router::standalone(shared)))
     }
 
     /// Returns a client at once and connects in the background, as a lost
@@ -147,12 +154,20 @@ impl Client {
                 "Client::connect_lazy must be called within a tokio runtime (it starts the client's tasks)",
             ));
         }
-        Ok(Client {
+        Ok(Client::with_router(Router::standalone(mux::start_lazy(
+            config,
+        ))))
+    }
+
+    fn with_router(router: Router) -> Client {
+        let router = Arc::new(router);
+        Client {
             handle: Arc::new(Handle {
-                router: Router::standalone(mux::start_lazy(config)),
+                commands: Commands::new(Target::Shared(router.clone())),
+                router,
                 subscriber: Default::default(),
             }),
-        })
+        }
     }
 
     /// Sends any command; the reply converts to the type asked for.
@@ -168,14 +183,14 @@ impl Client {
     /// ```
     pub fn command<T: FromValue>(&self, command: Command) -> Request<'_, T> {
         match command.check_not_blocking() {
-            Ok(()) => Request::new(&self.handle.router, command),
-            Err(e) => Request::failed(&self.handle.router, e),
+            Ok(()) => self.handle.commands.request(command),
+            Err(e) => self.handle.commands.refused(e),
         }
     }
 
     /// A typed command's request: typed commands are never blocking ones.
     pub(crate) fn request<T>(&self, command: Command) -> Request<'_, T> {
-        Request::new(&self.handle.router, command)
+        self.handle.commands.request(command)
     }
 
     /// The hash slot a command goes to on a cluster: from the keys it marked as

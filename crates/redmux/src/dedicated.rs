@@ -8,6 +8,7 @@
 //! owner opens a new one.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::command::Command;
 use crate::connection::{self, Activity, FrameReader, WriteHalf};
 use crate::error::{CommandStatus, Error, LinkSnapshot, Result, TimeoutDiagnostics};
 use crate::from_value::{FromValue, convert};
+use crate::request::{Commands, Exclusive, Target};
 
 /// A connection of its own, opened with the client's configuration, that sends one
 /// command at a time and waits for its reply. Blocking commands are allowed here:
@@ -41,6 +43,19 @@ use crate::from_value::{FromValue, convert};
 #[derive(Debug)]
 pub struct DedicatedConnection {
     inner: Arc<Mutex<Inner>>,
+    /// The typed commands, sent through `inner` (see [`Commands`]).
+    commands: Commands,
+}
+
+/// The typed commands: `conn.get(..)`, `conn.hset(..)` and the rest, as on a
+/// [`Client`] (see [`Commands`]), plus the blocking ones only a connection of one's
+/// own may send.
+impl std::ops::Deref for DedicatedConnection {
+    type Target = Commands;
+
+    fn deref(&self) -> &Commands {
+        &self.commands
+    }
 }
 
 #[derive(Debug)]
@@ -78,13 +93,15 @@ impl Client {
     /// ```
     pub async fn dedicated(&self) -> Result<DedicatedConnection> {
         let conn = connection::connect(self.config()).await?;
+        let inner = Arc::new(Mutex::new(Inner {
+            frames: conn.reader,
+            writer: conn.writer,
+            health: Health::Ready,
+            activity: Activity::default(),
+        }));
         Ok(DedicatedConnection {
-            inner: Arc::new(Mutex::new(Inner {
-                frames: conn.reader,
-                writer: conn.writer,
-                health: Health::Ready,
-                activity: Activity::default(),
-            })),
+            commands: Commands::new(Target::Exclusive(inner.clone())),
+            inner,
         })
     }
 }
@@ -121,28 +138,68 @@ impl DedicatedConnection {
         command: Command,
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<Value>> + Send + 'static {
-        let inner = self.inner.clone();
-        async move {
-            let Some(timeout) = timeout else {
-                return inner.lock().await.round_trip(command).await;
-            };
-            let deadline = connection::deadline(timeout);
-            let name = command.name();
-            let Ok(mut inner) = tokio::time::timeout_at(deadline, inner.lock()).await else {
-                // Still waiting for the turn: nothing was sent.
-                return Err(timed_out(&name, timeout, CommandStatus::NotSent, None));
-            };
-            match tokio::time::timeout_at(deadline, inner.round_trip(command)).await {
-                Ok(reply) => reply,
-                Err(_) => {
-                    inner.health = Health::Broken(
-                        format!("a {name} timed out before its reply came; open a new connection")
-                            .into(),
-                    );
-                    Err(timed_out(&name, timeout, CommandStatus::Sent, Some(&inner)))
-                }
-            }
+        round_trip(self.inner.clone(), command, timeout)
+    }
+}
+
+/// [`DedicatedConnection::round_trip`] on the shared state, for the typed
+/// commands' requests.
+async fn round_trip(
+    inner: Arc<Mutex<Inner>>,
+    command: Command,
+    timeout: Option<Duration>,
+) -> Result<Value> {
+    let Some(timeout) = timeout else {
+        return inner.lock().await.round_trip(command).await;
+    };
+    let deadline = connection::deadline(timeout);
+    let name = command.name();
+    let Ok(mut inner) = tokio::time::timeout_at(deadline, inner.lock()).await else {
+        // Still waiting for the turn: nothing was sent.
+        return Err(timed_out(&name, timeout, CommandStatus::NotSent, None));
+    };
+    match tokio::time::timeout_at(deadline, inner.round_trip(command)).await {
+        Ok(reply) => reply,
+        Err(_) => {
+            inner.health = Health::Broken(
+                format!("a {name} timed out before its reply came; open a new connection").into(),
+            );
+            Err(timed_out(&name, timeout, CommandStatus::Sent, Some(&inner)))
         }
+    }
+}
+
+impl Exclusive for Mutex<Inner> {
+    fn round_trip(
+        self: Arc<Self>,
+        command: Command,
+        timeout: Option<Duration>,
+    ) -> Pin<Box<dyn Future<Output = Result<Value>> + Send>> {
+        Box::pin(round_trip(self, command, timeout))
+    }
+
+    fn send_detached(self: Arc<Self>, command: Command, timeout: Option<Duration>) -> Result<()> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::config(
+                "a fire-and-forget command on a dedicated connection needs a tokio runtime",
+            )
+        })?;
+        let mut call = Box::pin(round_trip(self, command, timeout));
+        // Polled once here, so the call joins the queue for the connection now
+        // (tokio's mutex serves waiters in the order they first asked): a command
+        // this caller sends next cannot overtake it. The task then finishes it
+        // and drops the reply.
+        let waker = std::task::Waker::noop();
+        if call
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+            .is_pending()
+        {
+            runtime.spawn(async move {
+                let _ = call.await;
+            });
+        }
+        Ok(())
     }
 }
 

@@ -78,7 +78,7 @@ pub use from_value::FromValue;
 pub use keys::{SLOTS, hash_slot};
 pub use pubsub::{Message, Subscription};
 pub use redmux_resp::{Limits, ToArg, Value};
-pub use request::{Flags, Request, Response};
+pub use request::{Commands, Flags, Request, Response};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use state::ConnectionState;
 pub use stats::Stats;

@@ -18,6 +18,8 @@ use tokio::time::{Instant, Sleep};
 use crate::command::{Command, ShortName};
 use crate::error::{Error, Result};
 use crate::from_value::{FromValue, convert};
+use redmux_resp::Value;
+
 use crate::mux::{ReplyReceiver, SenderDropped, Shared, Ticket};
 use crate::router::Router;
 
@@ -54,6 +56,65 @@ impl BitOr for Flags {
     }
 }
 
+/// Where requests go: the shared connections, through the router, or a
+/// connection of one's own.
+#[derive(Debug)]
+pub(crate) enum Target {
+    /// The shared, multiplexed connection of each node, picked by the router.
+    Shared(Arc<Router>),
+    /// A dedicated connection: one command at a time, in the order sent.
+    Exclusive(Arc<dyn Exclusive>),
+}
+
+/// A connection of one's own that runs one command at a time (see
+/// [`crate::DedicatedConnection`]).
+pub(crate) trait Exclusive: std::fmt::Debug + Send + Sync {
+    /// Sends `command` when its turn comes and resolves to the reply as the
+    /// server sent it; `timeout` (none: wait as long as it takes) bounds the wait
+    /// for the turn and the reply together.
+    fn round_trip(
+        self: Arc<Self>,
+        command: Command,
+        timeout: Option<Duration>,
+    ) -> Pin<Box<dyn Future<Output = Result<Value>> + Send>>;
+
+    /// Takes `command`'s turn now and returns at once; the reply is read and
+    /// dropped when it comes.
+    fn send_detached(self: Arc<Self>, command: Command, timeout: Option<Duration>) -> Result<()>;
+}
+
+/// The typed commands (`get`, `set`, `hgetall`, `zadd`, ...): a [`crate::Client`]
+/// and a [`crate::DedicatedConnection`] both dereference to this, so every typed
+/// method works on either. Each returns a [`Request`].
+///
+/// ```no_run
+/// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+/// client.set("k", "v").await?;                  // on the shared connection
+/// let conn = client.dedicated().await?;
+/// let v: Option<String> = conn.get("k").await?; // on a connection of its own
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Commands {
+    target: Target,
+}
+
+impl Commands {
+    pub(crate) fn new(target: Target) -> Commands {
+        Commands { target }
+    }
+
+    /// A typed command's request.
+    pub(crate) fn request<T>(&self, command: Command) -> Request<'_, T> {
+        Request::new(&self.target, command)
+    }
+
+    /// A request that fails with `error` when awaited.
+    pub(crate) fn refused<T>(&self, error: Error) -> Request<'_, T> {
+        Request::failed(&self.target, error)
+    }
+}
+
 /// A command ready to send, whose reply becomes a `T`.
 ///
 /// Await it to send it and get the reply; before that, set a [`timeout`](Self::timeout)
@@ -69,7 +130,7 @@ impl BitOr for Flags {
 #[must_use = "a request does nothing until it is awaited or sent with fire_and_forget()"]
 #[derive(Debug)]
 pub struct Request<'a, T> {
-    router: &'a Router,
+    target: &'a Target,
     command: Result<Command>,
     timeout: Option<Duration>,
     flags: Flags,
@@ -77,9 +138,9 @@ pub struct Request<'a, T> {
 }
 
 impl<'a, T> Request<'a, T> {
-    pub(crate) fn new(router: &'a Router, command: Command) -> Self {
+    pub(crate) fn new(target: &'a Target, command: Command) -> Self {
         Request {
-            router,
+            target,
             command: Ok(command),
             timeout: None,
             flags: Flags::NONE,
@@ -88,9 +149,9 @@ impl<'a, T> Request<'a, T> {
     }
 
     /// A request that fails with `error` when awaited, for input refused before sending.
-    pub(crate) fn failed(router: &'a Router, error: Error) -> Self {
+    pub(crate) fn failed(target: &'a Target, error: Error) -> Self {
         Request {
-            router,
+            target,
             command: Err(error),
             timeout: None,
             flags: Flags::NONE,
@@ -129,8 +190,12 @@ impl<'a, T> Request<'a, T> {
     /// [`Error::ConnectionLost`] or the server's rejection of the credentials.
     pub fn fire_and_forget(self) -> Result<()> {
         let command = self.command?;
-        let node = self.router.node_for(&command);
-        node.send_detached(command.into_parts(), self.timeout)
+        match self.target {
+            Target::Shared(router) => router
+                .node_for(&command)
+                .send_detached(command.into_parts(), self.timeout),
+            Target::Exclusive(link) => link.clone().send_detached(command, self.timeout),
+        }
     }
 }
 
@@ -153,7 +218,16 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Ok(c) => c,
             Err(e) => return Response::ready(Err(e)),
         };
-        let node = self.router.node_for(&command);
+        let node = match self.target {
+            Target::Shared(router) => router.node_for(&command),
+            Target::Exclusive(link) => {
+                let reply = link.clone().round_trip(command, self.timeout);
+                return Response {
+                    state: State::Exclusive(reply),
+                    sleep: None,
+                };
+            }
+        };
         let timeout = self.timeout.unwrap_or(node.config().command_timeout);
         let deadline = crate::mux::deadline(timeout);
         let name = command.short_name();
@@ -196,6 +270,8 @@ pin_project_lite::pin_project! {
 
 enum State<T> {
     Done(Option<Result<T>>),
+    /// On a dedicated connection: its round trip.
+    Exclusive(Pin<Box<dyn Future<Output = Result<Value>> + Send>>),
     Waiting {
         rx: ReplyReceiver,
         shared: Arc<Shared>,
@@ -212,6 +288,7 @@ impl<T> std::fmt::Debug for State<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             State::Done(outcome) => f.debug_tuple("Done").field(&outcome.is_some()).finish(),
+            State::Exclusive(_) => f.write_str("Exclusive"),
             State::Waiting {
                 seq, name, timeout, ..
             } => f
@@ -253,6 +330,11 @@ impl<T: FromValue> Future for Response<T> {
                     return Poll::Ready(outcome.take().unwrap_or_else(|| {
                         Err(Error::protocol("response polled after completion"))
                     }));
+                }
+                State::Exclusive(reply) => {
+                    let outcome = ready!(reply.as_mut().poll(cx)).and_then(convert);
+                    *this.state = State::Done(None);
+                    return Poll::Ready(outcome);
                 }
             };
         let outcome = 'waiting: {

@@ -3,9 +3,9 @@
 
 use redmux_resp::ToArg;
 
-use crate::{Client, Command, Request, cmd};
+use crate::{Command, Commands, Request, cmd};
 
-impl Client {
+impl Commands {
     /// Sets or clears one bit, growing the string with zero bytes if needed:
     /// `SETBIT key offset 0|1`. Offset 0 is the most significant bit of the first byte.
     /// The reply is the bit's old value.

@@ -5,9 +5,9 @@
 
 use redmux_resp::{ToArg, Value};
 
-use crate::{Client, Command, Error, FromValue, Request, Result, cmd};
+use crate::{Command, Commands, Error, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// Adds a member at a position, or moves it: `GEOADD key longitude latitude member`.
     /// The reply is whether the member is new. Longitudes run from -180 to 180,
     /// latitudes from -85.05112878 to 85.05112878; the server refuses others.

@@ -3,9 +3,9 @@
 use redmux_resp::ToArg;
 
 use super::strings::pairs_args;
-use crate::{Client, FromValue, Request, cmd};
+use crate::{Commands, FromValue, Request, cmd};
 
-impl Client {
+impl Commands {
     /// Gets a field of a hash: `HGET key field`. Nil (a missing field or key)
     /// converts to `None`.
     ///

@@ -3,9 +3,9 @@
 
 use redmux_resp::ToArg;
 
-use crate::{Client, Request, cmd};
+use crate::{Commands, Request, cmd};
 
-impl Client {
+impl Commands {
     /// Adds an element to a HyperLogLog, creating it if needed: `PFADD key element`.
     /// The reply is whether the estimate changed (an element seen before, or a
     /// collision, leaves it as it was).

@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 use redmux_resp::{ToArg, Value};
 
 use super::{millis, since_epoch};
-use crate::{Client, FromValue, Request, Result, cmd};
+use crate::{Commands, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// Deletes a key: `DEL key`. The reply is whether it existed.
     ///
     /// ```no_run

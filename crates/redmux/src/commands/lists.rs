@@ -6,7 +6,7 @@
 
 use redmux_resp::ToArg;
 
-use crate::{Client, FromValue, Request, cmd};
+use crate::{Commands, FromValue, Request, cmd};
 
 /// An end of a list, for [`Client::lmove`].
 ///
@@ -32,7 +32,7 @@ impl Side {
     }
 }
 
-impl Client {
+impl Commands {
     /// Pushes a value onto the head of a list, creating it if needed:
     /// `LPUSH key element`. The reply is the list's new length.
     ///

@@ -59,6 +59,7 @@ use redmux_resp::Value;
 use crate::{Error, FromValue, Result};
 
 mod bitmaps;
+mod blocking;
 mod geo;
 mod hashes;
 mod hyperloglog;

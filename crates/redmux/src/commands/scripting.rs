@@ -7,9 +7,9 @@
 use redmux_resp::{ToArg, Value};
 
 use super::{Fields, FlushMode};
-use crate::{Client, Command, FromValue, Request, Result, cmd};
+use crate::{Command, Commands, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// Whether the server's script cache holds each script, in the order given:
     /// `SCRIPT EXISTS sha1 [sha1 ...]`. [`crate::Script`] reloads a script it finds
     /// missing by itself; this is for looking, not for guarding a call.

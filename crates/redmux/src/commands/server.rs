@@ -4,9 +4,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redmux_resp::{ToArg, Value};
 
-use crate::{Client, Error, FromValue, Request, Result, cmd};
+use crate::{Commands, Error, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// Checks the server answers: `PING`. The reply is `PONG`.
     ///
     /// ```no_run

@@ -13,9 +13,9 @@ use std::time::Duration;
 use redmux_resp::{ToArg, Value};
 
 use super::strings::pairs_args;
-use crate::{Client, Command, FromValue, Request, Result, cmd};
+use crate::{Command, Commands, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// The server's default report, parsed: `INFO`. Sections are keyed by their
     /// heading in lower case (`# Server` is `server`).
     ///

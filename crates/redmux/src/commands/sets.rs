@@ -4,9 +4,9 @@
 
 use redmux_resp::ToArg;
 
-use crate::{Client, Command, FromValue, Request, cmd};
+use crate::{Command, Commands, FromValue, Request, cmd};
 
-impl Client {
+impl Commands {
     /// Adds a member to a set, creating it if needed: `SADD key member`. The reply is
     /// whether the member is new.
     ///

@@ -9,9 +9,9 @@ use std::ops::RangeBounds;
 use redmux_resp::ToArg;
 
 use super::zrange::{lex_bound, score_bound};
-use crate::{Client, Command, FromValue, Request, cmd};
+use crate::{Command, Commands, FromValue, Request, cmd};
 
-impl Client {
+impl Commands {
     /// Adds a member with a score, or updates the score of an existing member:
     /// `ZADD key score member`. The reply is whether the member is new.
     ///

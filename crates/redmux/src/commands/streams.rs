@@ -8,9 +8,9 @@ use bytes::Bytes;
 use redmux_resp::{ToArg, Value};
 
 use super::strings::pairs_args;
-use crate::{Client, Command, Error, FromValue, Request, Result, cmd};
+use crate::{Command, Commands, Error, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// Appends an entry with an ID the server makes up (`<milliseconds>-<sequence>`):
     /// `XADD key * field value [field value ...]`. The reply is the new entry's ID.
     ///

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 use redmux_resp::{ToArg, Value};
 
 use super::{StreamEntry, millis, since_epoch};
-use crate::{Client, Command, Error, FromValue, Request, Result, cmd};
+use crate::{Command, Commands, Error, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// Takes pending entries over for another consumer, those idle at least the
     /// claim's minimum: `XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms]
     /// [TIME unix-time-ms] [RETRYCOUNT count] [FORCE] [LASTID id]`. The reply is the

@@ -8,9 +8,9 @@ use std::time::Duration;
 use redmux_resp::{ToArg, Value};
 
 use super::millis;
-use crate::{Client, FromValue, Request, Result, cmd};
+use crate::{Commands, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// Creates a consumer group that will deliver entries after `id` (`$` for only new
     /// ones, `0` for the whole stream): `XGROUP CREATE key group id|$`.
     ///

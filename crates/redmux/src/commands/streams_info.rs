@@ -10,9 +10,9 @@ use std::time::Duration;
 use redmux_resp::{ToArg, Value};
 
 use super::{Fields, StreamEntry};
-use crate::{Client, FromValue, Request, Result, cmd};
+use crate::{Commands, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// A stream's length, IDs, groups and first and last entries: `XINFO STREAM key`.
     ///
     /// # Errors

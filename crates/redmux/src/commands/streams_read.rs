@@ -7,9 +7,9 @@
 use redmux_resp::{ToArg, Value};
 
 use super::StreamEntry;
-use crate::{Client, Command, Error, FromValue, Request, Result, cmd};
+use crate::{Command, Commands, Error, FromValue, Request, Result, cmd};
 
-impl Client {
+impl Commands {
     /// Entries after the given IDs in one or more streams, without blocking:
     /// `XREAD STREAMS key [key ...] id [id ...]`. Pairs are `(key, id)`; `0` reads
     /// from the start, and `$` (the last ID now) reads nothing here, as there is no
@@ -121,18 +121,13 @@ impl Client {
         options: XReadGroupOptions,
     ) -> Request<'_, Vec<StreamRead>> {
         let mut command = cmd("XREADGROUP").arg("GROUP").arg(group).arg(consumer);
-        if let Some(count) = options.count {
-            command.push_arg("COUNT").push_arg(count);
-        }
-        if options.noack {
-            command.push_arg("NOACK");
-        }
+        options.push_args(&mut command);
         self.request(with_streams(command, streams))
     }
 }
 
 /// Appends `STREAMS key [key ...] id [id ...]`: all the keys, then all the IDs.
-fn with_streams(
+pub(super) fn with_streams(
     mut command: Command,
     streams: impl IntoIterator<Item = (impl ToArg, impl ToArg)>,
 ) -> Command {
@@ -212,6 +207,16 @@ impl XReadGroupOptions {
     pub fn count(mut self, count: u64) -> Self {
         self.count = Some(count);
         self
+    }
+
+    /// Appends `[COUNT count] [NOACK]`.
+    pub(super) fn push_args(&self, command: &mut Command) {
+        if let Some(count) = self.count {
+            command.push_arg("COUNT").push_arg(count);
+        }
+        if self.noack {
+            command.push_arg("NOACK");
+        }
     }
 
     /// `NOACK`: treat the entries as acknowledged at once; they never become pending.

@@ -6,9 +6,9 @@ use redmux_resp::ToArg;
 
 use super::keys::{Ttl, millis_rounded_up};
 use super::{millis, since_epoch};
-use crate::{Client, Command, FromValue, Request, cmd};
+use crate::{Command, Commands, FromValue, Request, cmd};
 
-impl Client {
+impl Commands {
     /// Gets the value of a key: `GET key`. Nil (a missing key) converts to `None`.
     ///
     /// ```no_run

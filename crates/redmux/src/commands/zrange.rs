@@ -4,9 +4,9 @@ use std::ops::{Bound, RangeBounds};
 
 use redmux_resp::ToArg;
 
-use crate::{Client, Command, FromValue, Request, cmd};
+use crate::{Command, Commands, FromValue, Request, cmd};
 
-impl Client {
+impl Commands {
     /// Members of a sorted set in a range:
     /// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count]`.
     ///
