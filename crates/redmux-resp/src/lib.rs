@@ -3,7 +3,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`value`] | [`Value`], every RESP2 and RESP3 reply kind, and its encoding back to bytes |
-//! | [`decode`] | [`Decoder`], resumable and linear in its input, bounded by [`Limits`] |
+//! | [`decode`] | [`Decoder`], resumable and linear in its input, bounded by [`Limits`]; one file per concern: lines, blobs, aggregates, numbers, the one-step bulk string |
 //! | [`encode`] | [`CommandBuf`] and [`ToArg`]: commands as arrays of bulk strings, written once |
 //! | [`error`] | [`DecodeError`], why a stream is not valid RESP |
 //!
