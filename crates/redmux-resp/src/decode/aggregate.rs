@@ -4,11 +4,14 @@
 
 use super::Decoder;
 use super::frame::{Frame, FrameKind, finish, pair_up};
+use super::outcome::Oversize;
 use crate::Value;
 use crate::error::DecodeError;
 
 impl Decoder {
-    pub(super) fn open(
+    /// Opens an aggregate. `SKIP` as for `Decoder::general`: a frame being discarded
+    /// stores no elements, so it reserves no room for them.
+    pub(super) fn open<const SKIP: bool>(
         &mut self,
         kind: FrameKind,
         expected: Option<usize>,
@@ -19,7 +22,11 @@ impl Decoder {
             });
         }
         // A header can claim millions of elements in a few bytes: grow as they come.
-        let capacity = expected.unwrap_or(0).min(1024);
+        let capacity = if SKIP && self.discarding() {
+            0
+        } else {
+            expected.unwrap_or(0).min(1024)
+        };
         self.stack.push(Frame {
             kind,
             expected,
@@ -30,7 +37,13 @@ impl Decoder {
 
     /// Hands a finished value to the innermost open aggregate, closing every aggregate
     /// it completes; returns the value once nothing is left open.
-    pub(super) fn complete(&mut self, mut value: Value) -> Result<Option<Value>, DecodeError> {
+    pub(super) fn complete<const SKIP: bool>(
+        &mut self,
+        mut value: Value,
+    ) -> Result<Option<Value>, DecodeError> {
+        if SKIP && self.discarding() {
+            return self.discard(value);
+        }
         loop {
             let Some(top) = self.stack.last_mut() else {
                 return Ok(Some(value));
@@ -46,10 +59,9 @@ impl Decoder {
                     _ => top.items.len(),
                 };
                 if len > self.limits.max_aggregate_len {
-                    return Err(DecodeError::AggregateTooLarge {
-                        len: len as u64,
-                        limit: self.limits.max_aggregate_len,
-                    });
+                    // Discarding from here on, this value with the rest.
+                    self.over_limit::<SKIP>(Oversize::Aggregate, len as u64)?;
+                    return Ok(None);
                 }
             }
             if top.expected != Some(top.items.len()) {
@@ -60,7 +72,7 @@ impl Decoder {
             };
             if let FrameKind::Attribute = frame.kind {
                 let attributes = pair_up(frame.items)?;
-                self.open(FrameKind::Attributed(attributes), Some(1))?;
+                self.open::<SKIP>(FrameKind::Attributed(attributes), Some(1))?;
                 return Ok(None);
             }
             value = finish(frame)?;

@@ -1,5 +1,6 @@
 //! Payloads whose header has been read: bulk strings, bulk errors, verbatim strings
-//! and the chunks of a streamed string, checked for completeness in O(1).
+//! and the chunks of a streamed string, checked for completeness in O(1); and the
+//! payloads of a frame being discarded, dropped as they arrive.
 
 use bytes::{Buf, BytesMut};
 
@@ -17,6 +18,9 @@ impl Decoder {
         // Saturating: a length near `usize::MAX` (32-bit, no limit) is never whole.
         let need = blob.len.saturating_add(2);
         if buf.len() < need {
+            if let BlobKind::Skip | BlobKind::SkipChunk = blob.kind {
+                self.skip_part(blob, buf);
+            }
             return Ok(Step::NeedMore);
         }
         if &buf[blob.len..need] != b"\r\n" {
@@ -40,6 +44,10 @@ impl Decoder {
                     text: payload.slice(4..),
                 }
             }
+            // The rest of a skipped payload, just dropped: the value it stands for
+            // is discarded (see `skip.rs`).
+            BlobKind::Skip => Value::Nil,
+            BlobKind::SkipChunk => return Ok(Step::Continue),
             BlobKind::Chunk => {
                 match self.stack.last_mut() {
                     Some(Frame {

@@ -19,6 +19,10 @@ pub(super) enum BlobKind {
     Verbatim,
     /// One `;len` piece of a streamed string.
     Chunk,
+    /// A payload of a frame being discarded (see `skip.rs`): dropped as it comes.
+    Skip,
+    /// A `Skip` that is a chunk of a streamed string: no value of its own.
+    SkipChunk,
 }
 
 #[derive(Debug)]

@@ -7,11 +7,17 @@ use bytes::{Buf, BytesMut};
 use super::Decoder;
 use super::frame::{Blob, BlobKind, Frame, FrameKind, Step, empty, finish};
 use super::number::{invalid, parse_double, parse_int, validate_big_number};
+use super::outcome::Oversize;
 use crate::Value;
 use crate::error::DecodeError;
 
 impl Decoder {
-    pub(super) fn take_line(&mut self, buf: &mut BytesMut) -> Result<Step, DecodeError> {
+    /// Decodes one line. `SKIP` as for `Decoder::general`: whether a value over a
+    /// limit is an error or starts discarding its frame.
+    pub(super) fn take_line<const SKIP: bool>(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Step, DecodeError> {
         if self.scanned > buf.len() {
             // Not the buffer scanned before (the caller emptied or swapped it).
             self.scanned = 0;
@@ -76,18 +82,28 @@ impl Decoder {
             }
             b'$' | b'!' | b'=' => {
                 if tag == b'$' && text == b"?" {
-                    self.open(FrameKind::StreamedString(BytesMut::new()), None)?;
+                    self.open::<SKIP>(FrameKind::StreamedString(BytesMut::new()), None)?;
                     Step::Continue
                 } else {
-                    match self.blob_len(text)? {
+                    match Self::length(text)? {
                         None if tag == b'$' => Step::Value(Value::Nil),
                         None => return Err(invalid("length", text)),
                         Some(len) => {
-                            let kind = match tag {
-                                b'$' => BlobKind::Bulk,
-                                b'!' => BlobKind::Error,
-                                _ => BlobKind::Verbatim,
+                            // In a frame being discarded, every payload is skipped:
+                            // none of it is kept, so none of it need be buffered.
+                            let kind = if len > self.limits.max_bulk_len as u64
+                                || (SKIP && self.discarding())
+                            {
+                                self.over_limit::<SKIP>(Oversize::Bulk, len)?;
+                                BlobKind::Skip
+                            } else {
+                                match tag {
+                                    b'$' => BlobKind::Bulk,
+                                    b'!' => BlobKind::Error,
+                                    _ => BlobKind::Verbatim,
+                                }
                             };
+                            let len = self.blob_size(len)?;
                             self.blob = Some(Blob { kind, len });
                             Step::Continue
                         }
@@ -100,7 +116,7 @@ impl Decoder {
                         "string chunk outside a streamed string",
                     ));
                 }
-                match self.blob_len(text)? {
+                match Self::length(text)? {
                     Some(0) => {
                         buf.advance(newline + 1);
                         let Some(Frame {
@@ -117,17 +133,17 @@ impl Decoder {
                     Some(len) => {
                         // The limit is on the whole string, not on each chunk: a peer
                         // could otherwise stream without end.
-                        let total = self.streamed_len() as u64 + len as u64;
-                        if total > self.limits.max_bulk_len as u64 {
-                            return Err(DecodeError::BulkTooLarge {
-                                len: total,
-                                limit: self.limits.max_bulk_len,
-                            });
-                        }
-                        self.blob = Some(Blob {
-                            kind: BlobKind::Chunk,
-                            len,
-                        });
+                        let total = (self.streamed_len() as u64).saturating_add(len);
+                        let kind = if total > self.limits.max_bulk_len as u64
+                            || (SKIP && self.discarding())
+                        {
+                            self.over_limit::<SKIP>(Oversize::Bulk, total)?;
+                            BlobKind::SkipChunk
+                        } else {
+                            BlobKind::Chunk
+                        };
+                        let len = self.blob_size(len)?;
+                        self.blob = Some(Blob { kind, len });
                         Step::Continue
                     }
                     None => return Err(invalid("chunk length", text)),
@@ -143,13 +159,25 @@ impl Decoder {
                     _ => FrameKind::Attribute,
                 };
                 if text == b"?" && tag != b'|' {
-                    self.open(kind, None)?;
+                    self.open::<SKIP>(kind, None)?;
                     Step::Continue
                 } else {
-                    match self.aggregate_len(text)? {
+                    match Self::length(text)? {
                         None if tag == b'*' => Step::Value(Value::Nil),
                         None => return Err(invalid("length", text)),
                         Some(n) => {
+                            if n > self.limits.max_aggregate_len as u64 {
+                                // Discarding: the elements are still read, to find
+                                // where the frame ends, but counted, not kept.
+                                self.over_limit::<SKIP>(Oversize::Aggregate, n)?;
+                            }
+                            // Only on a 32-bit target can a count not fit; no such
+                            // reply is real.
+                            let n =
+                                usize::try_from(n).map_err(|_| DecodeError::AggregateTooLarge {
+                                    len: n,
+                                    limit: self.limits.max_aggregate_len,
+                                })?;
                             // Saturating: on a 32-bit target a limit raised past
                             // 2^31 pairs would overflow (no such map fits in memory).
                             let n = if pairs { n.saturating_mul(2) } else { n };
@@ -157,13 +185,16 @@ impl Decoder {
                                 buf.advance(newline + 1);
                                 return Ok(match kind {
                                     FrameKind::Attribute => {
-                                        self.open(FrameKind::Attributed(Vec::new()), Some(1))?;
+                                        self.open::<SKIP>(
+                                            FrameKind::Attributed(Vec::new()),
+                                            Some(1),
+                                        )?;
                                         Step::Continue
                                     }
                                     other => Step::Value(empty(other)),
                                 });
                             }
-                            self.open(kind, Some(n))?;
+                            self.open::<SKIP>(kind, Some(n))?;
                             Step::Continue
                         }
                     }
@@ -214,33 +245,13 @@ impl Decoder {
         )
     }
 
-    /// A blob length: `None` for `-1`.
-    fn blob_len(&self, text: &[u8]) -> Result<Option<usize>, DecodeError> {
-        let n = parse_int(text, "length")?;
-        match n {
+    /// A blob or aggregate length: `None` for `-1`. Checked against the limits by
+    /// the caller, which knows what to do when one is over.
+    fn length(text: &[u8]) -> Result<Option<u64>, DecodeError> {
+        match parse_int(text, "length")? {
             -1 => Ok(None),
             n if n < 0 => Err(invalid("length", text)),
-            n if n as u64 > self.limits.max_bulk_len as u64 => Err(DecodeError::BulkTooLarge {
-                len: n as u64,
-                limit: self.limits.max_bulk_len,
-            }),
-            n => Ok(Some(n as usize)),
-        }
-    }
-
-    /// An aggregate length: `None` for `-1`.
-    fn aggregate_len(&self, text: &[u8]) -> Result<Option<usize>, DecodeError> {
-        let n = parse_int(text, "length")?;
-        match n {
-            -1 => Ok(None),
-            n if n < 0 => Err(invalid("length", text)),
-            n if n as u64 > self.limits.max_aggregate_len as u64 => {
-                Err(DecodeError::AggregateTooLarge {
-                    len: n as u64,
-                    limit: self.limits.max_aggregate_len,
-                })
-            }
-            n => Ok(Some(n as usize)),
+            n => Ok(Some(n as u64)),
         }
     }
 }

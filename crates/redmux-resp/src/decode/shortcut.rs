@@ -10,6 +10,9 @@ use crate::Value;
 impl Decoder {
     /// `$<len>\r\n<payload>\r\n` at the front of `buf`, all of it there and within
     /// the limits: the payload, consumed. `None` (nothing consumed) for anything else.
+    // Always inlined: it is the hot path of both `decode` and `decode_frame`, and a
+    // call costs a measurable share of its ~20 instructions.
+    #[inline(always)]
     pub(super) fn whole_bulk(&mut self, buf: &mut BytesMut) -> Option<Value> {
         // Up to 10 digits: lengths past 9,999,999,999 are over any sane limit and
         // go the general way.

@@ -221,3 +221,225 @@ fn huge_claimed_array_does_not_allocate() {
     let mut buf = BytesMut::from(&b"*100000000\r\n:1\r\n"[..]);
     assert_eq!(Decoder::new().decode(&mut buf), Ok(None));
 }
+
+// ---- Frames over a limit, skipped by `decode_frame` ----
+
+use super::{Decoded, Oversize, TooLarge};
+
+fn small() -> Limits {
+    Limits {
+        max_bulk_len: 16,
+        max_aggregate_len: 4,
+        ..Limits::default()
+    }
+}
+
+fn too_large(what: Oversize, len: u64, limit: usize, push: bool) -> Decoded {
+    Decoded::TooLarge(TooLarge {
+        what,
+        len,
+        limit,
+        push,
+    })
+}
+
+/// Feeds `input` in pieces of `step` bytes to `decode_frame`; returns the outcomes
+/// and the most bytes the buffer held after any call.
+fn frames_in_steps(d: &mut Decoder, input: &[u8], step: usize) -> (Vec<Decoded>, usize) {
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut most = 0;
+    for piece in input.chunks(step) {
+        buf.extend_from_slice(piece);
+        while let Some(frame) = d.decode_frame(&mut buf).unwrap() {
+            out.push(frame);
+        }
+        most = most.max(buf.len());
+    }
+    assert!(buf.is_empty(), "{} bytes left", buf.len());
+    assert!(!d.in_frame());
+    (out, most)
+}
+
+#[test]
+fn an_oversize_bulk_is_skipped_exactly_however_it_is_split() {
+    // Every payload byte a CRLF or a type byte, so a decoder that lost count would
+    // find frames inside it.
+    let payload = b"\r\n$1\r\n+OK\r\n".repeat(100);
+    let mut input = format!("${}\r\n", payload.len()).into_bytes();
+    input.extend_from_slice(&payload);
+    input.extend_from_slice(b"\r\n$3\r\nfoo\r\n+OK\r\n");
+    let want = vec![
+        too_large(Oversize::Bulk, payload.len() as u64, 16, false),
+        Decoded::Frame("foo".into()),
+        Decoded::Frame(Value::SimpleString("OK".into())),
+    ];
+    for step in 1..=input.len() {
+        let mut d = Decoder::with_limits(small());
+        let (got, most) = frames_in_steps(&mut d, &input, step);
+        assert_eq!(got, want, "step {step}");
+        // The payload was dropped as it came: the buffer held at most one piece and
+        // what the piece before left over (a header, a CR).
+        assert!(most < step + 8, "step {step}: the buffer held {most} bytes");
+    }
+}
+
+#[test]
+fn an_oversize_bulk_without_its_crlf_is_still_an_error() {
+    let mut d = Decoder::with_limits(small());
+    let mut buf = BytesMut::from(&b"$17\r\n0123456789abcdefgX\n"[..]);
+    assert_eq!(d.decode_frame(&mut buf), Err(DecodeError::MissingCrlf));
+}
+
+#[test]
+fn an_oversize_value_nested_anywhere_makes_the_whole_frame_too_large() {
+    let big = "x".repeat(17);
+    let cases: Vec<(String, Decoded)> = vec![
+        // Nested in an array, after elements already kept.
+        (
+            format!("*3\r\n:1\r\n${}\r\n{big}\r\n$2\r\nok\r\n", big.len()),
+            too_large(Oversize::Bulk, 17, 16, false),
+        ),
+        // Two levels down, in a map's value, then more elements to count.
+        (
+            format!(
+                "*2\r\n%1\r\n+k\r\n!{}\r\n{big}\r\n*2\r\n:1\r\n:2\r\n",
+                big.len()
+            ),
+            too_large(Oversize::Bulk, 17, 16, false),
+        ),
+        // A verbatim string.
+        (
+            format!("={}\r\ntxt:{}\r\n", big.len() + 4, big),
+            too_large(Oversize::Bulk, 21, 16, false),
+        ),
+        // An array over its count, with aggregates and blobs inside.
+        (
+            "*5\r\n:1\r\n*2\r\n$1\r\na\r\n_\r\n$0\r\n\r\n*-1\r\n%0\r\n".to_string(),
+            too_large(Oversize::Aggregate, 5, 4, false),
+        ),
+        // A map over its count (counted in pairs).
+        (
+            "%5\r\n:1\r\n:1\r\n:2\r\n:2\r\n:3\r\n:3\r\n:4\r\n:4\r\n:5\r\n:5\r\n".to_string(),
+            too_large(Oversize::Aggregate, 5, 4, false),
+        ),
+        // A push: told apart from a reply.
+        (
+            format!(">2\r\n+message\r\n${}\r\n{big}\r\n", big.len()),
+            too_large(Oversize::Bulk, 17, 16, true),
+        ),
+        (
+            ">5\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n".to_string(),
+            too_large(Oversize::Aggregate, 5, 4, true),
+        ),
+        // A streamed string over the limit in total, not in any one chunk.
+        (
+            "$?\r\n;10\r\n0123456789\r\n;10\r\n0123456789\r\n;1\r\nx\r\n;0\r\n".to_string(),
+            too_large(Oversize::Bulk, 20, 16, false),
+        ),
+        // A streamed array that grows past the limit, holding a streamed string.
+        (
+            "*?\r\n:1\r\n$?\r\n;1\r\na\r\n;0\r\n:3\r\n:4\r\n:5\r\n:6\r\n.\r\n".to_string(),
+            too_large(Oversize::Aggregate, 5, 4, false),
+        ),
+        // An attribute over its count, and the value it describes.
+        (
+            "|5\r\n:1\r\n:1\r\n:2\r\n:2\r\n:3\r\n:3\r\n:4\r\n:4\r\n:5\r\n:5\r\n*1\r\n:0\r\n"
+                .to_string(),
+            too_large(Oversize::Aggregate, 5, 4, false),
+        ),
+        // The first value over a limit is the one reported.
+        (
+            format!(
+                "*6\r\n${}\r\n{big}\r\n:1\r\n:1\r\n:1\r\n:1\r\n:1\r\n",
+                big.len()
+            ),
+            too_large(Oversize::Aggregate, 6, 4, false),
+        ),
+    ];
+    for (input, want) in cases {
+        let mut input = input.into_bytes();
+        input.extend_from_slice(b":7\r\n");
+        for step in 1..=input.len() {
+            let mut d = Decoder::with_limits(small());
+            let (got, _) = frames_in_steps(&mut d, &input, step);
+            assert_eq!(
+                got,
+                vec![want.clone(), Decoded::Frame(Value::Integer(7))],
+                "{:?} in steps of {step}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+        // `decode` refuses the same input with the matching error.
+        let Decoded::TooLarge(t) = want else {
+            unreachable!()
+        };
+        let mut d = Decoder::with_limits(small());
+        let mut buf = BytesMut::from(&input[..]);
+        let err = loop {
+            match d.decode(&mut buf) {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("no error for {:?}", String::from_utf8_lossy(&input)),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, DecodeError::from(t));
+    }
+}
+
+#[test]
+fn a_discarded_aggregate_keeps_nothing() {
+    // A header claiming a million elements: they are counted down, never stored.
+    let mut d = Decoder::with_limits(small());
+    let mut buf = BytesMut::from(&b"*1000000\r\n"[..]);
+    assert_eq!(d.decode_frame(&mut buf), Ok(None));
+    for _ in 0..999_999 {
+        buf.extend_from_slice(b":1\r\n");
+        assert_eq!(d.decode_frame(&mut buf), Ok(None));
+        assert!(d.stack.iter().all(|f| f.items.capacity() == 0));
+    }
+    buf.extend_from_slice(b":1\r\n");
+    assert_eq!(
+        d.decode_frame(&mut buf),
+        Ok(Some(too_large(Oversize::Aggregate, 1_000_000, 4, false)))
+    );
+    assert!(!d.in_frame());
+}
+
+#[test]
+fn what_is_not_a_size_limit_stays_an_error() {
+    // Too deep, a line too long, and nonsense: no length says where they end.
+    let mut d = Decoder::with_limits(Limits {
+        max_depth: 2,
+        max_line_len: 8,
+        ..small()
+    });
+    for (input, want) in [
+        (
+            &b"*1\r\n*1\r\n*1\r\n"[..],
+            DecodeError::TooDeep { limit: 2 },
+        ),
+        (
+            &b"+aaaaaaaaaaaaaaaaaaaa"[..],
+            DecodeError::LineTooLong { limit: 8 },
+        ),
+        (&b"*9\r\n?\r\n"[..], DecodeError::InvalidType(b'?')),
+    ] {
+        d.reset();
+        assert_eq!(d.decode_frame(&mut BytesMut::from(input)), Err(want));
+    }
+}
+
+#[test]
+fn reset_forgets_a_frame_being_discarded() {
+    let mut d = Decoder::with_limits(small());
+    assert_eq!(
+        d.decode_frame(&mut BytesMut::from(&b"*9\r\n:1\r\n"[..])),
+        Ok(None)
+    );
+    d.reset();
+    assert_eq!(
+        d.decode_frame(&mut BytesMut::from(&b"*1\r\n:1\r\n"[..])),
+        Ok(Some(Decoded::Frame(Value::Array(vec![Value::Integer(1)]))))
+    );
+}
