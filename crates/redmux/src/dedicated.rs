@@ -2,7 +2,7 @@
 //! caller who needs BLPOP and friends, or a WATCH ... EXEC sequence of its own.
 
 use bytes::BytesMut;
-use redmux_resp::{Decoder, Value};
+use redmux_resp::{Decoded, Decoder, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::client::Client;
@@ -71,7 +71,9 @@ impl DedicatedConnection {
     /// # Errors
     ///
     /// [`Error::Server`] for an error reply; [`Error::ConnectionLost`] when the
-    /// connection breaks or was left mid-command by a cancelled call.
+    /// connection breaks or was left mid-command by a cancelled call;
+    /// [`Error::ReplyTooLarge`] for a reply over [`crate::Config::limits`] (the
+    /// connection stays usable).
     pub async fn command<T: FromValue>(&mut self, command: Command) -> Result<T> {
         if self.busy {
             return Err(Error::ConnectionLost {
@@ -89,9 +91,19 @@ impl DedicatedConnection {
             .await
             .map_err(lost)?;
         let reply = loop {
-            match self.decoder.decode(&mut self.buf) {
-                Ok(Some(Value::Push(_))) => continue,
-                Ok(Some(v)) => break v,
+            match self.decoder.decode_frame(&mut self.buf) {
+                Ok(Some(Decoded::Frame(Value::Push(_)))) => continue,
+                Ok(Some(Decoded::Frame(v))) => break v,
+                Ok(Some(Decoded::TooLarge(t))) if t.push => continue,
+                // Skipped whole: the connection is still in step and stays usable.
+                Ok(Some(Decoded::TooLarge(t))) => {
+                    self.busy = false;
+                    return Err(Error::ReplyTooLarge {
+                        what: t.what,
+                        len: t.len,
+                        limit: t.limit,
+                    });
+                }
                 Ok(None) => {}
                 Err(e) => return Err(Error::protocol(e.to_string())),
             }

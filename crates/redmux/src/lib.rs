@@ -72,7 +72,7 @@ pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;
 pub use mux::ConnectionState;
 pub use pubsub::{Message, Subscription};
-pub use redmux_resp::{Limits, ToArg, Value};
+pub use redmux_resp::{Limits, Oversize, ToArg, Value};
 pub use request::{Flags, Request, Response};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use stats::Stats;

@@ -105,6 +105,8 @@ pub(crate) struct Counters {
     pub(crate) last_read_replies: AtomicU64,
     pub(crate) reconnects: AtomicU64,
     pub(crate) timeouts: AtomicU64,
+    /// Replies and push frames over `Config::limits`, skipped.
+    pub(crate) too_large: AtomicU64,
 }
 
 /// State shared by every clone of a client, its requests, and its tasks.
@@ -303,6 +305,7 @@ impl Shared {
             push_frames: c.pushes.load(Relaxed),
             reconnects: c.reconnects.load(Relaxed),
             timeouts: c.timeouts.load(Relaxed),
+            replies_too_large: c.too_large.load(Relaxed),
             queue_depth: queued,
             queue_bytes: queued_bytes,
             backlog: self.backlog(queued),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
-use redmux_resp::Value;
+use redmux_resp::{Decoded, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, OnceCell, watch};
 use tokio::time::Instant;
@@ -264,8 +264,13 @@ async fn serve(
         // what the registry queued, then wait for more of either.
         loop {
             while values.len() < FRAMES_PER_LOCK {
-                match decoder.decode(&mut buf) {
-                    Ok(Some(value)) => values.push(value),
+                match decoder.decode_frame(&mut buf) {
+                    Ok(Some(Decoded::Frame(value))) => values.push(value),
+                    // A message over `Config::limits`, skipped whole by the decoder
+                    // (the stream is still in step): it is lost, not the connection.
+                    Ok(Some(Decoded::TooLarge(t))) => {
+                        tracing::warn!(len = t.len, limit = t.limit, what = ?t.what, "pub/sub frame over Config::limits dropped");
+                    }
                     Ok(None) => break,
                     Err(e) => return Some(format!("{e}; the connection is dropped")),
                 }
