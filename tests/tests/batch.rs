@@ -270,3 +270,40 @@ async fn a_stalled_batch_times_out_per_chunk_instead_of_hanging() {
     );
     proxy.resume();
 }
+
+/// `Client::stats` is one snapshot: a command is never both queued and in flight in
+/// it, so a streamed batch never appears to exceed its window. (Read one after the
+/// other, queue then FIFO or FIFO then queue, a sampler spinning on another thread
+/// saw twice the window within a second; `batch_memory.rs` once failed on it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_never_show_a_streamed_batch_beyond_its_window() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+    const CHUNK: usize = 100;
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = std::thread::spawn({
+        let (client, done) = (client.clone(), done.clone());
+        move || {
+            let mut most = 0;
+            while !done.load(Relaxed) {
+                let stats = client.stats();
+                most = most.max(stats.queue_depth + stats.in_flight);
+            }
+            most
+        }
+    });
+    let gets = (0..200_000).map(|i| cmd("GET").arg(format!("k:{}", i % 1000)));
+    let mut results = client
+        .batch_iter::<Option<String>, _>(gets)
+        .chunk_size(CHUNK)
+        .window(1);
+    while let Some(value) = results.next().await {
+        assert_eq!(value.unwrap(), None);
+    }
+    done.store(true, Relaxed);
+    let most = sampler.join().unwrap();
+    assert!(most <= CHUNK, "{most} outstanding in a window of {CHUNK}");
+}

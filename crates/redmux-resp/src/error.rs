@@ -25,6 +25,8 @@ pub enum DecodeError {
         text: String,
     },
     /// A bulk string longer than [`crate::Limits::max_bulk_len`].
+    /// [`crate::Decoder::decode_frame`] skips such a frame instead, and the stream
+    /// stays usable.
     #[error(
         "reply too large: a bulk string of {len} bytes exceeds the limit of {limit} bytes (raise Limits::max_bulk_len to accept it)"
     )]
@@ -35,6 +37,7 @@ pub enum DecodeError {
         limit: usize,
     },
     /// An aggregate with more elements than [`crate::Limits::max_aggregate_len`].
+    /// [`crate::Decoder::decode_frame`] skips such a frame instead.
     #[error(
         "reply too large: an aggregate of {len} elements exceeds the limit of {limit} (raise Limits::max_aggregate_len to accept it)"
     )]

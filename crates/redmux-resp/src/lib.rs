@@ -3,7 +3,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`value`] | [`Value`], every RESP2 and RESP3 reply kind, and its encoding back to bytes |
-//! | [`decode`] | [`Decoder`], resumable and linear in its input, bounded by [`Limits`] |
+//! | [`decode`] | [`Decoder`], resumable and linear in its input, bounded by [`Limits`]; [`Decoded`], a frame or one over a limit skipped whole ([`Decoder::decode_frame`]); one file per concern: lines, blobs, aggregates, numbers, the one-step bulk string |
 //! | [`encode`] | [`CommandBuf`] and [`ToArg`]: commands as arrays of bulk strings, written once |
 //! | [`error`] | [`DecodeError`], why a stream is not valid RESP |
 //!
@@ -27,7 +27,7 @@ pub mod encode;
 pub mod error;
 pub mod value;
 
-pub use decode::{Decoder, Limits};
+pub use decode::{Decoded, Decoder, Limits, Oversize, TooLarge};
 pub use encode::{CommandBuf, SHARED_ARG_MIN, ToArg, encode_command};
 pub use error::DecodeError;
 pub use value::Value;

@@ -1,6 +1,7 @@
 //! Property tests for the codec: arbitrary values survive `Value::encode` and a
 //! decoder fed at arbitrary chunk boundaries; chunking never changes what is decoded,
-//! not even for garbage; `CommandBuf` output decodes to its arguments.
+//! not even for garbage; `CommandBuf` output decodes to its arguments; a frame over a
+//! limit is skipped exactly, however it is cut, and the frames around it survive.
 
 // clippy.toml allows these in `#[test]` bodies only; the helpers here are test code too.
 #![allow(clippy::unwrap_used, clippy::panic)]
@@ -9,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use redmux_resp::{CommandBuf, DecodeError, Decoder, Value, encode_command};
+use redmux_resp::{CommandBuf, DecodeError, Decoder, Limits, Value, encode_command};
 
 // ---- Strategies ----
 
@@ -97,7 +98,79 @@ fn splits() -> impl Strategy<Value = Vec<Index>> {
     vec(any::<Index>(), 0..12)
 }
 
+/// Limits that every `value()` is within (payloads under 40 bytes, aggregates under
+/// 6 elements, maps and attributes under 4 pairs), and `oversize()` is not.
+const SMALL: Limits = Limits {
+    max_bulk_len: 64,
+    max_aggregate_len: 8,
+    max_depth: 128,
+    max_line_len: 1024 * 1024,
+};
+
+/// A frame over `SMALL`, and whether it is a push: a long bulk string (its payload
+/// full of framing bytes), an aggregate over the count, or either nested in others.
+fn oversize() -> impl Strategy<Value = (Value, bool)> {
+    let big = vec(byte(), 65..1500)
+        .prop_map(|b| Value::BulkString(Bytes::from(b)))
+        .boxed();
+    let many = vec(value(), 9..12).prop_map(Value::Array);
+    let either = prop_oneof![big.clone(), many].boxed();
+    prop_oneof![
+        big.prop_map(|v| (v, false)),
+        (values(), either.clone(), any::<Index>()).prop_map(|(mut items, over, at)| {
+            items.insert(at.index(items.len() + 1), over);
+            (Value::Array(items), false)
+        }),
+        (value(), either.clone())
+            .prop_map(|(key, over)| { (Value::Array(vec![Value::Map(vec![(key, over)])]), false) }),
+        (vec(value(), 0..3), either).prop_map(|(mut items, over)| {
+            items.push(over);
+            (Value::Push(items), true)
+        }),
+    ]
+}
+
 // ---- Helpers ----
+
+/// One outcome of `decode_frame`, as the properties compare it: a frame, or a frame
+/// skipped as too large (and whether it was a push).
+#[derive(Debug, PartialEq)]
+enum Frame {
+    Value(Value),
+    TooLarge { push: bool },
+}
+
+/// Feeds `stream` to `decode_frame` cut at the given points; returns the outcomes,
+/// the first error, and the bytes left in the buffer.
+fn frames_chunked(
+    stream: &[u8],
+    cuts: &[Index],
+    limits: Limits,
+) -> (Vec<Frame>, Option<DecodeError>, usize) {
+    let mut points: Vec<usize> = cuts.iter().map(|i| i.index(stream.len() + 1)).collect();
+    points.push(stream.len());
+    points.sort_unstable();
+    points.dedup();
+    let mut decoder = Decoder::with_limits(limits);
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    let mut start = 0;
+    for end in points {
+        buf.extend_from_slice(&stream[start..end]);
+        start = end;
+        loop {
+            match decoder.decode_frame(&mut buf) {
+                Ok(Some(redmux_resp::Decoded::Frame(v))) => frames.push(Frame::Value(v)),
+                Ok(Some(redmux_resp::Decoded::TooLarge(t))) => {
+                    frames.push(Frame::TooLarge { push: t.push });
+                }
+                Ok(None) => break,
+                Err(e) => return (frames, Some(e), buf.len()),
+            }
+        }
+    }
+    (frames, None, buf.len())
+}
 
 fn encode_all(values: &[Value]) -> BytesMut {
     let mut out = BytesMut::new();
@@ -416,5 +489,50 @@ proptest! {
         prop_assert_eq!(decoded.error, None);
         let want = Value::Array(args.into_iter().map(|a| Value::BulkString(a.into())).collect());
         prop_assert_eq!(decoded.values, vec![want]);
+    }
+
+    #[test]
+    fn a_frame_over_a_limit_is_skipped_and_the_stream_stays_in_step(
+        before in values(),
+        (big, push) in oversize(),
+        after in values(),
+        cuts in splits(),
+    ) {
+        let mut all = before.clone();
+        all.push(big);
+        all.extend(after.iter().cloned());
+        let (frames, error, left) = frames_chunked(&encode_all(&all), &cuts, SMALL);
+        let mut want: Vec<Frame> = before.into_iter().map(Frame::Value).collect();
+        want.push(Frame::TooLarge { push });
+        want.extend(after.into_iter().map(Frame::Value));
+        prop_assert_eq!(error, None);
+        prop_assert_eq!(frames, want);
+        prop_assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn damaged_streams_skip_the_same_whole_and_chunked(
+        values in values(),
+        (big, _) in oversize(),
+        damage in vec((any::<Index>(), any::<u8>(), 0u8..3), 1..6),
+        cuts in splits(),
+    ) {
+        // With frames over the limits in the mix, damage lands in the skipping state
+        // too; however it is cut, the stream decodes alike.
+        let mut stream = encode_all(&values).to_vec();
+        stream.extend_from_slice(&encode_all(&[big]));
+        for (at, byte, how) in damage {
+            let i = at.index(stream.len() + 1);
+            match how {
+                0 if i < stream.len() => stream[i] = byte,
+                1 => stream.insert(i, byte),
+                _ if i < stream.len() => { stream.remove(i); }
+                _ => stream.push(byte),
+            }
+        }
+        let (whole, whole_error, _) = frames_chunked(&stream, &[], SMALL);
+        let (chunked, chunked_error, _) = frames_chunked(&stream, &cuts, SMALL);
+        prop_assert_eq!(whole, chunked);
+        prop_assert_eq!(whole_error, chunked_error);
     }
 }

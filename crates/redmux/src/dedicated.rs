@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redmux_resp::Value;
+use redmux_resp::{TooLarge, Value};
 use tokio::sync::Mutex;
 
 use crate::client::Client;
@@ -247,9 +247,18 @@ impl Inner {
         }
         self.health = Health::Busy;
         match self.exchange(command).await {
-            Ok(reply) => {
+            Ok(Ok(reply)) => {
                 self.health = Health::Ready;
                 Ok(reply)
+            }
+            // Skipped whole: the connection is still in step and stays usable.
+            Ok(Err(t)) => {
+                self.health = Health::Ready;
+                Err(Error::ReplyTooLarge {
+                    what: t.what,
+                    len: t.len,
+                    limit: t.limit,
+                })
             }
             Err(e) => {
                 self.health =
@@ -259,7 +268,9 @@ impl Inner {
         }
     }
 
-    async fn exchange(&mut self, command: Command) -> Result<Value> {
+    /// Writes one command and reads its reply (`Err(TooLarge)` for one over the
+    /// limits, skipped).
+    async fn exchange(&mut self, command: Command) -> Result<std::result::Result<Value, TooLarge>> {
         let lost = |e: std::io::Error| Error::ConnectionLost {
             status: CommandStatus::Sent,
             reason: format!("write failed: {e}").into(),

@@ -254,6 +254,24 @@ pub enum Error {
         /// The refused command.
         command: String,
     },
+    /// The reply was over one of [`crate::Config::limits`]: it was read and thrown
+    /// away, and only this command failed. The connection and every other command
+    /// on it carry on. The command ran on the server.
+    ///
+    /// ```
+    /// use redmux::{Error, Oversize};
+    /// let e = Error::ReplyTooLarge { what: Oversize::Bulk, len: 1 << 20, limit: 1 << 16 };
+    /// assert!(e.to_string().contains("max_bulk_len"));
+    /// ```
+    #[error("{}", too_large(*what, *len, *limit))]
+    ReplyTooLarge {
+        /// Which limit: bytes of a string, or elements of an aggregate.
+        what: redmux_resp::Oversize,
+        /// The size the server announced (bytes, or elements; pairs for a map).
+        len: u64,
+        /// The limit in force.
+        limit: usize,
+    },
     /// The reply could not be turned into the requested type.
     #[error("cannot convert reply: expected {expected}, got {got}")]
     Conversion {
@@ -271,7 +289,9 @@ impl Error {
     /// Where the command got to.
     pub fn status(&self) -> CommandStatus {
         match self {
-            Error::Server(_) | Error::Conversion { .. } => CommandStatus::Sent,
+            Error::Server(_) | Error::Conversion { .. } | Error::ReplyTooLarge { .. } => {
+                CommandStatus::Sent
+            }
             Error::Timeout(d) => d.status,
             Error::ConnectionLost { status, .. } => *status,
             Error::Overloaded(_) | Error::BlockingCommandRefused { .. } | Error::Closed => {
@@ -318,6 +338,22 @@ impl Error {
             got: describe(got),
         }
     }
+}
+
+/// `ReplyTooLarge`'s message: what was over which limit, and what to do about it.
+fn too_large(what: redmux_resp::Oversize, len: u64, limit: usize) -> String {
+    let (size, field) = match what {
+        redmux_resp::Oversize::Bulk => (format!("a string of {len} bytes"), "max_bulk_len"),
+        redmux_resp::Oversize::Aggregate => (
+            format!("an aggregate of {len} elements"),
+            "max_aggregate_len",
+        ),
+    };
+    format!(
+        "reply too large: {size} is over Limits::{field} ({limit}); it was skipped and only this \
+         command failed (it ran on the server). Raise Config::limits.{field} to accept it, or \
+         ask for less at a time (GETRANGE, LRANGE/ZRANGE with bounds, SCAN/HSCAN)"
+    )
 }
 
 /// A short description of a value for error messages: its kind and, for strings,

@@ -77,7 +77,7 @@ pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;
 pub use keys::{SLOTS, hash_slot};
 pub use pubsub::{Message, Subscription};
-pub use redmux_resp::{Limits, ToArg, Value};
+pub use redmux_resp::{Limits, Oversize, ToArg, Value};
 pub use request::{Commands, Flags, Request, Response};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use state::ConnectionState;

@@ -35,6 +35,10 @@ pub struct Stats {
     pub reconnects: u64,
     /// Commands that timed out.
     pub timeouts: u64,
+    /// Replies over a limit in [`crate::Config::limits`], skipped: each failed its own
+    /// command with [`crate::Error::ReplyTooLarge`] and the connection was kept.
+    /// Push frames over a limit, dropped, are counted here too.
+    pub replies_too_large: u64,
     /// Commands queued and not yet written.
     pub queue_depth: usize,
     /// Bytes of the queued commands.

@@ -25,7 +25,9 @@ use super::{
 use crate::batch::{Item, sealed::Sealed};
 use crate::command::KeySlot;
 use crate::keys::{KeyPositions, KeySpecs};
-use crate::{Client, Command, Comparison, Condition, Error, Request, Script, cmd};
+use crate::{
+    Client, Command, Comparison, Condition, DedicatedConnection, Error, Request, Script, cmd,
+};
 
 /// One typed call and the command it built.
 struct Case {
@@ -73,7 +75,7 @@ macro_rules! page {
 /// share a slot and the slot check compares one slot, not two "cross-slot"
 /// answers.
 #[rustfmt::skip]
-fn cases(c: &Client) -> Vec<Case> {
+fn cases(c: &Client, b: &DedicatedConnection) -> Vec<Case> {
     let t = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
     let d = Duration::from_secs(5);
     let search = || GeoSearch::from_member("m").by_radius(1.0, GeoUnit::Kilometers);
@@ -326,6 +328,15 @@ fn cases(c: &Client) -> Vec<Case> {
         built("Condition::stream_length", Condition::stream_length("x", Comparison::Equal(1)).check()),
         built("Condition::set_contains", Condition::set_contains("s", "m").check()),
         built("Condition::sorted_set_contains", Condition::sorted_set_contains("z", "m").check()),
+        // Blocking commands, on a dedicated connection only.
+        call!(b.blpop::<String>(["{q}a", "{q}b"], d)),
+        call!(b.brpop::<String>(["{q}a", "{q}b"], d)),
+        call!(b.blmove::<String>("{q}a", "{q}b", Side::Left, Side::Right, d)),
+        call!(b.bzpopmin::<String>(["{q}a", "{q}b"], d)),
+        call!(b.bzpopmax::<String>(["{q}a", "{q}b"], d)),
+        call!(b.xread_block([("{q}a", "0"), ("{q}b", "0")], d)),
+        call!(b.xreadgroup_block("g", "c", [("{q}a", ">")], XReadGroupOptions::new().count(1), d)),
+        call!(b.wait(1, d)),
     ]
 }
 
@@ -436,7 +447,8 @@ async fn check(client: &Client, case: &Case) -> Vec<String> {
 async fn every_typed_command_marks_the_keys_the_server_names() {
     let server = RedisServer::start().expect("redis-server");
     let client = Client::connect(&server.url()).await.expect("connect");
-    let cases = cases(&client);
+    let dedicated = client.dedicated().await.expect("dedicated");
+    let cases = cases(&client, &dedicated);
     let mut wrong = Vec::new();
     let mut keyed = 0;
     for case in &cases {
@@ -461,6 +473,7 @@ async fn every_typed_command_marks_the_keys_the_server_names() {
 /// The command files, read for the names of the typed methods they define.
 const SOURCES: &[(&str, &str)] = &[
     ("bitmaps.rs", include_str!("bitmaps.rs")),
+    ("blocking.rs", include_str!("blocking.rs")),
     ("geo.rs", include_str!("geo.rs")),
     ("hashes.rs", include_str!("hashes.rs")),
     ("hyperloglog.rs", include_str!("hyperloglog.rs")),
@@ -483,12 +496,20 @@ const SOURCES: &[(&str, &str)] = &[
     ("script.rs", include_str!("../script.rs")),
 ];
 
-/// The `pub fn` names inside `impl Client { ... }` blocks of one file.
+/// The `pub fn` names inside `impl Client`, `impl Commands` and
+/// `impl DedicatedConnection` blocks of one file.
 fn client_methods(source: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut inside = false;
     for line in source.lines() {
-        if line.starts_with("impl Client {") {
+        if [
+            "impl Client {",
+            "impl Commands {",
+            "impl DedicatedConnection {",
+        ]
+        .iter()
+        .any(|i| line.starts_with(i))
+        {
             inside = true;
         } else if line == "}" {
             inside = false;
@@ -505,7 +526,11 @@ async fn every_typed_method_has_a_case() {
     // Building the cases needs a client; nothing is sent.
     let server = RedisServer::start().expect("redis-server");
     let client = Client::connect(&server.url()).await.expect("connect");
-    let covered: Vec<&str> = cases(&client).iter().map(|c| c.method).collect();
+    let dedicated = client.dedicated().await.expect("dedicated");
+    let covered: Vec<&str> = cases(&client, &dedicated)
+        .iter()
+        .map(|c| c.method)
+        .collect();
     let mut missing = Vec::new();
     let mut total = 0;
     for (file, source) in SOURCES {

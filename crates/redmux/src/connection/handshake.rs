@@ -92,6 +92,12 @@ pub(super) async fn run(
             },
             ReadError::Decode(e) => Error::protocol(format!("during the handshake: {e}")),
         })?;
+        let reply = reply.map_err(|t| {
+            Error::protocol(format!(
+                "during the handshake: a reply of {} exceeds the limit of {} (Config::limits)",
+                t.len, t.limit
+            ))
+        })?;
         let Some(line) = reply.as_error() else {
             continue;
         };

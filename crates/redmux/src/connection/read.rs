@@ -10,7 +10,7 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use redmux_resp::{DecodeError, Decoder, Limits, Value};
+use redmux_resp::{DecodeError, Decoded, Decoder, Limits, TooLarge, Value};
 
 use super::transport::ReadHalf;
 use crate::error::{CommandStatus, Error};
@@ -73,10 +73,11 @@ impl FrameReader {
     }
 
     /// Decodes the next whole frame in the buffer, if there is one. `Ok(None)`:
-    /// read more.
+    /// read more. A frame over the decoder's limits is skipped whole and reported
+    /// as [`Decoded::TooLarge`]: the stream stays in step.
     #[inline]
-    pub(crate) fn decode(&mut self) -> Result<Option<Value>, DecodeError> {
-        self.decoder.decode(&mut self.buf)
+    pub(crate) fn decode(&mut self) -> Result<Option<Decoded>, DecodeError> {
+        self.decoder.decode_frame(&mut self.buf)
     }
 
     /// Reads more bytes into the buffer (at least one: end of stream is
@@ -95,16 +96,25 @@ impl FrameReader {
     }
 
     /// The next frame that is not a RESP3 push, reading as much as it takes; each
-    /// push met on the way goes to `on_push`. For connections with one command in
-    /// flight at a time.
+    /// push met on the way goes to `on_push` (one over the limits is dropped). A
+    /// reply over the limits is `Err(TooLarge)`: skipped, the connection still in
+    /// step. For connections with one command in flight at a time.
     pub(crate) async fn next_reply(
         &mut self,
         mut on_push: impl FnMut(Vec<Value>),
-    ) -> Result<Value, ReadError> {
+    ) -> Result<Result<Value, TooLarge>, ReadError> {
         loop {
             match self.decode() {
-                Ok(Some(Value::Push(items))) => on_push(items),
-                Ok(Some(reply)) => return Ok(reply),
+                Ok(Some(Decoded::Frame(Value::Push(items)))) => on_push(items),
+                Ok(Some(Decoded::Frame(reply))) => return Ok(Ok(reply)),
+                Ok(Some(Decoded::TooLarge(t))) if t.push => {
+                    tracing::warn!(
+                        len = t.len,
+                        limit = t.limit,
+                        "push frame over the limits dropped"
+                    );
+                }
+                Ok(Some(Decoded::TooLarge(t))) => return Ok(Err(t)),
                 Ok(None) => {
                     self.read_more().await?;
                 }

@@ -65,6 +65,8 @@ pub(crate) struct Counters {
     pub(crate) last_read_replies: AtomicU64,
     pub(crate) reconnects: AtomicU64,
     pub(crate) timeouts: AtomicU64,
+    /// Replies and push frames over `Config::limits`, skipped.
+    pub(crate) too_large: AtomicU64,
 }
 
 /// State shared by every clone of a client, its requests, and its tasks.
@@ -269,7 +271,17 @@ impl Shared {
 
     pub(crate) fn stats(&self) -> Stats {
         let c = &self.counters;
-        let (queued, queued_bytes) = self.queue.depth();
+        // Queued and in flight are read together, under the queue's lock. The writer
+        // moves commands from the queue to the pending FIFO (takes them under that
+        // lock, then appends them), and a streamed batch queues its next chunk once
+        // the last one left the FIFO: read one after the other, either order could
+        // count commands twice (queued at the first read, in flight at the second;
+        // or a chunk already answered still in flight at the first read, beside the
+        // next one queued at the second), and a batch's sampler saw 5,000 outstanding
+        // in a window of 4,000. With the lock held nothing enters or leaves the
+        // queue, so the FIFO's length is read at one instant against a queue fixed
+        // around it: a command moving between them may be missed, never counted twice.
+        let (queued, queued_bytes, in_flight) = self.queue.depth_with(|| self.pending.len());
         Stats {
             commands_sent: c.commands_sent.load(Relaxed),
             replies: c.replies.load(Relaxed),
@@ -281,11 +293,12 @@ impl Shared {
             push_frames: c.pushes.load(Relaxed),
             reconnects: c.reconnects.load(Relaxed),
             timeouts: c.timeouts.load(Relaxed),
+            replies_too_large: c.too_large.load(Relaxed),
             queue_depth: queued,
             queue_bytes: queued_bytes,
             backlog: self.backlog(queued),
             waiting_for_room: self.queue.parked(),
-            in_flight: self.pending.len(),
+            in_flight,
             state: self.state(),
         }
     }

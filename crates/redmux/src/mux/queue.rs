@@ -532,6 +532,14 @@ impl Queue {
         (state.entries.len(), state.bytes)
     }
 
+    /// As [`Queue::depth`], with `also` read while the queue's lock is held: no
+    /// command enters or leaves the queue meanwhile (see `Shared::stats`).
+    pub(crate) fn depth_with<T>(&self, also: impl FnOnce() -> T) -> (usize, usize, T) {
+        let state = self.state.lock();
+        let also = also();
+        (state.entries.len(), state.bytes, also)
+    }
+
     /// Awaited commands parked beyond the bound, waiting for room.
     pub(crate) fn parked(&self) -> usize {
         self.state.lock().parked.len()

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
-use redmux_resp::Value;
+use redmux_resp::{Decoded, Value};
 use tokio::sync::{Notify, OnceCell, watch};
 
 use super::frame::{self, Frame};
@@ -291,7 +291,12 @@ async fn serve(
         loop {
             while values.len() < FRAMES_PER_LOCK {
                 match frames.decode() {
-                    Ok(Some(value)) => values.push(value),
+                    Ok(Some(Decoded::Frame(value))) => values.push(value),
+                    // A message over `Config::limits`, skipped whole by the decoder
+                    // (the stream is still in step): it is lost, not the connection.
+                    Ok(Some(Decoded::TooLarge(t))) => {
+                        tracing::warn!(len = t.len, limit = t.limit, what = ?t.what, "pub/sub frame over Config::limits dropped");
+                    }
                     Ok(None) => break,
                     Err(e) => return Some(format!("{e}; the connection is dropped")),
                 }
