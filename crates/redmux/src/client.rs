@@ -45,7 +45,7 @@ struct Handle {
     /// The typed commands, sent through `router`.
     commands: Commands,
     /// The pub/sub connection, opened by the first subscription.
-    subscriber: crate::pubsub::SubscriberSlot,
+    subscriber: crate::subscriber::SubscriberSlot,
 }
 
 impl Drop for Handle {
@@ -224,7 +224,7 @@ impl Client {
     }
 
     /// The pub/sub connection's slot, for `crate::pubsub`.
-    pub(crate) fn subscriber_slot(&self) -> &crate::pubsub::SubscriberSlot {
+    pub(crate) fn subscriber_slot(&self) -> &crate::subscriber::SubscriberSlot {
         &self.handle.subscriber
     }
 

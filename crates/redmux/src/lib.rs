@@ -56,6 +56,7 @@ mod router;
 pub mod script;
 mod state;
 pub mod stats;
+mod subscriber;
 pub mod transaction;
 pub mod work_queue;
 

@@ -16,11 +16,6 @@
 //! `PUBSUB` queries go through the shared connection like any command.
 
 mod commands;
-mod frame;
-mod mailbox;
-mod message;
-mod registry;
-mod subscriber;
 mod subscription;
 
 use std::future::{Future, IntoFuture};
@@ -30,15 +25,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-pub use message::{Event, Message};
-pub(crate) use subscriber::SubscriberSlot;
+pub use crate::subscriber::message::{Event, Message};
 pub use subscription::Subscription;
 
 use crate::client::Client;
 use crate::error::{CommandStatus, Error, Result, TimeoutDiagnostics};
-use frame::Kind;
-use mailbox::Mailbox;
-use subscriber::Subscriber;
+use crate::subscriber::Subscriber;
+use crate::subscriber::frame::Kind;
+use crate::subscriber::mailbox::Mailbox;
 
 /// How many events a subscription buffers unless told otherwise
 /// ([`Subscribe::buffer`]).

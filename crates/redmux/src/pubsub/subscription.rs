@@ -10,10 +10,10 @@ use bytes::Bytes;
 use futures_core::Stream;
 use tokio::sync::oneshot;
 
-use super::frame::Kind;
-use super::mailbox::Mailbox;
-use super::message::Event;
-use super::subscriber::Subscriber;
+use crate::subscriber::Subscriber;
+use crate::subscriber::frame::Kind;
+use crate::subscriber::mailbox::Mailbox;
+use crate::subscriber::message::Event;
 use crate::client::Client;
 use crate::error::Result;
 

@@ -5,6 +5,12 @@
 //! reconnect policy are the connection layer's, shared with the multiplexer; this
 //! file says what they mean for a subscriber.
 
+
+pub(crate) mod frame;
+pub(crate) mod mailbox;
+pub(crate) mod message;
+mod registry;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -17,8 +23,8 @@ use parking_lot::Mutex;
 use redmux_resp::{Decoded, Value};
 use tokio::sync::{Notify, OnceCell, watch};
 
-use super::frame::{self, Frame};
-use super::registry::Registry;
+use frame::Frame;
+use registry::Registry;
 use crate::config::Config;
 use crate::connection::{self, Activity, Connection, Heartbeat, Link, Redial};
 use crate::error::{Error, LinkSnapshot, Result};

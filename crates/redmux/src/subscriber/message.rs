@@ -1,11 +1,11 @@
-//! What a [`Subscription`](super::Subscription) yields: an [`Event`], which is a
+//! What a [`Subscription`](crate::Subscription) yields: an [`Event`], which is a
 //! [`Message`] or news that some were missed.
 
 use std::fmt;
 
 use bytes::Bytes;
 
-/// One item of a [`Subscription`](super::Subscription) stream.
+/// One item of a [`Subscription`](crate::Subscription) stream.
 ///
 /// Besides messages, a subscription tells its consumer when it may have missed some,
 /// at the point in the stream where they went missing, so the consumer can catch up

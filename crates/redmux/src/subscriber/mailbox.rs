@@ -15,7 +15,7 @@ use super::message::{Event, Message};
 pub(crate) struct Mailbox {
     inbox: Mutex<Inbox>,
     capacity: usize,
-    /// Every message ever dropped here, for [`super::Subscription::lagged`].
+    /// Every message ever dropped here, for [`crate::Subscription::lagged`].
     lagged_total: AtomicU64,
 }
 
