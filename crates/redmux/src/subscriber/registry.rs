@@ -429,7 +429,7 @@ fn describe(expect: Option<&Expect>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pubsub::message::Event;
+    use crate::subscriber::message::Event;
 
     fn b(s: &'static str) -> Bytes {
         Bytes::from_static(s.as_bytes())
