@@ -279,7 +279,7 @@ async fn server_errors_and_type_mismatches_stay_with_their_command() {
     }
     // A conversion error: the reply came and was read, so the stream stays aligned.
     match client.get::<i64>("s").await {
-        Err(Error::Conversion { expected, got }) => {
+        Err(Error::Conversion { expected, got, .. }) => {
             assert_eq!(expected, "integer");
             assert!(got.contains("not a number"), "{got}");
         }

@@ -11,6 +11,7 @@
 //! | `commands` (private) | the typed commands, one file per family (strings, keys, hashes, ...): they appear as methods of [`Client`] |
 //! | [`request`] | [`Request`] (a command and its options) and [`Response`] (its future) |
 //! | [`command`] | [`Command`] and [`cmd`]: any command, encoded as it is built |
+//! | `refusal` (private) | the commands the shared connection refuses (blocking ones, and ones that change its state), each with its alternative |
 //! | [`from_value`] | [`FromValue`]: a reply into the type asked for |
 //! | [`batch`] | [`Batch`] and [`BatchStream`]: many commands back to back, in chunks, one result each |
 //! | [`transaction`] | [`Transaction`]: MULTI ... EXEC with [`Condition`]s checked under WATCH |
@@ -48,6 +49,7 @@ pub mod error;
 pub mod from_value;
 mod mux;
 pub mod pubsub;
+mod refusal;
 pub mod request;
 pub mod script;
 pub mod stats;
