@@ -606,12 +606,17 @@ async fn resp3_pushes_on_the_shared_connection_leave_replies_in_step() {
         .await
         .unwrap();
     let other = connect(&server).await;
-    client
-        .command::<()>(cmd("CLIENT").arg("TRACKING").arg("ON"))
+    // CLIENT TRACKING is refused on the shared connection (it changes its state), so
+    // a dedicated connection tracks the reads and redirects the invalidations to it.
+    let id: i64 = client.command(cmd("CLIENT").arg("ID")).await.unwrap();
+    let mut tracker = client.dedicated().await.unwrap();
+    tracker
+        .command::<()>(cmd("CLIENT").args(["TRACKING", "ON", "REDIRECT"]).arg(id))
         .await
         .unwrap();
-    // Reading the key makes the server track it for this connection.
-    assert_eq!(client.get::<Option<i64>>("tracked").await.unwrap(), None);
+    // Reading the key makes the server track it, for the shared connection.
+    let read: Option<i64> = tracker.command(cmd("GET").arg("tracked")).await.unwrap();
+    assert_eq!(read, None);
 
     // 200 callers keep ECHOs in flight while the invalidations come in.
     let echoes: Vec<_> = (0..200)
@@ -631,8 +636,9 @@ async fn resp3_pushes_on_the_shared_connection_leave_replies_in_step() {
         // Another client changes the key: the server pushes `invalidate` to ours...
         other.set("tracked", round).await.unwrap();
         // ...and reading it again returns the new value and tracks it anew.
-        let v: i64 = client.get("tracked").await.unwrap();
+        let v: i64 = tracker.command(cmd("GET").arg("tracked")).await.unwrap();
         assert_eq!(v, round);
+        assert_eq!(client.get::<i64>("tracked").await.unwrap(), round);
     }
     for t in join_all(echoes).await {
         t.unwrap();

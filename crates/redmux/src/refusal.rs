@@ -83,17 +83,17 @@ const TRANSACTION: Why = Why::ChangesState(
 const WATCH: Why = Why::ChangesState(
     "use client.transaction() with Transaction::add_condition (its conditions are checked under WATCH), or client.dedicated() to WATCH by hand",
 );
-const DEDICATED: Why = Why::ChangesState(
-    "use client.dedicated() for a connection of your own, where it is allowed",
-);
+const DEDICATED: Why =
+    Why::ChangesState("use client.dedicated() for a connection of your own, where it is allowed");
 const CLUSTER: Why = Why::ChangesState(
     "the client manages cluster routing itself; use client.dedicated() to send it by hand",
 );
 const SUBSCRIBE: Why = Why::ChangesState(
     "use client.subscribe(..), client.psubscribe(..) or client.ssubscribe(..): subscriptions share a connection of their own",
 );
-const UNSUBSCRIBE: Why =
-    Why::ChangesState("drop the Subscription that client.subscribe(..) returned to unsubscribe");
+const UNSUBSCRIBE: Why = Why::ChangesState(
+    "use the Subscription that client.subscribe(..) returned: dropping it unsubscribes",
+);
 const REPLICATION: Why = Why::ChangesState(
     "replication commands turn the connection into a replication link; use client.dedicated()",
 );
@@ -145,19 +145,19 @@ const RULES: &[Rule] = &[
     rule(
         b"SELECT",
         Scope::Always(Why::ChangesState(
-            "set Config::db (or /N in the URL) for the client, or connect a second client for the other database",
+            "use Config::db (or /N in the URL) for the client, or a second client for the other database",
         )),
     ),
     rule(
         b"HELLO",
         Scope::WithArguments(Why::ChangesState(
-            "set Config::protocol, Config::username, Config::password and Config::client_name, which every handshake sends (HELLO with no arguments is allowed)",
+            "use Config::protocol, Config::username, Config::password and Config::client_name, which every handshake sends (HELLO with no arguments is allowed)",
         )),
     ),
     rule(
         b"AUTH",
         Scope::Always(Why::ChangesState(
-            "set Config::username and Config::password (or user:password@ in the URL), which every handshake sends",
+            "use Config::username and Config::password (or user:password@ in the URL), which every handshake sends",
         )),
     ),
     rule(b"RESET", Scope::Always(DEDICATED)),
@@ -471,7 +471,9 @@ mod tests {
             "XREAD", "COUNT", "streams", "BLOCK", "0", "STREAMS", "s", "0"
         ]));
         // Streams and ids are never options, whatever their names.
-        assert!(!blocking(&["xread", "streams", "block", "streams", "0", "0"]));
+        assert!(!blocking(&[
+            "xread", "streams", "block", "streams", "0", "0"
+        ]));
         // Truncated commands are syntax errors at the server, not waits.
         assert!(!blocking(&["XREAD", "BLOCK"]));
         assert!(!xreadgroup(&["GROUP", "g"]));
