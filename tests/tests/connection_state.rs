@@ -376,3 +376,87 @@ async fn a_raw_multi_cannot_queue_other_callers_commands() {
         assert!(is_state_refusal(outcome), "{outcome:?}");
     }
 }
+
+/// A user's argument type that tries its worst: bytes that look like the end of the
+/// argument and the start of a new command, an empty argument, one large one.
+#[derive(Clone)]
+enum Hostile {
+    Smuggler,
+    Empty,
+    Huge(usize),
+}
+
+impl Hostile {
+    fn payload(&self) -> Vec<u8> {
+        match self {
+            Hostile::Smuggler => {
+                b"\r\n$3\r\nfoo\r\n*2\r\n$4\r\nINCR\r\n$8\r\nsmuggled\r\n".to_vec()
+            }
+            Hostile::Empty => Vec::new(),
+            Hostile::Huge(len) => (0..*len).map(|i| b"\r\n*$"[i % 4]).collect(),
+        }
+    }
+}
+
+impl redmux::ToArg for Hostile {
+    fn to_arg(&self) -> redmux::Arg<'_> {
+        redmux::Arg::owned(self.payload())
+    }
+}
+
+/// Implementing `ToArg` needs nothing but redmux, and whatever bytes an impl hands
+/// over, the library frames them: the value round-trips byte for byte, and every
+/// other caller on the same client gets its own replies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_to_arg_cannot_break_other_callers_replies() {
+    let server = RedisServer::start().unwrap();
+    let client = connect(&server).await;
+    let hostile = [
+        Hostile::Smuggler,
+        Hostile::Empty,
+        Hostile::Huge(100_000),
+        Hostile::Huge(3),
+    ];
+    let bystanders: Vec<_> = (0..16)
+        .map(|t| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for i in 0..100 {
+                    let mine = format!("bystander {t} round {i}");
+                    let back: String = client.command(cmd("ECHO").arg(&mine)).await.unwrap();
+                    assert_eq!(back, mine);
+                }
+            })
+        })
+        .collect();
+    let users: Vec<_> = hostile
+        .iter()
+        .enumerate()
+        .map(|(k, value)| {
+            let client = client.clone();
+            let value = value.clone();
+            tokio::spawn(async move {
+                for round in 0..20 {
+                    let key = format!("hostile:{k}:{round}");
+                    client.set(&key, value.clone()).await.unwrap();
+                    // As a key too, in a command of its own making.
+                    client
+                        .command::<()>(cmd("SET").arg(value.clone()).arg(&key))
+                        .await
+                        .unwrap();
+                    let back: Vec<u8> = client.get(&key).await.unwrap();
+                    assert_eq!(back, value.payload(), "value {k} round {round}");
+                    let back: Vec<u8> = client.get(value.clone()).await.unwrap();
+                    assert_eq!(back, key.as_bytes(), "key {k} round {round}");
+                }
+            })
+        })
+        .collect();
+    for task in join_all(bystanders.into_iter().chain(users)).await {
+        task.unwrap();
+    }
+    // Nothing was smuggled in as a command of its own: one reply per command.
+    let stats = client.stats();
+    assert_eq!(stats.commands_sent, stats.replies, "{stats:?}");
+    assert!(!client.exists("smuggled").await.unwrap());
+}

@@ -57,6 +57,7 @@ pub mod transaction;
 pub mod work_queue;
 
 pub use batch::{Batch, BatchIndex, BatchItem, BatchResults, BatchStream};
+pub use bytes::Bytes;
 pub use client::Client;
 pub use command::{Command, cmd};
 pub use commands::{
@@ -74,7 +75,7 @@ pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;
 pub use mux::ConnectionState;
 pub use pubsub::{Message, Subscription};
-pub use redmux_resp::{Limits, ToArg, Value};
+pub use redmux_resp::{Arg, Limits, ToArg, Value};
 pub use request::{Flags, Request, Response};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use stats::Stats;
