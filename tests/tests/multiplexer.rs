@@ -143,7 +143,7 @@ async fn sub_second_expiries_keep_the_key() {
 
     // The same for the expiries SET and GETEX take.
     client
-        .set_with::<()>(
+        .set_with(
             "set-ex",
             "v",
             redmux::SetOptions::new().ex(Duration::from_millis(500)),
