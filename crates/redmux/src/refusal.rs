@@ -42,6 +42,83 @@
 //! name's length and first letter, worked out from the table at compile time: a
 //! command whose (length, letter) no rule has (`GET`, `SET`, `HSET`, ...) costs one
 //! table lookup.
+//!
+//! The typed methods of [`crate::Client`] never build a refused command (checked in
+//! debug builds by `Client::request`), and none of these exist; each block below must
+//! fail to compile:
+//!
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.select(1); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.multi(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.exec(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.discard(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.watch("k"); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.unwatch(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.auth("secret"); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.hello(3); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.reset(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.quit(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.client_reply("OFF"); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.client_tracking(true); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.client_caching(true); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.client_no_touch(true); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.readonly(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.readwrite(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.asking(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.monitor(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.sync(); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.psync("?", -1); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.script_debug("YES"); }
+//! ```
+//! ```compile_fail
+//! # async fn run(client: redmux::Client) { let _ = client.unsubscribe("ch"); }
+//! ```
+//!
+//! (The same call to a method that exists compiles:)
+//!
+//! ```
+//! # async fn run(client: redmux::Client) { let _ = client.client_setname("web"); }
+//! ```
 
 use crate::error::Error;
 

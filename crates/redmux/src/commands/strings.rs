@@ -440,7 +440,7 @@ mod tests {
         SetOptions::new()
             .ex(Duration::from_secs(9))
             .keep_ttl()
-            .push_args(&mut c);
+            .push_args(&mut c, false);
         assert_eq!(wire(c), "*4 $3 SET $1 k $1 v $7 KEEPTTL ");
     }
 
@@ -488,7 +488,7 @@ mod tests {
         let mut c = cmd("SET").arg("k").arg("v");
         SetOptions::new()
             .ex(Duration::from_millis(250))
-            .push_args(&mut c);
+            .push_args(&mut c, false);
         assert_eq!(wire(c), "*5 $3 SET $1 k $1 v $2 PX $3 250 ");
     }
 
