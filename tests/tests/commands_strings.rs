@@ -47,13 +47,13 @@ async fn set_with_conditions() {
     // NX: only when missing.
     assert!(
         client
-            .set_with::<bool>("k", "first", SetOptions::new().nx())
+            .set_with("k", "first", SetOptions::new().nx())
             .await
             .unwrap()
     );
     assert!(
         !client
-            .set_with::<bool>("k", "second", SetOptions::new().nx())
+            .set_with("k", "second", SetOptions::new().nx())
             .await
             .unwrap()
     );
@@ -61,37 +61,37 @@ async fn set_with_conditions() {
     // XX: only when present.
     assert!(
         !client
-            .set_with::<bool>("missing", "x", SetOptions::new().xx())
+            .set_with("missing", "x", SetOptions::new().xx())
             .await
             .unwrap()
     );
     assert!(!client.exists("missing").await.unwrap());
     assert!(
         client
-            .set_with::<bool>("k", "third", SetOptions::new().xx())
+            .set_with("k", "third", SetOptions::new().xx())
             .await
             .unwrap()
     );
-    // The nil of a failed NX is also readable as Option<()>.
-    let refused: Option<()> = client
-        .set_with("k", "x", SetOptions::new().nx())
-        .await
+    // Sent and forgotten, with no type to name: the write happens.
+    client
+        .set_with("forgotten", "x", SetOptions::new().nx())
+        .fire_and_forget()
         .unwrap();
-    assert_eq!(refused, None);
+    assert_eq!(client.get::<String>("forgotten").await.unwrap(), "x");
     // GET returns the old value, or nil.
     let old: Option<String> = client
-        .set_with("k", "fourth", SetOptions::new().get())
+        .set_with_get("k", "fourth", SetOptions::new())
         .await
         .unwrap();
     assert_eq!(old.as_deref(), Some("third"));
     let old: Option<String> = client
-        .set_with("new", "v", SetOptions::new().get())
+        .set_with_get("new", "v", SetOptions::new())
         .await
         .unwrap();
     assert_eq!(old, None);
     // NX with GET (allowed since 7.0): the old value, and no write.
     let old: Option<String> = client
-        .set_with("k", "fifth", SetOptions::new().nx().get())
+        .set_with_get("k", "fifth", SetOptions::new().nx())
         .await
         .unwrap();
     assert_eq!(old.as_deref(), Some("fourth"));
@@ -100,7 +100,7 @@ async fn set_with_conditions() {
     client.lpush("list", "a").await.unwrap();
     let e = server_error(
         client
-            .set_with::<Option<String>>("list", "v", SetOptions::new().get())
+            .set_with_get::<Option<String>>("list", "v", SetOptions::new())
             .await,
     );
     assert!(e.contains("WRONGTYPE"), "{e}");
@@ -110,14 +110,14 @@ async fn set_with_conditions() {
 async fn set_with_expiry() {
     let (_server, client) = connect().await;
     client
-        .set_with::<()>("ex", "v", SetOptions::new().ex(Duration::from_secs(100)))
+        .set_with("ex", "v", SetOptions::new().ex(Duration::from_secs(100)))
         .await
         .unwrap();
     let ttl = client.ttl("ex").await.unwrap();
     assert!((99..=100).contains(&ttl), "{ttl}");
 
     client
-        .set_with::<()>("px", "v", SetOptions::new().px(Duration::from_millis(1500)))
+        .set_with("px", "v", SetOptions::new().px(Duration::from_millis(1500)))
         .await
         .unwrap();
     let pttl = client.pttl("px").await.unwrap();
@@ -125,13 +125,13 @@ async fn set_with_expiry() {
 
     let in_an_hour = SystemTime::now() + Duration::from_secs(3600);
     client
-        .set_with::<()>("exat", "v", SetOptions::new().exat(in_an_hour))
+        .set_with("exat", "v", SetOptions::new().exat(in_an_hour))
         .await
         .unwrap();
     let ttl = client.ttl("exat").await.unwrap();
     assert!((3598..=3600).contains(&ttl), "{ttl}");
     client
-        .set_with::<()>("pxat", "v", SetOptions::new().pxat(in_an_hour))
+        .set_with("pxat", "v", SetOptions::new().pxat(in_an_hour))
         .await
         .unwrap();
     let pttl = client.pttl("pxat").await.unwrap();
@@ -139,7 +139,7 @@ async fn set_with_expiry() {
 
     // KEEPTTL keeps it; a plain SET clears it.
     client
-        .set_with::<()>("ex", "w", SetOptions::new().keep_ttl())
+        .set_with("ex", "w", SetOptions::new().keep_ttl())
         .await
         .unwrap();
     assert!(client.ttl("ex").await.unwrap() > 0);
@@ -150,14 +150,14 @@ async fn set_with_expiry() {
     // A time in the past expires the key at once.
     let past = SystemTime::now() - Duration::from_secs(60);
     client
-        .set_with::<()>("gone", "v", SetOptions::new().pxat(past))
+        .set_with("gone", "v", SetOptions::new().pxat(past))
         .await
         .unwrap();
     assert!(!client.exists("gone").await.unwrap());
 
     // Under a second goes as PX, not as EX 0 (which the server refuses).
     client
-        .set_with::<()>("k", "v", SetOptions::new().ex(Duration::from_millis(500)))
+        .set_with("k", "v", SetOptions::new().ex(Duration::from_millis(500)))
         .await
         .unwrap();
     let pttl = client.pttl("k").await.unwrap();
@@ -165,10 +165,10 @@ async fn set_with_expiry() {
 
     // Everything at once: NX GET PX.
     let old: Option<String> = client
-        .set_with(
+        .set_with_get(
             "lock",
             "me",
-            SetOptions::new().nx().get().px(Duration::from_secs(10)),
+            SetOptions::new().nx().px(Duration::from_secs(10)),
         )
         .await
         .unwrap();

@@ -143,7 +143,7 @@ async fn sub_second_expiries_keep_the_key() {
 
     // The same for the expiries SET and GETEX take.
     client
-        .set_with::<()>(
+        .set_with(
             "set-ex",
             "v",
             redmux::SetOptions::new().ex(Duration::from_millis(500)),
@@ -279,7 +279,7 @@ async fn server_errors_and_type_mismatches_stay_with_their_command() {
     }
     // A conversion error: the reply came and was read, so the stream stays aligned.
     match client.get::<i64>("s").await {
-        Err(Error::Conversion { expected, got }) => {
+        Err(Error::Conversion { expected, got, .. }) => {
             assert_eq!(expected, "integer");
             assert!(got.contains("not a number"), "{got}");
         }
@@ -606,12 +606,17 @@ async fn resp3_pushes_on_the_shared_connection_leave_replies_in_step() {
         .await
         .unwrap();
     let other = connect(&server).await;
-    client
-        .command::<()>(cmd("CLIENT").arg("TRACKING").arg("ON"))
+    // CLIENT TRACKING is refused on the shared connection (it changes its state), so
+    // a dedicated connection tracks the reads and redirects the invalidations to it.
+    let id: i64 = client.command(cmd("CLIENT").arg("ID")).await.unwrap();
+    let tracker = client.dedicated().await.unwrap();
+    tracker
+        .command::<()>(cmd("CLIENT").args(["TRACKING", "ON", "REDIRECT"]).arg(id))
         .await
         .unwrap();
-    // Reading the key makes the server track it for this connection.
-    assert_eq!(client.get::<Option<i64>>("tracked").await.unwrap(), None);
+    // Reading the key makes the server track it, for the shared connection.
+    let read: Option<i64> = tracker.command(cmd("GET").arg("tracked")).await.unwrap();
+    assert_eq!(read, None);
 
     // 200 callers keep ECHOs in flight while the invalidations come in.
     let echoes: Vec<_> = (0..200)
@@ -631,8 +636,9 @@ async fn resp3_pushes_on_the_shared_connection_leave_replies_in_step() {
         // Another client changes the key: the server pushes `invalidate` to ours...
         other.set("tracked", round).await.unwrap();
         // ...and reading it again returns the new value and tracks it anew.
-        let v: i64 = client.get("tracked").await.unwrap();
+        let v: i64 = tracker.command(cmd("GET").arg("tracked")).await.unwrap();
         assert_eq!(v, round);
+        assert_eq!(client.get::<i64>("tracked").await.unwrap(), round);
     }
     for t in join_all(echoes).await {
         t.unwrap();

@@ -445,7 +445,7 @@ async fn start_workers(
                 })
             }
             Pickup::Blpop => {
-                let mut conn = client.dedicated().await?;
+                let conn = client.dedicated().await?;
                 let key = queue_name.to_string();
                 tokio::spawn(async move {
                     let blpop = || redmux::cmd("BLPOP").arg(&key).arg(0);

@@ -8,17 +8,17 @@
 //! longer header in front of one copy of the rest while that is under
 //! [`SHARED_ARG_MIN`]; a larger one keeps its body in place and the header becomes
 //! a part of its own (see [`CommandBuf::finish_parts`]).
+//!
+//! Every byte of framing is written here, from each argument's payload: an
+//! argument ([`crate::ToArg`], [`crate::Arg`]) only hands its payload over.
 
 use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::arg::{Arg, Repr, SHARED_ARG_MIN, ToArg};
 
 /// Room for the array header `*N\r\n` of a command of up to 9 bulk strings,
 /// written as `*0\r\n` and filled in by [`CommandBuf::finish_parts`].
 const HEADER_ROOM: usize = 4;
-
-/// A `Bytes` argument at least this large is not copied into the command's buffer:
-/// [`CommandBuf::finish_parts`] hands it back as a part of its own, to be written
-/// from where it is (see [`ToArg::shared`]).
-pub const SHARED_ARG_MIN: usize = 64 * 1024;
 
 /// A command being encoded: the name and each argument are appended as RESP bulk
 /// strings as they are given.
@@ -56,7 +56,8 @@ impl CommandBuf {
         let mut buf = BytesMut::with_capacity(HEADER_ROOM + capacity);
         buf.extend_from_slice(b"*0\r\n");
         let before = buf.len();
-        name.write_arg(&mut buf);
+        // Copied even if large: `name()` reads it from the buffer.
+        put_arg(&mut buf, &name.to_arg().0);
         let written = &buf[before..];
         // Past `$len\r\n`: a few bytes, not worth a memchr call.
         let name_at = before
@@ -76,9 +77,26 @@ impl CommandBuf {
 
     /// Appends one argument. A large `Bytes` ([`SHARED_ARG_MIN`] or more) is kept by
     /// reference instead of copied.
+    #[inline]
     pub fn arg(&mut self, arg: impl ToArg) -> &mut Self {
-        match arg.shared() {
-            Some(payload) => {
+        self.push(arg.to_arg());
+        self
+    }
+
+    /// Appends an argument already handed over.
+    ///
+    /// ```
+    /// use redmux_resp::{Arg, CommandBuf};
+    /// let mut cmd = CommandBuf::new("INCRBY");
+    /// cmd.push(Arg::text("n")).push(Arg::int(-3));
+    /// assert_eq!(&cmd.finish()[..], b"*3\r\n$6\r\nINCRBY\r\n$1\r\nn\r\n$2\r\n-3\r\n");
+    /// ```
+    // Inlined so that, for a built-in `ToArg`, the match folds to the one arm it
+    // takes: no more work per argument than writing it.
+    #[inline]
+    pub fn push(&mut self, arg: Arg<'_>) -> &mut Self {
+        match arg.0 {
+            Repr::Shared(payload) if payload.len() >= SHARED_ARG_MIN => {
                 self.buf.put_u8(b'$');
                 self.buf
                     .put_slice(Decimal::unsigned(payload.len() as u64).as_bytes());
@@ -86,7 +104,7 @@ impl CommandBuf {
                 self.shared.push((self.buf.len(), payload));
                 self.buf.put_slice(b"\r\n");
             }
-            None => arg.write_arg(&mut self.buf),
+            other => put_arg(&mut self.buf, &other),
         }
         self.argc += 1;
         self
@@ -214,32 +232,41 @@ pub fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
     put_decimal(out, args.len() as i64);
     out.put_slice(b"\r\n");
     for a in args {
-        a.write_arg(out);
+        put_bulk(out, a);
     }
 }
 
-/// Something that can be one argument of a command: it appends itself as a RESP bulk
-/// string (`$len\r\npayload\r\n`).
-///
-/// Implemented for strings, byte slices, `Bytes`, integers and floats. Integers and
-/// floats are written in the decimal form Redis parses.
-///
-/// ```
-/// use bytes::BytesMut;
-/// use redmux_resp::ToArg;
-/// let mut out = BytesMut::new();
-/// (-12i64).write_arg(&mut out);
-/// assert_eq!(&out[..], b"$3\r\n-12\r\n");
-/// ```
-pub trait ToArg {
-    /// Appends `$len\r\npayload\r\n` to `out`.
-    fn write_arg(&self, out: &mut BytesMut);
+impl Arg<'_> {
+    /// Appends the argument as a RESP bulk string, `$len\r\npayload\r\n` (a large
+    /// shared payload is copied here).
+    ///
+    /// ```
+    /// let mut out = bytes::BytesMut::new();
+    /// redmux_resp::Arg::int(-12).encode(&mut out);
+    /// assert_eq!(&out[..], b"$3\r\n-12\r\n");
+    /// ```
+    pub fn encode(&self, out: &mut BytesMut) {
+        put_arg(out, &self.0);
+    }
+}
 
-    /// The payload as shared bytes, for an argument worth sending from its own
-    /// buffer rather than copying: a `Bytes` of [`SHARED_ARG_MIN`] bytes or more.
-    /// `None` (copy with [`ToArg::write_arg`]) for everything else.
-    fn shared(&self) -> Option<Bytes> {
-        None
+/// Appends `$len\r\npayload\r\n` for any argument, copying its payload.
+#[inline]
+fn put_arg(out: &mut BytesMut, arg: &Repr<'_>) {
+    match arg {
+        Repr::Borrowed(payload) => put_bulk(out, payload),
+        Repr::Owned(payload) => put_bulk(out, payload),
+        Repr::Shared(payload) => put_bulk(out, payload),
+        Repr::Signed(n) => put_bulk(out, Decimal::signed(*n).as_bytes()),
+        Repr::Unsigned(n) => put_bulk(out, Decimal::unsigned(*n).as_bytes()),
+        Repr::Float(d) if d.is_infinite() => {
+            put_bulk(out, if *d > 0.0 { b"+inf" } else { b"-inf" });
+        }
+        Repr::Float(d) => {
+            let mut text = FloatText::default();
+            text.write(*d);
+            put_bulk(out, text.as_bytes());
+        }
     }
 }
 
@@ -257,86 +284,6 @@ fn put_bulk(out: &mut BytesMut, payload: &[u8]) {
     out.extend_from_slice(head);
     out.extend_from_slice(payload);
     out.extend_from_slice(b"\r\n");
-}
-
-impl ToArg for [u8] {
-    fn write_arg(&self, out: &mut BytesMut) {
-        put_bulk(out, self);
-    }
-}
-
-impl ToArg for str {
-    fn write_arg(&self, out: &mut BytesMut) {
-        put_bulk(out, self.as_bytes());
-    }
-}
-
-impl<const N: usize> ToArg for [u8; N] {
-    fn write_arg(&self, out: &mut BytesMut) {
-        put_bulk(out, self);
-    }
-}
-
-impl ToArg for String {
-    fn write_arg(&self, out: &mut BytesMut) {
-        put_bulk(out, self.as_bytes());
-    }
-}
-
-impl ToArg for Vec<u8> {
-    fn write_arg(&self, out: &mut BytesMut) {
-        put_bulk(out, self);
-    }
-}
-
-impl ToArg for Bytes {
-    fn write_arg(&self, out: &mut BytesMut) {
-        put_bulk(out, self);
-    }
-
-    fn shared(&self) -> Option<Bytes> {
-        (self.len() >= SHARED_ARG_MIN).then(|| self.clone())
-    }
-}
-
-impl<T: ToArg + ?Sized> ToArg for &T {
-    fn write_arg(&self, out: &mut BytesMut) {
-        (**self).write_arg(out);
-    }
-
-    fn shared(&self) -> Option<Bytes> {
-        (**self).shared()
-    }
-}
-
-macro_rules! int_arg {
-    ($kind:ident as $wide:ty: $($t:ty),*) => {$(
-        impl ToArg for $t {
-            fn write_arg(&self, out: &mut BytesMut) {
-                put_bulk(out, Decimal::$kind(*self as $wide).as_bytes());
-            }
-        }
-    )*};
-}
-int_arg!(signed as i64: i8, i16, i32, i64, isize);
-int_arg!(unsigned as u64: u8, u16, u32, u64, usize);
-
-impl ToArg for f64 {
-    fn write_arg(&self, out: &mut BytesMut) {
-        if self.is_infinite() {
-            put_bulk(out, if *self > 0.0 { b"+inf" } else { b"-inf" });
-        } else {
-            let mut text = FloatText::default();
-            text.write(*self);
-            put_bulk(out, text.as_bytes());
-        }
-    }
-}
-
-impl ToArg for f32 {
-    fn write_arg(&self, out: &mut BytesMut) {
-        f64::from(*self).write_arg(out);
-    }
 }
 
 /// Appends a finite float in the shortest form that parses back to the same value,
@@ -485,9 +432,9 @@ mod tests {
     #[test]
     fn extreme_integers() {
         let mut out = BytesMut::new();
-        i64::MIN.write_arg(&mut out);
-        u64::MAX.write_arg(&mut out);
-        0u8.write_arg(&mut out);
+        i64::MIN.to_arg().encode(&mut out);
+        u64::MAX.to_arg().encode(&mut out);
+        0u8.to_arg().encode(&mut out);
         assert_eq!(
             &out[..],
             b"$20\r\n-9223372036854775808\r\n$20\r\n18446744073709551615\r\n$1\r\n0\r\n"
@@ -504,7 +451,7 @@ mod tests {
             assert!(text.len() < 32, "{text}");
         }
         let mut out = BytesMut::new();
-        f64::NEG_INFINITY.write_arg(&mut out);
+        f64::NEG_INFINITY.to_arg().encode(&mut out);
         assert_eq!(&out[..], b"$4\r\n-inf\r\n");
     }
 

@@ -4,7 +4,8 @@
 //! |---|---|
 //! | [`value`] | [`Value`], every RESP2 and RESP3 reply kind, and its encoding back to bytes |
 //! | [`decode`] | [`Decoder`], resumable and linear in its input, bounded by [`Limits`]; [`Decoded`], a frame or one over a limit skipped whole ([`Decoder::decode_frame`]); one file per concern: lines, blobs, aggregates, numbers, the one-step bulk string |
-//! | [`encode`] | [`CommandBuf`] and [`ToArg`]: commands as arrays of bulk strings, written once |
+//! | [`arg`] | [`ToArg`] and [`Arg`]: an argument hands over its payload, never framing |
+//! | [`encode`] | [`CommandBuf`]: commands as arrays of bulk strings, written once, every byte of framing written here |
 //! | [`error`] | [`DecodeError`], why a stream is not valid RESP |
 //!
 //! Payloads are [`bytes::Bytes`] sliced from the read buffer: decoding a 4 MiB bulk
@@ -22,12 +23,14 @@
 //! assert_eq!(Decoder::new().decode(&mut reply).unwrap(), Some(Value::from("hello")));
 //! ```
 
+pub mod arg;
 pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod value;
 
+pub use arg::{Arg, SHARED_ARG_MIN, ToArg};
 pub use decode::{Decoded, Decoder, Limits, Oversize, TooLarge};
-pub use encode::{CommandBuf, SHARED_ARG_MIN, ToArg, encode_command};
+pub use encode::{CommandBuf, encode_command};
 pub use error::DecodeError;
 pub use value::Value;

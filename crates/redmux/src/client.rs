@@ -172,24 +172,49 @@ impl Client {
 
     /// Sends any command; the reply converts to the type asked for.
     ///
-    /// Blocking commands (BLPOP, BRPOP, BLMOVE, XREAD ... BLOCK, WAIT, ...) are refused
-    /// with [`crate::Error::BlockingCommandRefused`]: one of them would stall every
-    /// other caller of the shared connection.
+    /// # Refused commands
+    ///
+    /// Every caller shares this connection, so two kinds of command are refused
+    /// before they are queued (also in a batch, a transaction, or fire-and-forget),
+    /// with an error that names the alternative:
+    ///
+    /// - blocking commands (BLPOP, BRPOP, BLMOVE, XREAD ... BLOCK, WAIT, ...):
+    ///   [`crate::Error::BlockingCommandRefused`], as one would stall every caller;
+    /// - commands that change the connection's state (CLIENT REPLY, MULTI, EXEC,
+    ///   WATCH, SELECT, HELLO with arguments, AUTH, RESET, QUIT, CLIENT TRACKING,
+    ///   SUBSCRIBE, MONITOR, READONLY, ASKING, ...):
+    ///   [`crate::Error::StateCommandRefused`], as it would change it under every
+    ///   caller, and some (CLIENT REPLY SKIP, MULTI) would hand callers each
+    ///   other's replies. Use [`Client::transaction`], [`Config::db`],
+    ///   [`Config::protocol`], the credentials in [`Config`], or
+    ///   [`Client::subscribe`] instead.
+    ///
+    /// [`Client::dedicated`] gives a connection of your own, where all of them are
+    /// allowed. `docs/reliability.md` has the whole table.
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
     /// let raw: redmux::Value = client.command(redmux::cmd("OBJECT").arg("ENCODING").arg("greeting")).await?;
+    ///
+    /// let refused = client.command::<()>(redmux::cmd("SELECT").arg(1)).await;
+    /// assert!(matches!(refused, Err(redmux::Error::StateCommandRefused { .. })));
     /// # Ok(()) }
     /// ```
     pub fn command<T: FromValue>(&self, command: Command) -> Request<'_, T> {
-        match command.check_not_blocking() {
+        match command.check_shareable() {
             Ok(()) => self.handle.commands.request(command),
             Err(e) => self.handle.commands.refused(e),
         }
     }
 
-    /// A typed command's request: typed commands are never blocking ones.
+    /// A typed command's request: typed commands are never refused ones (checked
+    /// in debug builds, so every test of a typed command checks it).
     pub(crate) fn request<T>(&self, command: Command) -> Request<'_, T> {
+        debug_assert!(
+            command.check_shareable().is_ok(),
+            "a typed command built a command the shared connection refuses: {}",
+            command.name()
+        );
         self.handle.commands.request(command)
     }
 

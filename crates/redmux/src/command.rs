@@ -86,14 +86,15 @@ impl Command {
     /// Appends a key in place (for builders that hold a `&mut Command`).
     pub fn push_key(&mut self, key: impl ToArg) -> &mut Self {
         let at = self.buf.args_bytes().len();
+        let key = key.to_arg();
         // A key large enough to be kept by reference is not in the buffer to be
         // read back later: its slot is worked out now (keys that large are rare).
-        let mark = match key.shared() {
-            Some(bytes) => KeyMark::Slot(hash_slot(&bytes)),
+        let mark = match key.kept_by_reference() {
+            Some(bytes) => KeyMark::Slot(hash_slot(bytes)),
             None => KeyMark::At(at),
         };
         self.keys.push(mark);
-        self.buf.arg(key);
+        self.buf.push(key);
         self
     }
 
@@ -228,14 +229,10 @@ impl Command {
         ShortName::new(self.buf.name())
     }
 
-    /// Refuses commands that would block the shared connection.
-    pub(crate) fn check_not_blocking(&self) -> Result<(), Error> {
-        if is_blocking(self.buf.name(), self.buf.args_bytes()) {
-            return Err(Error::BlockingCommandRefused {
-                command: self.name().to_ascii_uppercase(),
-            });
-        }
-        Ok(())
+    /// Refuses commands the shared connection must not run: blocking ones and ones
+    /// that change its state (the table is in `crate::refusal`).
+    pub(crate) fn check_shareable(&self) -> Result<(), Error> {
+        crate::refusal::check(self.buf.name(), BulkArgs(self.buf.args_bytes()))
     }
 
     /// Appends arguments already encoded as RESP bulk strings (`$3\r\nfoo\r\n...`),
@@ -397,76 +394,6 @@ impl ShortName {
     }
 }
 
-/// Commands that block the connection they run on until data arrives or a timeout.
-const ALWAYS_BLOCKING: &[&[u8]] = &[
-    b"BLPOP",
-    b"BRPOP",
-    b"BLMOVE",
-    b"BRPOPLPUSH",
-    b"BZPOPMIN",
-    b"BZPOPMAX",
-    b"BLMPOP",
-    b"BZMPOP",
-    b"WAIT",
-    b"WAITAOF",
-    b"MONITOR",
-    b"SUBSCRIBE",
-    b"PSUBSCRIBE",
-    b"SSUBSCRIBE",
-];
-
-fn is_blocking(name: &[u8], args: &[u8]) -> bool {
-    // A cheap first look: every blocking command starts with one of these letters.
-    let Some(first) = name.first().map(u8::to_ascii_uppercase) else {
-        return false;
-    };
-    if !matches!(first, b'B' | b'W' | b'X' | b'M' | b'S' | b'P') {
-        return false;
-    }
-    if ALWAYS_BLOCKING.iter().any(|b| name.eq_ignore_ascii_case(b)) {
-        return true;
-    }
-    if name.eq_ignore_ascii_case(b"XREAD") || name.eq_ignore_ascii_case(b"XREADGROUP") {
-        return xread_blocks(BulkArgs(args));
-    }
-    false
-}
-
-/// Whether an XREAD or XREADGROUP has a `BLOCK` option:
-/// `XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ...` and
-/// `XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ...`.
-///
-/// The options are read as the server reads them, in any order and case-insensitively,
-/// skipping the values they take: a group, consumer or stream named `block` or
-/// `streams` is a name, not an option. A word the server would reject leaves the
-/// scan going, so an option this list does not know cannot hide a `BLOCK` after it
-/// (such a command fails at the server anyway, or is refused here).
-fn xread_blocks<'a>(mut args: impl Iterator<Item = &'a [u8]>) -> bool {
-    while let Some(word) = args.next() {
-        let values = if word.eq_ignore_ascii_case(b"STREAMS") {
-            // Everything after STREAMS is keys and ids.
-            return false;
-        } else if word.eq_ignore_ascii_case(b"BLOCK") {
-            // `BLOCK` with no value after it is a syntax error, never a wait.
-            return args.next().is_some();
-        } else if word.eq_ignore_ascii_case(b"COUNT") {
-            1
-        } else if word.eq_ignore_ascii_case(b"GROUP") {
-            // The group and the consumer (the server refuses GROUP on XREAD).
-            2
-        } else {
-            // NOACK, or a word the server will reject.
-            0
-        };
-        for _ in 0..values {
-            if args.next().is_none() {
-                return false;
-            }
-        }
-    }
-    false
-}
-
 /// Iterates over the payloads of encoded bulk strings (`$3\r\nfoo\r\n...`).
 struct BulkArgs<'a>(&'a [u8]);
 
@@ -484,99 +411,5 @@ impl<'a> Iterator for BulkArgs<'a> {
         let payload = rest.get(start..start + len)?;
         self.0 = rest.get(start + len + 2..).unwrap_or(&[]);
         Some(payload)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn blocking(c: Command) -> bool {
-        c.check_not_blocking().is_err()
-    }
-
-    #[test]
-    fn blocking_commands() {
-        assert!(blocking(cmd("blpop").arg("q").arg(0)));
-        assert!(blocking(cmd("WAIT").arg(1).arg(0)));
-        assert!(blocking(
-            cmd("xread")
-                .arg("COUNT")
-                .arg(1)
-                .arg("block")
-                .arg(0)
-                .arg("STREAMS")
-                .arg("s")
-                .arg("$")
-        ));
-        assert!(!blocking(cmd("XREAD").arg("STREAMS").arg("block").arg("0")));
-        assert!(!blocking(cmd("LPOP").arg("q")));
-        assert!(!blocking(cmd("BITCOUNT").arg("k")));
-        let e = cmd("BRPOP")
-            .arg("q")
-            .check_not_blocking()
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("BRPOP") && e.contains("dedicated()"), "{e}");
-    }
-
-    fn xreadgroup(words: &[&str]) -> bool {
-        blocking(cmd("XREADGROUP").args(words.iter().copied()))
-    }
-
-    #[test]
-    fn group_and_consumer_names_are_not_options() {
-        // Named like the options: still not blocking.
-        assert!(!xreadgroup(&["GROUP", "block", "c", "STREAMS", "s", ">"]));
-        assert!(!xreadgroup(&["GROUP", "g", "BLOCK", "STREAMS", "s", ">"]));
-        assert!(!xreadgroup(&[
-            "GROUP", "block", "block", "COUNT", "1", "NOACK", "STREAMS", "s", ">"
-        ]));
-        // A group or consumer named "streams" does not end the options early.
-        assert!(xreadgroup(&[
-            "GROUP", "streams", "c", "BLOCK", "0", "STREAMS", "s", ">"
-        ]));
-        assert!(xreadgroup(&[
-            "GROUP", "g", "streams", "BLOCK", "0", "STREAMS", "s", ">"
-        ]));
-        assert!(xreadgroup(&[
-            "group", "streams", "streams", "noack", "count", "5", "Block", "100", "streams", "s",
-            ">"
-        ]));
-    }
-
-    #[test]
-    fn options_in_any_order_and_their_values_skipped() {
-        // The server takes the options in any order, GROUP included.
-        assert!(xreadgroup(&[
-            "BLOCK", "0", "GROUP", "g", "c", "STREAMS", "s", ">"
-        ]));
-        assert!(xreadgroup(&[
-            "GROUP", "g", "c", "NOACK", "BLOCK", "0", "COUNT", "1", "STREAMS", "s", ">"
-        ]));
-        // A COUNT whose value is the word "block" (a server error, not a wait).
-        assert!(!blocking(
-            cmd("XREAD").args(["COUNT", "block", "STREAMS", "s", "0"])
-        ));
-        assert!(blocking(
-            cmd("XREAD").args(["COUNT", "streams", "BLOCK", "0", "STREAMS", "s", "0"])
-        ));
-        // Streams and ids are never options, whatever their names.
-        assert!(!blocking(
-            cmd("xread").args(["streams", "block", "streams", "0", "0"])
-        ));
-        // Truncated commands are syntax errors at the server, not waits.
-        assert!(!blocking(cmd("XREAD").args(["BLOCK"])));
-        assert!(!xreadgroup(&["GROUP", "g"]));
-        assert!(!blocking(cmd("XREAD")));
-        // An option this parser does not know does not hide a BLOCK after it.
-        assert!(blocking(cmd("XREAD").args([
-            "FUTUREFLAG",
-            "BLOCK",
-            "0",
-            "STREAMS",
-            "s",
-            "0"
-        ])));
     }
 }

@@ -272,6 +272,21 @@ pub enum Error {
         /// The limit in force.
         limit: usize,
     },
+
+    /// A command that changes the state of the connection it runs on (`CLIENT REPLY`,
+    /// `MULTI`, `SELECT`, `AUTH`, ...) would change it under every caller of the
+    /// shared connection, and put replies out of step with their callers. It is
+    /// allowed on [`crate::Client::dedicated`].
+    #[error(
+        "{command} changes the state of the connection it runs on, so it is refused on the shared client, \
+         whose connection every caller uses; {alternative}"
+    )]
+    StateCommandRefused {
+        /// The refused command (with its subcommand: `CLIENT REPLY`).
+        command: String,
+        /// What to use instead.
+        alternative: &'static str,
+    },
     /// The reply could not be turned into the requested type.
     #[error("cannot convert reply: expected {expected}, got {got}")]
     Conversion {
@@ -279,6 +294,11 @@ pub enum Error {
         expected: &'static str,
         /// What came (a kind, and a short excerpt).
         got: String,
+        /// The error underneath, if one caused it (a parse error in a
+        /// [`crate::FromValue`] impl); [`std::error::Error::source`] returns it.
+        /// Behind one thin `Arc` so the error stays small and `Clone`.
+        #[source]
+        source: Option<Arc<Box<dyn std::error::Error + Send + Sync>>>,
     },
     /// The client was closed, or dropped, before the command could be sent.
     #[error("client closed: the command was not sent")]
@@ -294,9 +314,10 @@ impl Error {
             }
             Error::Timeout(d) => d.status,
             Error::ConnectionLost { status, .. } => *status,
-            Error::Overloaded(_) | Error::BlockingCommandRefused { .. } | Error::Closed => {
-                CommandStatus::NotSent
-            }
+            Error::Overloaded(_)
+            | Error::BlockingCommandRefused { .. }
+            | Error::StateCommandRefused { .. }
+            | Error::Closed => CommandStatus::NotSent,
             Error::Connect { .. } | Error::Auth(_) | Error::Protocol(_) | Error::Config(_) => {
                 CommandStatus::NotApplicable
             }
@@ -332,10 +353,83 @@ impl Error {
         Error::Protocol(msg.into().into())
     }
 
-    pub(crate) fn conversion(expected: &'static str, got: &redmux_resp::Value) -> Self {
+    /// A conversion error for a [`crate::FromValue`] impl: the reply `got` is not
+    /// the `expected` kind. The message shows `got`'s kind and its first bytes.
+    ///
+    /// ```
+    /// use redmux::{Error, FromValue, Result, Value};
+    ///
+    /// /// A flag stored as "on" or "off".
+    /// struct Switch(bool);
+    ///
+    /// impl FromValue for Switch {
+    ///     fn from_value(v: Value) -> Result<Self> {
+    ///         match &v {
+    ///             Value::BulkString(b) if &b[..] == b"on" => Ok(Switch(true)),
+    ///             Value::BulkString(b) if &b[..] == b"off" => Ok(Switch(false)),
+    ///             other => Err(Error::conversion("\"on\" or \"off\"", other)),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let e = Switch::from_value(Value::from("maybe")).err().unwrap();
+    /// assert!(e.to_string().contains("\"maybe\""));
+    /// ```
+    pub fn conversion(expected: &'static str, got: &redmux_resp::Value) -> Self {
         Error::Conversion {
             expected,
             got: describe(got),
+            source: None,
+        }
+    }
+
+    /// A conversion error that carries the error underneath it (a field that did
+    /// not parse), for a [`crate::FromValue`] impl. The source is returned by
+    /// [`std::error::Error::source`], as the type it was.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use redmux::{Error, FromValue, Result, Value};
+    ///
+    /// /// A point stored as a hash: `HSET p x 1 y 2`.
+    /// #[derive(Debug)]
+    /// struct Point {
+    ///     x: i64,
+    ///     y: i64,
+    /// }
+    ///
+    /// impl FromValue for Point {
+    ///     fn from_value(v: Value) -> Result<Self> {
+    ///         let mut fields: std::collections::HashMap<String, Value> = FromValue::from_value(v)?;
+    ///         let mut field = |name: &str| -> Result<i64> {
+    ///             let value = fields.remove(name).unwrap_or(Value::Nil);
+    ///             let text: String = FromValue::from_value(value.clone())?;
+    ///             text.parse().map_err(|e| {
+    ///                 Error::conversion_with_source("a point's integer coordinate", &value, e)
+    ///             })
+    ///         };
+    ///         Ok(Point { x: field("x")?, y: field("y")? })
+    ///     }
+    /// }
+    ///
+    /// let good = Value::Map(vec![("x".into(), "1".into()), ("y".into(), "2".into())]);
+    /// assert_eq!(Point::from_value(good)?.y, 2);
+    ///
+    /// let bad = Value::Map(vec![("x".into(), "1".into()), ("y".into(), "two".into())]);
+    /// let e = Point::from_value(bad).unwrap_err();
+    /// let cause = e.source().and_then(|s| s.downcast_ref::<std::num::ParseIntError>());
+    /// assert!(cause.is_some(), "{e}");
+    /// # Ok::<(), redmux::Error>(())
+    /// ```
+    pub fn conversion_with_source(
+        expected: &'static str,
+        got: &redmux_resp::Value,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Conversion {
+            expected,
+            got: describe(got),
+            source: Some(Arc::new(Box::new(source))),
         }
     }
 }

@@ -244,6 +244,7 @@ impl FromValue for String {
         String::from_utf8(bytes.to_vec()).map_err(|_| Error::Conversion {
             expected: "UTF-8 string",
             got: "bytes that are not UTF-8 (ask for Vec<u8> or Bytes)".into(),
+            source: None,
         })
     }
 }

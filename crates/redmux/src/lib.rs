@@ -11,6 +11,7 @@
 //! | `commands` (private) | the typed commands, one file per family (strings, keys, hashes, ...): they appear as methods of [`Client`] |
 //! | [`request`] | [`Request`] (a command and its options) and [`Response`] (its future) |
 //! | [`command`] | [`Command`] and [`cmd`]: any command, encoded as it is built |
+//! | `refusal` (private) | the commands the shared connection refuses (blocking ones, and ones that change its state), each with its alternative |
 //! | [`from_value`] | [`FromValue`]: a reply into the type asked for |
 //! | [`batch`] | [`Batch`] and [`BatchStream`]: many commands back to back, in chunks, one result each |
 //! | [`transaction`] | [`Transaction`]: MULTI ... EXEC with [`Condition`]s checked under WATCH |
@@ -51,6 +52,7 @@ pub mod from_value;
 mod keys;
 mod mux;
 pub mod pubsub;
+mod refusal;
 pub mod request;
 mod router;
 pub mod script;
@@ -61,6 +63,7 @@ pub mod transaction;
 pub mod work_queue;
 
 pub use batch::{Batch, BatchIndex, BatchItem, BatchResults, BatchStream};
+pub use bytes::Bytes;
 pub use client::Client;
 pub use command::{Command, KeySlot, cmd};
 pub use commands::{
@@ -78,7 +81,7 @@ pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;
 pub use keys::{SLOTS, hash_slot};
 pub use pubsub::{Message, Subscription};
-pub use redmux_resp::{Limits, Oversize, ToArg, Value};
+pub use redmux_resp::{Arg, Limits, Oversize, ToArg, Value};
 pub use request::{Commands, Flags, Request, Response};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use state::ConnectionState;

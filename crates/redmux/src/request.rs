@@ -210,6 +210,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
                 T::empty_reply().ok_or(Error::Conversion {
                     expected: "a type with an empty value for a fire-and-forget request",
                     got: "no reply (the command was sent)".into(),
+                    source: None,
                 })
             });
             return Response::ready(outcome);

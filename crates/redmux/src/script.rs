@@ -156,12 +156,12 @@ struct CallArgs {
 
 impl CallArgs {
     fn key(&mut self, key: impl ToArg) {
-        key.write_arg(&mut self.keys);
+        key.to_arg().encode(&mut self.keys);
         self.key_count += 1;
     }
 
     fn arg(&mut self, arg: impl ToArg) {
-        arg.write_arg(&mut self.args);
+        arg.to_arg().encode(&mut self.args);
     }
 
     /// `numkeys key ... arg ...`
@@ -521,7 +521,7 @@ impl Client {
 
     fn function_call<T>(&self, function: impl ToArg, read_only: bool) -> FunctionCall<'_, T> {
         let mut name = BytesMut::new();
-        function.write_arg(&mut name);
+        function.to_arg().encode(&mut name);
         FunctionCall {
             client: self,
             read_only,

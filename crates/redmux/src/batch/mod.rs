@@ -57,7 +57,7 @@ pub(crate) enum Item {
 
 impl Item {
     fn from_command(command: Command) -> Item {
-        match command.check_not_blocking() {
+        match command.check_shareable() {
             Ok(()) => Item::Encoded(command.into_bytes()),
             Err(e) => Item::Refused(e),
         }
@@ -487,6 +487,7 @@ impl BatchResults {
             None => Err(Error::Conversion {
                 expected: "a position within the batch",
                 got: format!("position {index} of {} results", self.replies.len()),
+                source: None,
             }),
         }
     }

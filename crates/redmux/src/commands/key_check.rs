@@ -94,7 +94,8 @@ fn cases(c: &Client, b: &DedicatedConnection) -> Vec<Case> {
         // strings
         call!(c.get::<Value>("k")),
         call!(c.set("k", "v")),
-        call!(c.set_with::<Value>("k", "v", SetOptions::new().nx().get().ex(d))),
+        call!(c.set_with("k", "v", SetOptions::new().nx().ex(d))),
+        call!(c.set_with_get::<Value>("k", "v", SetOptions::new().nx().ex(d))),
         call!(c.mget::<Value>(["{m}a", "{m}b", "{m}c"])),
         call!(c.mset([("{m}a", "va"), ("{m}b", "vb")])),
         call!(c.msetnx([("{m}a", "va"), ("{m}b", "vb")])),

@@ -211,6 +211,8 @@ impl Commands {
     /// use redmux::Side;
     /// // Take the oldest job and keep it in a processing list until it is done.
     /// let job: Option<String> = client.lmove("jobs", "processing", Side::Right, Side::Left).await?;
+    /// // For the move alone, name a type to send and forget it: rotate a list.
+    /// client.lmove::<()>("ring", "ring", Side::Left, Side::Right).fire_and_forget()?;
     /// # Ok(()) }
     /// ```
     pub fn lmove<T: FromValue>(

@@ -3,7 +3,7 @@
 //!
 //! | file | commands |
 //! |---|---|
-//! | `strings` | GET, SET (and [`SetOptions`]), MGET, MSET, INCR..., APPEND, GETDEL, GETEX ([`Expiry`]), ... |
+//! | `strings` | GET, SET (and [`SetOptions`]; SET ... GET is `set_with_get`), MGET, MSET, INCR..., APPEND, GETDEL, GETEX ([`Expiry`]), ... |
 //! | `keys` | DEL, UNLINK, EXISTS, EXPIRE..., TTL, PTTL, PERSIST, TYPE ([`KeyType`]), RENAME |
 //! | `scan` | SCAN, HSCAN, SSCAN, ZSCAN as streams ([`Scan`], [`ScanOptions`]) |
 //! | `hashes` | HGET, HSET, HMGET, HGETALL, HDEL, HINCRBY, HEXISTS, HLEN, ... |
@@ -48,7 +48,14 @@
 //! - A builder that names a command's subject rather than its options is taken by the
 //!   plain method, as [`ZRange`] is by `zrange`: [`GeoSearch`], [`XClaim`],
 //!   [`XAutoClaim`], [`BitField`]. A variant whose reply has another shape gets its own
-//!   method: `xclaim_justid`, `geosearchstore_storedist`.
+//!   method: `xclaim_justid`, `geosearchstore_storedist`, `set_with_get` (SET ... GET).
+//! - A write's reply type is fixed, never a type parameter, so
+//!   `.fire_and_forget()` needs no type named: `set_with` answers `bool` whatever its
+//!   options, and its GET variant, whose reply is the old value, is `set_with_get`.
+//!   The methods that keep a type parameter are reads, and pops and moves whose reply
+//!   is the element they took (`getdel`, `getex`, `lpop`, `rpop`, `lmove`, `spop`,
+//!   `zpopmin`): for the effect alone there is a write (`del`, `expire`, `persist`,
+//!   `ltrim`, `srem`, `zremrangebyrank`), or name a type: `client.lmove::<()>(..)`.
 //! - Nothing here blocks: XREAD and XREADGROUP have no BLOCK (use
 //!   [`crate::Client::dedicated`] for that), and there are no BLPOP-style methods.
 

@@ -17,15 +17,13 @@ impl Commands {
     /// empty `Vec`.
     ///
     /// There is no BLOCK on the shared connection. To wait for entries, use a
-    /// dedicated connection:
+    /// dedicated connection's [`xread_block`](crate::DedicatedConnection::xread_block):
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
-    /// use redmux::{StreamRead, cmd};
-    /// let mut conn = client.dedicated().await?;
-    /// let reads: Vec<StreamRead> = conn
-    ///     .command(cmd("XREAD").arg("BLOCK").arg(5000).arg("STREAMS").arg("orders").arg("$"))
-    ///     .await?;
+    /// use std::time::Duration;
+    /// let conn = client.dedicated().await?;
+    /// let reads = conn.xread_block([("orders", "$")], Duration::from_secs(5)).await?;
     /// # Ok(()) }
     /// ```
     ///

@@ -31,32 +31,57 @@ impl Commands {
         self.request(cmd("SET").key(key).arg(value))
     }
 
-    /// Sets a key with options: `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]`.
-    ///
-    /// The reply depends on the options, so its type is yours to pick:
-    /// - without `get()`: `OK`, or nil when `nx()`/`xx()` stopped the write. Ask for
-    ///   `bool` to learn whether the key was set, or `()` when there is no condition.
-    /// - with `get()`: the old value, nil when there was none. Ask for `Option<String>`.
+    /// Sets a key with options: `SET key value [NX|XX] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]`.
+    /// The reply is whether the key was set: `false` when `nx()` or `xx()` stopped
+    /// the write. For the old value instead, see [`Client::set_with_get`].
     ///
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
     /// use std::time::Duration;
     /// use redmux::SetOptions;
-    /// let locked: bool = client
+    /// let locked = client
     ///     .set_with("lock:job-7", "worker-1", SetOptions::new().nx().px(Duration::from_millis(500)))
     ///     .await?;
-    /// let old: Option<String> = client.set_with("greeting", "hi", SetOptions::new().get()).await?;
-    /// client.set_with::<()>("session", "s", SetOptions::new().ex(Duration::from_secs(60))).await?;
+    /// if !locked {
+    ///     println!("someone else holds the lock");
+    /// }
+    /// // The reply type is fixed, so no type needs naming to send and forget it.
+    /// client.set_with("session", "s", SetOptions::new().ex(Duration::from_secs(60))).fire_and_forget()?;
     /// # Ok(()) }
     /// ```
-    pub fn set_with<T: FromValue>(
+    pub fn set_with(
+        &self,
+        key: impl ToArg,
+        value: impl ToArg,
+        options: SetOptions,
+    ) -> Request<'_, bool> {
+        let mut command = cmd("SET").key(key).arg(value);
+        options.push_args(&mut command, false);
+        self.request(command)
+    }
+
+    /// Sets a key with options and replies with its old value: `SET key value [NX|XX]
+    /// GET [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]`. Nil (no old value) converts to `None`.
+    /// With `nx()` or `xx()` the old value comes back whether or not the write happened.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::Duration;
+    /// use redmux::SetOptions;
+    /// let old: Option<String> = client.set_with_get("greeting", "hi", SetOptions::new()).await?;
+    /// let previous: Option<u64> = client
+    ///     .set_with_get("counter", 0, SetOptions::new().ex(Duration::from_secs(60)))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_with_get<T: FromValue>(
         &self,
         key: impl ToArg,
         value: impl ToArg,
         options: SetOptions,
     ) -> Request<'_, T> {
         let mut command = cmd("SET").key(key).arg(value);
-        options.push_args(&mut command);
+        options.push_args(&mut command, true);
         self.request(command)
     }
 
@@ -308,8 +333,8 @@ impl Expiry {
     }
 }
 
-/// The options of [`Client::set_with`]: an expiry, a condition, and whether to get the
-/// old value. Each setter replaces an earlier choice of the same kind (`nx()` then
+/// The options of [`Client::set_with`] and [`Client::set_with_get`]: an expiry and a
+/// condition. Each setter replaces an earlier choice of the same kind (`nx()` then
 /// `xx()` sends `XX`).
 ///
 /// ```
@@ -317,14 +342,13 @@ impl Expiry {
 /// use redmux::SetOptions;
 /// // SET key value NX PX 500
 /// let lock = SetOptions::new().nx().px(Duration::from_millis(500));
-/// // SET key value XX GET KEEPTTL
-/// let swap = SetOptions::new().xx().get().keep_ttl();
+/// // SET key value XX KEEPTTL
+/// let update = SetOptions::new().xx().keep_ttl();
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SetOptions {
     ttl: Option<SetTtl>,
     condition: Option<Condition>,
-    get: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,19 +413,14 @@ impl SetOptions {
         self
     }
 
-    /// `GET`: reply with the old value (nil if there was none) instead of `OK`.
-    pub fn get(mut self) -> Self {
-        self.get = true;
-        self
-    }
-
-    fn push_args(self, command: &mut Command) {
+    /// The options' arguments, with `GET` for [`Client::set_with_get`].
+    fn push_args(self, command: &mut Command, get: bool) {
         match self.condition {
             Some(Condition::Nx) => _ = command.push_arg("NX"),
             Some(Condition::Xx) => _ = command.push_arg("XX"),
             None => {}
         }
-        if self.get {
+        if get {
             command.push_arg("GET");
         }
         match self.ttl {
@@ -426,15 +445,14 @@ mod tests {
         SetOptions::new()
             .xx()
             .nx()
-            .get()
             .px(Duration::from_millis(1500))
-            .push_args(&mut c);
+            .push_args(&mut c, true);
         assert_eq!(wire(c), "*7 $3 SET $1 k $1 v $2 NX $3 GET $2 PX $4 1500 ");
         let mut c = cmd("SET").arg("k").arg("v");
         SetOptions::new()
             .ex(Duration::from_secs(9))
             .keep_ttl()
-            .push_args(&mut c);
+            .push_args(&mut c, false);
         assert_eq!(wire(c), "*4 $3 SET $1 k $1 v $7 KEEPTTL ");
     }
 
@@ -482,7 +500,7 @@ mod tests {
         let mut c = cmd("SET").arg("k").arg("v");
         SetOptions::new()
             .ex(Duration::from_millis(250))
-            .push_args(&mut c);
+            .push_args(&mut c, false);
         assert_eq!(wire(c), "*5 $3 SET $1 k $1 v $2 PX $3 250 ");
     }
 

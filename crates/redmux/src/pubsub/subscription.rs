@@ -10,12 +10,12 @@ use bytes::Bytes;
 use futures_core::Stream;
 use tokio::sync::oneshot;
 
+use crate::client::Client;
+use crate::error::Result;
 use crate::subscriber::Subscriber;
 use crate::subscriber::frame::Kind;
 use crate::subscriber::mailbox::Mailbox;
 use crate::subscriber::message::Event;
-use crate::client::Client;
-use crate::error::Result;
 
 /// A live subscription: a [`Stream`] of [`Event`]s for the channels, patterns or
 /// shard channels it was made for, from [`Client::subscribe`], [`Client::psubscribe`]

@@ -5,7 +5,6 @@
 //! reconnect policy are the connection layer's, shared with the multiplexer; this
 //! file says what they mean for a subscriber.
 
-
 pub(crate) mod frame;
 pub(crate) mod mailbox;
 pub(crate) mod message;
@@ -23,12 +22,12 @@ use parking_lot::Mutex;
 use redmux_resp::{Decoded, Value};
 use tokio::sync::{Notify, OnceCell, watch};
 
-use frame::Frame;
-use registry::Registry;
 use crate::config::Config;
 use crate::connection::{self, Activity, Connection, Heartbeat, Link, Redial};
 use crate::error::{Error, LinkSnapshot, Result};
 use crate::mux::ConnectionState;
+use frame::Frame;
+use registry::Registry;
 
 /// Decoded frames handled per lock of the registry: enough to amortise the lock,
 /// few enough that a subscribe call never waits long for it.

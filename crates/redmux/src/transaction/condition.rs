@@ -136,7 +136,7 @@ impl Collection {
 /// The payload of one encoded argument (`$3\r\nfoo\r\n` gives `foo`).
 fn payload(arg: impl ToArg) -> Bytes {
     let mut encoded = BytesMut::new();
-    arg.write_arg(&mut encoded);
+    arg.to_arg().encode(&mut encoded);
     let start = encoded
         .iter()
         .position(|&b| b == b'\n')
