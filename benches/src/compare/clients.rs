@@ -88,17 +88,17 @@ impl Kv for redmux::Client {
     type Value = Bytes;
 
     async fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        redmux::Client::set(self, key, value).await?;
+        redmux::Commands::set(self, key, value).await?;
         Ok(())
     }
 
     async fn set_bytes(&mut self, key: &[u8], value: Bytes) -> Result<()> {
-        redmux::Client::set(self, key, value).await?;
+        redmux::Commands::set(self, key, value).await?;
         Ok(())
     }
 
     async fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>> {
-        Ok(redmux::Client::get::<Option<Bytes>>(self, key).await?)
+        Ok(redmux::Commands::get::<Option<Bytes>>(self, key).await?)
     }
 
     fn issue_set<'a>(
@@ -107,7 +107,7 @@ impl Kv for redmux::Client {
         value: &'a [u8],
     ) -> impl Future<Output = Result<()>> + Send + 'a {
         // Sent here, in `into_future`; awaited later.
-        let reply = redmux::Client::set(self, key, value).into_future();
+        let reply = redmux::Commands::set(self, key, value).into_future();
         async move { Ok(reply.await?) }
     }
 }
