@@ -9,11 +9,12 @@ use tokio::sync::watch;
 
 use crate::command::{Command, KeySlot};
 use crate::config::Config;
+use crate::connection::ServerMode;
 use crate::error::Result;
 use crate::from_value::FromValue;
 use crate::mux::{self, Shared};
 use crate::request::{Commands, Request, Target};
-use crate::router::Router;
+use crate::router::{Cluster, Router};
 use crate::state::ConnectionState;
 use crate::stats::Stats;
 
@@ -51,7 +52,7 @@ struct Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         // As `Client::close`, with nobody left to wait for it.
-        for node in self.router.nodes() {
+        for (_, node) in self.router.nodes() {
             node.close(close_deadline(node.config()));
         }
     }
@@ -117,8 +118,24 @@ impl Client {
     /// ```
     pub async fn connect_with(config: Config) -> Result<Client> {
         config.check()?;
-        let shared = mux::start(config).await?;
-        Ok(Client::with_router(Router::standalone(shared)))
+        // The first seed that answers; its HELLO says whether it is a cluster node.
+        let mut last_error = None;
+        let seeds = std::iter::once(config.addr.clone()).chain(config.seeds.iter().cloned());
+        for addr in seeds {
+            let mut seed_config = config.clone();
+            seed_config.addr = addr;
+            match mux::start(seed_config.clone()).await {
+                Ok((shared, ServerMode::Cluster)) => {
+                    let cluster = Cluster::discover(seed_config, shared).await?;
+                    return Ok(Client::with_router(Router::cluster(cluster)));
+                }
+                Ok((shared, _)) => return Ok(Client::with_router(Router::standalone(shared))),
+                // Credentials or the protocol are wrong for every seed alike.
+                Err(e @ (crate::Error::Auth(_) | crate::Error::Protocol(_))) => return Err(e),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| crate::Error::config("no server address to connect to")))
     }
 
     /// Returns a client at once and connects in the background, as a lost
@@ -248,6 +265,61 @@ impl Client {
         self.handle.router.any_node()
     }
 
+    /// On a cluster, the error for a feature that does not span nodes yet
+    /// (batches and transactions: each would go to the seed node alone).
+    pub(crate) fn refuse_on_cluster(&self, what: &str) -> Option<crate::Error> {
+        self.handle.router.as_cluster().map(|_| {
+            crate::Error::config(format!(
+                "{what} on a cluster are not supported yet: send the commands one by one (each is routed to its slot's node)"
+            ))
+        })
+    }
+
+    /// The nodes the client talks to: the one server, or a cluster's nodes with
+    /// the slots each primary owns (none for a replica or a node that left the
+    /// map), and each node's counters.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) {
+    /// for node in client.nodes() {
+    ///     println!("{}: {} slot ranges, {} commands", node.addr, node.slots.len(), node.stats.commands_sent);
+    /// }
+    /// # }
+    /// ```
+    pub fn nodes(&self) -> Vec<crate::NodeInfo> {
+        let router = &self.handle.router;
+        let Some(cluster) = router.as_cluster() else {
+            return router
+                .nodes()
+                .into_iter()
+                .map(|(addr, node)| crate::NodeInfo {
+                    addr,
+                    slots: vec![(0, crate::SLOTS - 1)],
+                    stats: node.stats(),
+                })
+                .collect();
+        };
+        let primaries = cluster.primaries();
+        let mut out: Vec<crate::NodeInfo> = primaries
+            .iter()
+            .map(|(addr, node, slots)| crate::NodeInfo {
+                addr: addr.clone(),
+                slots: slots.clone(),
+                stats: node.stats(),
+            })
+            .collect();
+        for (addr, node) in cluster.nodes() {
+            if !out.iter().any(|n| n.addr == addr) {
+                out.push(crate::NodeInfo {
+                    addr,
+                    slots: Vec::new(),
+                    stats: node.stats(),
+                });
+            }
+        }
+        out
+    }
+
     /// The pub/sub connection's slot, for `crate::pubsub`.
     pub(crate) fn subscriber_slot(&self) -> &crate::subscriber::SubscriberSlot {
         &self.handle.subscriber
@@ -312,12 +384,18 @@ impl Client {
     /// # }
     /// ```
     pub async fn close_within(&self, deadline: Duration) -> bool {
-        let shared = self.node();
-        let mut state = shared.watch_state();
-        // The supervisor keeps the deadline: past it, it tears the connection down.
-        shared.close(deadline);
-        let _ = state.wait_for(|s| *s == ConnectionState::Closed).await;
-        !shared.gave_up()
+        let nodes = self.handle.router.nodes();
+        // Each supervisor keeps the deadline: past it, it tears its connection down.
+        for (_, node) in &nodes {
+            node.close(deadline);
+        }
+        let mut gave_up = false;
+        for (_, node) in &nodes {
+            let mut state = node.watch_state();
+            let _ = state.wait_for(|s| *s == ConnectionState::Closed).await;
+            gave_up |= node.gave_up();
+        }
+        !gave_up
     }
 
     /// The configuration the client was made with.

@@ -56,6 +56,10 @@ pub enum Protocol {
 pub struct Config {
     /// Where the server is.
     pub addr: Addr,
+    /// More places to reach the same deployment, tried in order when `addr` does
+    /// not answer: the other seed nodes of a cluster (`redis://h1:p1,h2:p2` in a
+    /// URL). Empty by default.
+    pub seeds: Vec<Addr>,
     /// The ACL user name, if any (`AUTH user password`).
     pub username: Option<String>,
     /// The password, if any.
@@ -146,6 +150,7 @@ pub enum BacklogPolicy {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            seeds: Vec::new(),
             addr: Addr::Tcp {
                 host: "127.0.0.1".into(),
                 port: 6379,
@@ -291,6 +296,21 @@ fn parse_tcp(rest: &str, config: &mut Config) -> Result<()> {
         }
         None => authority,
     };
+    // `h1:p1,h2:p2,...`: the first is the address, the rest are more seeds.
+    let mut hosts = host_port.split(',');
+    let host_port = hosts.next().unwrap_or_default();
+    for seed in hosts {
+        config.seeds.push(parse_host_port(seed)?);
+    }
+    config.addr = parse_host_port(host_port)?;
+    if !path.is_empty() {
+        config.db = parse_db(path)?;
+    }
+    Ok(())
+}
+
+/// `host`, `host:port` or `[v6]:port`, the port 6379 when not given.
+fn parse_host_port(host_port: &str) -> Result<Addr> {
     let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
         let (host, after) = v6
             .split_once(']')
@@ -312,14 +332,10 @@ fn parse_tcp(rest: &str, config: &mut Config) -> Result<()> {
                 Error::config(format!("invalid port {p:?} in URL: expected 1-65535"))
             })?,
         };
-    config.addr = Addr::Tcp {
+    Ok(Addr::Tcp {
         host: host.to_string(),
         port,
-    };
-    if !path.is_empty() {
-        config.db = parse_db(path)?;
-    }
-    Ok(())
+    })
 }
 
 fn parse_db(text: &str) -> Result<i64> {

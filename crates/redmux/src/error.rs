@@ -287,6 +287,18 @@ pub enum Error {
         /// What to use instead.
         alternative: &'static str,
     },
+    /// A command whose keys hash to different slots, sent to a cluster: every key of
+    /// one command must live on one node. Refused before anything was sent. Put a
+    /// `{hash tag}` in the keys (`{user:1}:name`, `{user:1}:email`) to keep them in
+    /// one slot.
+    #[error(
+        "{command} names keys in different hash slots (the server would answer CROSSSLOT); \
+         keys of one command must share a slot on a cluster: give them a common {{hash tag}}"
+    )]
+    CrossSlot {
+        /// The refused command.
+        command: String,
+    },
     /// The reply could not be turned into the requested type.
     #[error("cannot convert reply: expected {expected}, got {got}")]
     Conversion {
@@ -317,6 +329,7 @@ impl Error {
             Error::Overloaded(_)
             | Error::BlockingCommandRefused { .. }
             | Error::StateCommandRefused { .. }
+            | Error::CrossSlot { .. }
             | Error::Closed => CommandStatus::NotSent,
             Error::Connect { .. } | Error::Auth(_) | Error::Protocol(_) | Error::Config(_) => {
                 CommandStatus::NotApplicable

@@ -85,6 +85,6 @@ pub use redmux_resp::{Arg, Limits, Oversize, ToArg, Value};
 pub use request::{Commands, Flags, Request, Response};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use state::ConnectionState;
-pub use stats::Stats;
+pub use stats::{NodeInfo, Stats};
 pub use transaction::{AbortReason, Comparison, Condition, Transaction, TransactionOutcome};
 pub use work_queue::WorkQueue;

@@ -21,7 +21,7 @@ use crate::from_value::{FromValue, convert};
 use redmux_resp::Value;
 
 use crate::mux::{ReplyReceiver, SenderDropped, Shared, Ticket};
-use crate::router::Router;
+use crate::router::{Route, Router, send_clustered};
 
 /// Per-command options, in the StackExchange.Redis spirit.
 ///
@@ -191,9 +191,27 @@ impl<'a, T> Request<'a, T> {
     pub fn fire_and_forget(self) -> Result<()> {
         let command = self.command?;
         match self.target {
-            Target::Shared(router) => router
-                .node_for(&command)
-                .send_detached(command.into_parts(), self.timeout),
+            Target::Shared(router) => match router.route(&command) {
+                Route::Node(node) => node.send_detached(command.into_parts(), self.timeout),
+                Route::Cluster(cluster) => {
+                    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+                        Error::config(
+                            "a fire-and-forget command on a cluster needs a tokio runtime",
+                        )
+                    })?;
+                    let call = send_clustered(cluster.clone(), command, self.timeout);
+                    // Started here, so it keeps its place among this caller's
+                    // commands; a task follows its redirects and drops the reply.
+                    match start(Box::pin(call)) {
+                        Ok(rest) => {
+                            runtime.spawn(rest);
+                            Ok(())
+                        }
+                        // Refused before sending (CROSSSLOT): the caller hears it.
+                        Err(outcome) => outcome.map(drop),
+                    }
+                }
+            },
             Target::Exclusive(link) => link.clone().send_detached(command, self.timeout),
         }
     }
@@ -220,11 +238,25 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Err(e) => return Response::ready(Err(e)),
         };
         let node = match self.target {
-            Target::Shared(router) => router.node_for(&command),
+            Target::Shared(router) => match router.route(&command) {
+                Route::Node(node) => node,
+                Route::Cluster(cluster) => {
+                    let call = Box::pin(send_clustered(cluster.clone(), command, self.timeout));
+                    // Polled once now: the command is queued at `into_future`, as
+                    // everywhere else, so a caller's commands keep their order.
+                    return match start(call) {
+                        Ok(rest) => Response {
+                            state: State::Boxed(rest),
+                            sleep: None,
+                        },
+                        Err(outcome) => Response::ready(outcome.and_then(convert)),
+                    };
+                }
+            },
             Target::Exclusive(link) => {
                 let reply = link.clone().round_trip(command, self.timeout);
                 return Response {
-                    state: State::Exclusive(reply),
+                    state: State::Boxed(reply),
                     sleep: None,
                 };
             }
@@ -269,10 +301,24 @@ pin_project_lite::pin_project! {
     }
 }
 
+/// A reply still to come from a trip the multiplexer does not drive alone.
+type BoxedReply = Pin<Box<dyn Future<Output = Result<Value>> + Send>>;
+
+/// Polls `call` once, so whatever it sends first is queued now: its outcome if it
+/// finished at once (a command refused before sending), else the rest, to be
+/// polled later.
+fn start(mut call: BoxedReply) -> std::result::Result<BoxedReply, Result<Value>> {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match call.as_mut().poll(&mut cx) {
+        Poll::Ready(outcome) => Err(outcome),
+        Poll::Pending => Ok(call),
+    }
+}
+
 enum State<T> {
     Done(Option<Result<T>>),
-    /// On a dedicated connection: its round trip.
-    Exclusive(Pin<Box<dyn Future<Output = Result<Value>> + Send>>),
+    /// On a dedicated connection, or through the cluster layer: the whole trip.
+    Boxed(BoxedReply),
     Waiting {
         rx: ReplyReceiver,
         shared: Arc<Shared>,
@@ -289,7 +335,7 @@ impl<T> std::fmt::Debug for State<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             State::Done(outcome) => f.debug_tuple("Done").field(&outcome.is_some()).finish(),
-            State::Exclusive(_) => f.write_str("Exclusive"),
+            State::Boxed(_) => f.write_str("Boxed"),
             State::Waiting {
                 seq, name, timeout, ..
             } => f
@@ -332,7 +378,7 @@ impl<T: FromValue> Future for Response<T> {
                         Err(Error::protocol("response polled after completion"))
                     }));
                 }
-                State::Exclusive(reply) => {
+                State::Boxed(reply) => {
                     let outcome = ready!(reply.as_mut().poll(cx)).and_then(convert);
                     *this.state = State::Done(None);
                     return Poll::Ready(outcome);

@@ -65,3 +65,22 @@ impl Stats {
         }
     }
 }
+
+/// One node the client talks to, from [`crate::Client::nodes`].
+///
+/// ```
+/// # async fn run(client: redmux::Client) {
+/// let owners = client.nodes().into_iter().filter(|n| !n.slots.is_empty()).count();
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct NodeInfo {
+    /// `host:port` (or the socket path).
+    pub addr: String,
+    /// The hash slot ranges it serves, inclusive: all of them on a standalone
+    /// server; a cluster primary's own; none for a node outside the map.
+    pub slots: Vec<(u16, u16)>,
+    /// Its multiplexer's counters.
+    pub stats: Stats,
+}

@@ -231,7 +231,9 @@ impl Chunks {
             }
         }
         let mut first_seq = 0;
-        if !group.is_empty() {
+        if let Some(refused) = self.client.refuse_on_cluster("batches") {
+            collector.fail_all(&refused);
+        } else if !group.is_empty() {
             match self.client.node().send_group(group) {
                 Ok(seq) => first_seq = seq,
                 Err(e) => collector.fail_all(&e),

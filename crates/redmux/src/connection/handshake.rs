@@ -4,7 +4,7 @@
 //! connect, not on the first command.
 
 use bytes::BytesMut;
-use redmux_resp::{CommandBuf, ToArg};
+use redmux_resp::{CommandBuf, ToArg, Value};
 
 use super::read::{FrameReader, ReadError};
 use super::transport::WriteHalf;
@@ -20,7 +20,46 @@ enum Step {
     SetName,
     /// `CLIENT SETINFO`: older servers lack it, and that is fine.
     Optional,
+    /// `HELLO` with no arguments on RESP2: it reports the server (its `mode`)
+    /// without switching protocol; servers before 6.0 lack it.
+    Describe,
     Ping,
+}
+
+/// What kind of server answered the handshake, from `HELLO`'s `mode` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ServerMode {
+    /// A standalone server (or one too old to say).
+    #[default]
+    Standalone,
+    /// A node of a cluster.
+    Cluster,
+    /// A sentinel.
+    Sentinel,
+}
+
+impl ServerMode {
+    /// Reads `mode` from a `HELLO` reply: a RESP3 map or a RESP2 flat array.
+    fn of_hello(reply: &Value) -> ServerMode {
+        let pairs: Vec<(&Value, &Value)> = match reply {
+            Value::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
+            Value::Array(items) => items.chunks_exact(2).map(|p| (&p[0], &p[1])).collect(),
+            _ => return ServerMode::Standalone,
+        };
+        let text = |v: &Value| match v {
+            Value::BulkString(b) | Value::SimpleString(b) => Some(b.clone()),
+            _ => None,
+        };
+        let mode = pairs
+            .into_iter()
+            .find(|(k, _)| text(k).is_some_and(|k| k.eq_ignore_ascii_case(b"mode")))
+            .and_then(|(_, v)| text(v));
+        match mode.as_deref() {
+            Some(m) if m.eq_ignore_ascii_case(b"cluster") => ServerMode::Cluster,
+            Some(m) if m.eq_ignore_ascii_case(b"sentinel") => ServerMode::Sentinel,
+            _ => ServerMode::Standalone,
+        }
+    }
 }
 
 /// Sends every handshake command in one write and checks every reply: one round trip.
@@ -28,7 +67,8 @@ pub(super) async fn run(
     reader: &mut FrameReader,
     writer: &WriteHalf,
     config: &Config,
-) -> Result<(), Error> {
+) -> Result<ServerMode, Error> {
+    let mut mode = ServerMode::default();
     let mut out = BytesMut::with_capacity(256);
     let mut steps = Vec::with_capacity(6);
     let mut push = |out: &mut BytesMut, step: Step, args: &[&dyn ToArg]| {
@@ -74,6 +114,9 @@ pub(super) async fn run(
             &env!("CARGO_PKG_VERSION"),
         ],
     );
+    if config.protocol == Protocol::Resp2 {
+        push(&mut out, Step::Describe, &[&"HELLO"]);
+    }
     push(&mut out, Step::Ping, &[&"PING"]);
 
     let io_error = |e: std::io::Error| Error::Connect {
@@ -99,11 +142,14 @@ pub(super) async fn run(
             ))
         })?;
         let Some(line) = reply.as_error() else {
+            if matches!(step, Step::Hello | Step::Describe) {
+                mode = ServerMode::of_hello(&reply);
+            }
             continue;
         };
         let error = ServerError::parse(line);
         match step {
-            Step::Optional => {}
+            Step::Optional | Step::Describe => {}
             Step::Auth => return Err(Error::Auth(error)),
             // NOAUTH: the server wants a password and HELLO brought none.
             Step::Hello if matches!(error.code(), "WRONGPASS" | "NOPERM" | "NOAUTH") => {
@@ -129,6 +175,6 @@ pub(super) async fn run(
             }
         }
     }
-    tracing::debug!(addr = %config.addr, protocol = ?config.protocol, db = config.db, "connected");
-    Ok(())
+    tracing::debug!(addr = %config.addr, protocol = ?config.protocol, db = config.db, ?mode, "connected");
+    Ok(mode)
 }

@@ -50,6 +50,7 @@ use std::io;
 use std::time::Duration;
 
 pub(crate) use activity::Activity;
+pub(crate) use handshake::ServerMode;
 pub(crate) use heartbeat::{Heartbeat, Link, monitor};
 pub(crate) use read::{FrameReader, ReadError};
 pub(crate) use reconnect::{Redial, redial};
@@ -65,6 +66,8 @@ pub(crate) struct Connection {
     /// last reply (nothing, in practice).
     pub(crate) reader: FrameReader,
     pub(crate) writer: WriteHalf,
+    /// What kind of server this is, as its `HELLO` said.
+    pub(crate) mode: ServerMode,
 }
 
 /// Opens a connection and runs the handshake, all within `config.connect_timeout`.
@@ -95,8 +98,12 @@ async fn connect_inner(config: &Config) -> Result<Connection> {
             },
         })?;
     let mut reader = FrameReader::new(reader, config.limits);
-    handshake::run(&mut reader, &writer, config).await?;
-    Ok(Connection { reader, writer })
+    let mode = handshake::run(&mut reader, &writer, config).await?;
+    Ok(Connection {
+        reader,
+        writer,
+        mode,
+    })
 }
 
 /// The longest timeout deadlines are computed with: `Duration::MAX` (a caller's

@@ -17,16 +17,17 @@ use super::writer::{self, WriterExit};
 use super::{ConnectionState, Counters, Entry, Shared, Slot, expiry, queue, reader, slot};
 use crate::command::cmd;
 use crate::config::{BacklogPolicy, Config};
-use crate::connection::{self, Connection, FrameReader, Link, Redial, WriteHalf};
+use crate::connection::{self, Connection, FrameReader, Link, Redial, ServerMode, WriteHalf};
 use crate::error::{CommandStatus, Error};
 
 /// Connects and starts the task that serves the connection.
-pub(crate) async fn start(config: Config) -> Result<Arc<Shared>, Error> {
+pub(crate) async fn start(config: Config) -> Result<(Arc<Shared>, ServerMode), Error> {
     let conn = connection::connect(&config).await?;
+    let mode = conn.mode;
     let shared = shared(config, ConnectionState::Connected);
     let sweep = tokio::spawn(expiry::run(shared.clone()));
     tokio::spawn(supervise(shared.clone(), Some(conn), sweep));
-    Ok(shared)
+    Ok((shared, mode))
 }
 
 /// Starts the tasks without waiting for a connection: the supervisor makes the first
@@ -204,7 +205,7 @@ impl Redial for Reconnecting<'_> {
 /// every reply is in (returns `None`). When it returns, nothing more can be written
 /// to that connection and nothing more read from it.
 async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
-    let Connection { reader, writer } = conn;
+    let Connection { reader, writer, .. } = conn;
     let socket = Arc::new(writer);
     shared.queue.attach(socket.clone());
     let lost = serve_with(shared, reader, &socket).await;

@@ -1,6 +1,7 @@
 //! The router: which multiplexer a command goes to.
 //!
-//! A standalone server is a router with one node.
+//! A standalone server is a router with one node; a cluster (`cluster/`) has a
+//! slot map and one multiplexer per node.
 //!
 //! Only the router will read MOVED and ASK, and only it picks a node: the client
 //! API above it hands it whole commands, the multiplexers below it know no slots.
@@ -17,6 +18,11 @@ use crate::command::{Command, KeySlot};
 use crate::keys::KeySpecs;
 use crate::mux::Shared;
 
+mod cluster;
+
+pub(crate) use cluster::Cluster;
+pub(crate) use cluster::send as send_clustered;
+
 /// Picks the multiplexer for each command.
 #[derive(Debug)]
 pub(crate) struct Router {
@@ -31,6 +37,17 @@ pub(crate) struct Router {
 enum Nodes {
     /// One server: every command goes to its one multiplexer.
     Standalone(Arc<Shared>),
+    /// A cluster: a slot map and one multiplexer per node.
+    Cluster(Arc<Cluster>),
+}
+
+/// Where one command goes.
+pub(crate) enum Route<'a> {
+    /// Straight to this multiplexer.
+    Node(&'a Arc<Shared>),
+    /// Through the cluster layer, which picks the node by slot and follows
+    /// redirects.
+    Cluster(&'a Arc<Cluster>),
 }
 
 impl Router {
@@ -42,28 +59,47 @@ impl Router {
         }
     }
 
-    /// The multiplexer a command goes to. A standalone server has one; a cluster
-    /// will look at `command`'s slot here.
-    #[inline]
-    pub(crate) fn node_for(&self, _command: &Command) -> &Arc<Shared> {
-        match &self.nodes {
-            Nodes::Standalone(node) => node,
+    /// A router for a cluster.
+    pub(crate) fn cluster(cluster: Arc<Cluster>) -> Router {
+        Router {
+            nodes: Nodes::Cluster(cluster),
+            specs: tokio::sync::OnceCell::new(),
         }
     }
 
-    /// The multiplexer for commands that go to no node in particular (PING, a
-    /// transaction's UNWATCH, the client's own bookkeeping).
+    /// Where a command goes. A standalone server has one multiplexer; on a
+    /// cluster the cluster layer reads the command's slot.
+    #[inline]
+    pub(crate) fn route(&self, _command: &Command) -> Route<'_> {
+        match &self.nodes {
+            Nodes::Standalone(node) => Route::Node(node),
+            Nodes::Cluster(cluster) => Route::Cluster(cluster),
+        }
+    }
+
+    /// The multiplexer for what goes to no node in particular: the one server, or
+    /// a cluster's seed node (its configuration is the client's).
     #[inline]
     pub(crate) fn any_node(&self) -> &Arc<Shared> {
         match &self.nodes {
             Nodes::Standalone(node) => node,
+            Nodes::Cluster(cluster) => cluster.seed(),
         }
     }
 
-    /// Every multiplexer, for commands that go to all nodes and for closing.
-    pub(crate) fn nodes(&self) -> impl Iterator<Item = &Arc<Shared>> {
+    /// The cluster layer, on a cluster.
+    pub(crate) fn as_cluster(&self) -> Option<&Arc<Cluster>> {
         match &self.nodes {
-            Nodes::Standalone(node) => std::iter::once(node),
+            Nodes::Standalone(_) => None,
+            Nodes::Cluster(cluster) => Some(cluster),
+        }
+    }
+
+    /// Every multiplexer, with its node's address, for closing and per-node stats.
+    pub(crate) fn nodes(&self) -> Vec<(String, Arc<Shared>)> {
+        match &self.nodes {
+            Nodes::Standalone(node) => vec![(node.config().addr.to_string(), node.clone())],
+            Nodes::Cluster(cluster) => cluster.nodes(),
         }
     }
 
@@ -76,6 +112,9 @@ impl Router {
     {
         if command.key_count() > 0 {
             return command.slot();
+        }
+        if let Nodes::Cluster(cluster) = &self.nodes {
+            return command.slot_with(&cluster.specs);
         }
         let specs = self
             .specs

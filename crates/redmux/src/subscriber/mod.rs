@@ -272,6 +272,7 @@ async fn serve(
     let Connection {
         reader: mut frames,
         writer,
+        ..
     } = conn;
     let mut out = BytesMut::new();
     let mut values: Vec<Value> = Vec::with_capacity(FRAMES_PER_LOCK);

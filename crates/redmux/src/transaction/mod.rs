@@ -346,6 +346,9 @@ struct Run {
 impl Run {
     /// Encodes the commands; a refused one (a blocking command) refuses them all.
     fn new(transaction: Transaction, deadline: Instant) -> Result<Run> {
+        if let Some(refused) = transaction.client.refuse_on_cluster("transactions") {
+            return Err(refused);
+        }
         let Transaction {
             client,
             conditions,

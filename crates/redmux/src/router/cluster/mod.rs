@@ -1,0 +1,335 @@
+//! The cluster router: a slot map and one multiplexer per node.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `topology.rs` | `CLUSTER SLOTS` read and checked (coverage, `?` and empty hosts) |
+//! | `redirect.rs` | MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING, READONLY read from a reply |
+//! | `send.rs` | one command's trip: route by slot, follow redirects, wait out a failover |
+//! | this file | [`Cluster`]: the nodes, the map, and the one task that refreshes it |
+//!
+//! Each node's multiplexer is the standalone one, unchanged, set to fail fast while
+//! its connection is down: a command it never wrote comes back "not sent", and the
+//! cluster layer routes it again once the map says where its slot went. A command it
+//! wrote and lost comes back "sent, may have run" and is never resent (invariant 10).
+
+mod redirect;
+mod send;
+mod topology;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
+use redmux_resp::Value;
+use tokio::sync::{Notify, watch};
+
+use crate::command::cmd;
+use crate::config::{Addr, BacklogPolicy, Config};
+use crate::error::{Error, Result};
+use crate::keys::{KeySpecs, SLOTS};
+use crate::mux::{self, Shared};
+
+pub(crate) use send::send;
+use topology::{NodeAddr, Topology};
+
+/// How often the map is refreshed when nothing asks for it sooner.
+const PERIODIC_REFRESH: Duration = Duration::from_secs(60);
+/// The least time between two refreshes: MOVED storms and many failing commands
+/// ask for one each, and the servers must not be flooded with `CLUSTER SLOTS`.
+const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// A cluster's nodes and slot map, shared by every clone of a client.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    /// The configuration each node's connection starts from (its address replaced).
+    config: Config,
+    /// The node the client first reached: also what `Client::config`, the
+    /// subscriber and `dedicated()` use.
+    seed: Arc<Shared>,
+    /// Where raw commands' keys are, asked of the server once at discovery.
+    pub(crate) specs: KeySpecs,
+    map: RwLock<Arc<SlotMap>>,
+    /// Every node ever connected, by address: a node that leaves the map keeps
+    /// its multiplexer (it may come back as a replica, or with the map).
+    nodes: Mutex<HashMap<NodeAddr, Arc<Shared>>>,
+    /// Wakes the refresh task.
+    wake: Arc<Notify>,
+    /// Bumped after every refresh, whether it changed the map or not.
+    generation: watch::Sender<u64>,
+}
+
+/// Which node owns each slot.
+#[derive(Debug, Default)]
+struct SlotMap {
+    /// For each slot, an index into `primaries`; `NONE` for a slot with no owner.
+    owners: Vec<u16>,
+    primaries: Vec<(NodeAddr, Arc<Shared>)>,
+}
+
+const NONE: u16 = u16::MAX;
+
+/// A primary as [`Cluster::primaries`] shows it: address, multiplexer, and the
+/// inclusive slot ranges it owns.
+pub(crate) type PrimaryView = (String, Arc<Shared>, Vec<(u16, u16)>);
+
+impl Cluster {
+    /// Builds the router for the cluster `seed` belongs to: reads the map, connects
+    /// to every primary, and starts the refresh task.
+    pub(crate) async fn discover(config: Config, seed: Arc<Shared>) -> Result<Arc<Cluster>> {
+        let seed_addr = node_addr(&config.addr)?;
+        let specs = match ask(&seed, cmd("COMMAND").arg("INFO"), &config).await {
+            Ok(info) => KeySpecs::from_command_info(&info).unwrap_or_else(KeySpecs::builtin),
+            Err(_) => KeySpecs::builtin(),
+        };
+        let mut node_config = config.clone();
+        // A node that is down refuses at once: the cluster layer, not a node's
+        // backlog, decides where an unsent command goes next.
+        node_config.backlog = BacklogPolicy::FailFast;
+        let cluster = Arc::new(Cluster {
+            config: node_config,
+            seed: seed.clone(),
+            specs,
+            map: RwLock::new(Arc::new(SlotMap::default())),
+            nodes: Mutex::new(HashMap::from([(seed_addr, seed)])),
+            wake: Arc::new(Notify::new()),
+            generation: watch::channel(0).0,
+        });
+        if !cluster.refresh().await {
+            return Err(Error::Connect {
+                addr: config.addr.to_string(),
+                reason: "the server says it is a cluster node, but no node gave a slot map (CLUSTER SLOTS)".into(),
+            });
+        }
+        tokio::spawn(refresh_task(Arc::downgrade(&cluster), cluster.wake.clone()));
+        Ok(cluster)
+    }
+
+    /// The seed node's multiplexer.
+    pub(crate) fn seed(&self) -> &Arc<Shared> {
+        &self.seed
+    }
+
+    /// Every node's multiplexer, with its address.
+    pub(crate) fn nodes(&self) -> Vec<(String, Arc<Shared>)> {
+        let nodes = self.nodes.lock();
+        let mut out: Vec<(String, Arc<Shared>)> = nodes
+            .iter()
+            .map(|((host, port), node)| (format!("{host}:{port}"), node.clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The primaries now, in slot order, with the slot ranges each owns.
+    pub(crate) fn primaries(&self) -> Vec<PrimaryView> {
+        let map = self.map.read().clone();
+        let mut out: Vec<PrimaryView> = map
+            .primaries
+            .iter()
+            .map(|((h, p), n)| (format!("{h}:{p}"), n.clone(), Vec::new()))
+            .collect();
+        let mut slot = 0usize;
+        while slot < map.owners.len() {
+            let owner = map.owners[slot];
+            let start = slot;
+            while slot < map.owners.len() && map.owners[slot] == owner {
+                slot += 1;
+            }
+            if let Some(entry) = out.get_mut(usize::from(owner)) {
+                entry.2.push((start as u16, (slot - 1) as u16));
+            }
+        }
+        out
+    }
+
+    /// The multiplexer that owns `slot` now (any primary for a keyless command).
+    pub(crate) fn node_for(&self, slot: Option<u16>) -> Option<Arc<Shared>> {
+        let map = self.map.read();
+        match slot {
+            Some(slot) => {
+                let owner = *map.owners.get(usize::from(slot))?;
+                map.primaries
+                    .get(usize::from(owner))
+                    .map(|(_, n)| n.clone())
+            }
+            None => map.primaries.first().map(|(_, n)| n.clone()),
+        }
+    }
+
+    /// The multiplexer for a node named in a redirect, connecting to it if new.
+    pub(crate) async fn node_at(&self, addr: &NodeAddr) -> Result<Arc<Shared>> {
+        if let Some(node) = self.nodes.lock().get(addr) {
+            return Ok(node.clone());
+        }
+        let mut config = self.config.clone();
+        config.addr = Addr::Tcp {
+            host: addr.0.clone(),
+            port: addr.1,
+        };
+        let (node, _) = mux::start(config).await?;
+        // Another caller may have connected it meanwhile: keep the first.
+        let mut nodes = self.nodes.lock();
+        Ok(nodes.entry(addr.clone()).or_insert(node).clone())
+    }
+
+    /// MOVED: the slot is served elsewhere now. Fixes that one slot at once (the
+    /// refresh that follows fixes the rest).
+    pub(crate) async fn moved(&self, slot: u16, to: &NodeAddr) {
+        let Ok(node) = self.node_at(to).await else {
+            return;
+        };
+        let mut guard = self.map.write();
+        let map = &**guard;
+        let mut owners = map.owners.clone();
+        let mut primaries = map.primaries.clone();
+        let index = match primaries.iter().position(|(a, _)| a == to) {
+            Some(i) => i,
+            None => {
+                primaries.push((to.clone(), node));
+                primaries.len() - 1
+            }
+        };
+        if let (Some(owner), Ok(index)) = (owners.get_mut(usize::from(slot)), u16::try_from(index))
+        {
+            *owner = index;
+        }
+        *guard = Arc::new(SlotMap { owners, primaries });
+    }
+
+    /// Asks the refresh task for a new map (coalesced and rate-limited there).
+    pub(crate) fn request_refresh(&self) {
+        self.wake.notify_one();
+    }
+
+    /// How many refreshes have finished.
+    pub(crate) fn generation(&self) -> u64 {
+        *self.generation.borrow()
+    }
+
+    /// Waits until a refresh after `generation` has finished, or `until`.
+    pub(crate) async fn refreshed_since(&self, generation: u64, until: tokio::time::Instant) {
+        let mut watch = self.generation.subscribe();
+        let _ = tokio::time::timeout_at(until, watch.wait_for(|g| *g > generation)).await;
+    }
+
+    /// Reads the map from the nodes (primaries first, then the rest, then the seed
+    /// address anew) and installs the first complete one; failing that, the most
+    /// complete. Returns whether a map was installed.
+    async fn refresh(&self) -> bool {
+        let mut candidates: Vec<(NodeAddr, Arc<Shared>)> = self.map.read().primaries.clone();
+        for (addr, node) in self.nodes.lock().iter() {
+            if !candidates.iter().any(|(a, _)| a == addr) {
+                candidates.push((addr.clone(), node.clone()));
+            }
+        }
+        let mut best: Option<Topology> = None;
+        for (addr, node) in candidates {
+            let Ok(reply) = ask(&node, cmd("CLUSTER").arg("SLOTS"), &self.config).await else {
+                continue;
+            };
+            let Some(topology) = Topology::from_cluster_slots(&reply, &addr) else {
+                continue;
+            };
+            let complete = topology.is_complete();
+            if best
+                .as_ref()
+                .is_none_or(|b| topology.covered() > b.covered())
+            {
+                best = Some(topology);
+            }
+            if complete {
+                break;
+            }
+        }
+        let Some(topology) = best else {
+            tracing::warn!("no cluster node answered CLUSTER SLOTS; keeping the old map");
+            self.generation.send_modify(|g| *g += 1);
+            return false;
+        };
+        if !topology.is_complete() {
+            tracing::warn!(
+                covered = topology.covered(),
+                "no node gave a map covering every slot; using the most complete"
+            );
+        }
+        self.install(&topology).await;
+        self.generation.send_modify(|g| *g += 1);
+        true
+    }
+
+    /// Connects to the map's primaries (those it can) and makes the map current.
+    async fn install(&self, topology: &Topology) {
+        let mut primaries: Vec<(NodeAddr, Arc<Shared>)> = Vec::new();
+        for addr in topology.primaries() {
+            match self.node_at(&addr).await {
+                Ok(node) => primaries.push((addr, node)),
+                Err(e) => tracing::debug!(node = ?addr, error = %e, "cluster primary unreachable"),
+            }
+        }
+        let mut owners = vec![NONE; usize::from(SLOTS)];
+        for range in &topology.ranges {
+            let Some(index) = primaries.iter().position(|(a, _)| *a == range.primary) else {
+                continue;
+            };
+            let index = u16::try_from(index).unwrap_or(NONE);
+            for slot in range.start..=range.end {
+                owners[usize::from(slot)] = index;
+            }
+        }
+        tracing::debug!(primaries = primaries.len(), "cluster map installed");
+        *self.map.write() = Arc::new(SlotMap { owners, primaries });
+    }
+}
+
+/// Sends one command to one node and waits for its reply (an error reply is an
+/// error), within the connect timeout: for the cluster layer's own questions.
+async fn ask(node: &Shared, command: crate::Command, config: &Config) -> Result<Value> {
+    let timeout = config.connect_timeout;
+    let deadline = crate::mux::deadline(timeout);
+    let ticket = node.send(command.into_parts(), timeout, deadline)?;
+    match tokio::time::timeout_at(deadline, ticket.rx).await {
+        Ok(Ok(Ok(value))) => match value.as_error() {
+            Some(line) => Err(Error::Server(crate::ServerError::parse(line))),
+            None => Ok(value),
+        },
+        Ok(Ok(Err(e))) => Err(e),
+        Ok(Err(_)) | Err(_) => Err(Error::protocol("no reply from the cluster node")),
+    }
+}
+
+/// `host:port` of a TCP address (a cluster has no Unix sockets).
+fn node_addr(addr: &Addr) -> Result<NodeAddr> {
+    match addr {
+        Addr::Tcp { host, port } => Ok((host.clone(), *port)),
+        Addr::Unix(_) => Err(Error::config(
+            "a cluster is reached over TCP: a Unix socket cannot name its other nodes",
+        )),
+    }
+}
+
+/// Refreshes the map when asked (coalesced: one at a time, at most one per
+/// `MIN_REFRESH_INTERVAL`) and every `PERIODIC_REFRESH`; ends with the client.
+async fn refresh_task(cluster: Weak<Cluster>, wake: Arc<Notify>) {
+    let mut last = Instant::now();
+    loop {
+        // Waits holding only the notifier: a strong handle would keep a dropped
+        // client's router alive.
+        let asked = tokio::select! {
+            _ = wake.notified() => true,
+            _ = tokio::time::sleep(PERIODIC_REFRESH) => false,
+        };
+        let since = last.elapsed();
+        if asked && since < MIN_REFRESH_INTERVAL {
+            tokio::time::sleep(MIN_REFRESH_INTERVAL - since).await;
+        }
+        let Some(strong) = cluster.upgrade() else {
+            return;
+        };
+        if strong.seed.state() == crate::ConnectionState::Closed {
+            return;
+        }
+        strong.refresh().await;
+        last = Instant::now();
+    }
+}
