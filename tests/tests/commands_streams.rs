@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redmux::{
-    Client, Error, StreamEntry, StreamTrim, XAddOptions, XAutoClaim, XClaim, XGroupCreateOptions,
-    XPendingOptions, XReadGroupOptions, cmd,
+    Client, Error, StreamEntry, StreamTrim, Value, XAddOptions, XAutoClaim, XClaim,
+    XGroupCreateOptions, XPendingOptions, XReadGroupOptions, cmd,
 };
 use redmux_testkit::RedisServer;
 
@@ -649,7 +649,25 @@ async fn xinfo(client: &Client) {
         ("c2", 0)
     );
     assert!(consumers[0].idle < Duration::from_secs(5));
-    assert_eq!(consumers[0].inactive, None, "Redis 7.2 brings `inactive`");
+    // `inactive` came with Redis 7.2 (Valkey has it, Redis 7.0 does not): when the
+    // server sends it, c1 (which read) has a recent one and c2 (which never read) is
+    // -1, read as never; when it does not, both are None.
+    let raw: Vec<HashMap<String, Value>> = client
+        .command(cmd("XINFO").arg("CONSUMERS").arg("s").arg("early"))
+        .await
+        .unwrap();
+    if raw.iter().all(|consumer| consumer.contains_key("inactive")) {
+        assert!(
+            consumers[0]
+                .inactive
+                .is_some_and(|d| d < Duration::from_secs(5)),
+            "{consumers:?}"
+        );
+    } else {
+        assert!(raw.iter().all(|c| !c.contains_key("inactive")), "{raw:?}");
+        assert_eq!(consumers[0].inactive, None, "{consumers:?}");
+    }
+    assert_eq!(consumers[1].inactive, None, "never read: {consumers:?}");
     assert!(
         client
             .xinfo_consumers("s", "late")

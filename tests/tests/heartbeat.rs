@@ -3,7 +3,7 @@
 //! caller's command having to time out first; and a long command whose own timeout
 //! has room is not mistaken for a dead link, however long it runs.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redmux::{Client, Config, ConnectionState, cmd};
 use redmux_testkit::{FaultProxy, RedisServer};
@@ -51,20 +51,25 @@ async fn an_idle_link_that_died_silently_is_found_by_the_heartbeat() {
 async fn a_long_command_within_its_own_timeout_keeps_the_connection() {
     let server = RedisServer::start().unwrap();
     let client = Client::connect_with(config(&server.url())).await.unwrap();
-    // A script keeps the server busy for 800 ms, answering nobody: longer than the
+    // DEBUG SLEEP keeps the server busy for 800 ms, answering nobody: longer than the
     // dead-link timeout (500 ms), and the heartbeat sent meanwhile waits behind it
-    // past its own deadline (300 ms). The script's own timeout (5 s) has room, so
-    // nothing timed out and the link is not declared dead.
-    let busy = "local t = redis.call('TIME') \
-        local start = t[1] * 1000000 + t[2] \
-        repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - start >= 800000 \
-        return 'done'";
+    // past its own deadline (300 ms). The command's own timeout (5 s) has room, so
+    // nothing timed out and the link is not declared dead. (A Lua loop on
+    // redis.call('TIME') would not do: Valkey freezes TIME inside a script until the
+    // 5 s busy threshold, so that loop ran 5 s there.)
+    let started = Instant::now();
     let done: String = client
-        .command(cmd("EVAL").arg(busy).arg(0))
+        .command(cmd("DEBUG").arg("SLEEP").arg("0.8"))
         .timeout(Duration::from_secs(5))
         .await
         .unwrap();
-    assert_eq!(done, "done");
+    let stalled = started.elapsed();
+    assert_eq!(done, "OK");
+    // The stall must really outlast the dead-link timeout, or this proves nothing.
+    assert!(
+        stalled >= Duration::from_millis(800) && stalled < Duration::from_secs(4),
+        "the server stalled for {stalled:?}"
+    );
     let echoed: String = client.echo("after").await.unwrap();
     assert_eq!(echoed, "after");
     let stats = client.stats();

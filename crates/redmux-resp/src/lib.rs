@@ -23,6 +23,9 @@
 //! assert_eq!(Decoder::new().decode(&mut reply).unwrap(), Some(Value::from("hello")));
 //! ```
 
+// On docs.rs (Cargo.toml: `--cfg docsrs`), label feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod arg;
 pub mod decode;
 pub mod encode;

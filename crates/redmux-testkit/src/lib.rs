@@ -16,6 +16,8 @@
 //!   `REDIS_SERVER_BIN`, read the log tail it carries).
 //!
 //! The server binary is `$REDIS_SERVER_BIN` if set, else `redis-server` from `PATH`.
+//! A `valkey-server` works the same way (`scripts/test` runs the suite against both):
+//! its flags are Redis's, and [`RedisServer::version`] is Valkey's own version.
 //!
 //! # Example
 //!

@@ -235,7 +235,8 @@ impl RedisServer {
         process::read_from(&self.launch.log_path, 0)
     }
 
-    /// The server's version, e.g. `"7.0.15"`, from `redis-server --version`.
+    /// The server's version, e.g. `"7.0.15"`, from `redis-server --version`; for Valkey its
+    /// own version (`"9.1.2"`), which INFO reports as `valkey_version`.
     ///
     /// ```
     /// let server = redmux_testkit::RedisServer::start()?;

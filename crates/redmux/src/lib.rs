@@ -40,6 +40,9 @@
 //! # Ok(()) }
 //! ```
 
+// On docs.rs (Cargo.toml: `--cfg docsrs`), label feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod batch;
 pub mod client;
 pub mod command;

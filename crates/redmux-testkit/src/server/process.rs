@@ -88,7 +88,8 @@ pub(crate) fn server_version(binary: &Path, from_env: bool) -> Result<String, Er
 }
 
 /// Picks `7.0.15` out of `Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc ...`.
-/// Valkey prints the same shape (`Valkey server v=8.0.1 ...`).
+/// Valkey prints the same shape (`Valkey server v=9.1.2 ...`) with its own version, not
+/// the Redis version it is compatible with (which its INFO calls `redis_version`).
 fn parse_version(text: &str) -> Option<String> {
     text.split_whitespace()
         .find_map(|word| word.strip_prefix("v="))
@@ -275,8 +276,9 @@ mod tests {
     fn parses_redis_and_valkey_versions() {
         let redis = "Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64";
         assert_eq!(parse_version(redis).as_deref(), Some("7.0.15"));
-        let valkey = "Valkey server v=8.0.1 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64";
-        assert_eq!(parse_version(valkey).as_deref(), Some("8.0.1"));
+        let valkey =
+            "Valkey server v=9.1.2 sha=00000000:1 malloc=libc bits=64 build=1536df31c0395150";
+        assert_eq!(parse_version(valkey).as_deref(), Some("9.1.2"));
         assert_eq!(parse_version("garbage"), None);
     }
 

@@ -36,7 +36,7 @@ impl Commands {
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
     /// let info = client.info().await?;
-    /// let version = info.lines().find_map(|l| l.strip_prefix("redis_version:"));
+    /// let uptime = info.lines().find_map(|l| l.strip_prefix("uptime_in_seconds:"));
     /// # Ok(()) }
     /// ```
     pub fn info(&self) -> Request<'_, String> {

@@ -22,7 +22,8 @@ impl Commands {
     /// ```no_run
     /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
     /// let info = client.info_parsed().await?;
-    /// let version = info.get("server", "redis_version");
+    /// // Valkey's own version; its `redis_version` is the Redis it is compatible with.
+    /// let version = info.get("server", "valkey_version").or(info.get("server", "redis_version"));
     /// let clients: Option<u64> = info.get_parsed("clients", "connected_clients");
     /// # Ok(()) }
     /// ```
