@@ -119,6 +119,7 @@ impl Arg<'_> {
     /// assert!(Arg::shared(big).kept_by_reference().is_some());
     /// assert!(Arg::text("k").kept_by_reference().is_none());
     /// ```
+    #[inline]
     pub fn kept_by_reference(&self) -> Option<&[u8]> {
         match &self.0 {
             Repr::Shared(payload) if payload.len() >= SHARED_ARG_MIN => Some(payload),

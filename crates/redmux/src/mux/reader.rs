@@ -54,6 +54,7 @@ pub(crate) async fn run(shared: &Shared, frames: &mut FrameReader) -> Option<Err
 }
 
 /// Completes the decoded replies, in order, with the oldest pending slots.
+#[inline]
 fn complete(shared: &Shared, replies: &mut Vec<Value>, slots: &mut Vec<Slot>) -> Result<(), Error> {
     if replies.is_empty() {
         return Ok(());
