@@ -182,6 +182,15 @@ impl Command {
         }
     }
 
+    /// The name and every argument, as bytes: `None` for a command with a large
+    /// argument kept by reference (not in the buffer to be read back).
+    pub(crate) fn words(&self) -> Option<Vec<&[u8]>> {
+        let words: Vec<&[u8]> = std::iter::once(self.buf.name())
+            .chain(BulkArgs(self.buf.args_bytes()))
+            .collect();
+        (words.len() == self.argc()).then_some(words)
+    }
+
     /// The marked keys' bytes, in order (for checks; keys kept by reference are
     /// left out).
     #[cfg(test)]

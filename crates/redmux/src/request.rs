@@ -202,7 +202,7 @@ impl<'a, T> Request<'a, T> {
                     let call = send_clustered(cluster.clone(), command, self.timeout);
                     // Started here, so it keeps its place among this caller's
                     // commands; a task follows its redirects and drops the reply.
-                    match start(Box::pin(call)) {
+                    match start(call) {
                         Ok(rest) => {
                             runtime.spawn(rest);
                             Ok(())
@@ -241,7 +241,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Target::Shared(router) => match router.route(&command) {
                 Route::Node(node) => node,
                 Route::Cluster(cluster) => {
-                    let call = Box::pin(send_clustered(cluster.clone(), command, self.timeout));
+                    let call = send_clustered(cluster.clone(), command, self.timeout);
                     // Polled once now: the command is queued at `into_future`, as
                     // everywhere else, so a caller's commands keep their order.
                     return match start(call) {

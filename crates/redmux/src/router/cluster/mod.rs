@@ -5,6 +5,7 @@
 //! | `topology.rs` | `CLUSTER SLOTS` read and checked (coverage, `?` and empty hosts) |
 //! | `redirect.rs` | MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING, READONLY read from a reply |
 //! | `send.rs` | one command's trip: route by slot, follow redirects, wait out a failover |
+//! | `fanout.rs` | commands for every primary (DBSIZE, FLUSHALL, KEYS, INFO, SCRIPT LOAD) and multi-key commands split by slot (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH) |
 //! | this file | [`Cluster`]: the nodes, the map, and the one task that refreshes it |
 //!
 //! Each node's multiplexer is the standalone one, unchanged, set to fail fast while
@@ -12,6 +13,7 @@
 //! cluster layer routes it again once the map says where its slot went. A command it
 //! wrote and lost comes back "sent, may have run" and is never resent (invariant 10).
 
+mod fanout;
 mod redirect;
 mod send;
 mod topology;
