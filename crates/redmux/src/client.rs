@@ -258,6 +258,11 @@ impl Client {
         self.handle.router.slot_of(command, info).await
     }
 
+    /// The router, for what must reach a particular node (a cluster's SCAN).
+    pub(crate) fn router(&self) -> &Router {
+        &self.handle.router
+    }
+
     /// The one server's multiplexer, for what a standalone client sends to no node
     /// in particular (a batch chunk, a transaction; on a cluster these are split
     /// per node or routed by their slot).

@@ -14,7 +14,7 @@ use futures_core::Stream;
 use redmux_resp::ToArg;
 
 use super::KeyType;
-use crate::{Client, Command, FromValue, Response, Result, cmd};
+use crate::{Client, Command, FromValue, Result, cmd};
 
 impl Client {
     /// Iterates over the keys of the database: `SCAN cursor [MATCH pattern]
@@ -45,7 +45,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn scan<T: FromValue>(&self, options: ScanOptions) -> Scan<T> {
-        Scan::new(self.clone(), cmd("SCAN"), options)
+        let mut scan = Scan::new(self.clone(), cmd("SCAN"), options);
+        // On a cluster every primary holds its own keys: one cursor each, in turn.
+        scan.nodes = self.router().scan_nodes().into();
+        scan.node = scan.nodes.pop_front();
+        scan
     }
 
     /// Iterates over the fields and values of a hash: `HSCAN key cursor [MATCH pattern]
@@ -184,7 +188,7 @@ impl ScanOptions {
 /// A page being fetched: the reply is `[next cursor, [item, ...]]`, where a pair
 /// (HSCAN's field and value, ZSCAN's member and score) is two elements of the flat
 /// array, which `Vec<(A, B)>` reads two at a time.
-type Page<T> = Pin<Box<Response<(u64, Vec<T>)>>>;
+type Page<T> = Pin<Box<dyn Future<Output = Result<(u64, Vec<T>)>> + Send>>;
 
 /// Keys, fields or members, page by page: a [`Stream`] from [`Client::scan`],
 /// [`Client::hscan`], [`Client::sscan`] or [`Client::zscan`].
@@ -213,6 +217,9 @@ pub struct Scan<T> {
     keys: VecDeque<T>,
     page: Option<Page<T>>,
     finished: bool,
+    /// On a cluster: the primary being scanned, and those still to come.
+    node: Option<String>,
+    nodes: VecDeque<String>,
 }
 
 // Nothing inside is pinned in place: keys are plain values moved in and out of the
@@ -229,6 +236,8 @@ impl<T> Scan<T> {
             keys: VecDeque::new(),
             page: None,
             finished: false,
+            node: None,
+            nodes: VecDeque::new(),
         }
     }
 
@@ -253,7 +262,7 @@ impl<T> fmt::Debug for Scan<T> {
     }
 }
 
-impl<T: FromValue> Stream for Scan<T> {
+impl<T: FromValue + Send + 'static> Stream for Scan<T> {
     type Item = Result<T>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
@@ -268,8 +277,16 @@ impl<T: FromValue> Stream for Scan<T> {
             let page = match &mut this.page {
                 Some(page) => page,
                 None => {
-                    let request = this.client.request(this.command());
-                    this.page.insert(Box::pin(request.into_future()))
+                    let page: Page<T> = match &this.node {
+                        Some(node) => {
+                            let reply = this.client.router().send_to_node(node, this.command());
+                            Box::pin(
+                                async move { reply.await.and_then(crate::from_value::convert) },
+                            )
+                        }
+                        None => Box::pin(this.client.request(this.command()).into_future()),
+                    };
+                    this.page.insert(page)
                 }
             };
             let outcome = ready!(page.as_mut().poll(cx));
@@ -277,8 +294,12 @@ impl<T: FromValue> Stream for Scan<T> {
             match outcome {
                 Ok((cursor, keys)) => {
                     this.cursor = cursor;
-                    this.finished = cursor == 0;
                     this.keys = keys.into();
+                    if cursor == 0 {
+                        // This node is done; on a cluster the next one starts.
+                        this.node = this.nodes.pop_front();
+                        this.finished = this.node.is_none();
+                    }
                 }
                 Err(e) => {
                     this.finished = true;

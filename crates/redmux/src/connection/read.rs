@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use redmux_resp::{DecodeError, Decoded, Decoder, Limits, TooLarge, Value};
+use tokio::io::AsyncReadExt;
 
 use super::transport::ReadHalf;
 use crate::error::{CommandStatus, Error};

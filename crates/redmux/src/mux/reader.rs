@@ -54,7 +54,7 @@ pub(crate) async fn run(shared: &Shared, frames: &mut FrameReader) -> Option<Err
 }
 
 /// Completes the decoded replies, in order, with the oldest pending slots.
-#[inline]
+#[inline(always)]
 fn complete(shared: &Shared, replies: &mut Vec<Value>, slots: &mut Vec<Slot>) -> Result<(), Error> {
     if replies.is_empty() {
         return Ok(());
@@ -88,6 +88,7 @@ fn complete(shared: &Shared, replies: &mut Vec<Value>, slots: &mut Vec<Slot>) ->
 
 /// Fails the command a reply over the limits answered (a push over them is
 /// dropped), and counts it.
+#[cold]
 fn fail_too_large(
     shared: &Shared,
     too_large: TooLarge,

@@ -22,6 +22,7 @@ mod cluster;
 
 pub(crate) use cluster::Cluster;
 pub(crate) use cluster::send as send_clustered;
+use cluster::to_node;
 
 /// Picks the multiplexer for each command.
 #[derive(Debug)]
@@ -92,6 +93,45 @@ impl Router {
         match &self.nodes {
             Nodes::Standalone(_) => None,
             Nodes::Cluster(cluster) => Some(cluster),
+        }
+    }
+
+    /// The primaries a keyspace-wide SCAN must visit, by address: none on a
+    /// standalone server (its one node is the default).
+    pub(crate) fn scan_nodes(&self) -> Vec<String> {
+        match &self.nodes {
+            Nodes::Standalone(_) => Vec::new(),
+            Nodes::Cluster(cluster) => cluster.primaries().into_iter().map(|(a, _, _)| a).collect(),
+        }
+    }
+
+    /// Sends `command` to the node at `addr` (`host:port`), once, its reply as it
+    /// comes: for a SCAN page of one primary.
+    pub(crate) fn send_to_node(
+        &self,
+        addr: &str,
+        command: Command,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<Value>> + Send>> {
+        let node = match &self.nodes {
+            Nodes::Cluster(cluster) => cluster
+                .nodes()
+                .into_iter()
+                .find(|(a, _)| a == addr)
+                .map(|(_, n)| n),
+            Nodes::Standalone(node) => Some(node.clone()),
+        };
+        let timeout = self.any_node().config().command_timeout;
+        match node {
+            Some(node) => Box::pin(to_node(node, command, timeout)),
+            None => {
+                let addr = addr.to_string();
+                Box::pin(async move {
+                    Err(crate::Error::ConnectionLost {
+                        status: crate::CommandStatus::NotSent,
+                        reason: format!("cluster node {addr} is no longer known").into(),
+                    })
+                })
+            }
         }
     }
 

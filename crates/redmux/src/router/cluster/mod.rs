@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::keys::{KeySpecs, SLOTS};
 use crate::mux::{self, Shared};
 
-pub(crate) use send::send;
+pub(crate) use send::{send, to_node};
 use topology::{NodeAddr, Topology};
 
 /// How often the map is refreshed when nothing asks for it sooner.
