@@ -124,11 +124,13 @@ impl CommandBuf {
     }
 
     /// The number of bulk strings so far, the name included.
+    #[inline]
     pub fn argc(&self) -> usize {
         self.argc
     }
 
     /// The command's name as it was given.
+    #[inline]
     pub fn name(&self) -> &[u8] {
         &self.buf[self.name_at..self.name_at + self.name_len]
     }
@@ -141,6 +143,7 @@ impl CommandBuf {
     /// The encoded arguments after the name, without the array header: the bytes
     /// from the first argument's `$` on. The payloads of large `Bytes` arguments
     /// kept by reference are not in it (their `$len\r\n` and `\r\n` are).
+    #[inline]
     pub fn args_bytes(&self) -> &[u8] {
         &self.buf[self.name_at + self.name_len + 2..]
     }

@@ -309,6 +309,7 @@ impl KeyMark {
     /// Packed into 31 bits: an offset past 2 GiB of arguments (no server takes
     /// such a command) is kept as an impossible slot, so its command counts as
     /// cross-slot rather than routed by a wrong key.
+    #[inline(always)]
     fn pack(self) -> u32 {
         match self {
             KeyMark::Slot(slot) => Self::SLOT | u32::from(slot),
@@ -354,6 +355,7 @@ impl Default for Keys {
 }
 
 impl Keys {
+    #[inline(always)]
     fn push(&mut self, mark: KeyMark) {
         let packed = mark.pack();
         if self.first == KeyMark::NONE {
