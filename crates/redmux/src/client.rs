@@ -325,6 +325,22 @@ impl Client {
         out
     }
 
+    /// Watches the cluster's topology: the value changes whenever a refresh of the
+    /// slot map finds it changed (a failover, a slot moved, a node added). On a
+    /// standalone server it never changes. See [`Client::nodes`] for the map.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) {
+    /// let mut changes = client.watch_topology();
+    /// while changes.changed().await.is_ok() {
+    ///     println!("the cluster changed: {} nodes", client.nodes().len());
+    /// }
+    /// # }
+    /// ```
+    pub fn watch_topology(&self) -> watch::Receiver<u64> {
+        self.handle.router.watch_topology()
+    }
+
     /// The pub/sub connection's slot, for `crate::pubsub`.
     pub(crate) fn subscriber_slot(&self) -> &crate::subscriber::SubscriberSlot {
         &self.handle.subscriber

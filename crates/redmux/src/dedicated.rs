@@ -92,7 +92,38 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn dedicated(&self) -> Result<DedicatedConnection> {
-        let conn = connection::connect(self.config()).await?;
+        DedicatedConnection::open(self.config()).await
+    }
+
+    /// Opens an exclusive connection to the node that owns `key`: on a cluster,
+    /// where a blocking pop or a WATCH must run on the key's own node; on a
+    /// standalone server the same as [`Client::dedicated`]. The connection stays
+    /// with that node: if the slot moves later, its commands get MOVED errors.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::connect`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use std::time::Duration;
+    /// let conn = client.dedicated_for("jobs").await?;
+    /// let job: Option<(String, String)> = conn.blpop(["jobs"], Duration::from_secs(5)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn dedicated_for(&self, key: impl redmux_resp::ToArg) -> Result<DedicatedConnection> {
+        let slot = crate::cmd("GET").key(key).hash_slot();
+        let mut config = self.config().clone();
+        if let Some(addr) = slot.and_then(|slot| self.router().addr_of_slot(slot)) {
+            config.addr = addr;
+        }
+        DedicatedConnection::open(&config).await
+    }
+}
+
+impl DedicatedConnection {
+    async fn open(config: &crate::Config) -> Result<DedicatedConnection> {
+        let conn = connection::connect(config).await?;
         let inner = Arc::new(Mutex::new(Inner {
             frames: conn.reader,
             writer: conn.writer,

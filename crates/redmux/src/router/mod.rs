@@ -96,6 +96,32 @@ impl Router {
         }
     }
 
+    /// The address of the node that owns `slot` (a cluster's), for a dedicated
+    /// connection to it.
+    pub(crate) fn addr_of_slot(&self, slot: u16) -> Option<crate::Addr> {
+        let Nodes::Cluster(cluster) = &self.nodes else {
+            return None;
+        };
+        let (addr, _, _) = cluster
+            .primaries()
+            .into_iter()
+            .find(|(_, _, ranges)| ranges.iter().any(|(a, b)| (*a..=*b).contains(&slot)))?;
+        let (host, port) = addr.rsplit_once(':')?;
+        Some(crate::Addr::Tcp {
+            host: host.to_string(),
+            port: port.parse().ok()?,
+        })
+    }
+
+    /// Bumped whenever a refresh changes the cluster's map; never on a
+    /// standalone server.
+    pub(crate) fn watch_topology(&self) -> tokio::sync::watch::Receiver<u64> {
+        match &self.nodes {
+            Nodes::Cluster(cluster) => cluster.watch_changes(),
+            Nodes::Standalone(_) => tokio::sync::watch::channel(0).1,
+        }
+    }
+
     /// The primaries a keyspace-wide SCAN must visit, by address: none on a
     /// standalone server (its one node is the default).
     pub(crate) fn scan_nodes(&self) -> Vec<String> {

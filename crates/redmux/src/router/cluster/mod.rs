@@ -59,6 +59,8 @@ pub(crate) struct Cluster {
     wake: Arc<Notify>,
     /// Bumped after every refresh, whether it changed the map or not.
     generation: watch::Sender<u64>,
+    /// Bumped when a refresh changed the map.
+    changes: watch::Sender<u64>,
 }
 
 /// Which node owns each slot.
@@ -96,6 +98,7 @@ impl Cluster {
             nodes: Mutex::new(HashMap::from([(seed_addr, seed)])),
             wake: Arc::new(Notify::new()),
             generation: watch::channel(0).0,
+            changes: watch::channel(0).0,
         });
         if !cluster.refresh().await {
             return Err(Error::Connect {
@@ -204,6 +207,11 @@ impl Cluster {
         self.wake.notify_one();
     }
 
+    /// A receiver that sees each change of the map.
+    pub(crate) fn watch_changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
     /// How many refreshes have finished.
     pub(crate) fn generation(&self) -> u64 {
         *self.generation.borrow()
@@ -280,7 +288,16 @@ impl Cluster {
             }
         }
         tracing::debug!(primaries = primaries.len(), "cluster map installed");
-        *self.map.write() = Arc::new(SlotMap { owners, primaries });
+        let mut map = self.map.write();
+        let changed = map.owners != owners
+            || map.primaries.len() != primaries.len()
+            || map.primaries.iter().zip(&primaries).any(|(a, b)| a.0 != b.0);
+        *map = Arc::new(SlotMap { owners, primaries });
+        drop(map);
+        if changed {
+            tracing::info!("cluster topology changed");
+            self.changes.send_modify(|c| *c += 1);
+        }
     }
 }
 
