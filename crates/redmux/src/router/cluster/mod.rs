@@ -26,13 +26,13 @@ use parking_lot::{Mutex, RwLock};
 use redmux_resp::Value;
 use tokio::sync::{Notify, watch};
 
-use crate::command::cmd;
+use crate::command::{Command, cmd};
 use crate::config::{Addr, BacklogPolicy, Config};
 use crate::error::{Error, Result};
 use crate::keys::{KeySpecs, SLOTS};
 use crate::mux::{self, Shared};
 
-pub(crate) use send::{send, to_node};
+pub(crate) use send::to_node;
 use topology::{NodeAddr, Topology};
 
 /// How often the map is refreshed when nothing asks for it sooner.
@@ -291,13 +291,35 @@ impl Cluster {
         let mut map = self.map.write();
         let changed = map.owners != owners
             || map.primaries.len() != primaries.len()
-            || map.primaries.iter().zip(&primaries).any(|(a, b)| a.0 != b.0);
+            || map
+                .primaries
+                .iter()
+                .zip(&primaries)
+                .any(|(a, b)| a.0 != b.0);
         *map = Arc::new(SlotMap { owners, primaries });
         drop(map);
         if changed {
             tracing::info!("cluster topology changed");
             self.changes.send_modify(|c| *c += 1);
         }
+    }
+}
+
+/// Sends `command` where the cluster needs it (its slot's primary, or spread over
+/// several: see `fanout.rs`) and resolves to the reply.
+pub(crate) fn send(
+    cluster: std::sync::Arc<Cluster>,
+    command: Command,
+    timeout: Option<Duration>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send>> {
+    let timeout = timeout.unwrap_or(cluster.config.command_timeout);
+    let spread = command.words().and_then(|words| {
+        fanout::spread(&words)
+            .map(|spread| (spread, words.iter().map(|w| w.to_vec()).collect::<Vec<_>>()))
+    });
+    match spread {
+        Some((spread, words)) => Box::pin(fanout::run(cluster, command, words, spread, timeout)),
+        None => Box::pin(send::to_slot(cluster, command, timeout)),
     }
 }
 

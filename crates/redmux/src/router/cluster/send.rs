@@ -32,26 +32,6 @@ enum Attempt {
     Failed(Error),
 }
 
-/// Sends `command` where the cluster needs it (its slot's primary, or spread over
-/// several: see `fanout.rs`) and resolves to the reply.
-pub(crate) fn send(
-    cluster: std::sync::Arc<Cluster>,
-    command: Command,
-    timeout: Option<Duration>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send>> {
-    let timeout = timeout.unwrap_or(cluster.config.command_timeout);
-    let spread = command.words().and_then(|words| {
-        super::fanout::spread(&words)
-            .map(|spread| (spread, words.iter().map(|w| w.to_vec()).collect::<Vec<_>>()))
-    });
-    match spread {
-        Some((spread, words)) => {
-            Box::pin(super::fanout::run(cluster, command, words, spread, timeout))
-        }
-        None => Box::pin(to_slot(cluster, command, timeout)),
-    }
-}
-
 /// Sends `command` to one node, once, without following redirects: for a part
 /// of a command spread over every primary.
 pub(crate) async fn to_node(
