@@ -13,6 +13,7 @@
 //! | [`command`] | [`Command`] and [`cmd`]: any command, encoded as it is built |
 //! | `refusal` (private) | the commands the shared connection refuses (blocking ones, and ones that change its state), each with its alternative |
 //! | [`from_value`] | [`FromValue`]: a reply into the type asked for |
+//! | `json` (feature `json`) | `Json<T>`: any serde type as an argument and a reply, stored as a JSON string |
 //! | [`batch`] | [`Batch`] and [`BatchStream`]: many commands back to back, in chunks, one result each |
 //! | [`transaction`] | [`Transaction`]: MULTI ... EXEC with [`Condition`]s checked under WATCH |
 //! | [`script`] | [`Script`] (EVALSHA, reloaded on NOSCRIPT) and functions (FCALL) |
@@ -49,6 +50,8 @@ mod connection;
 pub mod dedicated;
 pub mod error;
 pub mod from_value;
+#[cfg(feature = "json")]
+pub mod json;
 mod keys;
 mod mux;
 pub mod pubsub;
@@ -79,9 +82,11 @@ pub use config::{Addr, BacklogPolicy, Config, Protocol, ReconnectPolicy};
 pub use dedicated::DedicatedConnection;
 pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;
+#[cfg(feature = "json")]
+pub use json::Json;
 pub use keys::{SLOTS, hash_slot};
 pub use pubsub::{Message, Subscription};
-pub use redmux_resp::{Arg, Limits, Oversize, ToArg, Value};
+pub use redmux_resp::{Arg, ArgError, Limits, Oversize, ToArg, Value};
 pub use request::{Commands, Flags, Request, Response};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
 pub use state::ConnectionState;

@@ -141,7 +141,9 @@ impl<'a, T> Request<'a, T> {
     pub(crate) fn new(target: &'a Target, command: Command) -> Self {
         Request {
             target,
-            command: Ok(command),
+            // An argument that could not be made (a value that did not serialize)
+            // fails the request here, before anything is queued.
+            command: command.check_arguments().map(|()| command),
             timeout: None,
             flags: Flags::NONE,
             _reply: PhantomData,

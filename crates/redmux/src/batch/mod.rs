@@ -57,7 +57,10 @@ pub(crate) enum Item {
 
 impl Item {
     fn from_command(command: Command) -> Item {
-        match command.check_shareable() {
+        match command
+            .check_arguments()
+            .and_then(|()| command.check_shareable())
+        {
             Ok(()) => Item::Encoded(command.into_bytes()),
             Err(e) => Item::Refused(e),
         }
@@ -79,7 +82,9 @@ impl Item {
             Item::Encoded(bytes) => Ok(bytes),
             Item::Script(call) => {
                 let eval = sent.first_time(call.sha1());
-                Ok(call.command(eval).into_bytes())
+                let command = call.command(eval);
+                command.check_arguments()?;
+                Ok(command.into_bytes())
             }
             Item::Refused(e) => Err(e),
         }
@@ -151,7 +156,7 @@ impl<T: FromValue> BatchItem<T> for ScriptCall<T> {}
 
 impl<T> sealed::Sealed for FunctionCall<'_, T> {
     fn into_item(self) -> sealed::Queued {
-        sealed::Queued(Item::Encoded(self.command().into_bytes()))
+        sealed::Queued(Item::from_command(self.command()))
     }
 }
 
