@@ -413,6 +413,11 @@ impl ShortName {
         }
     }
 
+    /// The name as given (up to 24 bytes).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
     pub(crate) fn as_string(&self) -> String {
         String::from_utf8_lossy(&self.bytes[..self.len as usize]).to_ascii_uppercase()
     }

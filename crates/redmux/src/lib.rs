@@ -27,6 +27,7 @@
 //! | [`config`] | [`Config`] and URL parsing |
 //! | [`error`] | [`Error`], matchable, with whether the command was sent |
 //! | [`stats`] | [`Stats`], the counters |
+//! | `trace` (private) | the opt-in `tracing` spans ([`Config::tracing`]), after OpenTelemetry's database conventions |
 //!
 //! ```no_run
 //! # async fn run() -> redmux::Result<()> {
@@ -62,6 +63,7 @@ pub mod script;
 mod state;
 pub mod stats;
 mod subscriber;
+mod trace;
 pub mod transaction;
 pub mod work_queue;
 

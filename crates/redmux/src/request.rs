@@ -225,30 +225,44 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Target::Shared(router) => router.node_for(&command),
             Target::Exclusive(link) => {
                 let reply = link.clone().round_trip(command, self.timeout);
-                return Response {
-                    state: State::Exclusive(reply),
-                    sleep: None,
-                };
+                return Response::boxed(reply);
             }
         };
-        let timeout = self.timeout.unwrap_or(node.config().command_timeout);
-        let deadline = crate::mux::deadline(timeout);
-        let name = command.short_name();
-        match node.send(command.into_parts(), timeout, deadline) {
-            Ok(Ticket { rx, seq, timed }) => Response {
-                state: State::Waiting {
-                    rx,
-                    shared: node.clone(),
-                    seq,
-                    name,
-                    timeout,
-                    deadline,
-                    timed,
-                },
-                sleep: None,
-            },
-            Err(e) => Response::ready(Err(e)),
+        let config = node.config();
+        let timeout = self.timeout.unwrap_or(config.command_timeout);
+        // The one cost of tracing when it is off: this branch, on a flag next to
+        // the timeout just read. On, the reply comes through a boxed future that
+        // holds the span (see `crate::trace`), so `Response` stays its size.
+        if config.tracing {
+            let name = command.short_name();
+            let reply = crate::trace::command(config, name.as_bytes(), || {
+                send::<Value>(node, command, timeout)
+            });
+            return Response::boxed(reply);
         }
+        send(node, command, timeout)
+    }
+}
+
+/// Queues `command` on `node`; the future completes with its reply.
+#[inline]
+fn send<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<T> {
+    let deadline = crate::mux::deadline(timeout);
+    let name = command.short_name();
+    match node.send(command.into_parts(), timeout, deadline) {
+        Ok(Ticket { rx, seq, timed }) => Response {
+            state: State::Waiting {
+                rx,
+                shared: node.clone(),
+                seq,
+                name,
+                timeout,
+                deadline,
+                timed,
+            },
+            sleep: None,
+        },
+        Err(e) => Response::ready(Err(e)),
     }
 }
 
@@ -273,8 +287,9 @@ pin_project_lite::pin_project! {
 
 enum State<T> {
     Done(Option<Result<T>>),
-    /// On a dedicated connection: its round trip.
-    Exclusive(Pin<Box<dyn Future<Output = Result<Value>> + Send>>),
+    /// A reply through a future of its own: a dedicated connection's round
+    /// trip, or a traced command's.
+    Boxed(Pin<Box<dyn Future<Output = Result<Value>> + Send>>),
     Waiting {
         rx: ReplyReceiver,
         shared: Arc<Shared>,
@@ -291,7 +306,7 @@ impl<T> std::fmt::Debug for State<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             State::Done(outcome) => f.debug_tuple("Done").field(&outcome.is_some()).finish(),
-            State::Exclusive(_) => f.write_str("Exclusive"),
+            State::Boxed(_) => f.write_str("Boxed"),
             State::Waiting {
                 seq, name, timeout, ..
             } => f
@@ -308,6 +323,13 @@ impl<T> Response<T> {
     fn ready(outcome: Result<T>) -> Self {
         Response {
             state: State::Done(Some(outcome)),
+            sleep: None,
+        }
+    }
+
+    fn boxed(reply: Pin<Box<dyn Future<Output = Result<Value>> + Send>>) -> Self {
+        Response {
+            state: State::Boxed(reply),
             sleep: None,
         }
     }
@@ -334,7 +356,7 @@ impl<T: FromValue> Future for Response<T> {
                         Err(Error::protocol("response polled after completion"))
                     }));
                 }
-                State::Exclusive(reply) => {
+                State::Boxed(reply) => {
                     let outcome = ready!(reply.as_mut().poll(cx)).and_then(convert);
                     *this.state = State::Done(None);
                     return Poll::Ready(outcome);

@@ -66,6 +66,15 @@ impl Item {
         }
     }
 
+    /// The command's name, for its batch's span.
+    fn name(&self) -> Option<&[u8]> {
+        match self {
+            Item::Encoded(bytes) => crate::trace::encoded_name(bytes),
+            Item::Script(_) => Some(b"EVALSHA"),
+            Item::Refused(_) => None,
+        }
+    }
+
     /// About how many bytes the command takes on the wire.
     pub(crate) fn size(&self) -> usize {
         match self {
@@ -386,6 +395,8 @@ impl Batch {
             options,
         } = self;
         let count = items.len();
+        // Made before the first chunk is queued, so it covers the whole exchange.
+        let span = crate::trace::batch(client.config(), items.iter().map(Item::name));
         let mut chunks = Chunks::new(client, options);
         let mut source = items.into_iter();
         let mut pull = move |_: &mut Context<'_>| Poll::Ready(source.next());
@@ -403,6 +414,9 @@ impl Batch {
                 }
             })
             .await;
+            if let Some(span) = span {
+                crate::trace::record_batch(&span, replies.iter());
+            }
             BatchResults { replies }
         }
     }
