@@ -39,6 +39,17 @@ pub struct Stats {
     /// command with [`crate::Error::ReplyTooLarge`] and the connection was kept.
     /// Push frames over a limit, dropped, are counted here too.
     pub replies_too_large: u64,
+    /// Error replies read from the server, for every kind of command (awaited,
+    /// fire-and-forget, in a batch or a transaction): with `replies`, the server's
+    /// error rate. Each error's code (`WRONGTYPE`, ...) is in its command's span
+    /// ([`crate::Config::tracing`]).
+    pub error_replies: u64,
+    /// Commands refused, or given up waiting for room, at the queue's bound
+    /// ([`crate::Error::Overloaded`]).
+    pub overloaded: u64,
+    /// Commands written whose connection was lost before their reply came: each
+    /// failed with [`crate::Error::ConnectionLost`] and may have run.
+    pub lost_in_flight: u64,
     /// Commands queued and not yet written.
     pub queue_depth: usize,
     /// Bytes of the queued commands.

@@ -67,6 +67,12 @@ pub(crate) struct Counters {
     pub(crate) timeouts: AtomicU64,
     /// Replies and push frames over `Config::limits`, skipped.
     pub(crate) too_large: AtomicU64,
+    /// Error replies read (bumped once per read that had any).
+    pub(crate) error_replies: AtomicU64,
+    /// Commands refused or given up at the queue's bound.
+    pub(crate) overloaded: AtomicU64,
+    /// Commands written and unanswered when their connection was lost.
+    pub(crate) lost_in_flight: AtomicU64,
 }
 
 /// State shared by every clone of a client, its requests, and its tasks.
@@ -294,6 +300,9 @@ impl Shared {
             reconnects: c.reconnects.load(Relaxed),
             timeouts: c.timeouts.load(Relaxed),
             replies_too_large: c.too_large.load(Relaxed),
+            error_replies: c.error_replies.load(Relaxed),
+            overloaded: c.overloaded.load(Relaxed),
+            lost_in_flight: c.lost_in_flight.load(Relaxed),
             queue_depth: queued,
             queue_bytes: queued_bytes,
             backlog: self.backlog(queued),

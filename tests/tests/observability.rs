@@ -1,7 +1,8 @@
-//! Opt-in spans (`Config::tracing`) against a real server, collected by a small
-//! `tracing` layer: a command's span and its OpenTelemetry attributes, on success
-//! and on a server error; a batch's and a transaction's span with their command
-//! count; and no span at all when tracing is off.
+//! What a service watches, against a real server. Opt-in spans
+//! (`Config::tracing`), collected by a small `tracing` layer: a command's span and
+//! its OpenTelemetry attributes, on success and on a server error; a batch's and a
+//! transaction's span with their command count; no span at all when tracing is
+//! off. And the counters in `Stats` an exporter reads: error replies, overload.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -186,4 +187,43 @@ async fn no_span_when_tracing_is_off() {
         spans.iter().all(|s| !s.contains_key("db.system.name")),
         "{spans:?}"
     );
+}
+
+#[tokio::test]
+async fn stats_count_error_replies_of_every_kind_of_command() {
+    let server = RedisServer::start().unwrap();
+    let client = Client::connect(&server.url()).await.unwrap();
+    client.set("s", "text").await.unwrap();
+    let before = client.stats();
+    assert_eq!(before.error_replies, 0);
+
+    assert!(client.incr("s").await.is_err());
+    client.incr("s").fire_and_forget().unwrap();
+    let mut batch = client.batch();
+    batch.add(client.incr("s"));
+    batch.add(client.incr("fine"));
+    batch.execute().await;
+    // The fire-and-forget reply is read in order, before this one.
+    client.ping().await.unwrap();
+
+    let after = client.stats();
+    assert_eq!(after.error_replies, 3, "{after:?}");
+    assert_eq!(after.fire_and_forget_errors, 1);
+    assert_eq!(after.overloaded, 0);
+}
+
+#[tokio::test]
+async fn stats_count_commands_refused_at_the_queue_bound() {
+    // Nothing listens here: commands wait in the backlog, which holds one.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut config = Config::from_url(&format!("redis://127.0.0.1:{port}")).unwrap();
+    config.max_queued_commands = 1;
+    let client = Client::connect_lazy(config).unwrap();
+    client.set("a", 1).fire_and_forget().unwrap();
+    let e = client.set("b", 2).fire_and_forget().unwrap_err();
+    assert!(matches!(e, redmux::Error::Overloaded(_)), "{e}");
+    assert_eq!(client.stats().overloaded, 1);
 }
