@@ -19,6 +19,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let url = env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let mut config = Config::from_url(&url)?;
     config.tracing = env::var_os("TRACING").is_some();
+    if env::var_os("SUBSCRIBER").is_some() {
+        // The least a subscriber does: a registry keeps each span's data.
+        tracing::subscriber::set_global_default(tracing_subscriber::registry())?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

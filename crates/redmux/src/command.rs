@@ -247,6 +247,13 @@ impl Command {
         }
     }
 
+    /// Whether an argument could not be made: such a command must never be sent
+    /// ([`Command::check_arguments`] says why). One test of a field, for the hot path.
+    #[inline]
+    pub(crate) fn has_failed_argument(&self) -> bool {
+        self.buf.failure().is_some()
+    }
+
     /// Refuses commands the shared connection must not run: blocking ones and ones
     /// that change its state (the table is in `crate::refusal`).
     pub(crate) fn check_shareable(&self) -> Result<(), Error> {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 
 use crate::command::{Command, ShortName};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerError};
 use crate::from_value::{FromValue, convert};
 use redmux_resp::Value;
 
@@ -141,9 +141,10 @@ impl<'a, T> Request<'a, T> {
     pub(crate) fn new(target: &'a Target, command: Command) -> Self {
         Request {
             target,
-            // An argument that could not be made (a value that did not serialize)
-            // fails the request here, before anything is queued.
-            command: command.check_arguments().map(|()| command),
+            // Checked for an argument that could not be made when it is sent
+            // (`into_future`, `fire_and_forget`) or taken by a batch: a test there
+            // costs less than building a `Result` here.
+            command: Ok(command),
             timeout: None,
             flags: Flags::NONE,
             _reply: PhantomData,
@@ -192,6 +193,7 @@ impl<'a, T> Request<'a, T> {
     /// [`Error::ConnectionLost`] or the server's rejection of the credentials.
     pub fn fire_and_forget(self) -> Result<()> {
         let command = self.command?;
+        command.check_arguments()?;
         match self.target {
             Target::Shared(router) => router
                 .node_for(&command)
@@ -221,6 +223,13 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Ok(c) => c,
             Err(e) => return Response::ready(Err(e)),
         };
+        // An argument that could not be made (a value that did not serialize)
+        // fails the request here, before anything is queued.
+        if command.has_failed_argument()
+            && let Err(e) = command.check_arguments()
+        {
+            return Response::ready(Err(e));
+        }
         let node = match self.target {
             Target::Shared(router) => router.node_for(&command),
             Target::Exclusive(link) => {
@@ -234,14 +243,22 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
         // the timeout just read. On, the reply comes through a boxed future that
         // holds the span (see `crate::trace`), so `Response` stays its size.
         if config.tracing {
-            let name = command.short_name();
-            let reply = crate::trace::command(config, name.as_bytes(), || {
-                send::<Value>(node, command, timeout)
-            });
-            return Response::boxed(reply);
+            return traced(node, command, timeout);
         }
         send(node, command, timeout)
     }
+}
+
+/// [`send`] inside the command's span. Kept out of line, so the untraced path
+/// stays as compact as it was.
+#[cold]
+#[inline(never)]
+fn traced<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<T> {
+    let name = command.short_name();
+    let reply = crate::trace::command(node.config(), name.as_bytes(), || {
+        send::<Value>(node, command, timeout)
+    });
+    Response::boxed(reply)
 }
 
 /// Queues `command` on `node`; the future completes with its reply.
@@ -365,7 +382,15 @@ impl<T: FromValue> Future for Response<T> {
         let outcome = 'waiting: {
             if let Poll::Ready(received) = Pin::new(rx).poll(cx) {
                 break 'waiting match received {
-                    Ok(Ok(value)) => convert(value),
+                    // What `convert` does, with the error reply counted on the
+                    // branch it takes anyway: a success pays nothing for the count.
+                    Ok(Ok(value)) => match value.as_error() {
+                        Some(line) => {
+                            shared.count_error_reply();
+                            Err(Error::Server(ServerError::parse(line)))
+                        }
+                        None => T::from_value(value),
+                    },
                     Ok(Err(Error::Timeout(expired))) => {
                         // Expired in the queue or in flight (the sweep, or the writer
                         // finding it past its deadline): report it with this command's

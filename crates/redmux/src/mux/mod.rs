@@ -67,7 +67,8 @@ pub(crate) struct Counters {
     pub(crate) timeouts: AtomicU64,
     /// Replies and push frames over `Config::limits`, skipped.
     pub(crate) too_large: AtomicU64,
-    /// Error replies read (bumped once per read that had any).
+    /// Error replies to awaited commands, counted by their callers on the error
+    /// path (a reply is looked at there anyway), so a success pays nothing.
     pub(crate) error_replies: AtomicU64,
     /// Commands refused or given up at the queue's bound.
     pub(crate) overloaded: AtomicU64,
@@ -197,6 +198,12 @@ impl Shared {
             }),
             _ => None,
         }
+    }
+
+    /// Counts an error reply to an awaited command.
+    #[cold]
+    pub(crate) fn count_error_reply(&self) {
+        self.counters.error_replies.fetch_add(1, Relaxed);
     }
 
     /// Where a command is, for an error about it.

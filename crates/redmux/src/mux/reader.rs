@@ -72,16 +72,9 @@ fn complete(shared: &Shared, replies: &mut Vec<Value>, slots: &mut Vec<Slot>) ->
         .counters
         .last_read_replies
         .store(replies.len() as u64, Relaxed);
-    let (mut failed, mut errors) = (0, 0);
+    let mut failed = 0;
     for (slot, reply) in slots.drain(..).zip(replies.drain(..)) {
-        // One look at the reply's kind, and one atomic add per read that had an
-        // error: what an exporter's error rate needs, at no cost per command
-        // beyond the look.
-        errors += u64::from(reply.as_error().is_some());
         failed += u64::from(slot.complete(reply));
-    }
-    if errors > 0 {
-        shared.counters.error_replies.fetch_add(errors, Relaxed);
     }
     if failed > 0 {
         shared
