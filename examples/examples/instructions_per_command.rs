@@ -15,7 +15,10 @@ use std::error::Error;
 use redmux::{Client, Config};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let n: usize = env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n: usize = env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let url = env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let mut config = Config::from_url(&url)?;
     config.tracing = env::var_os("TRACING").is_some();

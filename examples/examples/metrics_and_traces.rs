@@ -57,7 +57,10 @@ fn print_metrics(stats: &Stats) {
         ("redmux_commands_sent_total", stats.commands_sent),
         ("redmux_replies_total", stats.replies),
         ("redmux_error_replies_total", stats.error_replies),
-        ("redmux_fire_and_forget_errors_total", stats.fire_and_forget_errors),
+        (
+            "redmux_fire_and_forget_errors_total",
+            stats.fire_and_forget_errors,
+        ),
         ("redmux_timeouts_total", stats.timeouts),
         ("redmux_overloaded_total", stats.overloaded),
         ("redmux_lost_in_flight_total", stats.lost_in_flight),
@@ -82,5 +85,8 @@ fn print_metrics(stats: &Stats) {
     for (name, value) in gauges {
         println!("# TYPE {name} gauge\n{name} {value}");
     }
-    println!("# TYPE redmux_connected gauge\nredmux_connected {}", u8::from(stats.state == redmux::ConnectionState::Connected));
+    println!(
+        "# TYPE redmux_connected gauge\nredmux_connected {}",
+        u8::from(stats.state == redmux::ConnectionState::Connected)
+    );
 }

@@ -44,7 +44,10 @@ fn ada() -> User {
         }],
         settings: BTreeMap::from([
             ("theme".into(), serde_json::json!("dark")),
-            ("limits".into(), serde_json::json!({"daily": 10, "burst": [1, 2]})),
+            (
+                "limits".into(),
+                serde_json::json!({"daily": 10, "burst": [1, 2]}),
+            ),
         ]),
     }
 }
@@ -111,7 +114,10 @@ async fn a_reply_that_is_not_json_is_a_conversion_error_with_the_serde_error() {
     client.set("plain", "not json").await.unwrap();
     let e = client.get::<Option<Json<User>>>("plain").await.unwrap_err();
     assert!(matches!(e, Error::Conversion { .. }), "{e}");
-    assert!(e.source().is_some_and(|s| s.is::<serde_json::Error>()), "{e:?}");
+    assert!(
+        e.source().is_some_and(|s| s.is::<serde_json::Error>()),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -125,14 +131,20 @@ async fn a_value_that_does_not_serialize_fails_unsent_and_stores_nothing() {
     let e = client.set("kept", &bad).await.unwrap_err();
     assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
     assert_eq!(e.status(), CommandStatus::NotSent);
-    assert!(e.source().is_some_and(|s| s.is::<serde_json::Error>()), "{e:?}");
+    assert!(
+        e.source().is_some_and(|s| s.is::<serde_json::Error>()),
+        "{e:?}"
+    );
     assert!(client.set("kept", &bad).fire_and_forget().is_err());
 
     let mut batch = client.batch();
     let failed = batch.add(client.set("kept", &bad));
     let fine = batch.add(client.get::<String>("kept"));
     let results = batch.execute().await;
-    assert!(matches!(results.get(failed), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        results.get(failed),
+        Err(Error::InvalidArgument { .. })
+    ));
     assert_eq!(results.get(fine).unwrap(), "old");
 
     let conn = client.dedicated().await.unwrap();
@@ -143,13 +155,24 @@ async fn a_value_that_does_not_serialize_fails_unsent_and_stores_nothing() {
         Err(Error::InvalidArgument { .. })
     ));
     let script = redmux::Script::new("return redis.call('SET', KEYS[1], ARGV[1])");
-    let e = script.invoke::<()>(&client).key("kept").arg(&bad).await.unwrap_err();
+    let e = script
+        .invoke::<()>(&client)
+        .key("kept")
+        .arg(&bad)
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
     let mut batch = client.batch();
     let scripted = batch.add(script.call::<()>().key("kept").arg(&bad));
     let results = batch.execute().await;
-    assert!(matches!(results.get(scripted), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        results.get(scripted),
+        Err(Error::InvalidArgument { .. })
+    ));
 
     let value: String = client.get("kept").await.unwrap();
-    assert_eq!(value, "old", "nothing was written in place of the bad value");
+    assert_eq!(
+        value, "old",
+        "nothing was written in place of the bad value"
+    );
 }

@@ -29,7 +29,8 @@ struct Visitor<'a>(&'a mut Fields);
 
 impl Visit for Visitor<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.insert(field.name().to_string(), format!("{value:?}"));
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         self.0.insert(field.name().to_string(), value.to_string());
@@ -103,7 +104,10 @@ async fn a_command_span_carries_the_database_conventions() {
     assert_eq!(get(&span, "db.operation.name"), Some("GET"));
     assert_eq!(get(&span, "db.namespace"), Some("3"));
     assert_eq!(get(&span, "server.address"), Some("127.0.0.1"));
-    assert_eq!(get(&span, "server.port"), Some(server.port().to_string().as_str()));
+    assert_eq!(
+        get(&span, "server.port"),
+        Some(server.port().to_string().as_str())
+    );
     assert_eq!(get(&span, "error.type"), None, "{span:?}");
     assert_eq!(get(&span, "otel.status_code"), None);
 
@@ -155,7 +159,11 @@ async fn batches_and_transactions_get_one_span_with_their_count() {
     let results = batch.execute().await;
     assert_eq!(results.errors().count(), 2);
     let spans = collect.take();
-    assert_eq!(spans.len(), 1, "one span for the batch, none per command: {spans:?}");
+    assert_eq!(
+        spans.len(),
+        1,
+        "one span for the batch, none per command: {spans:?}"
+    );
     let span = &spans[0];
     assert_eq!(get(span, "otel.name"), Some("BATCH"));
     assert_eq!(get(span, "db.operation.batch.size"), Some("4"));

@@ -159,7 +159,11 @@ impl<T: DeserializeOwned> FromValue for Json<T> {
         };
         match serde_json::from_slice(text) {
             Ok(parsed) => Ok(Json(parsed)),
-            Err(e) => Err(Error::conversion_with_source("JSON for the type asked for", &value, e)),
+            Err(e) => Err(Error::conversion_with_source(
+                "JSON for the type asked for",
+                &value,
+                e,
+            )),
         }
     }
 }
@@ -198,7 +202,8 @@ mod tests {
         let cmd = crate::cmd("SET").arg("k").arg(Json(sample()));
         let bytes = cmd.into_bytes();
         let json = serde_json::to_vec(&sample()).unwrap();
-        let mut expected = format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", json.len()).into_bytes();
+        let mut expected =
+            format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", json.len()).into_bytes();
         expected.extend_from_slice(&json);
         expected.extend_from_slice(b"\r\n");
         assert_eq!(&bytes[..], &expected[..]);
@@ -222,7 +227,13 @@ mod tests {
         let e = <Json<Inner>>::from_value(Value::Integer(1)).unwrap_err();
         assert!(matches!(e, Error::Conversion { source: None, .. }));
         let e = <Json<Inner>>::from_value(Value::BulkString("{".into())).unwrap_err();
-        assert!(matches!(e, Error::Conversion { source: Some(_), .. }));
+        assert!(matches!(
+            e,
+            Error::Conversion {
+                source: Some(_),
+                ..
+            }
+        ));
         let e = <Json<Inner>>::from_value(Value::Error("WRONGTYPE x".into())).unwrap_err();
         assert!(matches!(e, Error::Server(_)));
         let none: Option<Json<Inner>> = FromValue::from_value(Value::Nil).unwrap();

@@ -41,6 +41,57 @@
 //! let fast: Option<String> = client.get("k").timeout(Duration::from_millis(50)).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! # Storing your own types
+//!
+//! Arguments are anything [`ToArg`], replies anything [`FromValue`]; implement them
+//! for your own types (an argument that cannot be made is [`Arg::failed`]: its
+//! command fails unsent with [`Error::InvalidArgument`]). With the `json` feature,
+//! `Json<T>` does both for any serde type: `client.set("user:1", Json(&user))`,
+//! `client.get::<Option<Json<User>>>("user:1")`. `docs/own-types.md` says when a
+//! hash suits better than a JSON string.
+//!
+//! ```
+//! use redmux::{Arg, Error, FromValue, Result, ToArg, Value};
+//!
+//! /// A temperature stored as tenths of a degree: "215" is 21.5 °C.
+//! #[derive(Debug, PartialEq)]
+//! struct Celsius(f64);
+//!
+//! impl ToArg for Celsius {
+//!     fn to_arg(&self) -> Arg<'_> {
+//!         if self.0.is_finite() {
+//!             Arg::int((self.0 * 10.0).round() as i64)
+//!         } else {
+//!             Arg::failed(std::fmt::Error) // never store "NaN"
+//!         }
+//!     }
+//! }
+//!
+//! impl FromValue for Celsius {
+//!     fn from_value(v: Value) -> Result<Self> {
+//!         let text: String = FromValue::from_value(v.clone())?;
+//!         let tenths: i64 = text
+//!             .parse()
+//!             .map_err(|e| Error::conversion_with_source("tenths of a degree", &v, e))?;
+//!         Ok(Celsius(tenths as f64 / 10.0))
+//!     }
+//! }
+//!
+//! assert!(Celsius(21.5).to_arg().failure().is_none());
+//! assert!(Celsius(f64::NAN).to_arg().failure().is_some());
+//! assert_eq!(Celsius::from_value(Value::from("215"))?, Celsius(21.5));
+//! let t: Option<Celsius> = FromValue::from_value(Value::Nil)?;
+//! assert_eq!(t, None);
+//! # Ok::<(), redmux::Error>(())
+//! ```
+//!
+//! # Traces and metrics
+//!
+//! [`Config::tracing`] turns on one `tracing` span per command, batch and
+//! transaction, after OpenTelemetry's database conventions; [`Client::stats`]
+//! gives the counters an exporter reads. `docs/observability.md` lists the
+//! fields and what they cost.
 
 pub mod batch;
 pub mod client;

@@ -204,9 +204,7 @@ pub(crate) fn batch<'a>(
 /// The span of a transaction of `count` commands about to be sent, when tracing
 /// is on.
 pub(crate) fn transaction(config: &Config, count: usize) -> Option<Span> {
-    config
-        .tracing
-        .then(|| group_span(config, "MULTI", count))
+    config.tracing.then(|| group_span(config, "MULTI", count))
 }
 
 /// Records a batch's outcome: how many of its commands failed, and the first
