@@ -7,6 +7,8 @@
 //! connection many callers share, one such frame would hand every later caller the
 //! wrong reply.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 /// A `Bytes` argument at least this large is not copied into the command's buffer:
@@ -38,7 +40,14 @@ pub(crate) enum Repr<'a> {
     Signed(i64),
     Unsigned(u64),
     Float(f64),
+    /// The value could not be made into an argument (see [`Arg::failed`]).
+    Failed(ArgError),
 }
+
+/// Why a value could not become an argument: a serializer's error, say. Behind one
+/// thin `Arc` so an [`Arg`] (and the command that records it) stays small and
+/// `Clone`.
+pub type ArgError = Arc<Box<dyn std::error::Error + Send + Sync>>;
 
 impl<'a> Arg<'a> {
     /// Bytes borrowed from the value (the usual case: copied once, straight into
@@ -107,7 +116,62 @@ impl<'a> Arg<'a> {
     }
 }
 
+impl Arg<'static> {
+    /// An argument that could not be made: a `ToArg` impl whose conversion can
+    /// fail (serializing a value, say) hands this over instead of bytes it would
+    /// have to make up. The command that takes it is never sent: it fails, before
+    /// anything is queued, with an error whose source is `error`. The encoder
+    /// writes an empty string in its place, so the command's framing stays whole.
+    ///
+    /// ```
+    /// use redmux_resp::{Arg, CommandBuf, ToArg};
+    ///
+    /// /// A port number given as text, checked when it is used.
+    /// struct Port<'a>(&'a str);
+    ///
+    /// impl ToArg for Port<'_> {
+    ///     fn to_arg(&self) -> Arg<'_> {
+    ///         match self.0.parse::<u16>() {
+    ///             Ok(port) => Arg::uint(port.into()),
+    ///             Err(e) => Arg::failed(e),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut cmd = CommandBuf::new("SET");
+    /// cmd.arg("port").arg(Port("http"));
+    /// assert!(cmd.failure().is_some());
+    /// ```
+    #[cold]
+    pub fn failed(error: impl std::error::Error + Send + Sync + 'static) -> Arg<'static> {
+        Arg(Repr::Failed(Arc::new(Box::new(error))))
+    }
+}
+
+impl From<ArgError> for Arg<'static> {
+    /// An argument that failed with an error already shared (see [`Arg::failed`]):
+    /// how a builder that encoded an argument on its own hands the failure on.
+    fn from(error: ArgError) -> Self {
+        Arg(Repr::Failed(error))
+    }
+}
+
 impl Arg<'_> {
+    /// The error of an argument that could not be made ([`Arg::failed`]).
+    ///
+    /// ```
+    /// use redmux_resp::Arg;
+    /// assert!(Arg::failed(std::fmt::Error).failure().is_some());
+    /// assert!(Arg::text("ok").failure().is_none());
+    /// ```
+    #[inline]
+    pub fn failure(&self) -> Option<&ArgError> {
+        match &self.0 {
+            Repr::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
     /// The payload of an argument the encoder keeps by reference rather than
     /// copying (a `Bytes` of [`SHARED_ARG_MIN`] bytes or more): it will not be in
     /// the command's buffer to be read back, so a caller that needs it (a key's

@@ -14,7 +14,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::arg::{Arg, Repr, SHARED_ARG_MIN, ToArg};
+use crate::arg::{Arg, ArgError, Repr, SHARED_ARG_MIN, ToArg};
 
 /// Room for the array header `*N\r\n` of a command of up to 9 bulk strings,
 /// written as `*0\r\n` and filled in by [`CommandBuf::finish_parts`].
@@ -43,6 +43,9 @@ pub struct CommandBuf {
     /// Large `Bytes` arguments kept by reference, each with the offset in `buf`
     /// where its payload belongs (between its `$len\r\n` and its `\r\n`).
     shared: Vec<(usize, Bytes)>,
+    /// The first argument that could not be made ([`Arg::failed`]): a command that
+    /// has one must not be sent.
+    failed: Option<ArgError>,
 }
 
 impl CommandBuf {
@@ -72,6 +75,7 @@ impl CommandBuf {
             name_at,
             name_len,
             shared: Vec::new(),
+            failed: None,
         }
     }
 
@@ -119,8 +123,19 @@ impl CommandBuf {
                 self.shared.push((self.buf.len(), payload));
                 self.buf.put_slice(b"\r\n");
             }
+            Repr::Failed(error) => {
+                put_arg(&mut self.buf, &Repr::Borrowed(b""));
+                self.failed.get_or_insert(error);
+            }
             other => put_arg(&mut self.buf, &other),
         }
+    }
+
+    /// The error of the first argument that could not be made ([`Arg::failed`]),
+    /// if any: such a command must not be sent.
+    #[inline]
+    pub fn failure(&self) -> Option<&ArgError> {
+        self.failed.as_ref()
     }
 
     /// The number of bulk strings so far, the name included.
@@ -283,6 +298,8 @@ fn put_arg(out: &mut BytesMut, arg: &Repr<'_>) {
             text.write(*d);
             put_bulk(out, text.as_bytes());
         }
+        // Nothing to write: an empty string keeps the framing whole.
+        Repr::Failed(_) => put_bulk(out, b""),
     }
 }
 

@@ -32,7 +32,7 @@ pub mod encode;
 pub mod error;
 pub mod value;
 
-pub use arg::{Arg, SHARED_ARG_MIN, ToArg};
+pub use arg::{Arg, ArgError, SHARED_ARG_MIN, ToArg};
 pub use decode::{Decoded, Decoder, Limits, Oversize, TooLarge};
 pub use encode::{CommandBuf, encode_command};
 pub use error::DecodeError;

@@ -238,6 +238,31 @@ impl Command {
         ShortName::new(self.buf.name())
     }
 
+    /// Refuses a command with an argument that could not be made
+    /// ([`redmux_resp::Arg::failed`]): it must never be sent.
+    #[inline]
+    pub(crate) fn check_arguments(&self) -> Result<(), Error> {
+        match self.buf.failure() {
+            None => Ok(()),
+            Some(source) => Err(self.invalid_argument(source.clone())),
+        }
+    }
+
+    #[cold]
+    fn invalid_argument(&self, source: redmux_resp::ArgError) -> Error {
+        Error::InvalidArgument {
+            command: self.short_name().as_string().into(),
+            source,
+        }
+    }
+
+    /// Whether an argument could not be made: such a command must never be sent
+    /// ([`Command::check_arguments`] says why). One test of a field, for the hot path.
+    #[inline]
+    pub(crate) fn has_failed_argument(&self) -> bool {
+        self.buf.failure().is_some()
+    }
+
     /// Refuses commands the shared connection must not run: blocking ones and ones
     /// that change its state (the table is in `crate::refusal`).
     pub(crate) fn check_shareable(&self) -> Result<(), Error> {
@@ -259,6 +284,12 @@ impl Command {
         for key in BulkArgs(encoded) {
             self.push_key(key);
         }
+    }
+
+    /// Records an argument that could not be made (a script call's, encoded before
+    /// its command): the command then fails unsent (see [`Command::check_arguments`]).
+    pub(crate) fn push_failed(&mut self, error: redmux_resp::ArgError) {
+        self.buf.push(error.into());
     }
 
     pub(crate) fn into_bytes(self) -> BytesMut {
@@ -398,6 +429,11 @@ impl ShortName {
             bytes,
             len: len as u8,
         }
+    }
+
+    /// The name as given (up to 24 bytes).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
     }
 
     pub(crate) fn as_string(&self) -> String {

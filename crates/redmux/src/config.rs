@@ -103,6 +103,16 @@ pub struct Config {
     /// server busy with one long command keeps its connection while that command's
     /// own timeout has not passed.
     pub dead_link_timeout: Duration,
+    /// One `tracing` span per awaited command, batch and transaction, named and
+    /// attributed after OpenTelemetry's database conventions (default `false`).
+    /// Off, a command pays one branch on this flag and nothing else. The fields
+    /// are listed in `docs/observability.md`.
+    ///
+    /// ```
+    /// let mut config = redmux::Config::from_url("redis://localhost:6379/2").unwrap();
+    /// config.tracing = true;
+    /// ```
+    pub tracing: bool,
 }
 
 /// How a broken connection is rebuilt: exponential backoff with jitter.
@@ -170,6 +180,7 @@ impl Default for Config {
             max_queued_bytes: 64 * 1024 * 1024,
             heartbeat_interval: Duration::from_secs(1),
             dead_link_timeout: Duration::from_secs(15),
+            tracing: false,
         }
     }
 }
@@ -192,6 +203,7 @@ impl fmt::Debug for Config {
             .field("max_queued_bytes", &self.max_queued_bytes)
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("dead_link_timeout", &self.dead_link_timeout)
+            .field("tracing", &self.tracing)
             .finish_non_exhaustive()
     }
 }

@@ -154,6 +154,7 @@ impl DedicatedConnection {
     /// [`Error::Server`] for an error reply; [`Error::ConnectionLost`] when the
     /// connection breaks or was left mid-command by a cancelled call.
     pub async fn command<T: FromValue>(&self, command: Command) -> Result<T> {
+        command.check_arguments()?;
         convert(self.round_trip(command, None).await?)
     }
 

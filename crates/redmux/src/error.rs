@@ -315,6 +315,38 @@ pub enum Error {
     /// The client was closed, or dropped, before the command could be sent.
     #[error("client closed: the command was not sent")]
     Closed,
+    /// An argument could not be made (a [`crate::ToArg`] impl handed over
+    /// [`crate::Arg::failed`]: a value that did not serialize, say), so the command
+    /// was never sent. [`std::error::Error::source`] returns the error underneath.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) {
+    /// use redmux::{Arg, ToArg};
+    ///
+    /// /// A percentage, which must be 0 to 100.
+    /// struct Percent(u8);
+    ///
+    /// impl ToArg for Percent {
+    ///     fn to_arg(&self) -> Arg<'_> {
+    ///         match self.0 {
+    ///             0..=100 => Arg::uint(self.0.into()),
+    ///             _ => Arg::failed(std::fmt::Error),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let refused = client.set("progress", Percent(120)).await;
+    /// assert!(matches!(refused, Err(redmux::Error::InvalidArgument { .. })));
+    /// # }
+    /// ```
+    #[error("invalid argument for {command}: {source}; the command was not sent")]
+    InvalidArgument {
+        /// The command whose argument failed.
+        command: Arc<str>,
+        /// Why it failed.
+        #[source]
+        source: redmux_resp::ArgError,
+    },
 }
 
 impl Error {
@@ -330,6 +362,7 @@ impl Error {
             | Error::BlockingCommandRefused { .. }
             | Error::StateCommandRefused { .. }
             | Error::CrossSlot { .. }
+            | Error::InvalidArgument { .. }
             | Error::Closed => CommandStatus::NotSent,
             Error::Connect { .. } | Error::Auth(_) | Error::Protocol(_) | Error::Config(_) => {
                 CommandStatus::NotApplicable

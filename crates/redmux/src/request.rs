@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 
 use crate::command::{Command, ShortName};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerError};
 use crate::from_value::{FromValue, convert};
 use redmux_resp::Value;
 
@@ -141,6 +141,9 @@ impl<'a, T> Request<'a, T> {
     pub(crate) fn new(target: &'a Target, command: Command) -> Self {
         Request {
             target,
+            // Checked for an argument that could not be made when it is sent
+            // (`into_future`, `fire_and_forget`) or taken by a batch: a test there
+            // costs less than building a `Result` here.
             command: Ok(command),
             timeout: None,
             flags: Flags::NONE,
@@ -190,6 +193,7 @@ impl<'a, T> Request<'a, T> {
     /// [`Error::ConnectionLost`] or the server's rejection of the credentials.
     pub fn fire_and_forget(self) -> Result<()> {
         let command = self.command?;
+        command.check_arguments()?;
         match self.target {
             Target::Shared(router) => match router.route(&command) {
                 Route::Node(node) => node.send_detached(command.into_parts(), self.timeout),
@@ -237,6 +241,13 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Ok(c) => c,
             Err(e) => return Response::ready(Err(e)),
         };
+        // An argument that could not be made (a value that did not serialize)
+        // fails the request here, before anything is queued.
+        if command.has_failed_argument()
+            && let Err(e) = command.check_arguments()
+        {
+            return Response::ready(Err(e));
+        }
         let node = match self.target {
             Target::Shared(router) => match router.route(&command) {
                 Route::Node(node) => node,
@@ -255,30 +266,52 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             },
             Target::Exclusive(link) => {
                 let reply = link.clone().round_trip(command, self.timeout);
-                return Response {
-                    state: State::Boxed(reply),
-                    sleep: None,
-                };
+                return Response::boxed(reply);
             }
         };
-        let timeout = self.timeout.unwrap_or(node.config().command_timeout);
-        let deadline = crate::mux::deadline(timeout);
-        let name = command.short_name();
-        match node.send(command.into_parts(), timeout, deadline) {
-            Ok(Ticket { rx, seq, timed }) => Response {
-                state: State::Waiting {
-                    rx,
-                    shared: node.clone(),
-                    seq,
-                    name,
-                    timeout,
-                    deadline,
-                    timed,
-                },
-                sleep: None,
-            },
-            Err(e) => Response::ready(Err(e)),
+        let config = node.config();
+        let timeout = self.timeout.unwrap_or(config.command_timeout);
+        // The one cost of tracing when it is off: this branch, on a flag next to
+        // the timeout just read. On, the reply comes through a boxed future that
+        // holds the span (see `crate::trace`), so `Response` stays its size.
+        if config.tracing {
+            return traced(node, command, timeout);
         }
+        send(node, command, timeout)
+    }
+}
+
+/// [`send`] inside the command's span. Kept out of line, so the untraced path
+/// stays as compact as it was.
+#[cold]
+#[inline(never)]
+fn traced<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<T> {
+    let name = command.short_name();
+    let reply = crate::trace::command(node.config(), name.as_bytes(), || {
+        send::<Value>(node, command, timeout)
+    });
+    Response::boxed(reply)
+}
+
+/// Queues `command` on `node`; the future completes with its reply.
+#[inline]
+fn send<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<T> {
+    let deadline = crate::mux::deadline(timeout);
+    let name = command.short_name();
+    match node.send(command.into_parts(), timeout, deadline) {
+        Ok(Ticket { rx, seq, timed }) => Response {
+            state: State::Waiting {
+                rx,
+                shared: node.clone(),
+                seq,
+                name,
+                timeout,
+                deadline,
+                timed,
+            },
+            sleep: None,
+        },
+        Err(e) => Response::ready(Err(e)),
     }
 }
 
@@ -317,7 +350,8 @@ fn start(mut call: BoxedReply) -> std::result::Result<BoxedReply, Result<Value>>
 
 enum State<T> {
     Done(Option<Result<T>>),
-    /// On a dedicated connection, or through the cluster layer: the whole trip.
+    /// A reply through a future of its own: a dedicated connection's round trip,
+    /// a traced command's, or one through the cluster layer.
     Boxed(BoxedReply),
     Waiting {
         rx: ReplyReceiver,
@@ -355,6 +389,13 @@ impl<T> Response<T> {
             sleep: None,
         }
     }
+
+    fn boxed(reply: Pin<Box<dyn Future<Output = Result<Value>> + Send>>) -> Self {
+        Response {
+            state: State::Boxed(reply),
+            sleep: None,
+        }
+    }
 }
 
 impl<T: FromValue> Future for Response<T> {
@@ -387,7 +428,15 @@ impl<T: FromValue> Future for Response<T> {
         let outcome = 'waiting: {
             if let Poll::Ready(received) = Pin::new(rx).poll(cx) {
                 break 'waiting match received {
-                    Ok(Ok(value)) => convert(value),
+                    // What `convert` does, with the error reply counted on the
+                    // branch it takes anyway: a success pays nothing for the count.
+                    Ok(Ok(value)) => match value.as_error() {
+                        Some(line) => {
+                            shared.count_error_reply();
+                            Err(Error::Server(ServerError::parse(line)))
+                        }
+                        None => T::from_value(value),
+                    },
                     Ok(Err(Error::Timeout(expired))) => {
                         // Expired in the queue or in flight (the sweep, or the writer
                         // finding it past its deadline): report it with this command's

@@ -152,16 +152,29 @@ struct CallArgs {
     keys: BytesMut,
     key_count: usize,
     args: BytesMut,
+    /// An argument that could not be made: handed on to the command, which then
+    /// fails unsent.
+    failed: Option<redmux_resp::ArgError>,
 }
 
 impl CallArgs {
     fn key(&mut self, key: impl ToArg) {
-        key.to_arg().encode(&mut self.keys);
+        let key = key.to_arg();
+        self.note_failure(&key);
+        key.encode(&mut self.keys);
         self.key_count += 1;
     }
 
     fn arg(&mut self, arg: impl ToArg) {
-        arg.to_arg().encode(&mut self.args);
+        let arg = arg.to_arg();
+        self.note_failure(&arg);
+        arg.encode(&mut self.args);
+    }
+
+    fn note_failure(&mut self, arg: &redmux_resp::Arg<'_>) {
+        if let Some(error) = arg.failure() {
+            self.failed.get_or_insert_with(|| error.clone());
+        }
     }
 
     /// `numkeys key ... arg ...`
@@ -169,6 +182,9 @@ impl CallArgs {
         command.push_arg(self.key_count);
         command.push_encoded_keys(&self.keys);
         command.push_encoded(&self.args);
+        if let Some(error) = &self.failed {
+            command.push_failed(error.clone());
+        }
     }
 }
 

@@ -39,6 +39,18 @@ pub struct Stats {
     /// command with [`crate::Error::ReplyTooLarge`] and the connection was kept.
     /// Push frames over a limit, dropped, are counted here too.
     pub replies_too_large: u64,
+    /// Error replies to awaited commands (`WRONGTYPE`, `ERR`, ... : each one's
+    /// code is in its command's span, see [`crate::Config::tracing`]). Counted by
+    /// the caller on the error path, so a success pays nothing for it; a
+    /// fire-and-forget command's are in `fire_and_forget_errors`, and a batch's
+    /// or transaction's are in its results, counted in neither.
+    pub error_replies: u64,
+    /// Commands refused, or given up waiting for room, at the queue's bound
+    /// ([`crate::Error::Overloaded`]).
+    pub overloaded: u64,
+    /// Commands written whose connection was lost before their reply came: each
+    /// failed with [`crate::Error::ConnectionLost`] and may have run.
+    pub lost_in_flight: u64,
     /// Commands queued and not yet written.
     pub queue_depth: usize,
     /// Bytes of the queued commands.

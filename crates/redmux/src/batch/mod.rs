@@ -57,9 +57,21 @@ pub(crate) enum Item {
 
 impl Item {
     fn from_command(command: Command) -> Item {
-        match command.check_shareable() {
+        match command
+            .check_arguments()
+            .and_then(|()| command.check_shareable())
+        {
             Ok(()) => Item::Encoded(command.into_bytes()),
             Err(e) => Item::Refused(e),
+        }
+    }
+
+    /// The command's name, for its batch's span.
+    fn name(&self) -> Option<&[u8]> {
+        match self {
+            Item::Encoded(bytes) => crate::trace::encoded_name(bytes),
+            Item::Script(_) => Some(b"EVALSHA"),
+            Item::Refused(_) => None,
         }
     }
 
@@ -79,7 +91,9 @@ impl Item {
             Item::Encoded(bytes) => Ok(bytes),
             Item::Script(call) => {
                 let eval = sent.first_time(call.sha1());
-                Ok(call.command(eval).into_bytes())
+                let command = call.command(eval);
+                command.check_arguments()?;
+                Ok(command.into_bytes())
             }
             Item::Refused(e) => Err(e),
         }
@@ -151,7 +165,7 @@ impl<T: FromValue> BatchItem<T> for ScriptCall<T> {}
 
 impl<T> sealed::Sealed for FunctionCall<'_, T> {
     fn into_item(self) -> sealed::Queued {
-        sealed::Queued(Item::Encoded(self.command().into_bytes()))
+        sealed::Queued(Item::from_command(self.command()))
     }
 }
 
@@ -381,6 +395,8 @@ impl Batch {
             options,
         } = self;
         let count = items.len();
+        // Made before the first chunk is queued, so it covers the whole exchange.
+        let span = crate::trace::batch(client.config(), items.iter().map(Item::name));
         let mut chunks = Chunks::new(client, options);
         let mut source = items.into_iter();
         let mut pull = move |_: &mut Context<'_>| Poll::Ready(source.next());
@@ -398,6 +414,9 @@ impl Batch {
                 }
             })
             .await;
+            if let Some(span) = span {
+                crate::trace::record_batch(&span, replies.iter());
+            }
             BatchResults { replies }
         }
     }

@@ -67,6 +67,13 @@ pub(crate) struct Counters {
     pub(crate) timeouts: AtomicU64,
     /// Replies and push frames over `Config::limits`, skipped.
     pub(crate) too_large: AtomicU64,
+    /// Error replies to awaited commands, counted by their callers on the error
+    /// path (a reply is looked at there anyway), so a success pays nothing.
+    pub(crate) error_replies: AtomicU64,
+    /// Commands refused or given up at the queue's bound.
+    pub(crate) overloaded: AtomicU64,
+    /// Commands written and unanswered when their connection was lost.
+    pub(crate) lost_in_flight: AtomicU64,
 }
 
 /// State shared by every clone of a client, its requests, and its tasks.
@@ -193,6 +200,12 @@ impl Shared {
         }
     }
 
+    /// Counts an error reply to an awaited command.
+    #[cold]
+    pub(crate) fn count_error_reply(&self) {
+        self.counters.error_replies.fetch_add(1, Relaxed);
+    }
+
     /// Where a command is, for an error about it.
     pub(crate) fn status_of(&self, seq: u64) -> CommandStatus {
         if self.queue.was_taken(seq) {
@@ -294,6 +307,9 @@ impl Shared {
             reconnects: c.reconnects.load(Relaxed),
             timeouts: c.timeouts.load(Relaxed),
             replies_too_large: c.too_large.load(Relaxed),
+            error_replies: c.error_replies.load(Relaxed),
+            overloaded: c.overloaded.load(Relaxed),
+            lost_in_flight: c.lost_in_flight.load(Relaxed),
             queue_depth: queued,
             queue_bytes: queued_bytes,
             backlog: self.backlog(queued),

@@ -4,6 +4,7 @@
 //! may ask of it, with [`super::Group`] for groups and the state and stats in
 //! `mod.rs`.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -61,7 +62,7 @@ impl Shared {
                     entry.slot = Slot::Waiter(tx);
                 }
                 timed = false;
-                self.park(entry)?
+                self.park(entry).inspect_err(|e| self.count_overload(e))?
             }
         };
         Ok(Ticket { rx, seq, timed })
@@ -76,7 +77,17 @@ impl Shared {
         match self.submit(entry) {
             Ok(_) => Ok(()),
             Err(SubmitError::Refused(e)) => Err(e),
-            Err(SubmitError::Full(_)) => Err(self.queue.overloaded_now()),
+            Err(SubmitError::Full(_)) => {
+                self.counters.overloaded.fetch_add(1, Relaxed);
+                Err(self.queue.overloaded_now())
+            }
+        }
+    }
+
+    /// Counts a command refused at the queue's bound.
+    fn count_overload(&self, error: &Error) {
+        if matches!(error, Error::Overloaded(_)) {
+            self.counters.overloaded.fetch_add(1, Relaxed);
         }
     }
 
@@ -85,6 +96,7 @@ impl Shared {
     /// its bound: wait with [`Shared::wait_for_room`] first.
     pub(crate) fn send_group(&self, group: Group) -> Result<u64> {
         self.submit_many(group.into_entries())
+            .inspect_err(|e| self.count_overload(e))
     }
 
     /// Whether a group would be taken now (the queue is below its bound).
@@ -119,6 +131,7 @@ impl Shared {
     pub(crate) fn deadline_error(&self, command: &str, timeout: Duration, seq: u64) -> Error {
         if self.queue.is_parked(seq) {
             // It moves in later and is dropped there unwritten.
+            self.counters.overloaded.fetch_add(1, Relaxed);
             return self.queue.overloaded_now();
         }
         self.timeout_error(command, timeout, seq)

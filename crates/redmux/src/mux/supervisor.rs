@@ -108,6 +108,10 @@ async fn serve_until_closed(shared: &Arc<Shared>, mut conn: Connection) {
         if !unanswered.is_empty() && shared.queue.is_closed() {
             shared.give_up();
         }
+        shared
+            .counters
+            .lost_in_flight
+            .fetch_add(unanswered.len() as u64, Relaxed);
         for slot in unanswered {
             slot.fail(Error::ConnectionLost {
                 status: CommandStatus::Sent,

@@ -307,6 +307,8 @@ impl Transaction {
     pub fn execute(self) -> impl Future<Output = Result<TransactionOutcome>> + Send + 'static {
         let timeout = self.timeout.unwrap_or(self.client.config().command_timeout);
         let deadline = crate::mux::deadline(timeout);
+        // Made before anything is queued, so it covers the whole exchange.
+        let span = crate::trace::transaction(self.client.config(), self.items.len());
         let mut run = Run::new(self, deadline);
         // Queued now when there is room, so the transaction keeps its place among
         // the caller's commands; under overload the future waits for room.
@@ -314,7 +316,7 @@ impl Transaction {
             Ok(run) if run.shared().has_room() => Some(run.queue_first()),
             _ => None,
         };
-        async move {
+        let outcome = async move {
             let mut run = run?;
             let seq = match queued {
                 Some(queued) => queued?,
@@ -324,6 +326,20 @@ impl Transaction {
                 }
             };
             run.finish(seq, timeout).await
+        };
+        async move {
+            let Some(span) = span else {
+                return outcome.await;
+            };
+            let outcome = tracing::Instrument::instrument(outcome, span.clone()).await;
+            match &outcome {
+                Err(e) => crate::trace::record_failure(&span, e),
+                Ok(TransactionOutcome::Aborted(AbortReason::Rejected(results))) => {
+                    crate::trace::record_batch(&span, results.iter());
+                }
+                Ok(_) => {}
+            }
+            outcome
         }
     }
 }
