@@ -244,7 +244,9 @@ impl ClusterNode {
     fn lock_connection(&self) -> MutexGuard<'_, Option<RawConnection>> {
         // A panic mid-call leaves at worst a half-read connection, which the next
         // error drops; the lock itself stays usable.
-        self.connection.lock().unwrap_or_else(PoisonError::into_inner)
+        self.connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -371,10 +371,16 @@ mod tests {
     #[test]
     fn reads_resp2() {
         assert_eq!(parse(b"+OK\r\n").ok(), Some(Reply::Status("OK".into())));
-        assert_eq!(parse(b"-ASK 1 h:2\r\n").ok(), Some(Reply::Error("ASK 1 h:2".into())));
+        assert_eq!(
+            parse(b"-ASK 1 h:2\r\n").ok(),
+            Some(Reply::Error("ASK 1 h:2".into()))
+        );
         assert_eq!(parse(b":-5\r\n").ok(), Some(Reply::Int(-5)));
         assert_eq!(parse(b"$-1\r\n").ok(), Some(Reply::Nil));
-        assert_eq!(parse(b"$3\r\na\r\n\r\n").ok(), Some(Reply::Bulk(b"a\r\n".to_vec())));
+        assert_eq!(
+            parse(b"$3\r\na\r\n\r\n").ok(),
+            Some(Reply::Bulk(b"a\r\n".to_vec()))
+        );
         assert_eq!(
             parse(b"*2\r\n:1\r\n*-1\r\n").ok(),
             Some(Reply::Array(vec![Reply::Int(1), Reply::Nil]))
@@ -387,7 +393,10 @@ mod tests {
             parse(b"%1\r\n+a\r\n#t\r\n").ok(),
             Some(Reply::Array(vec![Reply::Status("a".into()), Reply::Int(1)]))
         );
-        assert_eq!(parse(b"=7\r\ntxt:abc\r\n").ok(), Some(Reply::Bulk(b"abc".to_vec())));
+        assert_eq!(
+            parse(b"=7\r\ntxt:abc\r\n").ok(),
+            Some(Reply::Bulk(b"abc".to_vec()))
+        );
         assert_eq!(parse(b"_\r\n").ok(), Some(Reply::Nil));
         assert_eq!(parse(b"|1\r\n+k\r\n+v\r\n:2\r\n").ok(), Some(Reply::Int(2)));
     }
@@ -404,6 +413,9 @@ mod tests {
 
     #[test]
     fn encodes_binary_arguments() {
-        assert_eq!(encode(&[&b"GET"[..], b"\r\n"]), b"*2\r\n$3\r\nGET\r\n$2\r\n\r\n\r\n");
+        assert_eq!(
+            encode(&[&b"GET"[..], b"\r\n"]),
+            b"*2\r\n$3\r\nGET\r\n$2\r\n\r\n\r\n"
+        );
     }
 }

@@ -78,7 +78,9 @@ impl RedisCluster {
             let (new, old) = (&topology.nodes[replica], &topology.nodes[old_primary]);
             match new.role == Role::Primary && old.primary == Some(replica) {
                 true => Ok(()),
-                false => Err(format!("node {replica} has not replaced node {old_primary}")),
+                false => Err(format!(
+                    "node {replica} has not replaced node {old_primary}"
+                )),
             }
         };
         let what = format!("a failover of node {replica}");

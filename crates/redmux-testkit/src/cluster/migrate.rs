@@ -92,7 +92,9 @@ impl RedisCluster {
         self.refuse_if_shared("migrating a slot")?;
         let target = self.checked_node(to)?;
         if slot >= SLOTS {
-            return Err(usage(format!("there is no slot {slot}: slots are 0..16384")));
+            return Err(usage(format!(
+                "there is no slot {slot}: slots are 0..16384"
+            )));
         }
         if self.role(to) != Role::Primary || !target.is_running() {
             return Err(usage(format!("node {to} is not a live primary")));
@@ -107,10 +109,16 @@ impl RedisCluster {
         // The target first: once the source says MIGRATING, it sends clients to the
         // target with ASK, and the target must accept them.
         let source_id = self.nodes[source].id.as_str();
-        expect_ok(target, &["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", source_id])?;
+        expect_ok(
+            target,
+            &["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", source_id],
+        )?;
         let target_id = target.id.as_str();
         let source_node = &self.nodes[source];
-        expect_ok(source_node, &["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", target_id])?;
+        expect_ok(
+            source_node,
+            &["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", target_id],
+        )?;
         Ok(SlotMigration {
             cluster: self,
             slot,

@@ -125,7 +125,12 @@ impl RedisCluster {
 
     /// One `field:value` line of `INFO section` (`CLUSTER INFO` for "cluster"), as
     /// the node says it now.
-    pub(crate) fn info_field(&self, i: usize, section: &str, field: &str) -> Result<String, String> {
+    pub(crate) fn info_field(
+        &self,
+        i: usize,
+        section: &str,
+        field: &str,
+    ) -> Result<String, String> {
         let command: &[&str] = match section {
             "cluster" => &["CLUSTER", "INFO"],
             _ => &["INFO", section],

@@ -123,7 +123,9 @@ impl Topology {
         let index_of = |id: &str| ids.iter().position(|known| *known == id);
         let mut nodes = Vec::with_capacity(ids.len());
         for id in ids {
-            let entry = view.get(*id).ok_or_else(|| format!("node {id} is unknown"))?;
+            let entry = view
+                .get(*id)
+                .ok_or_else(|| format!("node {id} is unknown"))?;
             let primary = match &entry.primary_id {
                 Some(primary_id) => Some(
                     index_of(primary_id)
