@@ -95,7 +95,7 @@ pub struct RedisCluster {
 ///
 /// # Example
 ///
-/// ```
+/// ```no_run
 /// let cluster = redmux_testkit::RedisCluster::shared()?;
 /// let node = cluster.node(0);
 /// assert_eq!(node.id().len(), 40);
@@ -115,7 +115,7 @@ pub struct ClusterNode {
 impl ClusterNode {
     /// Its index in [`RedisCluster::nodes`].
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.node(2).index(), 2);
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -126,7 +126,7 @@ impl ClusterNode {
 
     /// Its cluster node id (40 hex characters); it survives a restart.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// let myid = cluster.call(0, &["CLUSTER", "MYID"])?;
     /// assert_eq!(myid.as_str(), Some(cluster.node(0).id()));
@@ -138,7 +138,7 @@ impl ClusterNode {
 
     /// `127.0.0.1:port`.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert!(cluster.node(0).addr().ip().is_loopback());
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -149,7 +149,7 @@ impl ClusterNode {
 
     /// The TCP port (the cluster bus listens on this plus 10,000).
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert!(cluster.node(0).port() < 22_768);
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -160,7 +160,7 @@ impl ClusterNode {
 
     /// `redis://127.0.0.1:port`.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert!(cluster.node(1).url().starts_with("redis://127.0.0.1:"));
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -171,7 +171,7 @@ impl ClusterNode {
 
     /// True unless it was [`kill`](RedisCluster::kill)ed (or died by itself).
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert!(cluster.node(0).is_running());
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -182,7 +182,7 @@ impl ClusterNode {
 
     /// The node's whole log, for a failing test to print.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert!(cluster.node(0).log().contains("Ready to accept connections"));
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -202,7 +202,7 @@ impl ClusterNode {
     ///
     /// [`Error::Io`] when the node cannot be reached or the connection breaks.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.node(0).call(&["PING"])?.as_str(), Some("PONG"));
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -227,7 +227,7 @@ impl ClusterNode {
     ///
     /// [`Error::Io`] when the node cannot be reached.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// let mut conn = cluster.node(3).connect()?;
     /// conn.call(&["READONLY"])?;
@@ -321,7 +321,7 @@ impl RedisCluster {
     /// sharing a cluster never touch each other's keys. It has no hash tag, so keys
     /// with it still spread over every slot.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// let a = cluster.key_prefix("my_test");
     /// let b = cluster.key_prefix("my_test");
@@ -336,7 +336,7 @@ impl RedisCluster {
 
     /// Every node, in index order.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.nodes().len(), 6);
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -351,7 +351,7 @@ impl RedisCluster {
     ///
     /// When `index` is not below `nodes().len()`, like indexing a slice.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.node(1).index(), 1);
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -363,7 +363,7 @@ impl RedisCluster {
     /// `redis://127.0.0.1:port` of node 0: one seed is enough for a client that
     /// discovers the rest.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.url(), cluster.node(0).url());
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -374,7 +374,7 @@ impl RedisCluster {
 
     /// Every node as seeds in one URL: `redis://127.0.0.1:p0,127.0.0.1:p1,...`.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// let url = cluster.seeds_url();
     /// assert_eq!(url.matches("127.0.0.1:").count(), 6);
@@ -387,7 +387,7 @@ impl RedisCluster {
 
     /// Every node's address, in index order.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.addrs()[0], cluster.node(0).addr());
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -419,7 +419,7 @@ impl RedisCluster {
     ///
     /// When `node` is not a node index.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.primary_of(3), Some(0));
     /// assert_eq!(cluster.primary_of(0), None);
@@ -435,7 +435,7 @@ impl RedisCluster {
     ///
     /// When `node` is not a node index.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.slots(0), vec![0..=5460]);
     /// assert!(cluster.slots(3).is_empty());
@@ -449,7 +449,7 @@ impl RedisCluster {
 
     /// The live primaries, in index order.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.primaries(), vec![0, 1, 2]);
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -460,7 +460,7 @@ impl RedisCluster {
 
     /// The live replicas, in index order.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.replicas(), vec![3, 4, 5]);
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -471,7 +471,7 @@ impl RedisCluster {
 
     /// The replicas of `primary` (live or not), in index order.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.replicas_of(1), vec![4]);
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -483,7 +483,7 @@ impl RedisCluster {
     /// The node that owns `slot`; `None` when no node serves it (a primary without
     /// replicas was killed) or `slot` is 16,384 or more.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.slot_owner(0), Some(0));
     /// assert_eq!(cluster.slot_owner(16383), Some(2));
@@ -495,7 +495,7 @@ impl RedisCluster {
 
     /// The node that owns `key`'s slot.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.key_owner(b"foo"), Some(2)); // slot 12182
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -512,7 +512,7 @@ impl RedisCluster {
     /// [`Error::ClusterUsage`] for a bad index, [`Error::Io`] when the node cannot be
     /// reached.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// for primary in cluster.primaries() {
     ///     let info = cluster.call(primary, &["INFO", "commandstats"])?;
@@ -526,7 +526,7 @@ impl RedisCluster {
 
     /// The `--cluster-node-timeout` every node runs with.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert_eq!(cluster.node_timeout().as_millis(), 5000);
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -537,7 +537,7 @@ impl RedisCluster {
 
     /// How long the start took, from the first spawn to every node agreeing.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// println!("started in {:?}", cluster.started_in());
     /// # Ok::<(), redmux_testkit::Error>(())
@@ -548,7 +548,7 @@ impl RedisCluster {
 
     /// The server version from `--version`, e.g. `"7.0.15"` or, for Valkey, `"9.1.2"`.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// assert!(cluster.version().contains('.'));
     /// # Ok::<(), redmux_testkit::Error>(())

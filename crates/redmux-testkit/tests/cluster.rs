@@ -1,6 +1,6 @@
 //! `RedisCluster` against real servers (`redis-server`, or `REDIS_SERVER_BIN`): the
 //! shared cluster for what only reads, a cluster of its own for every fault.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
 use std::net::TcpStream;

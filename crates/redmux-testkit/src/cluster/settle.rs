@@ -29,7 +29,7 @@ impl RedisCluster {
     ///
     /// [`Error::ClusterNotSettled`] after 30 s, naming what was still wrong.
     ///
-    /// ```
+    /// ```no_run
     /// let cluster = redmux_testkit::RedisCluster::shared()?;
     /// cluster.wait_until_settled()?;
     /// # Ok::<(), redmux_testkit::Error>(())

@@ -82,7 +82,7 @@ pub(crate) fn difference(a: &View, b: &View) -> String {
 ///
 /// # Example
 ///
-/// ```
+/// ```no_run
 /// let cluster = redmux_testkit::RedisCluster::shared()?;
 /// assert_eq!(cluster.role(0), redmux_testkit::Role::Primary);
 /// # Ok::<(), redmux_testkit::Error>(())
