@@ -2,6 +2,7 @@
 //! default) on free ports, with helpers that fail it over, kill and restart its nodes
 //! and move slots, each returning once every live node agrees on the result.
 //!
+//! - `node`: one node: its process, id, address and the kit's connection to it.
 //! - `start`: the builder, and how a cluster is put together (slots, MEET, REPLICATE).
 //! - `settle`: looking at every node until they agree.
 //! - `faults`: failover, kill, restart.
@@ -12,6 +13,7 @@
 
 mod faults;
 mod migrate;
+mod node;
 mod settle;
 mod slot;
 mod start;
@@ -28,12 +30,13 @@ use tempfile::TempDir;
 
 pub use faults::Settled;
 pub use migrate::SlotMigration;
+pub use node::ClusterNode;
 pub use slot::{SLOTS, hash_tag_for_slot, key_slot};
 pub use start::RedisClusterBuilder;
 pub use topology::Role;
 
-use crate::wire::{RawConnection, Reply};
-use crate::{Error, RedisServer};
+use crate::Error;
+use crate::wire::Reply;
 use topology::Topology;
 use watchdog::Watchdog;
 
@@ -89,165 +92,6 @@ pub struct RedisCluster {
     _watchdog: Option<Watchdog>,
     /// Holds every node's directory; declared last, so removed after the nodes died.
     _root: TempDir,
-}
-
-/// One node of a [`RedisCluster`]: its process, address and cluster id.
-///
-/// # Example
-///
-/// ```no_run
-/// let cluster = redmux_testkit::RedisCluster::shared()?;
-/// let node = cluster.node(0);
-/// assert_eq!(node.id().len(), 40);
-/// assert_eq!(node.url(), format!("redis://{}", node.addr()));
-/// # Ok::<(), redmux_testkit::Error>(())
-/// ```
-#[derive(Debug)]
-pub struct ClusterNode {
-    index: usize,
-    id: String,
-    server: RedisServer,
-    /// The kit's own connection, reused so that polling does not burn ports. Dropped
-    /// on any error and when the node is killed, so a restart starts afresh.
-    connection: Mutex<Option<RawConnection>>,
-}
-
-impl ClusterNode {
-    /// Its index in [`RedisCluster::nodes`].
-    ///
-    /// ```no_run
-    /// let cluster = redmux_testkit::RedisCluster::shared()?;
-    /// assert_eq!(cluster.node(2).index(), 2);
-    /// # Ok::<(), redmux_testkit::Error>(())
-    /// ```
-    pub fn index(&self) -> usize {
-        self.index
-    }
-
-    /// Its cluster node id (40 hex characters); it survives a restart.
-    ///
-    /// ```no_run
-    /// let cluster = redmux_testkit::RedisCluster::shared()?;
-    /// let myid = cluster.call(0, &["CLUSTER", "MYID"])?;
-    /// assert_eq!(myid.as_str(), Some(cluster.node(0).id()));
-    /// # Ok::<(), redmux_testkit::Error>(())
-    /// ```
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// `127.0.0.1:port`.
-    ///
-    /// ```no_run
-    /// let cluster = redmux_testkit::RedisCluster::shared()?;
-    /// assert!(cluster.node(0).addr().ip().is_loopback());
-    /// # Ok::<(), redmux_testkit::Error>(())
-    /// ```
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// The TCP port (the cluster bus listens on this plus 10,000).
-    ///
-    /// ```no_run
-    /// let cluster = redmux_testkit::RedisCluster::shared()?;
-    /// assert!(cluster.node(0).port() < 22_768);
-    /// # Ok::<(), redmux_testkit::Error>(())
-    /// ```
-    pub fn port(&self) -> u16 {
-        self.server.port()
-    }
-
-    /// `redis://127.0.0.1:port`.
-    ///
-    /// ```no_run
-    /// let cluster = redmux_testkit::RedisCluster::shared()?;
-    /// assert!(cluster.node(1).url().starts_with("redis://127.0.0.1:"));
-    /// # Ok::<(), redmux_testkit::Error>(())
-    /// ```
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
-    /// True unless it was [`kill`](RedisCluster::kill)ed (or died by itself).
-    ///
-    /// ```no_run
-    /// let cluster = redmux_testkit::RedisCluster::shared()?;
-    /// assert!(cluster.node(0).is_running());
-    /// # Ok::<(), redmux_testkit::Error>(())
-    /// ```
-    pub fn is_running(&self) -> bool {
-        self.server.is_running()
-    }
-
-    /// The node's whole log, for a failing test to print.
-    ///
-    /// ```no_run
-    /// let cluster = redmux_testkit::RedisCluster::shared()?;
-    /// assert!(cluster.node(0).log().contains("Ready to accept connections"));
-    /// # Ok::<(), redmux_testkit::Error>(())
-    /// ```
-    pub fn log(&self) -> String {
-        self.server.log()
-    }
-
-    /// Sends one command on the kit's connection to this node and returns the reply;
-    /// error replies (`MOVED`, `ASK`...) are `Ok(Reply::Error(..))`.
-    ///
-    /// The connection is shared by every caller (one command at a time), so do not
-    /// change its state (`ASKING`, `READONLY`, `HELLO`, blocking commands): open your
-    /// own with [`connect`](Self::connect) for that.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the node cannot be reached or the connection breaks.
-    ///
-    /// ```no_run
-    /// let cluster = redmux_testkit::RedisCluster::shared()?;
-    /// assert_eq!(cluster.node(0).call(&["PING"])?.as_str(), Some("PONG"));
-    /// # Ok::<(), redmux_testkit::Error>(())
-    /// ```
-    pub fn call<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Reply, Error> {
-        let mut slot = self.lock_connection();
-        let connection = match slot.as_mut() {
-            Some(connection) => connection,
-            None => slot.insert(RawConnection::connect(self.addr())?),
-        };
-        let reply = connection.call(args);
-        if reply.is_err() {
-            // Whatever broke, a half-read reply must not be read as the next one's.
-            *slot = None;
-        }
-        reply
-    }
-
-    /// A new connection of the test's own to this node.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the node cannot be reached.
-    ///
-    /// ```no_run
-    /// let cluster = redmux_testkit::RedisCluster::shared()?;
-    /// let mut conn = cluster.node(3).connect()?;
-    /// conn.call(&["READONLY"])?;
-    /// # Ok::<(), redmux_testkit::Error>(())
-    /// ```
-    pub fn connect(&self) -> Result<RawConnection, Error> {
-        RawConnection::connect(self.addr())
-    }
-
-    fn forget_connection(&self) {
-        *self.lock_connection() = None;
-    }
-
-    fn lock_connection(&self) -> MutexGuard<'_, Option<RawConnection>> {
-        // A panic mid-call leaves at worst a half-read connection, which the next
-        // error drops; the lock itself stays usable.
-        self.connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 impl RedisCluster {
