@@ -224,6 +224,15 @@ fn kill_promotes_the_replica_and_restart_rejoins_as_its_replica() {
     assert_eq!(cluster.primary_of(1), Some(4));
     let link = info_field(&cluster, 1, &["INFO", "replication"], "master_link_status");
     assert_eq!(link, "up");
+
+    // A replica: nobody takes over, everyone marks it failed, then it comes back.
+    let killed = cluster.kill(5).expect("kill a replica");
+    assert_eq!((killed.promoted_after, killed.new_primary), (None, None));
+    assert_eq!(cluster.replicas(), vec![1, 3]);
+    assert_eq!(cluster.slots(2), vec![10923..=16383]);
+    cluster.restart(5).expect("restart a replica");
+    assert_eq!(cluster.replicas(), vec![1, 3, 5]);
+    assert_eq!(cluster.primary_of(5), Some(2));
 }
 
 #[test]
