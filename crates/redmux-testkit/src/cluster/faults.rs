@@ -5,8 +5,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::RedisCluster;
+use super::node::expect_ok;
 use super::settle::SETTLE_TIMEOUT;
-use super::start::expect_ok;
 use super::topology::{Role, Topology};
 use crate::Error;
 

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use super::RedisCluster;
+use super::node::expect_ok;
 use super::slot::SLOTS;
-use super::start::expect_ok;
 use super::topology::{Role, Topology};
 use crate::Error;
 

@@ -164,3 +164,24 @@ impl ClusterNode {
             .unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+/// Sends a command the kit needs to succeed; an error reply becomes [`Error::Refused`].
+pub(super) fn expect_ok<A: AsRef<[u8]>>(node: &ClusterNode, args: &[A]) -> Result<Reply, Error> {
+    let reply = node.call(args)?;
+    match reply.is_error() {
+        true => Err(refused(node, args, &reply)),
+        false => Ok(reply),
+    }
+}
+
+pub(super) fn refused<A: AsRef<[u8]>>(node: &ClusterNode, args: &[A], reply: &Reply) -> Error {
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| String::from_utf8_lossy(a.as_ref()).into_owned())
+        .collect();
+    Error::Refused {
+        addr: node.addr(),
+        command: words.join(" "),
+        reply: reply.to_string(),
+    }
+}

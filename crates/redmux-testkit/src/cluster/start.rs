@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::node::{expect_ok, refused};
 use super::settle::SETTLE_TIMEOUT;
 use super::slot::SLOTS;
 use super::topology::{self, Role, Topology};
 use super::watchdog::Watchdog;
 use super::{ClusterNode, RedisCluster};
-use crate::wire::Reply;
 use crate::{Error, RedisServer};
 
 /// Node ports come from here. A node's cluster bus listens on its port + 10,000, and
@@ -429,27 +429,6 @@ fn fetch_id(server: &RedisServer) -> Result<String, Error> {
             command: "CLUSTER MYID".to_owned(),
             reply: reply.to_string(),
         }),
-    }
-}
-
-/// Sends a command the kit needs to succeed; an error reply becomes [`Error::Refused`].
-pub(crate) fn expect_ok<A: AsRef<[u8]>>(node: &ClusterNode, args: &[A]) -> Result<Reply, Error> {
-    let reply = node.call(args)?;
-    match reply.is_error() {
-        true => Err(refused(node, args, &reply)),
-        false => Ok(reply),
-    }
-}
-
-fn refused<A: AsRef<[u8]>>(node: &ClusterNode, args: &[A], reply: &Reply) -> Error {
-    let words: Vec<String> = args
-        .iter()
-        .map(|a| String::from_utf8_lossy(a.as_ref()).into_owned())
-        .collect();
-    Error::Refused {
-        addr: node.addr(),
-        command: words.join(" "),
-        reply: reply.to_string(),
     }
 }
 
