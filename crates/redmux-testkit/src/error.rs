@@ -93,6 +93,43 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// A cluster node answered one of the kit's own commands with an error.
+    #[error(
+        "node {addr} refused `{command}` with `{reply}`; the node's log \
+         (RedisCluster::node(i).log()) may say why"
+    )]
+    Refused {
+        /// The node.
+        addr: SocketAddr,
+        /// The command, e.g. `CLUSTER SETSLOT 42 IMPORTING <id>`.
+        command: String,
+        /// The error reply.
+        reply: String,
+    },
+
+    /// The cluster's nodes did not come to agree (on the map, `cluster_state:ok`,
+    /// replication links) in time.
+    #[error(
+        "the cluster did not settle after {what} within {waited:?}: {state}; \
+         a heavily loaded machine, or a node that died (see its log)"
+    )]
+    ClusterNotSettled {
+        /// What was done before waiting, e.g. "a failover of node 3".
+        what: String,
+        /// How long the kit waited.
+        waited: Duration,
+        /// The last thing that was still wrong.
+        state: String,
+    },
+
+    /// A cluster helper was asked for something the cluster cannot do: a node index
+    /// out of range, a failover on a primary, a fault on the shared cluster.
+    #[error("{message}")]
+    ClusterUsage {
+        /// What was wrong and what to do instead.
+        message: String,
+    },
+
     /// The fault proxy's background thread could not set up its runtime or listener.
     #[error("fault proxy for upstream {upstream} could not start: {source}")]
     ProxyStart {

@@ -1,5 +1,6 @@
-//! Test kit for redmux: a real `redis-server` and a fault-injecting TCP proxy, so
-//! integration tests and benchmarks run against the real thing, with real failures.
+//! Test kit for redmux: a real `redis-server`, a real cluster and a fault-injecting TCP
+//! proxy, so integration tests and benchmarks run against the real thing, with real
+//! failures.
 //!
 //! # Modules
 //!
@@ -8,6 +9,16 @@
 //!   [`restart`](RedisServer::restart) it on the same port; dropping it kills the
 //!   process. [`RedisServerBuilder`] adds a password, ACL users, a Unix socket, a
 //!   fixed port or raw arguments. Synchronous, so it works from any test.
+//! - `cluster`: [`RedisCluster`] starts N primaries with R replicas each (3 + 3 by
+//!   default) on free ports, builds the cluster with `CLUSTER ADDSLOTSRANGE`, `MEET`
+//!   and `REPLICATE`, and waits until every node agrees. Its helpers
+//!   ([`failover`](RedisCluster::failover), [`kill`](RedisCluster::kill),
+//!   [`restart`](RedisCluster::restart), [`migrate_slot`](RedisCluster::migrate_slot),
+//!   [`begin_migration`](RedisCluster::begin_migration)) each wait for agreement again
+//!   and report the time taken. [`RedisCluster::shared`] is one cluster per process for
+//!   the tests that leave it alone.
+//! - `wire`: [`RawConnection`], a tiny blocking RESP client, and its [`Reply`]: how
+//!   the kit talks to cluster nodes, and how a test looks at one node directly.
 //! - `proxy`: [`FaultProxy`] sits between a client and a server on its own thread and
 //!   runtime, and on command adds latency (without capping throughput), stalls
 //!   traffic, [`cut`](FaultProxy::cut)s connections ([`CutMode::Reset`] or
@@ -40,10 +51,17 @@
 //! # Ok::<(), redmux_testkit::Error>(())
 //! ```
 
+mod cluster;
 mod error;
 mod proxy;
 mod server;
+mod wire;
 
+pub use cluster::{
+    ClusterNode, RedisCluster, RedisClusterBuilder, Role, SLOTS, Settled, SlotMigration,
+    hash_tag_for_slot, key_slot,
+};
 pub use error::Error;
 pub use proxy::{CutMode, FaultProxy};
 pub use server::{RedisServer, RedisServerBuilder};
+pub use wire::{RawConnection, Reply};

@@ -1,6 +1,6 @@
 //! [`RedisServerBuilder`]: what to run, turned into `redis-server` arguments.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::RedisServer;
 use super::process::{self, Launch};
@@ -35,6 +35,9 @@ pub struct RedisServerBuilder {
     unix_socket: bool,
     extra_args: Vec<String>,
     port: Option<u16>,
+    /// Where the temp dir goes; `None` is the system temp dir. A cluster keeps its nodes'
+    /// dirs under one root, so one cleanup can find them all.
+    temp_parent: Option<PathBuf>,
 }
 
 impl RedisServerBuilder {
@@ -111,6 +114,12 @@ impl RedisServerBuilder {
         self
     }
 
+    /// Creates the server's temp dir under `parent` instead of the system temp dir.
+    pub(crate) fn temp_parent(mut self, parent: &Path) -> Self {
+        self.temp_parent = Some(parent.to_path_buf());
+        self
+    }
+
     /// Starts the server and returns once it answers PING.
     ///
     /// # Errors
@@ -126,10 +135,13 @@ impl RedisServerBuilder {
     pub fn start(self) -> Result<RedisServer, Error> {
         let (binary, binary_from_env) = process::locate_binary();
         let version = process::server_version(&binary, binary_from_env)?;
-        let dir = tempfile::Builder::new()
-            .prefix("redmux-redis-")
-            .tempdir()
-            .map_err(|e| Error::io("creating a temp dir for redis-server", e))?;
+        let mut temp = tempfile::Builder::new();
+        temp.prefix("redmux-redis-");
+        let dir = match &self.temp_parent {
+            Some(parent) => temp.tempdir_in(parent),
+            None => temp.tempdir(),
+        }
+        .map_err(|e| Error::io("creating a temp dir for redis-server", e))?;
         let unix_socket = self.unix_socket.then(|| dir.path().join("redis.sock"));
         let launch = Launch {
             binary,
