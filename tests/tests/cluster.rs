@@ -1,0 +1,433 @@
+//! redmux against a real 3-primary, 3-replica cluster (Redis 7.0 or Valkey 9.1, as
+//! `REDIS_SERVER_BIN` names): routing, commands split by slot or sent to every
+//! primary, CROSSSLOT refused before sending, a slot migrated under load, a manual
+//! failover and a killed primary under load.
+//!
+//! The tests that leave the cluster as they found it share one
+//! (`RedisCluster::shared`, keys under a per-test prefix); those that flush it, move
+//! slots or fail nodes start their own.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use redmux::{Client, Config, Error, ScanOptions, Value, cmd};
+use redmux_testkit::{RedisCluster, hash_tag_for_slot, key_slot};
+
+async fn client(url: &str) -> Client {
+    let mut config = Config::from_url(url).unwrap();
+    config.command_timeout = Duration::from_secs(5);
+    Client::connect_with(config).await.unwrap()
+}
+
+/// `INFO commandstats` of one node as (command, calls + rejected calls + failed calls).
+fn command_stats(cluster: &RedisCluster, node: usize, command: &str) -> i64 {
+    let reply = cluster.call(node, &["INFO", "commandstats"]).unwrap();
+    let text = String::from_utf8_lossy(reply.as_bytes().unwrap_or_default()).into_owned();
+    let prefix = format!("cmdstat_{command}:");
+    let Some(line) = text.lines().find(|l| l.starts_with(&prefix)) else {
+        return 0;
+    };
+    line[prefix.len()..]
+        .split(',')
+        .filter_map(|field| field.split_once('='))
+        .filter(|(name, _)| matches!(*name, "calls" | "rejected_calls" | "failed_calls"))
+        .filter_map(|(_, value)| value.parse::<i64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_tasks_route_every_key_to_its_owner() {
+    let cluster = RedisCluster::shared().unwrap();
+    let prefix = cluster.key_prefix("route");
+    let client = client(&cluster.url()).await;
+    let mut tasks = Vec::new();
+    for t in 0..500 {
+        let client = client.clone();
+        let prefix = prefix.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..40 {
+                let key = format!("{prefix}:{t}:{i}");
+                let value = format!("{t}-{i}");
+                client.set(&key, &value).await.unwrap();
+                let back: Option<String> = client.get(&key).await.unwrap();
+                assert_eq!(back.as_deref(), Some(value.as_str()), "{key}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // Every key is on the primary that owns its slot.
+    let mut slots = HashSet::new();
+    for t in (0..500).step_by(7) {
+        for i in (0..40).step_by(3) {
+            let key = format!("{prefix}:{t}:{i}");
+            slots.insert(key_slot(key.as_bytes()));
+            let owner = cluster.key_owner(key.as_bytes()).unwrap();
+            let exists = cluster.call(owner, &["EXISTS", key.as_str()]).unwrap();
+            assert_eq!(exists.as_int(), Some(1), "{key} not on its owner {owner}");
+        }
+    }
+    assert!(
+        slots.len() > 900,
+        "keys spread over many slots: {}",
+        slots.len()
+    );
+    // Every primary served commands.
+    let busy = client
+        .nodes()
+        .iter()
+        .filter(|n| n.stats.commands_sent > 0)
+        .count();
+    assert_eq!(busy, 3, "{:?}", client.nodes());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mget_across_slots_comes_back_in_order_and_del_counts_them() {
+    let cluster = RedisCluster::shared().unwrap();
+    let prefix = cluster.key_prefix("mget");
+    let client = client(&cluster.url()).await;
+    let keys: Vec<String> = (0..1000).map(|i| format!("{prefix}:{i}")).collect();
+    client
+        .mset(keys.iter().map(|k| (k.as_str(), format!("v:{k}"))))
+        .await
+        .unwrap();
+    // Some keys missing in between: their places stay, as nil.
+    let mut asked = keys.clone();
+    asked.insert(500, format!("{prefix}:missing"));
+    let values: Vec<Option<String>> = client.mget(&asked).await.unwrap();
+    assert_eq!(values.len(), 1001);
+    for (key, value) in asked.iter().zip(&values) {
+        if key.ends_with(":missing") {
+            assert_eq!(value, &None);
+        } else {
+            assert_eq!(value.as_deref(), Some(format!("v:{key}").as_str()));
+        }
+    }
+    assert_eq!(client.exists_many(&keys).await.unwrap(), 1000);
+    assert_eq!(client.del_many(&keys).await.unwrap(), 1000);
+    assert_eq!(client.exists_many(&keys).await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crossslot_is_refused_before_anything_is_sent() {
+    let cluster = RedisCluster::shared().unwrap();
+    let client = client(&cluster.url()).await;
+    let before: Vec<i64> = cluster
+        .primaries()
+        .into_iter()
+        .map(|p| command_stats(cluster, p, "smove"))
+        .collect();
+    let (a, b) = ("{crossslot-a}src", "{crossslot-b}dst");
+    assert_ne!(key_slot(a.as_bytes()), key_slot(b.as_bytes()));
+    for attempt in [
+        client.smove(a, b, "member").await.map(drop),
+        client
+            .command::<Value>(cmd("SMOVE").arg(a).arg(b).arg("member"))
+            .await
+            .map(drop),
+    ] {
+        let error = attempt.unwrap_err();
+        assert!(matches!(error, Error::CrossSlot { .. }), "{error}");
+        assert!(error.to_string().contains("hash tag"), "{error}");
+    }
+    let after: Vec<i64> = cluster
+        .primaries()
+        .into_iter()
+        .map(|p| command_stats(cluster, p, "smove"))
+        .collect();
+    assert_eq!(
+        before, after,
+        "no primary saw an SMOVE, not even a rejected one"
+    );
+    // With one hash tag the keys share a slot, and it runs.
+    client.sadd("{tag}src", "member").await.unwrap();
+    assert!(
+        client
+            .smove("{tag}src", "{tag}dst", "member")
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dbsize_sums_flushall_reaches_every_primary_and_scan_sees_each_key_once() {
+    let cluster = RedisCluster::start().unwrap();
+    let client = client(&cluster.url()).await;
+    for i in 0..3000 {
+        client
+            .set(format!("scan:{i}"), i)
+            .fire_and_forget()
+            .unwrap();
+    }
+    assert_eq!(client.dbsize().await.unwrap(), 3000);
+    let per_primary: i64 = cluster
+        .primaries()
+        .into_iter()
+        .map(|p| cluster.call(p, &["DBSIZE"]).unwrap().as_int().unwrap())
+        .sum();
+    assert_eq!(per_primary, 3000);
+    let keys: Vec<String> = client
+        .scan(ScanOptions::new().pattern("scan:*").count(200))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 3000, "every key exactly once");
+    assert_eq!(keys.iter().collect::<HashSet<_>>().len(), 3000);
+    client.flushall().await.unwrap();
+    for p in cluster.primaries() {
+        assert_eq!(
+            cluster.call(p, &["DBSIZE"]).unwrap().as_int(),
+            Some(0),
+            "primary {p}"
+        );
+    }
+    assert_eq!(client.dbsize().await.unwrap(), 0);
+}
+
+/// Tasks that each INCR fresh keys until stopped: a key whose INCR answered
+/// anything but 1 ran twice; keys acknowledged are checked afterwards.
+struct Incrementers {
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<(Vec<String>, Vec<Error>)>>,
+    last_error_at: Arc<AtomicU64>,
+    started: Instant,
+}
+
+impl Incrementers {
+    fn start(
+        client: &Client,
+        tasks: usize,
+        key: impl Fn(usize, u64) -> String + Send + Sync + 'static,
+    ) -> Incrementers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let last_error_at = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let key = Arc::new(key);
+        let handles = (0..tasks)
+            .map(|t| {
+                let (client, stop, last_error_at, key) = (
+                    client.clone(),
+                    stop.clone(),
+                    last_error_at.clone(),
+                    key.clone(),
+                );
+                tokio::spawn(async move {
+                    let (mut acked, mut errors) = (Vec::new(), Vec::new());
+                    let mut i = 0;
+                    while !stop.load(Relaxed) {
+                        let k = key(t, i);
+                        match client.incr(&k).await {
+                            Ok(1) => acked.push(k),
+                            Ok(n) => panic!("{k} ran {n} times"),
+                            Err(e) => {
+                                last_error_at.store(started.elapsed().as_millis() as u64, Relaxed);
+                                errors.push(e);
+                            }
+                        }
+                        i += 1;
+                    }
+                    (acked, errors)
+                })
+            })
+            .collect();
+        Incrementers {
+            stop,
+            tasks: handles,
+            last_error_at,
+            started,
+        }
+    }
+
+    async fn stop(self) -> (Vec<String>, Vec<Error>, Duration) {
+        self.stop.store(true, Relaxed);
+        let (mut acked, mut errors) = (Vec::new(), Vec::new());
+        for task in self.tasks {
+            let (a, e) = task.await.unwrap();
+            acked.extend(a);
+            errors.extend(e);
+        }
+        let last_error = Duration::from_millis(self.last_error_at.load(Relaxed));
+        (acked, errors, last_error)
+    }
+}
+
+/// Every acknowledged INCR is there, once.
+async fn assert_all_kept(client: &Client, acked: &[String]) {
+    for chunk in acked.chunks(500) {
+        let values: Vec<Option<i64>> = client.mget(chunk).await.unwrap();
+        for (key, value) in chunk.iter().zip(values) {
+            assert_eq!(value, Some(1), "{key}: acknowledged write lost or doubled");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_migrated_under_load_loses_nothing_and_misroutes_nothing() {
+    let cluster = Arc::new(RedisCluster::start().unwrap());
+    let client = client(&cluster.url()).await;
+    let slot = 4321;
+    let tag = hash_tag_for_slot(slot).unwrap();
+    let source = cluster.slot_owner(slot).unwrap();
+    let target = cluster
+        .primaries()
+        .into_iter()
+        .find(|p| *p != source)
+        .unwrap();
+    // Keys already in the slot, to be moved while they are read and written.
+    for i in 0..300 {
+        client.set(format!("{{{tag}}}:old:{i}"), i).await.unwrap();
+    }
+    let tag2 = tag.clone();
+    let load = Incrementers::start(&client, 100, move |t, i| format!("{{{tag2}}}:new:{t}:{i}"));
+    let readers: Vec<_> = (0..20)
+        .map(|r| {
+            let client = client.clone();
+            let tag = tag.clone();
+            tokio::spawn(async move {
+                for round in 0..200 {
+                    let i = (r * 15 + round) % 300;
+                    let v: Option<i64> = client.get(format!("{{{tag}}}:old:{i}")).await.unwrap();
+                    assert_eq!(v, Some(i as i64), "old key {i} read wrong mid-migration");
+                }
+            })
+        })
+        .collect();
+    let moved = {
+        let cluster = cluster.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut migration = cluster.begin_migration(slot, target).unwrap();
+            // Half-moved for a while: moved keys answer ASK at the source.
+            while migration.move_keys(20).unwrap() > 0 {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            migration.finish().unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (acked, errors, _) = load.stop().await;
+    assert!(
+        errors.is_empty(),
+        "{} errors reached callers, first: {}",
+        errors.len(),
+        errors[0]
+    );
+    assert!(
+        acked.len() > 500,
+        "work went on during the move: {}",
+        acked.len()
+    );
+    assert_eq!(cluster.slot_owner(slot), Some(target));
+    assert_all_kept(&client, &acked).await;
+    println!(
+        "slot {slot} moved in {moved:?} under load; {} INCRs",
+        acked.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_failover_under_load_runs_nothing_twice_and_loses_nothing() {
+    let cluster = Arc::new(RedisCluster::start().unwrap());
+    let client = client(&cluster.url()).await;
+    let run = cluster.key_prefix("failover");
+    let load = Incrementers::start(&client, 200, move |t, i| format!("{run}:{t}:{i}"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let primary = cluster.primaries()[0];
+    let replica = cluster.replicas_of(primary)[0];
+    let settled = {
+        let cluster = cluster.clone();
+        tokio::task::spawn_blocking(move || cluster.failover(replica).unwrap())
+            .await
+            .unwrap()
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (acked, errors, last_error) = load.stop().await;
+    let agreed = settled.started_at.elapsed();
+    println!(
+        "failover agreed after {:?}; {} INCRs, {} errors, the last {:?} into the run",
+        settled.agreed_after,
+        acked.len(),
+        errors.len(),
+        last_error
+    );
+    // A manual failover loses no connection: every command gets its answer.
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {}",
+        errors.len(),
+        errors[0]
+    );
+    assert!(agreed > Duration::from_secs(2));
+    assert_all_kept(&client, &acked).await;
+    // The new primary serves its slots.
+    let owner_addr = cluster.node(replica).addr().to_string();
+    assert!(
+        client
+            .nodes()
+            .iter()
+            .any(|n| n.addr == owner_addr && !n.slots.is_empty()),
+        "{:?}",
+        client.nodes()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_primary_fails_only_its_commands_in_flight_and_recovers_fast() {
+    let cluster = Arc::new(RedisCluster::start().unwrap());
+    let client = client(&cluster.url()).await;
+    let run = cluster.key_prefix("kill");
+    let load = Incrementers::start(&client, 200, move |t, i| format!("{run}:{t}:{i}"));
+    let started = load.started;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let victim = cluster.primaries()[1];
+    let settled = {
+        let cluster = cluster.clone();
+        tokio::task::spawn_blocking(move || cluster.kill(victim).unwrap())
+            .await
+            .unwrap()
+    };
+    let promoted = settled.promoted_after.expect("the primary had a replica");
+    let promoted_at = settled.started_at + promoted;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (acked, errors, last_error) = load.stop().await;
+    let last_error_at = started + last_error;
+    println!(
+        "replica promoted {promoted:?} after the kill, all agreed after {:?}; {} INCRs, {} errors, the last {:?} after the kill",
+        settled.agreed_after,
+        acked.len(),
+        errors.len(),
+        last_error_at.saturating_duration_since(settled.started_at)
+    );
+    // The only errors: commands in flight on the killed node ("sent, may have run";
+    // at most one per task), or waits that outlived the takeover's whole time.
+    for error in &errors {
+        assert!(
+            matches!(
+                error,
+                Error::ConnectionLost {
+                    status: redmux::CommandStatus::Sent,
+                    ..
+                }
+            ) || matches!(error, Error::Timeout(_)),
+            "unexpected error: {error}"
+        );
+    }
+    assert!(errors.len() <= 200, "{} errors", errors.len());
+    // Recovered within 2 s of the new primary appearing.
+    if !errors.is_empty() {
+        assert!(
+            last_error_at <= promoted_at + Duration::from_secs(2),
+            "errors went on {:?} after the promotion",
+            last_error_at.saturating_duration_since(promoted_at)
+        );
+    }
+    assert_all_kept(&client, &acked).await;
+}
