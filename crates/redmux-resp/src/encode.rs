@@ -44,8 +44,8 @@ pub struct CommandBuf {
     /// where its payload belongs (between its `$len\r\n` and its `\r\n`).
     /// What few commands have, behind one pointer: a `CommandBuf` is moved at every
     /// step of a builder chain, so every byte kept inline is copied several times
-    /// per command (callgrind: 24 bytes less here took about 30 instructions off a
-    /// SET and a GET).
+    /// per command (callgrind, lone caller: encode 597 -> 572 instructions per GET
+    /// with these 32 bytes behind a pointer).
     rare: Option<Box<Rare>>,
 }
 
