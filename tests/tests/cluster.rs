@@ -277,12 +277,13 @@ async fn a_slot_migrated_under_load_loses_nothing_and_misroutes_nothing() {
         .into_iter()
         .find(|p| *p != source)
         .unwrap();
+    assert_eq!(key_slot(format!("{tag}:old:0").as_bytes()), slot);
     // Keys already in the slot, to be moved while they are read and written.
     for i in 0..300 {
-        client.set(format!("{{{tag}}}:old:{i}"), i).await.unwrap();
+        client.set(format!("{tag}:old:{i}"), i).await.unwrap();
     }
     let tag2 = tag.clone();
-    let load = Incrementers::start(&client, 100, move |t, i| format!("{{{tag2}}}:new:{t}:{i}"));
+    let load = Incrementers::start(&client, 100, move |t, i| format!("{tag2}:new:{t}:{i}"));
     let readers: Vec<_> = (0..20)
         .map(|r| {
             let client = client.clone();
@@ -290,7 +291,7 @@ async fn a_slot_migrated_under_load_loses_nothing_and_misroutes_nothing() {
             tokio::spawn(async move {
                 for round in 0..200 {
                     let i = (r * 15 + round) % 300;
-                    let v: Option<i64> = client.get(format!("{{{tag}}}:old:{i}")).await.unwrap();
+                    let v: Option<i64> = client.get(format!("{tag}:old:{i}")).await.unwrap();
                     assert_eq!(v, Some(i as i64), "old key {i} read wrong mid-migration");
                 }
             })
@@ -430,4 +431,75 @@ async fn a_killed_primary_fails_only_its_commands_in_flight_and_recovers_fast() 
         );
     }
     assert_all_kept(&client, &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_slot_transaction_commits_on_its_node_and_a_cross_slot_one_is_refused() {
+    use redmux::{Condition, TransactionOutcome};
+    let cluster = RedisCluster::shared().unwrap();
+    let client = client(&cluster.url()).await;
+    let prefix = cluster.key_prefix("tx");
+    // Keys in one slot through a hash tag, on whichever primary owns it.
+    let (a, b) = (format!("{{{prefix}}}:a"), format!("{{{prefix}}}:b"));
+    client.set(&a, 10).await.unwrap();
+    let mut tx = client.transaction();
+    tx.add_condition(Condition::key_exists(a.as_str()));
+    let moved_a = tx.add(client.decrby(&a, 3));
+    let moved_b = tx.add(client.incrby(&b, 3));
+    let TransactionOutcome::Committed(results) = tx.execute().await.unwrap() else {
+        panic!("the transaction did not commit");
+    };
+    assert_eq!(results.get(moved_a).unwrap(), 7);
+    assert_eq!(results.get(moved_b).unwrap(), 3);
+    let owner = cluster.key_owner(a.as_bytes()).unwrap();
+    assert_eq!(
+        cluster
+            .call(owner, &["GET", b.as_str()])
+            .unwrap()
+            .as_bytes(),
+        Some(&b"3"[..])
+    );
+
+    // Keys in two slots: refused before anything is sent.
+    let (x, y) = ("{tx-x}key", "{tx-y}key");
+    assert_ne!(key_slot(x.as_bytes()), key_slot(y.as_bytes()));
+    let mut tx = client.transaction();
+    tx.add(client.set(x, 1));
+    tx.add(client.set(y, 1));
+    let error = tx.execute().await.unwrap_err();
+    assert!(matches!(error, Error::CrossSlot { .. }), "{error}");
+    assert_eq!(client.exists_many([x, y]).await.unwrap(), 0, "nothing ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_after_its_slot_moved_runs_on_the_new_owner() {
+    use redmux::TransactionOutcome;
+    let cluster = Arc::new(RedisCluster::start().unwrap());
+    let client = client(&cluster.url()).await;
+    let slot = 777;
+    let tag = hash_tag_for_slot(slot).unwrap();
+    let key = format!("{tag}:counter");
+    client.set(&key, 1).await.unwrap();
+    let target = cluster
+        .primaries()
+        .into_iter()
+        .find(|p| Some(*p) != cluster.slot_owner(slot))
+        .unwrap();
+    {
+        let cluster = cluster.clone();
+        tokio::task::spawn_blocking(move || cluster.migrate_slot(slot, target).unwrap())
+            .await
+            .unwrap();
+    }
+    // The client's map still names the old owner: the block is refused (MOVED)
+    // and runs again, whole, on the new one.
+    let mut tx = client.transaction();
+    let incr = tx.add(client.incr(&key));
+    let TransactionOutcome::Committed(results) = tx.execute().await.unwrap() else {
+        panic!("the transaction did not commit");
+    };
+    assert_eq!(results.get(incr).unwrap(), 2);
+    assert_eq!(cluster.slot_owner(slot), Some(target));
+    let reply = cluster.call(target, &["GET", key.as_str()]).unwrap();
+    assert_eq!(reply.as_bytes(), Some(&b"2"[..]), "{reply:?}");
 }

@@ -137,7 +137,10 @@ impl CommandBuf {
             }
             Repr::Failed(error) => {
                 put_arg(&mut self.buf, &Repr::Borrowed(b""));
-                self.rare.get_or_insert_default().failed.get_or_insert(error);
+                self.rare
+                    .get_or_insert_default()
+                    .failed
+                    .get_or_insert(error);
             }
             other => put_arg(&mut self.buf, &other),
         }
@@ -210,7 +213,10 @@ impl CommandBuf {
     /// ```
     pub fn finish_parts(self) -> (BytesMut, Vec<Bytes>) {
         let CommandBuf {
-            mut buf, argc, rare, ..
+            mut buf,
+            argc,
+            rare,
+            ..
         } = self;
         let shared = rare.map(|r| r.shared).unwrap_or_default();
         // The room holds `*N\r\n` for up to 9 bulk strings, the usual case: one digit

@@ -228,6 +228,16 @@ impl Command {
         String::from_utf8_lossy(self.buf.name()).into_owned()
     }
 
+    /// The name's bytes as given.
+    pub(crate) fn name_bytes(&self) -> &[u8] {
+        self.buf.name()
+    }
+
+    /// About how many bytes it takes on the wire.
+    pub(crate) fn encoded_len(&self) -> usize {
+        self.buf.body_len() + 8
+    }
+
     /// The number of arguments, the name included.
     pub fn argc(&self) -> usize {
         self.buf.argc()

@@ -230,28 +230,9 @@ pub(crate) fn record_failure(span: &Span, error: &Error) {
     record_error(span, error);
 }
 
-/// The command name in an encoded command (`*N\r\n$L\r\nNAME\r\n...`).
-pub(crate) fn encoded_name(encoded: &[u8]) -> Option<&[u8]> {
-    let rest = encoded.strip_prefix(b"*")?;
-    let rest = &rest[rest.iter().position(|&b| b == b'\n')? + 1..];
-    let rest = rest.strip_prefix(b"$")?;
-    let line_end = rest.iter().position(|&b| b == b'\r')?;
-    let len: usize = std::str::from_utf8(&rest[..line_end]).ok()?.parse().ok()?;
-    rest.get(line_end + 2..line_end + 2 + len)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_in_encoded_commands() {
-        let get = crate::cmd("GET").arg("k").into_bytes();
-        assert_eq!(encoded_name(&get), Some(&b"GET"[..]));
-        assert_eq!(encoded_name(b"*1\r\n$4\r\nPING\r\n"), Some(&b"PING"[..]));
-        assert_eq!(encoded_name(b"*1\r\n$9\r\nPING\r\n"), None);
-        assert_eq!(encoded_name(b""), None);
-    }
 
     #[test]
     fn tracing_does_not_grow_the_future_of_a_command() {

@@ -45,10 +45,11 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 const WINDOW: usize = 4;
 
 /// One command of a batch or transaction, ready to encode.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Item {
-    /// An encoded command.
-    Encoded(BytesMut),
+    /// A command, encoded already; kept whole until it is sent so that a cluster
+    /// can read its keys.
+    Encoded(Command),
     /// A script call: EVAL or EVALSHA is decided when its group is sent.
     Script(Call),
     /// Refused before sending (a blocking command).
@@ -61,7 +62,7 @@ impl Item {
             .check_arguments()
             .and_then(|()| command.check_shareable())
         {
-            Ok(()) => Item::Encoded(command.into_bytes()),
+            Ok(()) => Item::Encoded(command),
             Err(e) => Item::Refused(e),
         }
     }
@@ -69,7 +70,7 @@ impl Item {
     /// The command's name, for its batch's span.
     fn name(&self) -> Option<&[u8]> {
         match self {
-            Item::Encoded(bytes) => crate::trace::encoded_name(bytes),
+            Item::Encoded(command) => Some(command.name_bytes()),
             Item::Script(_) => Some(b"EVALSHA"),
             Item::Refused(_) => None,
         }
@@ -78,9 +79,18 @@ impl Item {
     /// About how many bytes the command takes on the wire.
     pub(crate) fn size(&self) -> usize {
         match self {
-            Item::Encoded(bytes) => bytes.len(),
+            Item::Encoded(command) => command.encoded_len(),
             Item::Script(call) => call.size(),
             Item::Refused(_) => 0,
+        }
+    }
+
+    /// The slot its keys hash to (for a cluster).
+    pub(crate) fn slot(&self, specs: &crate::keys::KeySpecs) -> crate::KeySlot {
+        match self {
+            Item::Encoded(command) => command.slot_with(specs),
+            Item::Script(call) => call.command(false).slot(),
+            Item::Refused(_) => crate::KeySlot::Keyless,
         }
     }
 
@@ -88,7 +98,7 @@ impl Item {
     /// and as EVALSHA after that.
     pub(crate) fn encode(self, sent: &mut ScriptsSent) -> Result<BytesMut> {
         match self {
-            Item::Encoded(bytes) => Ok(bytes),
+            Item::Encoded(command) => Ok(command.into_bytes()),
             Item::Script(call) => {
                 let eval = sent.first_time(call.sha1());
                 let command = call.command(eval);

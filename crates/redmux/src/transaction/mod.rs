@@ -219,6 +219,67 @@ impl Client {
 }
 
 impl Transaction {
+    /// The node the transaction runs on. On a cluster every key of it, the
+    /// conditions' included, must be in one slot: the transaction runs on that
+    /// slot's primary, and keys in several slots are refused before anything is
+    /// sent ([`Error::CrossSlot`]).
+    fn node(&self) -> Result<Arc<Shared>> {
+        let router = self.client.router();
+        let Some(cluster) = router.as_cluster() else {
+            return Ok(self.client.node().clone());
+        };
+        let mut slot: Option<u16> = None;
+        let slots = self
+            .items
+            .iter()
+            .map(|item| item.slot(&cluster.specs))
+            .chain(
+                self.conditions
+                    .iter()
+                    .map(|c| crate::KeySlot::One(crate::hash_slot(c.key()))),
+            );
+        for this in slots {
+            match this {
+                crate::KeySlot::One(s) if slot.is_none_or(|t| t == s) => slot = Some(s),
+                crate::KeySlot::Keyless | crate::KeySlot::Unknown => {}
+                _ => {
+                    return Err(Error::CrossSlot {
+                        command: "MULTI".into(),
+                    });
+                }
+            }
+        }
+        cluster.node_for(slot).ok_or_else(|| Error::ConnectionLost {
+            status: CommandStatus::NotSent,
+            reason: "no cluster node serves the transaction's slot now".into(),
+        })
+    }
+
+    fn clone_parts(&self) -> (Client, Vec<Condition>, Vec<crate::batch::Item>) {
+        (
+            self.client.clone(),
+            self.conditions.clone(),
+            self.items.clone(),
+        )
+    }
+
+    /// Whether an outcome is a cluster's refusal of the whole block (MOVED, ASK
+    /// or TRYAGAIN at WATCH or while queueing): nothing ran, so it may be sent
+    /// again once the map is fresh.
+    fn redirected(outcome: &Result<TransactionOutcome>) -> bool {
+        let redirect = |e: &Error| {
+            e.server_error()
+                .is_some_and(|s| matches!(s.code(), "MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN"))
+        };
+        match outcome {
+            Err(e) => redirect(e),
+            Ok(TransactionOutcome::Aborted(AbortReason::Rejected(results))) => {
+                results.errors().any(|(_, e)| redirect(e))
+            }
+            _ => false,
+        }
+    }
+
     /// Adds a condition; returns its position, which
     /// [`AbortReason::ConditionFailed`] names if it fails.
     ///
@@ -309,6 +370,13 @@ impl Transaction {
         let deadline = crate::mux::deadline(timeout);
         // Made before anything is queued, so it covers the whole exchange.
         let span = crate::trace::transaction(self.client.config(), self.items.len());
+        // On a cluster a copy is kept: a MOVED at WATCH or while queueing refuses
+        // the whole block, which then runs again on the slot's new owner.
+        let again = self
+            .client
+            .router()
+            .as_cluster()
+            .map(|cluster| (cluster.clone(), self.clone_parts()));
         let mut run = Run::new(self, deadline);
         // Queued now when there is room, so the transaction keeps its place among
         // the caller's commands; under overload the future waits for room.
@@ -325,7 +393,27 @@ impl Transaction {
                     run.queue_first()?
                 }
             };
-            run.finish(seq, timeout).await
+            let mut outcome = run.finish(seq, timeout).await;
+            if let Some((cluster, (client, conditions, items))) = again {
+                let mut attempts = 0;
+                while Transaction::redirected(&outcome) && attempts < 5 {
+                    attempts += 1;
+                    let generation = cluster.generation();
+                    cluster.request_refresh();
+                    cluster.refreshed_since(generation, deadline).await;
+                    let transaction = Transaction {
+                        client: client.clone(),
+                        conditions: conditions.clone(),
+                        items: items.clone(),
+                        timeout: Some(timeout),
+                    };
+                    let mut run = Run::new(transaction, deadline)?;
+                    run.shared().wait_for_room(deadline).await;
+                    let seq = run.queue_first()?;
+                    outcome = run.finish(seq, timeout).await;
+                }
+            }
+            outcome
         };
         async move {
             let Some(span) = span else {
@@ -346,7 +434,10 @@ impl Transaction {
 
 /// A transaction being run.
 struct Run {
-    client: Client,
+    /// Keeps the client's tasks alive while the transaction runs.
+    _client: Client,
+    /// The node it runs on: the one server, or the primary of its keys' slot.
+    node: Arc<Shared>,
     conditions: Vec<Condition>,
     /// Encoded commands, until they are handed to the writer.
     commands: Vec<bytes::BytesMut>,
@@ -362,9 +453,7 @@ struct Run {
 impl Run {
     /// Encodes the commands; a refused one (a blocking command) refuses them all.
     fn new(transaction: Transaction, deadline: Instant) -> Result<Run> {
-        if let Some(refused) = transaction.client.refuse_on_cluster("transactions") {
-            return Err(refused);
-        }
+        let node = transaction.node()?;
         let Transaction {
             client,
             conditions,
@@ -377,7 +466,8 @@ impl Run {
             .map(|item| item.encode(&mut scripts))
             .collect::<Result<Vec<_>>>()?;
         Ok(Run {
-            client,
+            _client: client,
+            node,
             conditions,
             commands,
             deadline,
@@ -387,7 +477,7 @@ impl Run {
     }
 
     fn shared(&self) -> &Arc<Shared> {
-        self.client.node()
+        &self.node
     }
 
     /// Queues the first group; returns its first sequence number.
