@@ -503,3 +503,114 @@ async fn a_transaction_after_its_slot_moved_runs_on_the_new_owner() {
     let reply = cluster.call(target, &["GET", key.as_str()]).unwrap();
     assert_eq!(reply.as_bytes(), Some(&b"2"[..]), "{reply:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_100_000_across_slots_keeps_its_order_and_its_one_error() {
+    let cluster = RedisCluster::shared().unwrap();
+    let client = client(&cluster.url()).await;
+    let prefix = cluster.key_prefix("batch");
+    let wrong = format!("{prefix}:a-list");
+    client.rpush(&wrong, "x").await.unwrap();
+    let mut batch = client.batch();
+    let mut indices = Vec::with_capacity(100_000);
+    for i in 0..100_000 {
+        if i == 50_000 {
+            // INCR of a list: WRONGTYPE, in its place and nowhere else.
+            indices.push(batch.add(client.incr(&wrong)));
+        } else {
+            indices.push(batch.add(client.incr(format!("{prefix}:{i}"))));
+        }
+    }
+    let results = batch.execute().await;
+    let mut errors = 0;
+    for (i, index) in indices.into_iter().enumerate() {
+        match results.get(index) {
+            Ok(n) => assert_eq!(n, 1, "command {i}"),
+            Err(e) => {
+                assert_eq!(i, 50_000, "command {i} failed: {e}");
+                assert_eq!(
+                    e.server_error().map(|s| s.code().to_string()).as_deref(),
+                    Some("WRONGTYPE")
+                );
+                errors += 1;
+            }
+        }
+    }
+    assert_eq!(errors, 1);
+    // Every node took part, in parallel.
+    let busy = client
+        .nodes()
+        .iter()
+        .filter(|n| n.stats.commands_sent > 10_000)
+        .count();
+    assert_eq!(busy, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_spanning_a_slot_migration_gets_every_result_right() {
+    let cluster = Arc::new(RedisCluster::start().unwrap());
+    let client = client(&cluster.url()).await;
+    let slot = 9000;
+    let tag = hash_tag_for_slot(slot).unwrap();
+    for i in 0..2000 {
+        client
+            .set(format!("{tag}:{i}"), i)
+            .fire_and_forget()
+            .unwrap();
+    }
+    assert_eq!(
+        client
+            .get::<Option<i64>>(format!("{tag}:1999"))
+            .await
+            .unwrap(),
+        Some(1999)
+    );
+    let target = cluster
+        .primaries()
+        .into_iter()
+        .find(|p| Some(*p) != cluster.slot_owner(slot))
+        .unwrap();
+    let migration = {
+        let cluster = cluster.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut migration = cluster.begin_migration(slot, target).unwrap();
+            while migration.move_keys(20).unwrap() > 0 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            migration.finish().unwrap()
+        })
+    };
+    // Rounds of batches while the slot moves: reads and increments of keys moved,
+    // not yet moved and new, in one batch.
+    let mut during = 0;
+    let mut round = 0;
+    loop {
+        let moving = !migration.is_finished();
+        if !moving && round >= 3 {
+            break;
+        }
+        during += usize::from(moving);
+        round += 1;
+        let mut batch = client.batch();
+        let reads: Vec<_> = (0..2000)
+            .map(|i| batch.add(client.get::<Option<i64>>(format!("{tag}:{i}"))))
+            .collect();
+        let incrs: Vec<_> = (0..200)
+            .map(|i| batch.add(client.incr(format!("{tag}:new:{round}:{i}"))))
+            .collect();
+        let results = batch.execute().await;
+        for (i, index) in reads.into_iter().enumerate() {
+            assert_eq!(
+                results.get(index).unwrap(),
+                Some(i as i64),
+                "round {round} read {i}"
+            );
+        }
+        for index in incrs {
+            assert_eq!(results.get(index).unwrap(), 1, "round {round}");
+        }
+    }
+    assert!(during >= 2, "only {during} rounds overlapped the migration");
+    migration.await.unwrap();
+    assert_eq!(cluster.slot_owner(slot), Some(target));
+}

@@ -270,16 +270,6 @@ impl Client {
         self.handle.router.any_node()
     }
 
-    /// On a cluster, the error for a feature that does not span nodes yet
-    /// (batches and transactions: each would go to the seed node alone).
-    pub(crate) fn refuse_on_cluster(&self, what: &str) -> Option<crate::Error> {
-        self.handle.router.as_cluster().map(|_| {
-            crate::Error::config(format!(
-                "{what} on a cluster are not supported yet: send the commands one by one (each is routed to its slot's node)"
-            ))
-        })
-    }
-
     /// The nodes the client talks to: the one server, or a cluster's nodes with
     /// the slots each primary owns (none for a replica or a node that left the
     /// map), and each node's counters.

@@ -41,14 +41,27 @@ impl ScriptsSent {
 }
 
 /// A chunk queued or in flight.
-#[derive(Debug)]
 struct Chunk {
     collector: Arc<Collector>,
+    /// On a cluster: the commands, kept to send again those a node refused.
+    resend: super::cluster::Resend,
+    /// The replies, held while the refused commands are sent again.
+    held: Option<(Vec<Option<Result<Value>>>, super::cluster::Fixing)>,
     /// The first command's sequence number in the queue (0 when nothing was queued).
     first_seq: u64,
     /// The position in the batch of the chunk's first command.
     base: usize,
     deadline: Instant,
+}
+
+impl std::fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunk")
+            .field("first_seq", &self.first_seq)
+            .field("base", &self.base)
+            .field("resending", &self.held.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Waiting for room in a full queue.
@@ -134,14 +147,45 @@ impl Chunks {
                 };
             };
             let collector = front.collector.clone();
-            let replies = match collector.poll_complete(cx) {
-                Poll::Ready(replies) => replies,
-                Poll::Pending => {
-                    if !self.deadline_passed(cx) {
-                        return Poll::Pending;
+            let replies = if let Some(front) = self.in_flight.front_mut()
+                && let Some((_, fixing)) = &mut front.held
+            {
+                // Commands a cluster node refused, sent again: their replies go
+                // in their places.
+                let Poll::Ready(fixed) = fixing.as_mut().poll(cx) else {
+                    return Poll::Pending;
+                };
+                let mut replies = front.held.take().map(|(r, _)| r).unwrap_or_default();
+                for (i, reply) in fixed {
+                    if let Some(place) = replies.get_mut(i) {
+                        *place = Some(reply);
                     }
-                    collector.take_partial()
                 }
+                replies
+            } else {
+                let replies = match collector.poll_complete(cx) {
+                    Poll::Ready(replies) => replies,
+                    Poll::Pending => {
+                        if !self.deadline_passed(cx) {
+                            return Poll::Pending;
+                        }
+                        collector.take_partial()
+                    }
+                };
+                if let Some(cluster) = self.client.router().as_cluster()
+                    && let Some(front) = self.in_flight.front_mut()
+                    && super::cluster::needs_fixing(&replies, &front.resend)
+                {
+                    let fixing = super::cluster::fix(
+                        cluster.clone(),
+                        &replies,
+                        &mut front.resend,
+                        self.timeout,
+                    );
+                    front.held = Some((replies, fixing));
+                    continue;
+                }
+                replies
             };
             let chunk = self.in_flight.pop_front();
             if let Some(chunk) = chunk {
@@ -220,6 +264,20 @@ impl Chunks {
         self.staged_bytes = 0;
         let count = items.len();
         let deadline = crate::mux::deadline(self.timeout);
+        if let Some(cluster) = self.client.router().as_cluster() {
+            let collector = Collector::new(count);
+            let resend = super::cluster::submit(cluster, items, &collector, deadline);
+            self.in_flight.push_back(Chunk {
+                collector,
+                resend,
+                held: None,
+                first_seq: 0,
+                base: self.next_index,
+                deadline,
+            });
+            self.next_index += count;
+            return;
+        }
         let mut group = Group::new(count, deadline);
         let collector = group.collector().clone();
         let mut refused = Vec::new();
@@ -231,9 +289,7 @@ impl Chunks {
             }
         }
         let mut first_seq = 0;
-        if let Some(refused) = self.client.refuse_on_cluster("batches") {
-            collector.fail_all(&refused);
-        } else if !group.is_empty() {
+        if !group.is_empty() {
             match self.client.node().send_group(group) {
                 Ok(seq) => first_seq = seq,
                 Err(e) => collector.fail_all(&e),
@@ -244,6 +300,8 @@ impl Chunks {
         }
         self.in_flight.push_back(Chunk {
             collector,
+            resend: Vec::new(),
+            held: None,
             first_seq,
             base: self.next_index,
             deadline,

@@ -12,6 +12,7 @@
 //! [`crate::Transaction`] for all-or-nothing.
 
 mod chunks;
+mod cluster;
 mod stream;
 
 use std::fmt;
@@ -68,7 +69,7 @@ impl Item {
     }
 
     /// The command's name, for its batch's span.
-    fn name(&self) -> Option<&[u8]> {
+    pub(super) fn name(&self) -> Option<&[u8]> {
         match self {
             Item::Encoded(command) => Some(command.name_bytes()),
             Item::Script(_) => Some(b"EVALSHA"),

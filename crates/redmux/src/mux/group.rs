@@ -33,6 +33,17 @@ impl Group {
         }
     }
 
+    /// A group whose replies go into `collector`, which other groups may share
+    /// (a batch chunk split over a cluster's nodes: one group per node, one
+    /// collector for the chunk, each reply at its command's place in the batch).
+    pub(crate) fn sharing(collector: &Arc<Collector>, deadline: Instant) -> Group {
+        Group {
+            entries: Vec::new(),
+            collector: collector.clone(),
+            deadline: deadline.into_std(),
+        }
+    }
+
     /// Adds the command whose reply goes at `index`.
     pub(crate) fn push(&mut self, index: usize, bytes: BytesMut) {
         let slot = self.collector.slot(index);

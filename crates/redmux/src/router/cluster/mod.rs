@@ -32,7 +32,13 @@ use crate::error::{Error, Result};
 use crate::keys::{KeySpecs, SLOTS};
 use crate::mux::{self, Shared};
 
-pub(crate) use send::to_node;
+pub(crate) use send::{to_node, to_slot};
+
+/// Whether a reply is a cluster's refusal of the command (MOVED, ASK, TRYAGAIN,
+/// CLUSTERDOWN, LOADING, READONLY): it did not run, and may be sent again.
+pub(crate) fn is_refusal(reply: &Value) -> bool {
+    redirect::Redirect::of(reply).is_some()
+}
 use topology::{NodeAddr, Topology};
 
 /// How often the map is refreshed when nothing asks for it sooner.
