@@ -17,28 +17,10 @@ use std::time::Duration;
 use redmux_resp::Value;
 use tokio::time::{Instant, Sleep};
 
-use super::{Item, Options};
+use super::{Item, Options, ScriptsSent};
 use crate::client::Client;
 use crate::error::{Error, Result, ServerError};
 use crate::mux::{Collector, Group};
-
-/// Scripts a group has already sent as EVAL: later calls in the group go as
-/// EVALSHA and find the script cached.
-#[derive(Debug, Default)]
-pub(crate) struct ScriptsSent {
-    sha1s: Vec<String>,
-}
-
-impl ScriptsSent {
-    /// Whether this is the first call of the script in the group (and records it).
-    pub(crate) fn first_time(&mut self, sha1: &str) -> bool {
-        if self.sha1s.iter().any(|s| s == sha1) {
-            return false;
-        }
-        self.sha1s.push(sha1.to_string());
-        true
-    }
-}
 
 /// A chunk queued or in flight.
 struct Chunk {

@@ -17,8 +17,7 @@ use std::time::Duration;
 use redmux_resp::Value;
 use tokio::time::Instant;
 
-use super::Item;
-use super::chunks::ScriptsSent;
+use super::{Item, ScriptsSent};
 use crate::command::Command;
 use crate::error::{CommandStatus, Error, Result};
 use crate::mux::{Collector, Group, Shared};

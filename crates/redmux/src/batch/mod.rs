@@ -33,7 +33,7 @@ use crate::request::Request;
 use crate::script::{Call, FunctionCall, ScriptCall};
 pub use stream::BatchStream;
 
-pub(crate) use chunks::{Chunks, ScriptsSent};
+pub(crate) use chunks::Chunks;
 
 /// Commands per chunk: enough that the round trip per chunk is amortised, few
 /// enough that neither side holds much of a large batch at once.
@@ -44,6 +44,24 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 /// Chunks in flight: while one is answered the next are already on the wire. Four
 /// keeps a local server busy (see `docs/benchmarks.md`, Batches).
 const WINDOW: usize = 4;
+
+/// Scripts a group has already sent as EVAL: later calls in the group go as
+/// EVALSHA and find the script cached.
+#[derive(Debug, Default)]
+pub(crate) struct ScriptsSent {
+    sha1s: Vec<String>,
+}
+
+impl ScriptsSent {
+    /// Whether this is the first call of the script in the group (and records it).
+    pub(crate) fn first_time(&mut self, sha1: &str) -> bool {
+        if self.sha1s.iter().any(|s| s == sha1) {
+            return false;
+        }
+        self.sha1s.push(sha1.to_string());
+        true
+    }
+}
 
 /// One command of a batch or transaction, ready to encode.
 #[derive(Debug, Clone)]
