@@ -614,3 +614,41 @@ async fn a_batch_spanning_a_slot_migration_gets_every_result_right() {
     migration.await.unwrap();
     assert_eq!(cluster.slot_owner(slot), Some(target));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_work_queue_works_on_a_cluster() {
+    use redmux::WorkQueue;
+    let cluster = RedisCluster::shared().unwrap();
+    let client = client(&cluster.url()).await;
+    // The queue and its processing lists share the queue name's slot (a hash
+    // tag): LMOVE between them stays on one node.
+    let name = cluster.key_prefix("queue");
+    let queue = WorkQueue::new(&client, &name);
+    let mut plain = queue.worker().await.unwrap();
+    let mut reliable = queue.reliable_worker("w1").await.unwrap();
+    for i in 0..200 {
+        queue.push(format!("job-{i}")).unwrap();
+    }
+    let mut seen = HashSet::new();
+    while seen.len() < 200 {
+        let job = tokio::time::timeout(Duration::from_secs(5), async {
+            tokio::select! {
+                job = plain.next() => job.unwrap(),
+                job = reliable.next() => {
+                    let job = job.unwrap();
+                    reliable.ack(&job);
+                    job
+                }
+            }
+        })
+        .await
+        .expect("a job within 5 s");
+        assert!(
+            seen.insert(job.payload_str().unwrap().to_string()),
+            "a job twice"
+        );
+    }
+    reliable.flush_acks().await.unwrap();
+    assert_eq!(queue.len().await.unwrap(), 0);
+    assert_eq!(client.llen(queue.processing_key("w1")).await.unwrap(), 0);
+}
