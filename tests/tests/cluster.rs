@@ -80,7 +80,7 @@ async fn five_hundred_tasks_route_every_key_to_its_owner() {
     let busy = client
         .nodes()
         .iter()
-        .filter(|n| n.stats.commands_sent > 0)
+        .filter(|n| !n.slots.is_empty() && n.stats.commands_sent > 1000)
         .count();
     assert_eq!(busy, 3, "{:?}", client.nodes());
 }
@@ -388,7 +388,10 @@ async fn a_killed_primary_fails_only_its_commands_in_flight_and_recovers_fast() 
     let load = Incrementers::start(&client, 200, move |t, i| format!("{run}:{t}:{i}"));
     let started = load.started;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let victim = cluster.primaries()[1];
+    // The seed node's primary (the client's URL names it): the hardest case, as
+    // the client's own connection for commands to no node in particular is there.
+    let victim = cluster.primaries()[0];
+    assert_eq!(cluster.url(), cluster.node(victim).url());
     let settled = {
         let cluster = cluster.clone();
         tokio::task::spawn_blocking(move || cluster.kill(victim).unwrap())

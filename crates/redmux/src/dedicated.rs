@@ -222,16 +222,19 @@ impl Exclusive for Mutex<Inner> {
         // this caller sends next cannot overtake it. The task then finishes it
         // and drops the reply.
         let waker = std::task::Waker::noop();
-        if call
+        match call
             .as_mut()
             .poll(&mut std::task::Context::from_waker(waker))
-            .is_pending()
         {
-            runtime.spawn(async move {
-                let _ = call.await;
-            });
+            std::task::Poll::Pending => {
+                runtime.spawn(async move {
+                    let _ = call.await;
+                });
+                Ok(())
+            }
+            // Refused before sending (the connection is broken): the caller hears it.
+            std::task::Poll::Ready(outcome) => outcome.map(drop),
         }
-        Ok(())
     }
 }
 

@@ -67,6 +67,9 @@ pub(crate) struct Chunks {
     room: Option<Room>,
     /// The position in the batch of the next command pulled.
     next_index: usize,
+    /// On a cluster: a chunk needed commands sent again, so no new chunk goes out
+    /// until every chunk in flight is answered and put right.
+    resending: bool,
 }
 
 impl std::fmt::Debug for Chunks {
@@ -96,6 +99,7 @@ impl Chunks {
             timer: None,
             room: None,
             next_index: 0,
+            resending: false,
         }
     }
 
@@ -162,9 +166,13 @@ impl Chunks {
                         cluster.clone(),
                         &replies,
                         &mut front.resend,
-                        self.timeout,
+                        front.deadline,
                     );
                     front.held = Some((replies, fixing));
+                    // Until every chunk already sent is answered and put right, no
+                    // new one goes out: its commands could otherwise run before
+                    // this chunk's, sent again, on the same key.
+                    self.resending = true;
                     continue;
                 }
                 replies
@@ -192,6 +200,12 @@ impl Chunks {
             let occupied = self.in_flight.len() + usize::from(self.ready.len() > 0);
             if occupied >= self.options.window {
                 return;
+            }
+            if self.resending {
+                if !self.in_flight.is_empty() {
+                    return;
+                }
+                self.resending = false;
             }
             while !self.exhausted
                 && self.staged.len() < self.options.chunk_commands

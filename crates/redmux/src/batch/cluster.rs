@@ -4,15 +4,18 @@
 //! TRYAGAIN, or "not sent" because its connection was down) sent again, one by one
 //! and in batch order, through the cluster layer, which follows the redirect.
 //!
-//! Order: a node runs its group in batch order. A command sent again runs after
-//! the chunk's others; for one key that keeps the order, since a redirect refuses
-//! every later command on that key too (MOVED refuses the whole slot, ASK the key,
-//! and they are all sent again in order).
+//! Order, for one key: a chunk's commands are routed from one look at the map, so
+//! all of a key's commands in a chunk go to one node, which runs them in batch
+//! order; a redirect refuses every later command on that key too (MOVED the whole
+//! slot, ASK the key), and they are all sent again in batch order. Once a chunk has
+//! commands to send again, no new chunk goes out until every chunk in flight is
+//! answered and put right (`Chunks::resending`), so a later chunk cannot run on the
+//! new owner ahead of them. Not covered: a multi-key command refused with TRYAGAIN
+//! while a later single-key command on one of its keys ran.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use redmux_resp::Value;
 use tokio::time::Instant;
@@ -36,36 +39,34 @@ pub(crate) fn submit(
     collector: &Arc<Collector>,
     deadline: Instant,
 ) -> Resend {
-    let mut groups: Vec<(Arc<Shared>, Group)> = Vec::new();
-    let mut resend = Vec::with_capacity(items.len());
-    let mut scripts = ScriptsSent::default();
-    for (i, item) in items.into_iter().enumerate() {
-        let slot = match item.slot(&cluster.specs) {
+    // Every item routed from one look at the map (see `Cluster::nodes_for`).
+    let slots: Vec<Option<u16>> = items
+        .iter()
+        .map(|item| match item.slot(&cluster.specs) {
             crate::KeySlot::One(slot) => Some(slot),
-            crate::KeySlot::Cross => {
-                let command =
-                    String::from_utf8_lossy(item.name().unwrap_or(b"?")).to_ascii_uppercase();
-                collector.replace(i, Err(Error::CrossSlot { command }));
-                resend.push(None);
-                continue;
-            }
             _ => None,
-        };
+        })
+        .collect();
+    let owners = cluster.nodes_for(&slots);
+    // One group per node, each with its own record of the scripts it has sent as
+    // EVAL: a script first seen by another node must go to this one as EVAL too.
+    let mut groups: Vec<(Arc<Shared>, Group, ScriptsSent)> = Vec::new();
+    let mut resend = Vec::with_capacity(items.len());
+    for ((i, item), owner) in items.into_iter().enumerate().zip(owners) {
+        if item.slot(&cluster.specs) == crate::KeySlot::Cross {
+            let command = String::from_utf8_lossy(item.name().unwrap_or(b"?")).to_ascii_uppercase();
+            collector.replace(i, Err(Error::CrossSlot { command }));
+            resend.push(None);
+            continue;
+        }
         // Kept to send again; a script goes again as EVAL, which needs no cache.
         resend.push(match &item {
             Item::Encoded(command) => Some(command.clone()),
             Item::Script(call) => Some(call.command(true)),
             Item::Refused(_) => None,
         });
-        let bytes = match item.encode(&mut scripts) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                collector.replace(i, Err(e));
-                continue;
-            }
-        };
-        let Some(node) = cluster.node_for(slot) else {
-            // No owner now: left unanswered here, it is sent again below.
+        let Some(node) = owner else {
+            // No owner now: answered "not sent" here, it is sent again below.
             collector.replace(
                 i,
                 Err(Error::ConnectionLost {
@@ -75,16 +76,24 @@ pub(crate) fn submit(
             );
             continue;
         };
-        match groups.iter_mut().find(|(n, _)| Arc::ptr_eq(n, &node)) {
-            Some((_, group)) => group.push(i, bytes),
+        let at = match groups.iter().position(|(n, _, _)| Arc::ptr_eq(n, &node)) {
+            Some(at) => at,
             None => {
-                let mut group = Group::sharing(collector, deadline);
-                group.push(i, bytes);
-                groups.push((node, group));
+                groups.push((
+                    node,
+                    Group::sharing(collector, deadline),
+                    ScriptsSent::default(),
+                ));
+                groups.len() - 1
             }
+        };
+        let (_, group, scripts) = &mut groups[at];
+        match item.encode(scripts) {
+            Ok(bytes) => group.push(i, bytes),
+            Err(e) => collector.replace(i, Err(e)),
         }
     }
-    for (node, group) in groups {
+    for (node, group, _) in groups {
         // A refused group's slots record "not sent" as they drop: sent again below.
         let _ = node.send_group(group);
     }
@@ -104,7 +113,7 @@ pub(crate) fn fix(
     cluster: Arc<Cluster>,
     replies: &[Option<Result<Value>>],
     resend: &mut Resend,
-    timeout: Duration,
+    deadline: Instant,
 ) -> Fixing {
     let again: Vec<(usize, Command)> = replies
         .iter()
@@ -114,9 +123,20 @@ pub(crate) fn fix(
         .filter_map(|(i, (_, command))| command.take().map(|c| (i, c)))
         .collect();
     Box::pin(async move {
+        // Within the chunk's own deadline, all of them together: past it, those
+        // not yet sent again fail as the chunk's timeout would have them.
         let mut fixed = Vec::with_capacity(again.len());
         for (i, command) in again {
-            fixed.push((i, to_slot(cluster.clone(), command, timeout).await));
+            let left = deadline.saturating_duration_since(Instant::now());
+            let reply = if left.is_zero() {
+                Err(Error::ConnectionLost {
+                    status: CommandStatus::NotSent,
+                    reason: "the batch's timeout passed before this command could be sent again to its slot's new owner".into(),
+                })
+            } else {
+                to_slot(cluster.clone(), command, left).await
+            };
+            fixed.push((i, reply));
         }
         fixed
     })

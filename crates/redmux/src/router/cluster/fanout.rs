@@ -87,6 +87,15 @@ pub(crate) async fn run(
 ) -> Result<Value> {
     match spread {
         Spread::AllPrimaries(combine) => {
+            if !cluster.is_complete() {
+                // A primary the map names could not be reached: FLUSHALL would
+                // succeed without it, DBSIZE and KEYS would come back short.
+                cluster.request_refresh();
+                return Err(Error::ConnectionLost {
+                    status: crate::CommandStatus::NotSent,
+                    reason: "a cluster primary is unreachable, so a command for every primary was not sent".into(),
+                });
+            }
             let primaries = cluster.primaries();
             let mut names = Vec::with_capacity(primaries.len());
             let mut parts: Vec<Part> = Vec::with_capacity(primaries.len());
@@ -217,6 +226,13 @@ fn combine_replies(
                 let Value::Array(items) = value else {
                     return Err(Error::conversion("an array from every node", &value));
                 };
+                if items.len() != keys.len() {
+                    return Err(Error::protocol(format!(
+                        "a node answered {} values for {} keys",
+                        items.len(),
+                        keys.len()
+                    )));
+                }
                 for (item, &k) in items.into_iter().zip(keys) {
                     if let Some(place) = out.get_mut(k) {
                         *place = item;

@@ -101,12 +101,20 @@ impl Cluster {
             seed: seed.clone(),
             specs,
             map: RwLock::new(Arc::new(SlotMap::default())),
-            nodes: Mutex::new(HashMap::from([(seed_addr, seed)])),
+            nodes: Mutex::new(HashMap::new()),
             wake: Arc::new(Notify::new()),
             generation: watch::channel(0).0,
             changes: watch::channel(0).0,
         });
-        if !cluster.refresh().await {
+        // The seed's own multiplexer keeps the user's backlog policy (it is the
+        // client's for what goes to no node in particular); routing goes through
+        // a fail-fast one of its own, as for every node.
+        let found = match cluster.node_at(&seed_addr).await {
+            Ok(_) => cluster.refresh().await,
+            Err(_) => false,
+        };
+        if !found {
+            cluster.close_all(config.connect_timeout);
             return Err(Error::Connect {
                 addr: config.addr.to_string(),
                 reason: "the server says it is a cluster node, but no node gave a slot map (CLUSTER SLOTS)".into(),
@@ -121,7 +129,8 @@ impl Cluster {
         &self.seed
     }
 
-    /// Every node's multiplexer, with its address.
+    /// Every node's multiplexer, with its address, and the seed's own (the
+    /// client's for what goes to no node in particular) as `host:port (seed)`.
     pub(crate) fn nodes(&self) -> Vec<(String, Arc<Shared>)> {
         let nodes = self.nodes.lock();
         let mut out: Vec<(String, Arc<Shared>)> = nodes
@@ -129,7 +138,24 @@ impl Cluster {
             .map(|((host, port), node)| (format!("{host}:{port}"), node.clone()))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.push((
+            format!("{} (seed)", self.seed.config().addr),
+            self.seed.clone(),
+        ));
         out
+    }
+
+    /// Closes every node's multiplexer (a discovery that failed).
+    fn close_all(&self, within: Duration) {
+        for (_, node) in self.nodes() {
+            node.close(within);
+        }
+    }
+
+    /// Whether every slot has a reachable owner now: a command for every primary
+    /// would otherwise miss one.
+    pub(crate) fn is_complete(&self) -> bool {
+        !self.map.read().owners.contains(&NONE)
     }
 
     /// The primaries now, in slot order, with the slot ranges each owns.
@@ -166,6 +192,25 @@ impl Cluster {
             }
             None => map.primaries.first().map(|(_, n)| n.clone()),
         }
+    }
+
+    /// The owners of many slots from one look at the map, so that commands routed
+    /// together (a batch chunk) all see the same map: two commands on one key
+    /// never go to two nodes because the map changed between them.
+    pub(crate) fn nodes_for(&self, slots: &[Option<u16>]) -> Vec<Option<Arc<Shared>>> {
+        let map = self.map.read();
+        slots
+            .iter()
+            .map(|slot| match slot {
+                Some(slot) => {
+                    let owner = *map.owners.get(usize::from(*slot))?;
+                    map.primaries
+                        .get(usize::from(owner))
+                        .map(|(_, n)| n.clone())
+                }
+                None => map.primaries.first().map(|(_, n)| n.clone()),
+            })
+            .collect()
     }
 
     /// The multiplexer for a node named in a redirect, connecting to it if new.
@@ -373,9 +418,6 @@ async fn refresh_task(cluster: Weak<Cluster>, wake: Arc<Notify>) {
         let Some(strong) = cluster.upgrade() else {
             return;
         };
-        if strong.seed.state() == crate::ConnectionState::Closed {
-            return;
-        }
         strong.refresh().await;
         last = Instant::now();
     }

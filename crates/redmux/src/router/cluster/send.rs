@@ -53,7 +53,7 @@ pub(crate) async fn to_slot(
     timeout: Duration,
 ) -> Result<Value> {
     let deadline = crate::mux::deadline(timeout);
-    let slot = match command.slot_with(&cluster.specs) {
+    let mut slot = match command.slot_with(&cluster.specs) {
         KeySlot::One(slot) => Some(slot),
         KeySlot::Keyless | KeySlot::Unknown => None,
         KeySlot::Cross => {
@@ -67,13 +67,20 @@ pub(crate) async fn to_slot(
     let mut pause = Duration::from_millis(10);
     loop {
         let generation = cluster.generation();
+        let mut asked: Option<String> = None;
         let attempt = match ask.take() {
             Some(to) => match cluster.node_at(&to).await {
-                Ok(node) => asking(&node, &command, deadline).await,
+                Ok(node) => {
+                    asked = host_of(&node);
+                    asking(&node, &command, deadline).await
+                }
                 Err(e) => Attempt::NotSent(e),
             },
             None => match cluster.node_for(slot) {
-                Some(node) => once(&node, &command, timeout, deadline).await,
+                Some(node) => {
+                    asked = host_of(&node);
+                    once(&node, &command, timeout, deadline).await
+                }
                 None => Attempt::NotSent(Error::ConnectionLost {
                     status: CommandStatus::NotSent,
                     reason: "no cluster node serves this slot now".into(),
@@ -95,12 +102,16 @@ pub(crate) async fn to_slot(
                         continue;
                     }
                     _ if redirects >= MAX_REDIRECTS => return Ok(reply),
-                    Redirect::Moved { slot, to } => {
-                        tracing::debug!(slot, node = ?to, "MOVED");
-                        cluster.moved(slot, &to).await;
+                    Redirect::Moved { slot: moved, to } => {
+                        let to = answered_by(to, &asked);
+                        tracing::debug!(slot = moved, node = ?to, "MOVED");
+                        cluster.moved(moved, &to).await;
                         cluster.request_refresh();
+                        // A command whose keys could not be read (a large key kept
+                        // by reference) follows the slot the server named.
+                        slot = slot.or(Some(moved));
                     }
-                    Redirect::Ask { to } => ask = Some(to),
+                    Redirect::Ask { to } => ask = Some(answered_by(to, &asked)),
                     Redirect::Stale => {
                         cluster.request_refresh();
                         cluster.refreshed_since(generation, deadline).await;
@@ -118,6 +129,23 @@ pub(crate) async fn to_slot(
         if Instant::now() >= deadline || !wait(&mut pause, deadline).await {
             return Err(unsent);
         }
+    }
+}
+
+/// The host of the node a command went to.
+fn host_of(node: &Shared) -> Option<String> {
+    match &node.config().addr {
+        crate::Addr::Tcp { host, .. } => Some(host.clone()),
+        crate::Addr::Unix(_) => None,
+    }
+}
+
+/// A redirect's target; an empty host (`:port`) is the host of the node that
+/// answered.
+fn answered_by((host, port): NodeAddr, asked: &Option<String>) -> NodeAddr {
+    match (host.is_empty(), asked) {
+        (true, Some(asked)) => (asked.clone(), port),
+        _ => (host, port),
     }
 }
 
