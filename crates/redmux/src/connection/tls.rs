@@ -1,0 +1,323 @@
+//! The TLS arm of the transport: rustls's sans-I/O `ClientConnection` between the
+//! socket and the read and write halves, with no stream wrapper.
+//!
+//! A [`Session`] holds the state machine in a mutex, and the socket's write half;
+//! the write arm is an `Arc` of it, and the read arm ([`TlsReader`]) holds another
+//! along with the socket's read half. The write primitives keep the plaintext
+//! transport's shape (see `transport.rs`): `try_write` encrypts what it is handed
+//! into rustls's outgoing buffer and writes that buffer with the socket's own
+//! non-blocking `try_write`, all under the mutex and without waiting, so the
+//! lone-caller fast path still writes from the caller's thread through `&self`.
+//! Ciphertext the socket does not take stays in rustls: `has_buffered` says so, and
+//! `writable` puts it on the wire before anything else is taken.
+//!
+//! Reading never holds the lock across a syscall: ciphertext is read into the read
+//! arm's own buffer, then, under the lock, fed to rustls, decrypted, and copied onto
+//! the end of the frame reader's buffer. The lock is held for the crypto of one read
+//! (at most `CIPHER_CHUNK`) or one write (at most `BUFFER_LIMIT` of records),
+//! never across an await.
+//!
+//! `failure.rs` names the cause of a failed handshake or session.
+
+mod failure;
+
+use std::io::{self, BufRead, Write};
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use rustls::ClientConnection;
+use rustls_pki_types::ServerName;
+use tokio::net::{TcpStream, tcp};
+
+use crate::config::tls::{BUFFER_LIMIT, Verify};
+use crate::config::{Addr, TlsConfig};
+use crate::error::{Error, Result};
+
+/// Ciphertext read per syscall: many records, and many replies, per read.
+const CIPHER_CHUNK: usize = 64 * 1024;
+
+/// One TLS session: the state machine and the socket it writes to. Everything that
+/// writes to the socket does so under the lock, so records leave in order whoever
+/// (writer, fast-path caller, or the reader answering the server) sends them.
+pub(crate) struct Session {
+    tls: Mutex<ClientConnection>,
+    socket: tcp::OwnedWriteHalf,
+}
+
+/// The read arm: the socket's read half, a buffer for ciphertext, and the session.
+pub(crate) struct TlsReader {
+    socket: tcp::OwnedReadHalf,
+    session: Arc<Session>,
+    cipher: Box<[u8]>,
+    /// Plaintext that came in with the end of the handshake (none from a Redis
+    /// server, which speaks only when spoken to), handed out by the first read.
+    early: BytesMut,
+}
+
+/// What one handshake needs: the rustls configuration and the name to check.
+#[derive(Debug)]
+pub(super) struct Setup {
+    config: Arc<rustls::ClientConfig>,
+    name: ServerName<'static>,
+}
+
+impl Setup {
+    /// The configuration (built once per [`TlsConfig`]) and the server name for
+    /// `addr`; logs, for this connection, an insecure mode in force.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a file that cannot be read or a bad server name.
+    pub(super) fn new(settings: &TlsConfig, addr: &Addr) -> Result<Setup> {
+        let config = settings.rustls_config()?;
+        let host = match (addr, &settings.server_name) {
+            (_, Some(name)) => name.as_str(),
+            (Addr::Tcp { host, .. }, None) => host.as_str(),
+            (Addr::Unix(_), None) => "localhost",
+        };
+        let name = ServerName::try_from(host.to_string()).map_err(|e| {
+            Error::config(format!(
+                "TLS: {host:?} is not a valid server name ({e}); set TlsConfig::server_name"
+            ))
+        })?;
+        match settings.verify {
+            Verify::Full => {}
+            Verify::SkipHostname => tracing::warn!(
+                %addr,
+                "TLS: the server's certificate is not checked against its host name \
+                 (TlsConfig::danger_accept_invalid_hostnames): any certificate from a trusted CA is accepted"
+            ),
+            Verify::None => tracing::warn!(
+                %addr,
+                "TLS: the server's certificate is not verified at all \
+                 (TlsConfig::danger_accept_invalid_certs): the connection is encrypted, but to anyone"
+            ),
+        }
+        Ok(Setup { config, name })
+    }
+}
+
+/// Runs the TLS handshake on a connected socket: the two arms, or the failure with
+/// its cause named (see `failure.rs`).
+pub(super) async fn handshake(
+    stream: TcpStream,
+    setup: Setup,
+) -> io::Result<(TlsReader, Arc<Session>)> {
+    let mut tls = ClientConnection::new(setup.config, setup.name).map_err(failure::io_error)?;
+    tls.set_buffer_limit(Some(BUFFER_LIMIT));
+    let (read, write) = stream.into_split();
+    let session = Arc::new(Session {
+        tls: Mutex::new(tls),
+        socket: write,
+    });
+    let mut reader = TlsReader {
+        socket: read,
+        session: session.clone(),
+        cipher: vec![0; CIPHER_CHUNK].into_boxed_slice(),
+        early: BytesMut::new(),
+    };
+    loop {
+        // Whatever the state machine has for the server goes first: the hello, and
+        // at the end our Finished (and certificate, for mutual TLS).
+        session.flush().await?;
+        if !session.tls.lock().is_handshaking() {
+            return Ok((reader, session));
+        }
+        let n = reader.read_cipher().await?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "TLS: the server closed the connection during the TLS handshake (is this a TLS port?)",
+            ));
+        }
+        let TlsReader {
+            session,
+            cipher,
+            early,
+            ..
+        } = &mut reader;
+        session.receive(&cipher[..n], early)?;
+    }
+}
+
+impl Session {
+    /// Takes what it can of `buf` now, as ciphertext, and writes what the socket
+    /// takes; `WouldBlock` when ciphertext from before is still waiting for room.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let mut tls = self.tls.lock();
+        // Old records first; and while the socket takes none of them, nothing new is
+        // taken, so what rustls holds stays within one write's worth.
+        self.push(&mut tls)?;
+        let taken = tls.writer().write(buf)?;
+        self.push_some(&mut tls)?;
+        Ok(taken)
+    }
+
+    /// [`Session::try_write`] for several buffers: each is encrypted from where it
+    /// lies (the copy TLS cannot avoid), no gathering first.
+    pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut tls = self.tls.lock();
+        self.push(&mut tls)?;
+        let taken = tls.writer().write_vectored(bufs)?;
+        self.push_some(&mut tls)?;
+        Ok(taken)
+    }
+
+    /// Puts the held ciphertext on the wire, waiting for the socket as needed; then
+    /// a `try_write` may take bytes again.
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        loop {
+            let pushed = {
+                let mut tls = self.tls.lock();
+                self.push(&mut tls)
+            };
+            match pushed {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            self.socket.writable().await?;
+        }
+    }
+
+    /// Whether records are held that the socket has not taken yet.
+    pub(crate) fn has_buffered(&self) -> bool {
+        self.tls.lock().wants_write()
+    }
+
+    /// [`Session::writable`] until nothing is held.
+    async fn flush(&self) -> io::Result<()> {
+        while self.has_buffered() {
+            self.writable().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes held records until none is left (`Ok`) or the socket is full
+    /// (`WouldBlock`, which also leaves tokio waiting for the socket's room).
+    fn push(&self, tls: &mut ClientConnection) -> io::Result<()> {
+        while tls.wants_write() {
+            if tls.write_tls(&mut SocketWriter(&self.socket))? == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Session::push`] where a full socket is no error: the rest stays held.
+    fn push_some(&self, tls: &mut ClientConnection) -> io::Result<()> {
+        match self.push(tls) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Feeds ciphertext to rustls and appends the plaintext it yields to `plain`;
+    /// returns how many bytes it appended. Whatever rustls wants to send in answer
+    /// (a key update, or the alert that goes with an error) goes out if the socket
+    /// takes it now; any rest leaves before the next write's own records.
+    fn receive(&self, mut cipher: &[u8], plain: &mut BytesMut) -> io::Result<usize> {
+        let mut tls = self.tls.lock();
+        let before = plain.len();
+        let mut result = Ok(());
+        while !cipher.is_empty() && result.is_ok() {
+            // rustls takes at most about one record at a time (its own buffer).
+            result = match tls.read_tls(&mut cipher) {
+                // A close_notify came: nothing after it is read.
+                Ok(0) => break,
+                Ok(_) => match tls.process_new_packets() {
+                    Ok(_) => drain(&mut tls, plain),
+                    Err(e) => Err(failure::io_error(e)),
+                },
+                Err(e) => Err(e),
+            };
+        }
+        let _ = self.push_some(&mut tls);
+        result.map(|()| plain.len() - before)
+    }
+}
+
+impl TlsReader {
+    /// Reads what is there (waiting for at least one byte of plaintext) onto the end
+    /// of `buf`; `Ok(0)` is end of stream. Cancel-safe: the only wait is for the
+    /// socket to be readable, before anything is read.
+    pub(crate) async fn read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        if !self.early.is_empty() {
+            let n = self.early.len();
+            buf.extend_from_slice(&self.early.split());
+            return Ok(n);
+        }
+        loop {
+            let n = self.read_cipher().await?;
+            if n == 0 {
+                return Ok(0);
+            }
+            // Part of a record decrypts to nothing yet: read on.
+            let got = self.session.receive(&self.cipher[..n], buf)?;
+            if got > 0 {
+                return Ok(got);
+            }
+        }
+    }
+
+    /// Reads ciphertext into the read arm's buffer, outside the session's lock.
+    async fn read_cipher(&mut self) -> io::Result<usize> {
+        loop {
+            match self.socket.try_read(&mut self.cipher) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.socket.readable().await?,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Moves every decrypted byte rustls holds onto the end of `plain`.
+fn drain(tls: &mut ClientConnection, plain: &mut BytesMut) -> io::Result<()> {
+    let mut reader = tls.reader();
+    loop {
+        let n = match reader.fill_buf() {
+            Ok([]) => return Ok(()),
+            Ok(chunk) => {
+                plain.extend_from_slice(chunk);
+                chunk.len()
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        reader.consume(n);
+    }
+}
+
+/// The socket's non-blocking writes as `std::io::Write`, for `write_tls`.
+struct SocketWriter<'a>(&'a tcp::OwnedWriteHalf);
+
+impl Write for SocketWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.try_write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for TlsReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsReader")
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
+}
