@@ -8,6 +8,11 @@
 //!   [`restart`](RedisServer::restart) it on the same port; dropping it kills the
 //!   process. [`RedisServerBuilder`] adds a password, ACL users, a Unix socket, a
 //!   fixed port or raw arguments. Synchronous, so it works from any test.
+//! - `tls`: [`TlsFiles`], certificates made at test time with rcgen (a CA, server
+//!   and client certificates, and wrong ones), for a server started with
+//!   [`RedisServerBuilder::tls`] ([`TlsMode::ServerOnly`] or [`TlsMode::Mutual`],
+//!   presenting a [`ServerCertificate`]). A server binary without TLS (Valkey's PyPI
+//!   wheel) fails to start with [`Error::TlsUnsupported`], for tests to skip on.
 //! - `proxy`: [`FaultProxy`] sits between a client and a server on its own thread and
 //!   runtime, and on command adds latency (without capping throughput), stalls
 //!   traffic, [`cut`](FaultProxy::cut)s connections ([`CutMode::Reset`] or
@@ -41,7 +46,9 @@
 mod error;
 mod proxy;
 mod server;
+mod tls;
 
 pub use error::Error;
 pub use proxy::{CutMode, FaultProxy};
 pub use server::{RedisServer, RedisServerBuilder};
+pub use tls::{ServerCertificate, TlsFiles, TlsMode};

@@ -321,3 +321,116 @@ impl std::fmt::Debug for TlsReader {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::sync::mpsc;
+
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+    use super::*;
+
+    /// A TLS server on a thread that completes the handshake, waits for `go`, then
+    /// reads `expect` bytes of plaintext and reports how many it got.
+    fn server(
+        files: &redmux_testkit::TlsFiles,
+        go: mpsc::Receiver<usize>,
+    ) -> (std::net::SocketAddr, std::thread::JoinHandle<usize>) {
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(files.server_cert())
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(files.server_key()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let thread = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let mut tls = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            while tls.is_handshaking() {
+                tls.complete_io(&mut socket).unwrap();
+            }
+            let expect = go.recv().unwrap();
+            let mut stream = rustls::Stream::new(&mut tls, &mut socket);
+            let mut got = 0;
+            let mut buf = vec![0; 256 * 1024];
+            while got < expect {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
+            }
+            got
+        });
+        (addr, thread)
+    }
+
+    /// With the peer not reading, `try_write` takes plaintext until the socket is
+    /// full and then refuses; the ciphertext it took but could not send is reported
+    /// by `has_buffered`, and `flush` puts it on the wire once the peer reads: every
+    /// byte taken arrives. (A `has_buffered` that said `false` here would let the
+    /// writer think a command was out while its tail sat in rustls.)
+    #[tokio::test]
+    async fn ciphertext_held_by_a_full_socket_is_reported_and_flushed() {
+        let dir = tempfile_dir();
+        let files =
+            redmux_testkit::TlsFiles::generate(&dir, redmux_testkit::ServerCertificate::Valid)
+                .unwrap();
+        let (go, go_rx) = mpsc::channel();
+        let (addr, thread) = server(&files, go_rx);
+        let setup = Setup::new(
+            &TlsConfig::new().ca_file(files.ca()),
+            &Addr::Tcp {
+                host: "127.0.0.1".into(),
+                port: addr.port(),
+            },
+        )
+        .unwrap();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (_reader, session) =
+            tokio::time::timeout(std::time::Duration::from_secs(10), handshake(stream, setup))
+                .await
+                .expect("handshake within 10 s")
+                .unwrap();
+
+        let chunk = vec![7u8; 64 * 1024];
+        let mut taken = 0;
+        loop {
+            match session.try_write(&chunk) {
+                Ok(n) => taken += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+            assert!(taken < 512 * 1024 * 1024, "the socket never filled");
+        }
+        assert!(session.has_buffered(), "refused with nothing held back");
+        go.send(taken).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(20), session.flush())
+            .await
+            .expect("flushed within 20 s")
+            .unwrap();
+        assert!(!session.has_buffered());
+        assert_eq!(thread.join().unwrap(), taken);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("redmux-tls-unit-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
