@@ -130,6 +130,22 @@ pub enum Error {
         message: String,
     },
 
+    /// A test certificate could not be made or written.
+    #[error("TLS test certificates: {0}")]
+    Tls(String),
+
+    /// TLS was asked for but this server binary was built without it (Valkey's
+    /// PyPI wheel, or a Redis built without `BUILD_TLS`). A TLS test should skip,
+    /// saying so, rather than fail.
+    #[error(
+        "this redis-server has no TLS support (it refused --tls-port); install a build with \
+         TLS (Debian's redis-server has it) or skip the TLS tests. Log tail:\n{log_tail}"
+    )]
+    TlsUnsupported {
+        /// The last lines of its log file and of its stderr.
+        log_tail: String,
+    },
+
     /// The fault proxy's background thread could not set up its runtime or listener.
     #[error("fault proxy for upstream {upstream} could not start: {source}")]
     ProxyStart {

@@ -19,6 +19,11 @@
 //!   the tests that leave it alone.
 //! - `wire`: [`RawConnection`], a tiny blocking RESP client, and its [`Reply`]: how
 //!   the kit talks to cluster nodes, and how a test looks at one node directly.
+//! - `tls`: [`TlsFiles`], certificates made at test time with rcgen (a CA, server
+//!   and client certificates, and wrong ones), for a server started with
+//!   [`RedisServerBuilder::tls`] ([`TlsMode::ServerOnly`] or [`TlsMode::Mutual`],
+//!   presenting a [`ServerCertificate`]). A server binary without TLS (Valkey's PyPI
+//!   wheel) fails to start with [`Error::TlsUnsupported`], for tests to skip on.
 //! - `proxy`: [`FaultProxy`] sits between a client and a server on its own thread and
 //!   runtime, and on command adds latency (without capping throughput), stalls
 //!   traffic, [`cut`](FaultProxy::cut)s connections ([`CutMode::Reset`] or
@@ -55,6 +60,7 @@ mod cluster;
 mod error;
 mod proxy;
 mod server;
+mod tls;
 mod wire;
 
 pub use cluster::{
@@ -64,4 +70,5 @@ pub use cluster::{
 pub use error::Error;
 pub use proxy::{CutMode, FaultProxy};
 pub use server::{RedisServer, RedisServerBuilder};
+pub use tls::{ServerCertificate, TlsFiles, TlsMode};
 pub use wire::{RawConnection, Reply};

@@ -19,7 +19,7 @@ use tempfile::TempDir;
 pub use builder::RedisServerBuilder;
 use process::{Launch, StartFailure};
 
-use crate::Error;
+use crate::{Error, TlsFiles};
 
 /// How many fresh ports to try when the one just found free is taken before redis
 /// binds it. Losing that race twice in a row is already rare.
@@ -53,6 +53,8 @@ pub struct RedisServer {
     unix_socket: Option<PathBuf>,
     version: String,
     launch: Launch,
+    /// The certificates, for a TLS server.
+    tls: Option<TlsFiles>,
     /// `None` after [`kill`](Self::kill). The lock is held across a restart, so a
     /// concurrent `kill` waits for it instead of racing it.
     child: Mutex<Option<Child>>,
@@ -95,6 +97,7 @@ impl RedisServer {
         dir: TempDir,
         unix_socket: Option<PathBuf>,
         version: String,
+        tls: Option<TlsFiles>,
     ) -> Result<RedisServer, Error> {
         let (port, child) = match fixed_port {
             Some(port) => (port, start_on_fixed_port(&launch, port)?),
@@ -105,6 +108,7 @@ impl RedisServer {
             unix_socket,
             version,
             launch,
+            tls,
             child: Mutex::new(Some(child)),
             dir,
         })
@@ -132,7 +136,8 @@ impl RedisServer {
         self.port
     }
 
-    /// `redis://127.0.0.1:PORT`, without any password or user in it.
+    /// `redis://127.0.0.1:PORT` (`rediss://` for a TLS server), without any
+    /// password or user in it.
     ///
     /// ```
     /// let server = redmux_testkit::RedisServer::start()?;
@@ -140,7 +145,22 @@ impl RedisServer {
     /// # Ok::<(), redmux_testkit::Error>(())
     /// ```
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.tls {
+            Some(_) => format!("rediss://127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// The certificates of a TLS server ([`crate::RedisServerBuilder::tls`]): its
+    /// CA for the client to trust, client certificates right and wrong.
+    ///
+    /// ```
+    /// let server = redmux_testkit::RedisServer::start()?;
+    /// assert!(server.tls_files().is_none());
+    /// # Ok::<(), redmux_testkit::Error>(())
+    /// ```
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
     }
 
     /// The Unix socket path, when [`RedisServerBuilder::unix_socket`] enabled it.

@@ -1,5 +1,8 @@
 //! [`Config`]: where to connect, how to authenticate, and the client's limits; parsed
-//! from a `redis://` or `redis+unix://` URL or built by hand.
+//! from a `redis://`, `rediss://` or `redis+unix://` URL or built by hand.
+//! [`TlsConfig`] (in `tls.rs`) holds the TLS settings.
+
+pub(crate) mod tls;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -8,6 +11,8 @@ use std::time::Duration;
 use redmux_resp::Limits;
 
 use crate::error::{Error, Result};
+
+pub use tls::TlsConfig;
 
 /// The server's address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +118,16 @@ pub struct Config {
     /// config.tracing = true;
     /// ```
     pub tracing: bool,
+
+    /// TLS, when set (`rediss://` and `valkeys://` URLs set the defaults): every
+    /// connection of the client (the shared one, the subscriber's, dedicated
+    /// ones) is encrypted, and never falls back to plaintext. TCP only.
+    ///
+    /// ```
+    /// let mut config = redmux::Config::from_url("redis://127.0.0.1:6380").unwrap();
+    /// config.tls = Some(redmux::TlsConfig::new().ca_file("ca.crt"));
+    /// ```
+    pub tls: Option<TlsConfig>,
 }
 
 /// How a broken connection is rebuilt: exponential backoff with jitter.
@@ -181,6 +196,7 @@ impl Default for Config {
             heartbeat_interval: Duration::from_secs(1),
             dead_link_timeout: Duration::from_secs(15),
             tracing: false,
+            tls: None,
         }
     }
 }
@@ -204,6 +220,7 @@ impl fmt::Debug for Config {
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("dead_link_timeout", &self.dead_link_timeout)
             .field("tracing", &self.tracing)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -211,7 +228,10 @@ impl fmt::Debug for Config {
 impl Config {
     /// Parses a URL:
     ///
-    /// - `redis://[user[:password]@]host[:port][/db][?options]`
+    /// - `redis://[user[:password]@]host[:port][/db][?options]` (also `valkey://`)
+    /// - `rediss://...`, `valkeys://...`: the same over TLS, with the default
+    ///   [`TlsConfig`] (system roots, the host as server name); set
+    ///   [`Config::tls`] afterwards for a CA file or a client certificate
     /// - `redis+unix:///path/to/socket[?db=N&options]` (also `unix://`)
     ///
     /// Options: `protocol=resp2|resp3`, `client_name=NAME` (or `name=`), `db=N`.
@@ -229,6 +249,8 @@ impl Config {
     /// assert_eq!(c.password.as_deref(), Some("p@ss"));
     /// let err = Config::from_url("redis://localhost:port").unwrap_err();
     /// assert!(err.to_string().contains("port"));
+    /// let tls = Config::from_url("rediss://cache.example.com:6380").unwrap();
+    /// assert!(tls.tls.is_some());
     /// ```
     pub fn from_url(url: &str) -> Result<Config> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
@@ -251,13 +273,12 @@ impl Config {
                 config.addr = Addr::Unix(PathBuf::from(percent_decode(rest, "socket path")?));
             }
             "rediss" | "valkeys" => {
-                return Err(Error::config(
-                    "scheme rediss:// (TLS) is not supported yet; use redis:// or a TLS tunnel",
-                ));
+                parse_tcp(rest, &mut config)?;
+                config.tls = Some(TlsConfig::new());
             }
             other => {
                 return Err(Error::config(format!(
-                    "unknown URL scheme {other:?}: expected redis, redis+unix or unix"
+                    "unknown URL scheme {other:?}: expected redis, rediss, redis+unix or unix"
                 )));
             }
         }
@@ -279,6 +300,16 @@ impl Config {
             return Err(Error::config(
                 "heartbeat_interval is zero: the client would PING without pause (Duration::MAX means never)",
             ));
+        }
+        if let Some(tls) = &self.tls {
+            if matches!(self.addr, Addr::Unix(_)) {
+                return Err(Error::config(
+                    "TLS over a Unix socket is not supported: use a TCP address, or set Config::tls to None",
+                ));
+            }
+            // Reads the files now, so a bad one fails the connect call itself
+            // (even a lazy one) rather than every reconnect attempt.
+            tls.rustls_config()?;
         }
         Ok(())
     }
@@ -454,6 +485,23 @@ mod tests {
     }
 
     #[test]
+    fn tls_schemes_turn_tls_on() {
+        for url in [
+            "rediss://h:6380/1",
+            "valkeys://h:6380/1",
+            "REDISS://h:6380/1",
+        ] {
+            let c = Config::from_url(url).unwrap();
+            assert!(c.tls.is_some(), "{url}");
+            assert_eq!((c.addr.to_string(), c.db), ("h:6380".into(), 1));
+        }
+        assert!(Config::from_url("redis://h").unwrap().tls.is_none());
+        let mut c = Config::from_url("redis+unix:///tmp/s").unwrap();
+        c.tls = Some(TlsConfig::new());
+        assert!(c.check().unwrap_err().to_string().contains("Unix"));
+    }
+
+    #[test]
     fn unix_forms() {
         let c = Config::from_url("redis+unix:///tmp/r.sock?db=3").unwrap();
         assert_eq!((c.addr, c.db), (Addr::Unix("/tmp/r.sock".into()), 3));
@@ -470,7 +518,7 @@ mod tests {
         assert!(err("redis://h?protocol=resp9").contains("protocol \"resp9\""));
         assert!(err("redis://h?timeout=1").contains("option \"timeout\""));
         assert!(err("redis://[::1:80").contains("']'"));
-        assert!(err("rediss://h").contains("TLS"));
+        assert!(err("rediss://h:x").contains("port"));
         assert!(!err("redis://u:hunter2@h:x").contains("hunter2"));
     }
 }

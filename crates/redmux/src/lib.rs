@@ -24,7 +24,7 @@
 //! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
 //! | [`pubsub`] | [`Subscription`]s sharing one subscriber connection; SPUBLISH, PUBSUB |
 //! | [`work_queue`] | [`WorkQueue`]: LPUSH + a PUBLISH wake-up, in place of blocking pops |
-//! | [`config`] | [`Config`] and URL parsing |
+//! | [`config`] | [`Config`], [`TlsConfig`] and URL parsing |
 //! | [`error`] | [`Error`], matchable, with whether the command was sent |
 //! | [`stats`] | [`Stats`], the counters |
 //! | `trace` (private) | the opt-in `tracing` spans ([`Config::tracing`]), after OpenTelemetry's database conventions |
@@ -134,7 +134,7 @@ pub use commands::{
 };
 pub use commands::{Expiry, KeyType, Scan, ScanOptions, SetOptions, Side, ZAddOptions, ZRange};
 pub use commands::{FunctionInfo, FunctionListOptions, LibraryInfo};
-pub use config::{Addr, BacklogPolicy, Config, Protocol, ReconnectPolicy};
+pub use config::{Addr, BacklogPolicy, Config, Protocol, ReconnectPolicy, TlsConfig};
 pub use dedicated::DedicatedConnection;
 pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;

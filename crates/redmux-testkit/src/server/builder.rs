@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::RedisServer;
 use super::process::{self, Launch};
 use crate::Error;
+use crate::tls::{ServerCertificate, TlsFiles, TlsMode};
 
 /// Configures a [`RedisServer`] before starting it.
 ///
@@ -38,6 +39,8 @@ pub struct RedisServerBuilder {
     /// Where the temp dir goes; `None` is the system temp dir. A cluster keeps its nodes'
     /// dirs under one root, so one cleanup can find them all.
     temp_parent: Option<PathBuf>,
+    tls: Option<TlsMode>,
+    tls_certificate: ServerCertificate,
 }
 
 impl RedisServerBuilder {
@@ -120,13 +123,53 @@ impl RedisServerBuilder {
         self
     }
 
-    /// Starts the server and returns once it answers PING.
+    /// Serves TLS only: `--port 0 --tls-port P`, with certificates made at start in
+    /// the server's temp dir ([`RedisServer::tls_files`]); [`RedisServer::url`] is
+    /// then `rediss://127.0.0.1:P`. [`TlsMode::Mutual`] also requires a client
+    /// certificate (`--tls-auth-clients yes`).
+    ///
+    /// A server binary built without TLS (Valkey's PyPI wheel) makes
+    /// [`start`](Self::start) fail with [`Error::TlsUnsupported`]: a test should then
+    /// print why and skip.
+    ///
+    /// ```
+    /// use redmux_testkit::{Error, RedisServer, TlsMode};
+    /// match RedisServer::builder().tls(TlsMode::Mutual).start() {
+    ///     Ok(server) => assert!(server.url().starts_with("rediss://")),
+    ///     Err(Error::TlsUnsupported { .. }) => eprintln!("skipped: no TLS in this server"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok::<(), redmux_testkit::Error>(())
+    /// ```
+    pub fn tls(mut self, mode: TlsMode) -> Self {
+        self.tls = Some(mode);
+        self
+    }
+
+    /// Which certificate the TLS server presents (default: a valid one); the others
+    /// are for tests that a client refuses them. Needs [`tls`](Self::tls).
+    ///
+    /// ```
+    /// use redmux_testkit::{RedisServer, ServerCertificate, TlsMode};
+    /// let builder = RedisServer::builder()
+    ///     .tls(TlsMode::ServerOnly)
+    ///     .tls_certificate(ServerCertificate::OtherHost);
+    /// ```
+    pub fn tls_certificate(mut self, certificate: ServerCertificate) -> Self {
+        self.tls_certificate = certificate;
+        self
+    }
+
+    /// Starts the server and returns once it answers PING (a TLS server: once it
+    /// logs that it is ready and its port accepts connections).
     ///
     /// # Errors
     ///
     /// [`Error::BinaryNotFound`] or [`Error::BinaryUnusable`] when there is no server to
     /// run; [`Error::ServerExited`] when an argument is rejected (the message carries
-    /// the log); [`Error::StartTimeout`], [`Error::PortInUse`] or [`Error::Io`] otherwise.
+    /// the log); [`Error::TlsUnsupported`] for TLS on a server built without it;
+    /// [`Error::StartTimeout`], [`Error::PortInUse`], [`Error::Tls`] or [`Error::Io`]
+    /// otherwise.
     ///
     /// ```
     /// let server = redmux_testkit::RedisServer::builder().start()?;
@@ -143,14 +186,30 @@ impl RedisServerBuilder {
         }
         .map_err(|e| Error::io("creating a temp dir for redis-server", e))?;
         let unix_socket = self.unix_socket.then(|| dir.path().join("redis.sock"));
+        let tls_files = match self.tls {
+            Some(_) => Some(TlsFiles::generate(dir.path(), self.tls_certificate)?),
+            None => None,
+        };
+        let mut args = self.arguments(dir.path(), &version);
+        if let (Some(mode), Some(files)) = (self.tls, &tls_files) {
+            args.extend(tls_arguments(mode, files));
+        }
         let launch = Launch {
             binary,
             binary_from_env,
-            args: self.arguments(dir.path(), &version),
+            args,
             log_path: dir.path().join("redis.log"),
             stderr_path: dir.path().join("stderr.log"),
+            tls: self.tls.is_some(),
         };
-        RedisServer::launch(launch, self.port, dir, unix_socket, version)
+        match RedisServer::launch(launch, self.port, dir, unix_socket, version, tls_files) {
+            Err(Error::ServerExited { log_tail, .. })
+                if self.tls.is_some() && lacks_tls(&log_tail) =>
+            {
+                Err(Error::TlsUnsupported { log_tail })
+            }
+            other => other,
+        }
     }
 
     /// The command line, minus `--port`, which changes between attempts.
@@ -201,9 +260,54 @@ impl RedisServerBuilder {
     }
 }
 
+/// The TLS listener's arguments; `--port 0 --tls-port P` is added per attempt.
+fn tls_arguments(mode: TlsMode, files: &TlsFiles) -> Vec<String> {
+    let auth = match mode {
+        TlsMode::ServerOnly => "no",
+        TlsMode::Mutual => "yes",
+    };
+    vec![
+        "--tls-cert-file".to_owned(),
+        files.server_cert().display().to_string(),
+        "--tls-key-file".to_owned(),
+        files.server_key().display().to_string(),
+        "--tls-ca-cert-file".to_owned(),
+        files.ca().display().to_string(),
+        "--tls-auth-clients".to_owned(),
+        auth.to_owned(),
+    ]
+}
+
+/// Whether a server that died at start said it has no TLS: Valkey's wheel logs
+/// "Failed finding TLS support", a Redis built without TLS "Bad directive" on the
+/// `tls-port` line. A TLS server failing for another reason (a bad certificate)
+/// is *not* this, so its test fails rather than skips.
+fn lacks_tls(log: &str) -> bool {
+    log.contains("TLS support") || (log.contains("Bad directive") && log.contains("tls"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_tls_is_told_from_a_broken_tls_server() {
+        assert!(lacks_tls(
+            "# Missing implement of connection type tls\n# Failed finding TLS support."
+        ));
+        assert!(lacks_tls(
+            ">>> 'tls-port \"6380\"'\nBad directive or wrong number of arguments"
+        ));
+        assert!(!lacks_tls("# Failed to configure TLS: error:0A080002"));
+    }
+
+    #[test]
+    fn mutual_tls_asks_for_client_certificates() {
+        let args = tls_arguments(TlsMode::Mutual, &TlsFiles::at(Path::new("/tmp/x")));
+        assert_eq!(args[args.len() - 2..], ["--tls-auth-clients", "yes"]);
+        let args = tls_arguments(TlsMode::ServerOnly, &TlsFiles::at(Path::new("/tmp/x")));
+        assert_eq!(args[args.len() - 2..], ["--tls-auth-clients", "no"]);
+    }
 
     fn args(builder: RedisServerBuilder, version: &str) -> Vec<String> {
         builder.arguments(Path::new("/tmp/x"), version)

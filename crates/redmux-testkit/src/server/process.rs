@@ -38,7 +38,14 @@ pub(crate) struct Launch {
     /// Where the child's stdout and stderr go: config errors are printed there, before
     /// the log file is opened.
     pub(crate) stderr_path: PathBuf,
+    /// Whether the port is a TLS port (`--port 0 --tls-port P`): then readiness is
+    /// the log's "ready" line and an accepted connection, not a plaintext PING.
+    pub(crate) tls: bool,
 }
+
+/// The line a server logs once it serves (Redis 7.0: "Ready to accept
+/// connections"; 7.2 and Valkey add the listener's kind after it).
+const READY: &str = "Ready to accept connections";
 
 /// Why one attempt to start failed.
 #[derive(Debug)]
@@ -134,9 +141,15 @@ pub(crate) fn start(launch: &Launch, port: u16) -> Result<Child, StartFailure> {
         .map_err(|e| Error::io("duplicating the redis-server stderr file", e))?;
     let stderr_offset = file_len(&launch.stderr_path);
 
-    let mut child = Command::new(&launch.binary)
-        .arg("--port")
-        .arg(port.to_string())
+    let mut command = Command::new(&launch.binary);
+    match launch.tls {
+        false => command.arg("--port").arg(port.to_string()),
+        // The plaintext port off: a test can only reach the server through TLS.
+        true => command
+            .args(["--port", "0", "--tls-port"])
+            .arg(port.to_string()),
+    };
+    let mut child = command
         .args(&launch.args)
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -161,7 +174,14 @@ pub(crate) fn start(launch: &Launch, port: u16) -> Result<Child, StartFailure> {
         }
         // The second liveness check guards against a stranger on the same port
         // answering PING while our child is about to die of "address in use".
-        if answers_ping(addr) && exited(&mut child).is_none() {
+        let ready = match launch.tls {
+            false => answers_ping(addr),
+            true => {
+                read_from(&launch.log_path, log_offset).contains(READY)
+                    && TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            }
+        };
+        if ready && exited(&mut child).is_none() {
             return Ok(child);
         }
         if started.elapsed() > START_TIMEOUT {

@@ -121,7 +121,14 @@ pub(super) async fn run(
 
     let io_error = |e: std::io::Error| Error::Connect {
         addr: config.addr.to_string(),
-        reason: format!("handshake failed: {e}").into(),
+        reason: match e.kind() {
+            // What a TLS port does with a plaintext hello.
+            std::io::ErrorKind::ConnectionReset if config.tls.is_none() => {
+                format!("handshake failed: {e}; if this is a TLS port, connect with rediss://")
+                    .into()
+            }
+            _ => format!("handshake failed: {e}").into(),
+        },
     };
     writer.write_all(&out).await.map_err(io_error)?;
 

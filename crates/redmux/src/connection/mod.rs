@@ -44,6 +44,7 @@ mod handshake;
 mod heartbeat;
 mod read;
 mod reconnect;
+mod tls;
 mod transport;
 
 use std::io;
@@ -86,17 +87,22 @@ pub(crate) async fn connect(config: &Config) -> Result<Connection> {
 }
 
 async fn connect_inner(config: &Config) -> Result<Connection> {
-    let (reader, writer) = transport::open(&config.addr)
-        .await
-        .map_err(|e| Error::Connect {
-            addr: config.addr.to_string(),
-            reason: match e.kind() {
-                io::ErrorKind::ConnectionRefused => {
-                    format!("{e}: is a server listening there?").into()
-                }
-                _ => e.to_string().into(),
-            },
-        })?;
+    let tls = match &config.tls {
+        Some(settings) => Some(tls::Setup::new(settings, &config.addr)?),
+        None => None,
+    };
+    let (reader, writer) =
+        transport::open(&config.addr, tls)
+            .await
+            .map_err(|e| Error::Connect {
+                addr: config.addr.to_string(),
+                reason: match e.kind() {
+                    io::ErrorKind::ConnectionRefused => {
+                        format!("{e}: is a server listening there?").into()
+                    }
+                    _ => e.to_string().into(),
+                },
+            })?;
     let mut reader = FrameReader::new(reader, config.limits);
     let mode = handshake::run(&mut reader, &writer, config).await?;
     Ok(Connection {

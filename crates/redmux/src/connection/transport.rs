@@ -1,8 +1,10 @@
-//! The transport: one socket, TCP or Unix, split into a read half and a write half.
+//! The transport: one socket, TCP, Unix or TLS over TCP, split into a read half and
+//! a write half.
 //!
 //! The write half is shaped for the two callers that share it (the writer task and a
 //! lone caller on the fast path, never at once: the queue's write ownership decides)
-//! and for a TLS variant to come. Its primitives are "take these bytes now if you
+//! and for TLS (`tls.rs`), whose records rustls holds until the socket takes them.
+//! Its primitives are "take these bytes now if you
 //! can" ([`WriteHalf::try_write`], [`WriteHalf::try_write_vectored`]), "wait until
 //! you can take more" ([`WriteHalf::writable`]) and "do you still hold bytes you took
 //! but have not put on the wire" ([`WriteHalf::has_buffered`]); the write-everything
@@ -11,6 +13,7 @@
 //! connection module's doc for how TLS fills them in.
 
 use std::io;
+use std::sync::Arc;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -18,10 +21,15 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::{TcpStream, UnixStream, tcp, unix};
 
+use super::tls::{self, Session, TlsReader};
 use crate::config::Addr;
 
-/// Opens the socket for `addr`, tuned for request/response traffic.
-pub(crate) async fn open(addr: &Addr) -> io::Result<(ReadHalf, WriteHalf)> {
+/// Opens the socket for `addr`, tuned for request/response traffic, and runs the
+/// TLS handshake on it when `tls` is given.
+pub(crate) async fn open(
+    addr: &Addr,
+    tls: Option<tls::Setup>,
+) -> io::Result<(ReadHalf, WriteHalf)> {
     match addr {
         Addr::Tcp { host, port } => {
             let stream = TcpStream::connect((host.as_str(), *port)).await?;
@@ -31,9 +39,20 @@ pub(crate) async fn open(addr: &Addr) -> io::Result<(ReadHalf, WriteHalf)> {
                 .with_time(std::time::Duration::from_secs(60))
                 .with_interval(std::time::Duration::from_secs(10));
             socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
+            if let Some(setup) = tls {
+                let (r, w) = tls::handshake(stream, setup).await?;
+                return Ok((ReadHalf::Tls(r), WriteHalf::Tls(w)));
+            }
             let (r, w) = stream.into_split();
             Ok((ReadHalf::Tcp(r), WriteHalf::Tcp(w)))
         }
+        Addr::Unix(path) if tls.is_some() => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "TLS over a Unix socket ({}) is not supported",
+                path.display()
+            ),
+        )),
         Addr::Unix(path) => {
             let (r, w) = UnixStream::connect(path).await?.into_split();
             Ok((ReadHalf::Unix(r), WriteHalf::Unix(w)))
@@ -41,17 +60,18 @@ pub(crate) async fn open(addr: &Addr) -> io::Result<(ReadHalf, WriteHalf)> {
     }
 }
 
-/// The read half of a TCP or Unix socket.
+/// The read half of a TCP, Unix or TLS connection.
 #[derive(Debug)]
 pub(crate) enum ReadHalf {
     Tcp(tcp::OwnedReadHalf),
     Unix(unix::OwnedReadHalf),
+    Tls(TlsReader),
 }
 
 /// Reads through tokio's `AsyncRead`, so a read is one future (`read_buf`) whose
 /// every poll is one `match` here: an `async fn` choosing between two inner
 /// futures cost a state machine more per poll (callgrind: about 25 instructions a
-/// command for a lone caller). A TLS arm decrypts in its own `poll_read`.
+/// command for a lone caller). The TLS arm decrypts in its own `poll_read`.
 impl AsyncRead for ReadHalf {
     #[inline]
     fn poll_read(
@@ -62,16 +82,19 @@ impl AsyncRead for ReadHalf {
         match self.get_mut() {
             ReadHalf::Tcp(r) => Pin::new(r).poll_read(cx, buf),
             ReadHalf::Unix(r) => Pin::new(r).poll_read(cx, buf),
+            ReadHalf::Tls(r) => Pin::new(r).poll_read(cx, buf),
         }
     }
 }
 
-/// The write half of a TCP or Unix socket. Every method takes `&self`, so the writer
-/// task and a fast-path caller can hold one socket (see the module doc).
+/// The write half of a TCP, Unix or TLS connection. Every method takes `&self`, so
+/// the writer task and a fast-path caller can hold one socket (see the module doc).
 #[derive(Debug)]
 pub(crate) enum WriteHalf {
     Tcp(tcp::OwnedWriteHalf),
     Unix(unix::OwnedWriteHalf),
+    /// Shared with the read half, which feeds the same session.
+    Tls(Arc<Session>),
 }
 
 impl WriteHalf {
@@ -81,6 +104,7 @@ impl WriteHalf {
         match self {
             WriteHalf::Tcp(w) => w.try_write(buf),
             WriteHalf::Unix(w) => w.try_write(buf),
+            WriteHalf::Tls(s) => s.try_write(buf),
         }
     }
 
@@ -90,27 +114,30 @@ impl WriteHalf {
         match self {
             WriteHalf::Tcp(w) => w.try_write_vectored(bufs),
             WriteHalf::Unix(w) => w.try_write_vectored(bufs),
+            WriteHalf::Tls(s) => s.try_write_vectored(bufs),
         }
     }
 
-    /// Waits until a `try_write` may take bytes again. (A TLS variant first puts the
-    /// bytes it already took on the wire.)
+    /// Waits until a `try_write` may take bytes again. (TLS first puts the bytes it
+    /// already took on the wire.)
     pub(crate) async fn writable(&self) -> io::Result<()> {
         match self {
             WriteHalf::Tcp(w) => w.writable().await,
             WriteHalf::Unix(w) => w.writable().await,
+            WriteHalf::Tls(s) => s.writable().await,
         }
     }
 
     /// Whether bytes a `try_write` took are still held here rather than on the wire:
-    /// never for a plain socket, which takes bytes only by writing them. A TLS
-    /// variant holds the ciphertext the socket did not take; whoever wrote last must
-    /// then finish with [`WriteHalf::flush`], as the fast path does by leaving the
-    /// writer an empty rest.
+    /// never for a plain socket, which takes bytes only by writing them. TLS holds
+    /// the ciphertext the socket did not take; whoever wrote last must then finish
+    /// with [`WriteHalf::flush`], as the fast path does by leaving the writer an
+    /// empty rest.
     #[inline]
     pub(crate) fn has_buffered(&self) -> bool {
         match self {
             WriteHalf::Tcp(_) | WriteHalf::Unix(_) => false,
+            WriteHalf::Tls(s) => s.has_buffered(),
         }
     }
 
