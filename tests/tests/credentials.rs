@@ -85,7 +85,9 @@ async fn until_ok(client: &Client) {
 async fn the_provider_is_asked_again_on_every_reconnect() {
     let server = server();
     let provider = Rotating::new("app", "one");
-    let client = Client::connect_with(provider.config(&server)).await.unwrap();
+    let client = Client::connect_with(provider.config(&server))
+        .await
+        .unwrap();
     assert_eq!(provider.calls(), 1, "asked once at connect");
     assert_eq!(whoami(&client).await, "app");
 
@@ -106,7 +108,9 @@ async fn the_provider_is_asked_again_on_every_reconnect() {
 async fn a_password_rotated_on_the_server_is_picked_up_without_a_restart() {
     let server = server();
     let provider = Rotating::new("app", "one");
-    let client = Client::connect_with(provider.config(&server)).await.unwrap();
+    let client = Client::connect_with(provider.config(&server))
+        .await
+        .unwrap();
     client.set("k", "before").await.unwrap();
 
     // Rotate on the server: the old password stops working for new connections.
@@ -149,7 +153,9 @@ async fn a_password_rotated_on_the_server_is_picked_up_without_a_restart() {
 async fn reauthenticate_switches_live_connections_between_commands() {
     let server = server();
     let provider = Rotating::new("app", "one");
-    let client = Client::connect_with(provider.config(&server)).await.unwrap();
+    let client = Client::connect_with(provider.config(&server))
+        .await
+        .unwrap();
     assert_eq!(whoami(&client).await, "app");
 
     // Commands keep flowing while AUTH goes through the queue among them.

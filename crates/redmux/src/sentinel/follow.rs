@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use redmux_resp::Value;
 
-use super::Sentinels;
 use super::ask::{self, parse_switch};
+use super::locate::Sentinels;
 use crate::command::cmd;
 use crate::connection::{self, Connection};
 
