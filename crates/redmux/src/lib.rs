@@ -25,6 +25,8 @@
 //! | [`pubsub`] | [`Subscription`]s sharing one subscriber connection; SPUBLISH, PUBSUB |
 //! | [`work_queue`] | [`WorkQueue`]: LPUSH + a PUBLISH wake-up, in place of blocking pops |
 //! | [`config`] | [`Config`] and URL parsing |
+//! | [`sentinel`] | [`SentinelConfig`]; every dial asks the sentinels for the primary, `+switch-master` followed |
+//! | [`credentials`] | [`CredentialsProvider`], asked at every handshake; `Client::reauthenticate` |
 //! | [`error`] | [`Error`], matchable, with whether the command was sent |
 //! | [`stats`] | [`Stats`], the counters |
 //! | `trace` (private) | the opt-in `tracing` spans ([`Config::tracing`]), after OpenTelemetry's database conventions |
