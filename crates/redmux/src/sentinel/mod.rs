@@ -6,10 +6,10 @@
 //! | `settings.rs` | [`SentinelConfig`]: the sentinels, the service, their credentials |
 //! | `ask.rs` | one round trip to one sentinel: `GET-MASTER-ADDR-BY-NAME` and `SENTINELS` |
 //! | `follow.rs` | a subscription to `+switch-master` on one sentinel |
-//! | `locate.rs` | [`attach`]: the state the client's connections share, and the `locate` closure the connection layer calls before each dial |
+//! | `locate.rs` | `attach`: the state the client's connections share, and the `locate` closure the connection layer calls before each dial |
 //! | this file | the map above and the re-exports |
 //!
-//! How it fits: [`attach`] puts a `locate` closure in the client's [`Config`]. The
+//! How it fits: `attach` puts a `locate` closure in the client's [`Config`](crate::Config). The
 //! connection layer calls it before every dial (first connect, every reconnect of
 //! the multiplexer and the subscriber, every dedicated connection), and its
 //! handshake sends `ROLE` to the node it names and refuses one that is not
