@@ -122,6 +122,21 @@ pub enum Error {
         state: String,
     },
 
+    /// The sentinels of a [`RedisSentinelSet`](crate::RedisSentinelSet) did not come
+    /// to agree (on the replica and each other, or on a new primary) in time.
+    #[error(
+        "the sentinel set did not settle after {what} within {waited:?}: {state}; \
+         a heavily loaded machine, or a process that died (see its log)"
+    )]
+    SentinelNotSettled {
+        /// What was done before waiting, e.g. "a kill of the primary".
+        what: String,
+        /// How long the kit waited.
+        waited: Duration,
+        /// The last thing that was still wrong.
+        state: String,
+    },
+
     /// A cluster helper was asked for something the cluster cannot do: a node index
     /// out of range, a failover on a primary, a fault on the shared cluster.
     #[error("{message}")]

@@ -17,6 +17,10 @@
 //!   [`begin_migration`](RedisCluster::begin_migration)) each wait for agreement again
 //!   and report the time taken. [`RedisCluster::shared`] is one cluster per process for
 //!   the tests that leave it alone.
+//! - `sentinel`: [`RedisSentinelSet`]: a primary, a replica and three sentinels, ready
+//!   once the sentinels know the replica and each other (about 10 s);
+//!   [`kill_primary`](RedisSentinelSet::kill_primary) waits for the failover and
+//!   reports how long it took.
 //! - `wire`: [`RawConnection`], a tiny blocking RESP client, and its [`Reply`]: how
 //!   the kit talks to cluster nodes, and how a test looks at one node directly.
 //! - `tls`: [`TlsFiles`], certificates made at test time with rcgen (a CA, server
@@ -59,6 +63,7 @@
 mod cluster;
 mod error;
 mod proxy;
+mod sentinel;
 mod server;
 mod tls;
 mod wire;
@@ -69,6 +74,7 @@ pub use cluster::{
 };
 pub use error::Error;
 pub use proxy::{CutMode, FaultProxy};
+pub use sentinel::{DOWN_AFTER, Failover, RedisSentinelSet, SENTINEL_SERVICE};
 pub use server::{RedisServer, RedisServerBuilder};
 pub use tls::{ServerCertificate, TlsFiles, TlsMode};
 pub use wire::{RawConnection, Reply};

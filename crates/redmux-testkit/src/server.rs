@@ -5,7 +5,7 @@
 //! `Arc` with the code that kills and restarts it.
 
 mod builder;
-mod process;
+pub(crate) mod process;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

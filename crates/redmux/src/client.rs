@@ -116,8 +116,15 @@ impl Client {
     /// let client = redmux::Client::connect_with(config).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn connect_with(config: Config) -> Result<Client> {
+    pub async fn connect_with(mut config: Config) -> Result<Client> {
         config.check()?;
+        if config.sentinel.is_some() {
+            // Every connection asks the sentinels for the primary before it dials;
+            // `addr` names the one found now (for `nodes()` and logs).
+            crate::sentinel::attach_and_locate(&mut config).await?;
+            let (shared, _) = mux::start(config).await?;
+            return Ok(Client::with_router(Router::standalone(shared)));
+        }
         // The first seed that answers; its HELLO says whether it is a cluster node.
         let mut last_error = None;
         let seeds = std::iter::once(config.addr.clone()).chain(config.seeds.iter().cloned());
@@ -164,13 +171,14 @@ impl Client {
     /// client.set("started", "yes").await?;
     /// # Ok(()) }
     /// ```
-    pub fn connect_lazy(config: Config) -> Result<Client> {
+    pub fn connect_lazy(mut config: Config) -> Result<Client> {
         config.check()?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(crate::Error::config(
                 "Client::connect_lazy must be called within a tokio runtime (it starts the client's tasks)",
             ));
         }
+        crate::sentinel::attach(&mut config)?;
         Ok(Client::with_router(Router::standalone(mux::start_lazy(
             config,
         ))))

@@ -5,12 +5,23 @@
 pub(crate) mod tls;
 
 use std::fmt;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redmux_resp::Limits;
 
+use crate::credentials::CredentialsProvider;
 use crate::error::{Error, Result};
+use crate::sentinel::SentinelConfig;
+
+/// Where to dial, asked again before every connect (the sentinels' current
+/// primary). Set by the client when [`Config::sentinel`] is, never by hand: a
+/// closure, so the connection layer calls it without knowing sentinels.
+pub(crate) type Locate =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Addr>> + Send>> + Send + Sync>;
 
 pub use tls::TlsConfig;
 
@@ -128,6 +139,17 @@ pub struct Config {
     /// config.tls = Some(redmux::TlsConfig::new().ca_file("ca.crt"));
     /// ```
     pub tls: Option<TlsConfig>,
+    /// Sentinel: the sentinels to ask for the primary, and its service name
+    /// (`redis+sentinel://h1:p1,h2:p2/mymaster` in a URL). When set, `addr` is
+    /// ignored at connect: every connect and reconnect asks the sentinels.
+    pub sentinel: Option<SentinelConfig>,
+    /// Asked for the user name and password at every connect and reconnect, in
+    /// place of `username` and `password` (rotating tokens). See
+    /// [`crate::CredentialsProvider`].
+    pub credentials: Option<Arc<dyn CredentialsProvider>>,
+    /// Set from `sentinel` by the client: what the connection layer asks for the
+    /// address before each dial.
+    pub(crate) locate: Option<Locate>,
 }
 
 /// How a broken connection is rebuilt: exponential backoff with jitter.
@@ -197,6 +219,9 @@ impl Default for Config {
             dead_link_timeout: Duration::from_secs(15),
             tracing: false,
             tls: None,
+            sentinel: None,
+            credentials: None,
+            locate: None,
         }
     }
 }
@@ -221,6 +246,11 @@ impl fmt::Debug for Config {
             .field("dead_link_timeout", &self.dead_link_timeout)
             .field("tracing", &self.tracing)
             .field("tls", &self.tls)
+            .field("sentinel", &self.sentinel)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "<provider>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -233,8 +263,12 @@ impl Config {
     ///   [`TlsConfig`] (system roots, the host as server name); set
     ///   [`Config::tls`] afterwards for a CA file or a client certificate
     /// - `redis+unix:///path/to/socket[?db=N&options]` (also `unix://`)
+    /// - `redis+sentinel://[user[:password]@]h1:p1,h2:p2,h3:p3/service[/db][?options]`
+    ///   (also `valkey+sentinel://`): the primary the sentinels name; the user and
+    ///   password are the data nodes', the sentinels' own are options.
     ///
-    /// Options: `protocol=resp2|resp3`, `client_name=NAME` (or `name=`), `db=N`.
+    /// Options: `protocol=resp2|resp3`, `client_name=NAME` (or `name=`), `db=N`;
+    /// with sentinel, `sentinel_username=` and `sentinel_password=`.
     /// User and password may be percent-encoded.
     ///
     /// # Errors
@@ -265,7 +299,8 @@ impl Config {
         };
         let mut config = Config::default();
         match scheme.to_ascii_lowercase().as_str() {
-            "redis" | "valkey" => parse_tcp(rest, &mut config)?,
+            "redis" | "valkey" => parse_tcp(rest, &mut config, 6379)?,
+            "redis+sentinel" | "valkey+sentinel" => parse_sentinel(rest, &mut config)?,
             "redis+unix" | "unix" | "valkey+unix" => {
                 if rest.is_empty() {
                     return Err(Error::config("unix URL has no socket path"));
@@ -273,7 +308,7 @@ impl Config {
                 config.addr = Addr::Unix(PathBuf::from(percent_decode(rest, "socket path")?));
             }
             "rediss" | "valkeys" => {
-                parse_tcp(rest, &mut config)?;
+                parse_tcp(rest, &mut config, 6379)?;
                 config.tls = Some(TlsConfig::new());
             }
             other => {
@@ -315,7 +350,7 @@ impl Config {
     }
 }
 
-fn parse_tcp(rest: &str, config: &mut Config) -> Result<()> {
+fn parse_tcp(rest: &str, config: &mut Config, default_port: u16) -> Result<()> {
     let (authority, path) = match rest.split_once('/') {
         Some((a, p)) => (a, p),
         None => (rest, ""),
@@ -343,17 +378,46 @@ fn parse_tcp(rest: &str, config: &mut Config) -> Result<()> {
     let mut hosts = host_port.split(',');
     let host_port = hosts.next().unwrap_or_default();
     for seed in hosts {
-        config.seeds.push(parse_host_port(seed)?);
+        config.seeds.push(parse_host_port(seed, default_port)?);
     }
-    config.addr = parse_host_port(host_port)?;
+    config.addr = parse_host_port(host_port, default_port)?;
     if !path.is_empty() {
         config.db = parse_db(path)?;
     }
     Ok(())
 }
 
-/// `host`, `host:port` or `[v6]:port`, the port 6379 when not given.
-fn parse_host_port(host_port: &str) -> Result<Addr> {
+/// `h1:p1,h2:p2/service[/db]`: the sentinels, then the service they watch.
+fn parse_sentinel(rest: &str, config: &mut Config) -> Result<()> {
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (service, db) = match path.split_once('/') {
+        Some((service, db)) => (service, Some(db)),
+        None => (path, None),
+    };
+    if service.is_empty() {
+        return Err(Error::config(
+            "sentinel URL has no service name: expected redis+sentinel://h1:p1,h2:p2/mymaster",
+        ));
+    }
+    // A sentinel listens on 26379 unless told otherwise.
+    parse_tcp(authority, config, 26379)?;
+    let sentinels = std::iter::once(config.addr.clone())
+        .chain(config.seeds.drain(..))
+        .filter_map(|addr| match addr {
+            Addr::Tcp { host, port } => Some((host, port)),
+            Addr::Unix(_) => None,
+        })
+        .collect();
+    let service = percent_decode(service, "service name")?;
+    config.sentinel = Some(SentinelConfig::new(sentinels, service));
+    if let Some(db) = db.filter(|db| !db.is_empty()) {
+        config.db = parse_db(db)?;
+    }
+    Ok(())
+}
+
+/// `host`, `host:port` or `[v6]:port`, the port `default_port` when not given.
+fn parse_host_port(host_port: &str, default_port: u16) -> Result<Addr> {
     let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
         let (host, after) = v6
             .split_once(']')
@@ -370,7 +434,7 @@ fn parse_host_port(host_port: &str) -> Result<Addr> {
     }
     let port =
         match port {
-            None => 6379,
+            None => default_port,
             Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
                 Error::config(format!("invalid port {p:?} in URL: expected 1-65535"))
             })?,
@@ -410,6 +474,17 @@ fn parse_query(query: &str, config: &mut Config) -> Result<()> {
                 }
             }
             "client_name" | "name" => config.client_name = Some(value),
+            "sentinel_username" | "sentinel_password" => {
+                let Some(sentinel) = config.sentinel.as_mut() else {
+                    return Err(Error::config(format!(
+                        "URL option {key:?} needs a redis+sentinel:// URL"
+                    )));
+                };
+                match key {
+                    "sentinel_username" => sentinel.username = Some(value),
+                    _ => sentinel.password = Some(value),
+                }
+            }
             other => {
                 return Err(Error::config(format!(
                     "unknown URL option {other:?}: expected db, protocol or client_name"
@@ -520,5 +595,33 @@ mod tests {
         assert!(err("redis://[::1:80").contains("']'"));
         assert!(err("rediss://h:x").contains("port"));
         assert!(!err("redis://u:hunter2@h:x").contains("hunter2"));
+        assert!(err("redis+sentinel://h:1,h:2").contains("service name"));
+        assert!(err("redis://h?sentinel_password=x").contains("sentinel"));
+    }
+
+    #[test]
+    fn sentinel_forms() {
+        let c = Config::from_url(
+            "valkey+sentinel://u:p@a:26379,b:26380,[::1]/my%20svc/3?sentinel_password=s",
+        )
+        .unwrap();
+        let sentinel = c.sentinel.unwrap();
+        assert_eq!(
+            sentinel.sentinels,
+            vec![
+                ("a".to_string(), 26379),
+                ("b".to_string(), 26380),
+                ("::1".to_string(), 26379)
+            ]
+        );
+        assert_eq!(sentinel.service_name, "my svc");
+        assert_eq!(sentinel.password.as_deref(), Some("s"));
+        assert_eq!((c.db, c.password.as_deref()), (3, Some("p")));
+        assert!(c.seeds.is_empty());
+        let c = Config::from_url("redis+sentinel://a:1/m").unwrap();
+        assert_eq!(
+            (c.db, c.sentinel.map(|s| s.service_name)),
+            (0, Some("m".into()))
+        );
     }
 }

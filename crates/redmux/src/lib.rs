@@ -25,6 +25,8 @@
 //! | [`pubsub`] | [`Subscription`]s sharing one subscriber connection; SPUBLISH, PUBSUB |
 //! | [`work_queue`] | [`WorkQueue`]: LPUSH + a PUBLISH wake-up, in place of blocking pops |
 //! | [`config`] | [`Config`], [`TlsConfig`] and URL parsing |
+//! | [`sentinel`] | [`SentinelConfig`]; every dial asks the sentinels for the primary, `+switch-master` followed |
+//! | [`credentials`] | [`CredentialsProvider`], asked at every handshake; `Client::reauthenticate` |
 //! | [`error`] | [`Error`], matchable, with whether the command was sent |
 //! | [`stats`] | [`Stats`], the counters |
 //! | `trace` (private) | the opt-in `tracing` spans ([`Config::tracing`]), after OpenTelemetry's database conventions |
@@ -102,6 +104,7 @@ pub mod command;
 mod commands;
 pub mod config;
 mod connection;
+pub mod credentials;
 pub mod dedicated;
 pub mod error;
 pub mod from_value;
@@ -114,6 +117,7 @@ mod refusal;
 pub mod request;
 mod router;
 pub mod script;
+pub mod sentinel;
 mod state;
 pub mod stats;
 mod subscriber;
@@ -135,6 +139,7 @@ pub use commands::{
 pub use commands::{Expiry, KeyType, Scan, ScanOptions, SetOptions, Side, ZAddOptions, ZRange};
 pub use commands::{FunctionInfo, FunctionListOptions, LibraryInfo};
 pub use config::{Addr, BacklogPolicy, Config, Protocol, ReconnectPolicy, TlsConfig};
+pub use credentials::{Credentials, CredentialsFuture, CredentialsProvider};
 pub use dedicated::DedicatedConnection;
 pub use error::{CommandStatus, Error, Result, ServerError, TimeoutDiagnostics};
 pub use from_value::FromValue;
@@ -145,6 +150,7 @@ pub use pubsub::{Message, Subscription};
 pub use redmux_resp::{Arg, ArgError, Limits, Oversize, ToArg, Value};
 pub use request::{Commands, Flags, Request, Response};
 pub use script::{FunctionCall, Invocation, Script, ScriptCall, ScriptResponse};
+pub use sentinel::SentinelConfig;
 pub use state::ConnectionState;
 pub use stats::{NodeInfo, Stats};
 pub use transaction::{AbortReason, Comparison, Condition, Transaction, TransactionOutcome};

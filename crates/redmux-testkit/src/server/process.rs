@@ -277,7 +277,7 @@ fn file_len(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn spawn_error(binary: &Path, from_env: bool, source: io::Error) -> Error {
+pub(crate) fn spawn_error(binary: &Path, from_env: bool, source: io::Error) -> Error {
     match (from_env, source.kind()) {
         (false, io::ErrorKind::NotFound) => Error::BinaryNotFound,
         (true, _) => Error::BinaryUnusable {

@@ -24,6 +24,8 @@ enum Step {
     /// without switching protocol; servers before 6.0 lack it.
     Describe,
     Ping,
+    /// `ROLE`, on a server the sentinels named: it must say `master`.
+    Role,
 }
 
 /// What kind of server answered the handshake, from `HELLO`'s `mode` field.
@@ -62,6 +64,15 @@ impl ServerMode {
     }
 }
 
+/// Whether a `ROLE` reply says `master`.
+fn is_primary(reply: &Value) -> bool {
+    let first = match reply {
+        Value::Array(items) => items.first(),
+        _ => None,
+    };
+    matches!(first, Some(Value::BulkString(b) | Value::SimpleString(b)) if b.eq_ignore_ascii_case(b"master"))
+}
+
 /// Sends every handshake command in one write and checks every reply: one round trip.
 pub(super) async fn run(
     reader: &mut FrameReader,
@@ -79,17 +90,21 @@ pub(super) async fn run(
         out.extend_from_slice(&cmd.finish());
         steps.push(step);
     };
-    let user = config.username.as_deref().unwrap_or("default");
-    match (config.protocol, &config.password) {
-        (Protocol::Resp3, Some(password)) => push(
-            &mut out,
-            Step::Hello,
-            &[&"HELLO", &"3", &"AUTH", &user, password],
-        ),
+    // Asked at every connect: a rotated token is picked up by the next reconnect.
+    let credentials = crate::credentials::current(config).await?;
+    match (config.protocol, &credentials) {
+        (Protocol::Resp3, Some(c)) => {
+            let user = c.username.as_deref().unwrap_or("default");
+            push(
+                &mut out,
+                Step::Hello,
+                &[&"HELLO", &"3", &"AUTH", &user, &c.password],
+            )
+        }
         (Protocol::Resp3, None) => push(&mut out, Step::Hello, &[&"HELLO", &"3"]),
-        (Protocol::Resp2, Some(password)) => match &config.username {
-            Some(user) => push(&mut out, Step::Auth, &[&"AUTH", user, password]),
-            None => push(&mut out, Step::Auth, &[&"AUTH", password]),
+        (Protocol::Resp2, Some(c)) => match &c.username {
+            Some(user) => push(&mut out, Step::Auth, &[&"AUTH", user, &c.password]),
+            None => push(&mut out, Step::Auth, &[&"AUTH", &c.password]),
         },
         (Protocol::Resp2, None) => {}
     }
@@ -118,6 +133,11 @@ pub(super) async fn run(
         push(&mut out, Step::Describe, &[&"HELLO"]);
     }
     push(&mut out, Step::Ping, &[&"PING"]);
+    if config.sentinel.is_some() {
+        // The sentinels may name a node that has just been demoted, or not yet
+        // promoted: refuse it, and the reconnect loop asks them again.
+        push(&mut out, Step::Role, &[&"ROLE"]);
+    }
 
     let io_error = |e: std::io::Error| Error::Connect {
         addr: config.addr.to_string(),
@@ -152,6 +172,12 @@ pub(super) async fn run(
             if matches!(step, Step::Hello | Step::Describe) {
                 mode = ServerMode::of_hello(&reply);
             }
+            if step == Step::Role && !is_primary(&reply) {
+                return Err(Error::Connect {
+                    addr: config.addr.to_string(),
+                    reason: "the sentinels named this node, but its ROLE is not master (a failover in progress); asking them again".into(),
+                });
+            }
             continue;
         };
         let error = ServerError::parse(line);
@@ -174,7 +200,7 @@ pub(super) async fn run(
             Step::Ping if error.code() == "NOAUTH" => {
                 return Err(Error::Auth(error));
             }
-            Step::Select | Step::SetName | Step::Ping => {
+            Step::Select | Step::SetName | Step::Ping | Step::Role => {
                 return Err(Error::Connect {
                     addr: config.addr.to_string(),
                     reason: format!("handshake failed at {step:?}: {error}").into(),

@@ -72,7 +72,20 @@ pub(crate) struct Connection {
 }
 
 /// Opens a connection and runs the handshake, all within `config.connect_timeout`.
+///
+/// With `config.locate` set (sentinel), the address is asked for first, on every
+/// call: a reconnect dials whatever node is the primary now.
 pub(crate) async fn connect(config: &Config) -> Result<Connection> {
+    let located;
+    let config = match &config.locate {
+        None => config,
+        Some(locate) => {
+            let mut target = config.clone();
+            target.addr = locate().await?;
+            located = target;
+            &located
+        }
+    };
     match tokio::time::timeout(config.connect_timeout, connect_inner(config)).await {
         Ok(result) => result,
         Err(_) => Err(Error::Connect {
