@@ -35,8 +35,8 @@ pub use slot::{SLOTS, hash_tag_for_slot, key_slot};
 pub use start::RedisClusterBuilder;
 pub use topology::Role;
 
-use crate::Error;
 use crate::wire::Reply;
+use crate::{Error, TlsFiles};
 use topology::Topology;
 use watchdog::Watchdog;
 
@@ -88,6 +88,8 @@ pub struct RedisCluster {
     /// What every live node last agreed on.
     topology: Mutex<Topology>,
     next_prefix: AtomicU64,
+    /// The certificates of a cluster started with [`RedisClusterBuilder::tls`].
+    tls: Option<TlsFiles>,
     /// Dropped after the nodes: it then only removes the directories.
     _watchdog: Option<Watchdog>,
     /// Holds every node's directory; declared last, so removed after the nodes died.
@@ -227,6 +229,36 @@ impl RedisCluster {
     pub fn seeds_url(&self) -> String {
         let seeds: Vec<String> = self.addrs().iter().map(ToString::to_string).collect();
         format!("redis://{}", seeds.join(","))
+    }
+
+    /// Every node's TLS port as seeds in one URL, `rediss://127.0.0.1:p0,...`, for a
+    /// cluster started with [`RedisClusterBuilder::tls`]; `None` otherwise.
+    ///
+    /// ```no_run
+    /// let cluster = redmux_testkit::RedisCluster::builder().tls().start()?;
+    /// assert!(cluster.tls_seeds_url().unwrap().starts_with("rediss://127.0.0.1:"));
+    /// # Ok::<(), redmux_testkit::Error>(())
+    /// ```
+    pub fn tls_seeds_url(&self) -> Option<String> {
+        self.tls.as_ref()?;
+        let seeds: Vec<String> = self
+            .addrs()
+            .iter()
+            .map(|a| format!("{}:{}", a.ip(), a.port() + start::TLS_PORT_OFFSET))
+            .collect();
+        Some(format!("rediss://{}", seeds.join(",")))
+    }
+
+    /// The CA and certificates of a cluster started with [`RedisClusterBuilder::tls`]
+    /// (trust [`TlsFiles::ca`]); `None` otherwise.
+    ///
+    /// ```no_run
+    /// let cluster = redmux_testkit::RedisCluster::builder().tls().start()?;
+    /// assert!(cluster.tls_files().unwrap().ca().exists());
+    /// # Ok::<(), redmux_testkit::Error>(())
+    /// ```
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
     }
 
     /// Every node's address, in index order.

@@ -18,7 +18,7 @@ use super::slot::SLOTS;
 use super::topology::{self, Role, Topology};
 use super::watchdog::Watchdog;
 use super::{ClusterNode, RedisCluster};
-use crate::{Error, RedisServer};
+use crate::{Error, RedisServer, ServerCertificate, TlsFiles};
 
 /// Node ports come from here. A node's cluster bus listens on its port + 10,000, and
 /// both must stay below 32,768, where the kernel starts handing out ephemeral ports
@@ -27,6 +27,10 @@ const PORT_RANGE: std::ops::Range<u16> = 20_000..22_000;
 
 /// The bus port's offset from the node's port.
 const BUS_PORT_OFFSET: u16 = 10_000;
+
+/// A node's TLS port's offset from its port, for a cluster started with
+/// [`RedisClusterBuilder::tls`]; below the bus ports and the ephemeral ones.
+pub(crate) const TLS_PORT_OFFSET: u16 = 3_000;
 
 /// How many port ranges to try when one is taken before the nodes bind it.
 const PORT_ATTEMPTS: usize = 5;
@@ -63,6 +67,7 @@ pub struct RedisClusterBuilder {
     replicas_per_primary: usize,
     node_timeout: Duration,
     extra_args: Vec<String>,
+    tls: Option<ServerCertificate>,
 }
 
 impl Default for RedisClusterBuilder {
@@ -73,6 +78,7 @@ impl Default for RedisClusterBuilder {
             replicas_per_primary: 1,
             node_timeout: Duration::from_millis(500),
             extra_args: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -149,6 +155,37 @@ impl RedisClusterBuilder {
     /// let cluster = redmux_testkit::RedisCluster::builder().start()?;
     /// # Ok::<(), redmux_testkit::Error>(())
     /// ```
+    /// Each node also serves TLS on its port + 3,000, with `tls-cluster` and
+    /// `tls-replication` on (the bus and replication are TLS too) and one CA for all
+    /// (made at start in the cluster's dir: [`RedisCluster::tls_files`]). The kit keeps
+    /// talking to the plaintext ports; clients use [`RedisCluster::tls_seeds_url`].
+    /// Needs a server built with TLS (Debian's redis-server; not Valkey's PyPI wheel,
+    /// where [`start`](Self::start) fails with [`Error::TlsUnsupported`]).
+    ///
+    /// ```no_run
+    /// let cluster = redmux_testkit::RedisCluster::builder().tls().start()?;
+    /// assert!(cluster.tls_seeds_url().unwrap().starts_with("rediss://"));
+    /// # Ok::<(), redmux_testkit::Error>(())
+    /// ```
+    pub fn tls(self) -> Self {
+        self.tls_certificate(ServerCertificate::Valid)
+    }
+
+    /// [`tls`](Self::tls), every node presenting this certificate: the wrong ones
+    /// are for tests that a client refuses them, or names them itself.
+    ///
+    /// ```no_run
+    /// use redmux_testkit::{RedisCluster, ServerCertificate};
+    /// let cluster = RedisCluster::builder()
+    ///     .tls_certificate(ServerCertificate::OtherHost)
+    ///     .start()?;
+    /// # Ok::<(), redmux_testkit::Error>(())
+    /// ```
+    pub fn tls_certificate(mut self, certificate: ServerCertificate) -> Self {
+        self.tls = Some(certificate);
+        self
+    }
+
     pub fn start(self) -> Result<RedisCluster, Error> {
         let count = self.primaries * (1 + self.replicas_per_primary);
         if self.primaries == 0 || count > 200 {
@@ -175,7 +212,11 @@ impl RedisClusterBuilder {
                 tracing::warn!("no cluster watchdog (sh failed: {e}); nodes may outlive a crash")
             })
             .ok();
-        let servers = self.spawn_nodes(count, &root_path)?;
+        let tls = match self.tls {
+            Some(certificate) => Some(TlsFiles::generate(&root_path, certificate)?),
+            None => None,
+        };
+        let servers = self.spawn_nodes(count, &root_path, tls.as_ref())?;
         let mut ids = Vec::with_capacity(count);
         for server in &servers {
             ids.push(fetch_id(server)?);
@@ -203,6 +244,7 @@ impl RedisClusterBuilder {
             shared: false,
             topology: Mutex::new(Topology::default()),
             next_prefix: AtomicU64::new(0),
+            tls,
             _watchdog: watchdog,
             _root: root,
         };
@@ -211,7 +253,12 @@ impl RedisClusterBuilder {
 
     /// Spawns every node on consecutive ports, in parallel (each start is mostly
     /// waiting), moving to other ports if some are taken.
-    fn spawn_nodes(&self, count: usize, root: &std::path::Path) -> Result<Vec<RedisServer>, Error> {
+    fn spawn_nodes(
+        &self,
+        count: usize,
+        root: &std::path::Path,
+        tls: Option<&TlsFiles>,
+    ) -> Result<Vec<RedisServer>, Error> {
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
             let base = free_port_range(count)?;
@@ -219,7 +266,7 @@ impl RedisClusterBuilder {
                 let handles: Vec<_> = (0..count)
                     .map(|i| {
                         let port = base + u16::try_from(i).unwrap_or(0);
-                        scope.spawn(move || self.node_builder(root).port(port).start())
+                        scope.spawn(move || self.node_builder(root, port, tls).port(port).start())
                     })
                     .collect();
                 handles
@@ -246,8 +293,38 @@ impl RedisClusterBuilder {
         }))
     }
 
-    fn node_builder(&self, root: &std::path::Path) -> crate::RedisServerBuilder {
+    fn node_builder(
+        &self,
+        root: &std::path::Path,
+        port: u16,
+        tls: Option<&TlsFiles>,
+    ) -> crate::RedisServerBuilder {
         let mut builder = RedisServer::builder().temp_parent(root);
+        if let Some(files) = tls {
+            let path = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+            for arg in [
+                "--tls-port".to_owned(),
+                (port + TLS_PORT_OFFSET).to_string(),
+                // With tls-cluster the bus would follow the TLS port (+10,000);
+                // kept where MEET and the port check expect it.
+                "--cluster-port".to_owned(),
+                (port + BUS_PORT_OFFSET).to_string(),
+                "--tls-cert-file".to_owned(),
+                path(files.server_cert()),
+                "--tls-key-file".to_owned(),
+                path(files.server_key()),
+                "--tls-ca-cert-file".to_owned(),
+                path(files.ca()),
+                "--tls-auth-clients".to_owned(),
+                "no".to_owned(),
+                "--tls-cluster".to_owned(),
+                "yes".to_owned(),
+                "--tls-replication".to_owned(),
+                "yes".to_owned(),
+            ] {
+                builder = builder.arg(arg);
+            }
+        }
         let timeout = self.node_timeout.as_millis().max(1).to_string();
         for arg in [
             "--cluster-enabled",
@@ -453,6 +530,7 @@ fn free_port_range(count: usize) -> Result<u16, Error> {
         let free = (base..base + count).all(|port| {
             TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
                 && TcpListener::bind((Ipv4Addr::LOCALHOST, port + BUS_PORT_OFFSET)).is_ok()
+                && TcpListener::bind((Ipv4Addr::LOCALHOST, port + TLS_PORT_OFFSET)).is_ok()
         });
         if free {
             return Ok(base);

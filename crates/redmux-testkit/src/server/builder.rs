@@ -204,7 +204,8 @@ impl RedisServerBuilder {
         };
         match RedisServer::launch(launch, self.port, dir, unix_socket, version, tls_files) {
             Err(Error::ServerExited { log_tail, .. })
-                if self.tls.is_some() && lacks_tls(&log_tail) =>
+                if (self.tls.is_some() || self.extra_args.iter().any(|a| a == "--tls-port"))
+                    && lacks_tls(&log_tail) =>
             {
                 Err(Error::TlsUnsupported { log_tail })
             }

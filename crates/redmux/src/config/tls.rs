@@ -46,11 +46,17 @@ pub struct TlsConfig {
     pub(crate) roots: Roots,
     pub(crate) client_cert: Option<ClientCert>,
     pub(crate) server_name: Option<String>,
+    /// The user's names per node (`server_name_for`), asked before `server_name`.
+    pub(crate) names: Option<NameFor>,
     pub(crate) verify: Verify,
     /// The rustls configuration built from the settings above, shared by the
     /// clones of this value; every setter starts a fresh one.
     pub(crate) built: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
 }
+
+/// A user's mapping from a node's address (host, port) to the name its certificate
+/// is checked against.
+pub(crate) type NameFor = Arc<dyn Fn(&str, u16) -> Option<String> + Send + Sync>;
 
 /// Which certificates the server's must chain to.
 #[derive(Clone, Debug, Default)]
@@ -151,6 +157,36 @@ impl TlsConfig {
         self.with(|t| t.server_name = Some(name))
     }
 
+    /// Names each node's certificate from its address: `f(host, port)` is asked
+    /// before every TLS connection, and its answer (when `Some`) is the name sent as
+    /// SNI and checked, ahead of a cluster node's announced hostname and of
+    /// [`server_name`](Self::server_name). For a cluster whose nodes are reached by
+    /// IP address (or through tunnels) and each hold a certificate for its own name.
+    ///
+    /// A cluster node with no name from `f` is checked against the hostname it
+    /// announces (`cluster-announce-hostname`, in `CLUSTER SLOTS`), if any, then
+    /// against the address it is reached at.
+    ///
+    /// ```
+    /// let tls = redmux::TlsConfig::new().server_name_for(|host, port| match port {
+    ///     7000 => Some("node-a.redis.internal".to_owned()),
+    ///     7001 => Some("node-b.redis.internal".to_owned()),
+    ///     _ => None, // the announced hostname, or the host itself
+    /// });
+    /// ```
+    pub fn server_name_for(
+        self,
+        f: impl Fn(&str, u16) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        let f: NameFor = Arc::new(f);
+        // Names are given to each handshake, not to the rustls configuration:
+        // what was built stays shared.
+        TlsConfig {
+            names: Some(f),
+            ..self
+        }
+    }
+
     /// **Insecure.** Accepts a certificate that chains to a trusted root and is in
     /// its validity period but names another host. Anyone holding *any* certificate
     /// from a trusted CA can then pose as the server. Logged at warn on every
@@ -208,6 +244,7 @@ impl fmt::Debug for TlsConfig {
             .field("roots", &self.roots)
             .field("client_cert", &client_cert)
             .field("server_name", &self.server_name)
+            .field("server_name_for", &self.names.as_ref().map(|_| "<fn>"))
             .field("verify", &self.verify)
             .finish_non_exhaustive()
     }

@@ -74,7 +74,11 @@ impl Setup {
     /// [`Error::Config`] for a file that cannot be read or a bad server name.
     pub(super) fn new(settings: &TlsConfig, addr: &Addr) -> Result<Setup> {
         let config = settings.rustls_config()?;
-        let host = match (addr, &settings.server_name) {
+        let mapped = match (addr, &settings.names) {
+            (Addr::Tcp { host, port }, Some(name_for)) => name_for(host, *port),
+            _ => None,
+        };
+        let host = match (addr, mapped.as_ref().or(settings.server_name.as_ref())) {
             (_, Some(name)) => name.as_str(),
             (Addr::Tcp { host, .. }, None) => host.as_str(),
             (Addr::Unix(_), None) => "localhost",

@@ -61,6 +61,9 @@ pub(crate) struct Cluster {
     /// Every node ever connected, by address: a node that leaves the map keeps
     /// its multiplexer (it may come back as a replica, or with the map).
     nodes: Mutex<HashMap<NodeAddr, Arc<Shared>>>,
+    /// The hostname each node announces, for TLS to check its certificate against
+    /// (see `TlsConfig::server_name_for`).
+    hostnames: Mutex<HashMap<NodeAddr, String>>,
     /// Wakes the refresh task.
     wake: Arc<Notify>,
     /// Bumped after every refresh, whether it changed the map or not.
@@ -102,6 +105,7 @@ impl Cluster {
             specs,
             map: RwLock::new(Arc::new(SlotMap::default())),
             nodes: Mutex::new(HashMap::new()),
+            hostnames: Mutex::new(HashMap::new()),
             wake: Arc::new(Notify::new()),
             generation: watch::channel(0).0,
             changes: watch::channel(0).0,
@@ -223,6 +227,10 @@ impl Cluster {
             host: addr.0.clone(),
             port: addr.1,
         };
+        if let (Some(tls), Some(name)) = (&mut config.tls, self.hostnames.lock().get(addr)) {
+            // The user's `server_name_for` is still asked first, at the handshake.
+            tls.server_name = Some(name.clone());
+        }
         let (node, _) = mux::start(config).await?;
         // Another caller may have connected it meanwhile: keep the first.
         let mut nodes = self.nodes.lock();
@@ -292,6 +300,9 @@ impl Cluster {
             let Some(topology) = Topology::from_cluster_slots(&reply, &addr) else {
                 continue;
             };
+            self.hostnames
+                .lock()
+                .extend(topology::announced_hostnames(&reply, &addr));
             let complete = topology.is_complete();
             if best
                 .as_ref()

@@ -94,6 +94,44 @@ impl Topology {
     }
 }
 
+/// The hostnames nodes announce (`cluster-announce-hostname`), from the metadata
+/// that ends each node's entry in a `CLUSTER SLOTS` reply (a map over RESP3, a flat
+/// list of names and values over RESP2): what a TLS connection to that node checks
+/// its certificate against when the map's endpoint is an IP address.
+pub(crate) fn announced_hostnames(reply: &Value, asked: &NodeAddr) -> Vec<(NodeAddr, String)> {
+    let Value::Array(entries) = reply else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let Value::Array(fields) = entry else {
+            continue;
+        };
+        for value in fields.iter().skip(2) {
+            let (Some(addr), Value::Array(parts)) = (node(value, asked), value) else {
+                continue;
+            };
+            let pairs: Vec<(&Value, &Value)> = match parts.get(3) {
+                Some(Value::Map(pairs)) => pairs.iter().map(|(k, v)| (k, v)).collect(),
+                Some(Value::Array(flat)) => flat.chunks_exact(2).map(|p| (&p[0], &p[1])).collect(),
+                _ => continue,
+            };
+            let hostname = pairs.into_iter().find_map(|(k, v)| match (k, v) {
+                (Value::BulkString(k), Value::BulkString(v)) if &k[..] == b"hostname" => {
+                    Some(String::from_utf8_lossy(v).into_owned())
+                }
+                _ => None,
+            });
+            if let Some(name) = hostname.filter(|n| !n.is_empty() && *n != addr.0) {
+                if !out.iter().any(|(a, _)| *a == addr) {
+                    out.push((addr, name));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn slot_number(value: &Value) -> Option<u16> {
     match value {
         Value::Integer(n) => u16::try_from(*n).ok().filter(|s| *s < SLOTS),
@@ -169,5 +207,56 @@ mod tests {
         assert!(Topology::from_cluster_slots(&backwards, &asked).is_none());
         let past_end = Value::Array(vec![range(0, 16384, vec![node_value("h", 1)])]);
         assert!(Topology::from_cluster_slots(&past_end, &asked).is_none());
+    }
+
+    #[test]
+    fn announced_hostnames_are_read_from_both_protocols_metadata() {
+        let asked = ("10.0.0.1".to_string(), 7000);
+        let with_meta = |host: &str, port: i64, meta: Value| {
+            Value::Array(vec![
+                Value::BulkString(host.as_bytes().to_vec().into()),
+                Value::Integer(port),
+                Value::BulkString("id".into()),
+                meta,
+            ])
+        };
+        let name = |n: &str| Value::BulkString(n.as_bytes().to_vec().into());
+        let reply = Value::Array(vec![
+            range(
+                0,
+                8191,
+                vec![with_meta(
+                    "10.0.0.1",
+                    7000,
+                    Value::Array(vec![name("hostname"), name("a.internal")]),
+                )],
+            ),
+            range(
+                8192,
+                16383,
+                vec![
+                    with_meta(
+                        "10.0.0.2",
+                        7001,
+                        Value::Map(vec![(name("hostname"), name("b.internal"))]),
+                    ),
+                    // No metadata, an empty map, a hostname equal to the host.
+                    node_value("10.0.0.3", 7002),
+                    with_meta("10.0.0.4", 7003, Value::Map(vec![])),
+                    with_meta(
+                        "10.0.0.5",
+                        7004,
+                        Value::Map(vec![(name("hostname"), name("10.0.0.5"))]),
+                    ),
+                ],
+            ),
+        ]);
+        assert_eq!(
+            announced_hostnames(&reply, &asked),
+            vec![
+                (("10.0.0.1".to_string(), 7000), "a.internal".to_string()),
+                (("10.0.0.2".to_string(), 7001), "b.internal".to_string()),
+            ]
+        );
     }
 }
