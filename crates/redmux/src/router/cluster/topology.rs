@@ -122,10 +122,10 @@ pub(crate) fn announced_hostnames(reply: &Value, asked: &NodeAddr) -> Vec<(NodeA
                 }
                 _ => None,
             });
-            if let Some(name) = hostname.filter(|n| !n.is_empty() && *n != addr.0) {
-                if !out.iter().any(|(a, _)| *a == addr) {
-                    out.push((addr, name));
-                }
+            if let Some(name) = hostname.filter(|n| !n.is_empty() && *n != addr.0)
+                && !out.iter().any(|(a, _)| *a == addr)
+            {
+                out.push((addr, name));
             }
         }
     }
