@@ -18,7 +18,7 @@ use tempfile::TempDir;
 
 use crate::server::process;
 use crate::wire::{RawConnection, Reply};
-use crate::{Error, RedisServer};
+use crate::{Error, RedisServer, ServerCertificate, TlsFiles};
 
 /// The name the sentinels monitor the primary under.
 pub const SENTINEL_SERVICE: &str = "mymaster";
@@ -68,12 +68,29 @@ pub struct RedisSentinelSet {
     primary: RedisServer,
     replica: RedisServer,
     sentinels: Vec<Sentinel>,
+    /// A set started with [`RedisSentinelSet::start_tls`]: the certificates, and
+    /// each data node's TLS port (primary, replica).
+    tls: Option<SetTls>,
+}
+
+/// What a TLS set adds: every process also serves TLS, and everything between them
+/// (replication, sentinel links) is TLS; the kit keeps the plaintext ports.
+#[derive(Debug)]
+struct SetTls {
+    files: TlsFiles,
+    primary_port: u16,
+    replica_port: u16,
+    /// Holds the certificates; removed after the processes (fields drop after
+    /// the set's own, which are declared first).
+    _dir: TempDir,
 }
 
 /// One sentinel process, killed on drop.
 #[derive(Debug)]
 struct Sentinel {
     port: u16,
+    /// Its TLS port, in a TLS set.
+    tls_port: Option<u16>,
     child: Mutex<Option<Child>>,
     /// Its config, log and working dir. Declared last: removed after the process
     /// is gone.
@@ -104,23 +121,91 @@ impl RedisSentinelSet {
     /// # Ok::<(), redmux_testkit::Error>(())
     /// ```
     pub fn start() -> Result<RedisSentinelSet, Error> {
-        let primary = RedisServer::start()?;
-        let replica = RedisServer::builder()
-            .arg("--replicaof")
-            .arg("127.0.0.1")
-            .arg(primary.port().to_string())
-            .start()?;
+        RedisSentinelSet::start_with(None)
+    }
+
+    /// [`start`](Self::start), with TLS everywhere: the primary, the replica and the
+    /// sentinels each also serve TLS (certificates made now: [`tls_files`](Self::tls_files)),
+    /// replication and the sentinels' links to the nodes and to each other are TLS,
+    /// and the sentinels name the nodes' TLS ports. [`url`](Self::url) is then
+    /// `rediss+sentinel://` at the sentinels' TLS ports. The kit itself keeps using
+    /// the plaintext ports. Needs a server built with TLS ([`Error::TlsUnsupported`]
+    /// otherwise: Valkey's PyPI wheel).
+    ///
+    /// ```no_run
+    /// let set = redmux_testkit::RedisSentinelSet::start_tls()?;
+    /// assert!(set.url().starts_with("rediss+sentinel://"));
+    /// # Ok::<(), redmux_testkit::Error>(())
+    /// ```
+    pub fn start_tls() -> Result<RedisSentinelSet, Error> {
+        let dir = tempfile::Builder::new()
+            .prefix("redmux-sentinel-tls-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a temp dir for TLS certificates", e))?;
+        let files = TlsFiles::generate(dir.path(), ServerCertificate::Valid)?;
+        RedisSentinelSet::start_with(Some((files, dir)))
+    }
+
+    fn start_with(tls: Option<(TlsFiles, TempDir)>) -> Result<RedisSentinelSet, Error> {
+        let files = tls.as_ref().map(|(files, _)| files);
+        let (primary, primary_tls) = data_node(files, None)?;
+        let upstream = primary_tls.unwrap_or(primary.port());
+        let (replica, replica_tls) = data_node(files, Some(upstream))?;
         let mut sentinels = Vec::with_capacity(3);
         for _ in 0..3 {
-            sentinels.push(Sentinel::start(primary.port())?);
+            sentinels.push(Sentinel::start(upstream, files)?);
         }
+        let tls = match (tls, primary_tls, replica_tls) {
+            (Some((files, dir)), Some(primary_port), Some(replica_port)) => Some(SetTls {
+                files,
+                primary_port,
+                replica_port,
+                _dir: dir,
+            }),
+            _ => None,
+        };
         let set = RedisSentinelSet {
             primary,
             replica,
             sentinels,
+            tls,
         };
         set.wait_discovered()?;
         Ok(set)
+    }
+
+    /// The certificates of a set started with [`start_tls`](Self::start_tls).
+    ///
+    /// ```no_run
+    /// let set = redmux_testkit::RedisSentinelSet::start_tls()?;
+    /// assert!(set.tls_files().unwrap().ca().exists());
+    /// # Ok::<(), redmux_testkit::Error>(())
+    /// ```
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref().map(|t| &t.files)
+    }
+
+    /// The address the sentinels name for the replica (its TLS port in a TLS set).
+    fn replica_named(&self) -> SocketAddr {
+        match &self.tls {
+            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.replica_port)),
+            None => self.replica.addr(),
+        }
+    }
+
+    /// The address the sentinels name for the primary at start (its TLS port in a
+    /// TLS set).
+    ///
+    /// ```no_run
+    /// let set = redmux_testkit::RedisSentinelSet::start()?;
+    /// assert_eq!(set.primary_named(), set.primary().addr());
+    /// # Ok::<(), redmux_testkit::Error>(())
+    /// ```
+    pub fn primary_named(&self) -> SocketAddr {
+        match &self.tls {
+            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.primary_port)),
+            None => self.primary.addr(),
+        }
     }
 
     /// The sentinels' addresses.
@@ -143,11 +228,15 @@ impl RedisSentinelSet {
     /// ```
     pub fn url(&self) -> String {
         let hosts: Vec<String> = self
-            .sentinel_addrs()
+            .sentinels
             .iter()
-            .map(ToString::to_string)
+            .map(|s| format!("127.0.0.1:{}", s.tls_port.unwrap_or(s.port)))
             .collect();
-        format!("redis+sentinel://{}/{SENTINEL_SERVICE}", hosts.join(","))
+        let scheme = match self.tls {
+            Some(_) => "rediss+sentinel",
+            None => "redis+sentinel",
+        };
+        format!("{scheme}://{}/{SENTINEL_SERVICE}", hosts.join(","))
     }
 
     /// The server that was the primary at start (dead after
@@ -202,7 +291,7 @@ impl RedisSentinelSet {
     pub fn kill_primary(&self) -> Result<Failover, Error> {
         let killed = Instant::now();
         self.primary.kill();
-        let target = Some(self.replica.addr());
+        let target = Some(self.replica_named());
         let mut promoted = None;
         let mut agree = None;
         while promoted.is_none() || agree.is_none() {
@@ -257,7 +346,7 @@ impl RedisSentinelSet {
 impl Sentinel {
     /// Writes a fresh `sentinel.conf` and starts the sentinel on a free port,
     /// trying another port if the one found is taken before the sentinel binds it.
-    fn start(primary_port: u16) -> Result<Sentinel, Error> {
+    fn start(primary_port: u16, tls: Option<&TlsFiles>) -> Result<Sentinel, Error> {
         let dir = tempfile::Builder::new()
             .prefix("redmux-sentinel-")
             .tempdir()
@@ -265,10 +354,19 @@ impl Sentinel {
         let mut last = None;
         for _ in 0..5 {
             let port = process::free_port()?;
-            match spawn(dir.path(), port, primary_port) {
+            let tls_port = match tls {
+                Some(_) => Some(process::free_port()?),
+                None => None,
+            };
+            let tls_conf = match (tls, tls_port) {
+                (Some(files), Some(tls_port)) => tls_lines(files, tls_port),
+                _ => String::new(),
+            };
+            match spawn(dir.path(), port, primary_port, &tls_conf) {
                 Ok(child) => {
                     return Ok(Sentinel {
                         port,
+                        tls_port,
                         child: Mutex::new(Some(child)),
                         _dir: dir,
                     });
@@ -315,14 +413,14 @@ impl Sentinel {
 }
 
 /// Spawns one sentinel with a fresh config in `dir` and waits until it answers PING.
-fn spawn(dir: &Path, port: u16, primary_port: u16) -> Result<Child, Error> {
+fn spawn(dir: &Path, port: u16, primary_port: u16, tls_conf: &str) -> Result<Child, Error> {
     let conf = dir.join("sentinel.conf");
     let log = dir.join("sentinel.log");
     let text = format!(
         "port {port}\nbind 127.0.0.1\nprotected-mode no\ndir {dir}\nlogfile {log}\n\
          sentinel monitor {SENTINEL_SERVICE} 127.0.0.1 {primary_port} 2\n\
          sentinel down-after-milliseconds {SENTINEL_SERVICE} {down}\n\
-         sentinel failover-timeout {SENTINEL_SERVICE} 2000\n",
+         sentinel failover-timeout {SENTINEL_SERVICE} 2000\n{tls_conf}",
         dir = dir.display(),
         log = log.display(),
         down = DOWN_AFTER.as_millis(),
@@ -370,6 +468,59 @@ fn spawn(dir: &Path, port: u16, primary_port: u16) -> Result<Child, Error> {
         }
         thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// A primary (`upstream` `None`) or its replica, with a TLS port too when `tls` is
+/// given (replication then over TLS, to `upstream`'s TLS port); returns the server
+/// and its TLS port.
+fn data_node(
+    tls: Option<&TlsFiles>,
+    upstream: Option<u16>,
+) -> Result<(RedisServer, Option<u16>), Error> {
+    let mut builder = RedisServer::builder();
+    if let Some(upstream) = upstream {
+        builder = builder
+            .arg("--replicaof")
+            .arg("127.0.0.1")
+            .arg(upstream.to_string());
+    }
+    let Some(files) = tls else {
+        return Ok((builder.start()?, None));
+    };
+    let tls_port = process::free_port()?;
+    for arg in tls_args(files, tls_port) {
+        builder = builder.arg(arg);
+    }
+    Ok((builder.start()?, Some(tls_port)))
+}
+
+/// A server's TLS settings as arguments: its TLS port, the certificates, TLS for
+/// replication; clients need no certificate.
+fn tls_args(files: &TlsFiles, tls_port: u16) -> Vec<String> {
+    let path = |p: PathBuf| p.to_string_lossy().into_owned();
+    vec![
+        "--tls-port".into(),
+        tls_port.to_string(),
+        "--tls-cert-file".into(),
+        path(files.server_cert()),
+        "--tls-key-file".into(),
+        path(files.server_key()),
+        "--tls-ca-cert-file".into(),
+        path(files.ca()),
+        "--tls-auth-clients".into(),
+        "no".into(),
+        "--tls-replication".into(),
+        "yes".into(),
+    ]
+}
+
+/// The same settings as `sentinel.conf` lines: with `tls-replication`, a sentinel's
+/// links to the nodes and to other sentinels are TLS, and it announces its TLS port.
+fn tls_lines(files: &TlsFiles, tls_port: u16) -> String {
+    tls_args(files, tls_port)
+        .chunks_exact(2)
+        .map(|pair| format!("{} {}\n", pair[0].trim_start_matches("--"), pair[1]))
+        .collect()
 }
 
 /// The first word of `ROLE` from the server at `addr`, if it answers.

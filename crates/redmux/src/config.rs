@@ -301,6 +301,13 @@ impl Config {
         match scheme.to_ascii_lowercase().as_str() {
             "redis" | "valkey" => parse_tcp(rest, &mut config, 6379)?,
             "redis+sentinel" | "valkey+sentinel" => parse_sentinel(rest, &mut config)?,
+            "rediss+sentinel" | "valkeys+sentinel" => {
+                parse_sentinel(rest, &mut config)?;
+                config.tls = Some(TlsConfig::new());
+                if let Some(sentinel) = config.sentinel.as_mut() {
+                    sentinel.tls = Some(TlsConfig::new());
+                }
+            }
             "redis+unix" | "unix" | "valkey+unix" => {
                 if rest.is_empty() {
                     return Err(Error::config("unix URL has no socket path"));
@@ -313,7 +320,7 @@ impl Config {
             }
             other => {
                 return Err(Error::config(format!(
-                    "unknown URL scheme {other:?}: expected redis, rediss, redis+unix or unix"
+                    "unknown URL scheme {other:?}: expected redis, rediss, redis+sentinel, rediss+sentinel, redis+unix or unix"
                 )));
             }
         }

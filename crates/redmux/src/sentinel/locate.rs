@@ -68,6 +68,7 @@ fn start(config: &mut Config) -> Result<Option<Arc<Sentinels>>> {
         seeds: Vec::new(),
         username: settings.username.clone(),
         password: settings.password.clone(),
+        tls: settings.tls.clone(),
         db: 0,
         protocol: Protocol::Resp2,
         client_name: None,

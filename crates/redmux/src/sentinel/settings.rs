@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::config::TlsConfig;
+
 /// The sentinels a client asks for the primary, and the service they watch.
 ///
 /// ```
@@ -15,7 +17,7 @@ use std::fmt;
 /// sentinel.password = Some("sentinel-secret".into());
 /// config.sentinel = Some(sentinel);
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SentinelConfig {
     /// The sentinels, as host and port, in the order they are tried first. The
@@ -27,6 +29,21 @@ pub struct SentinelConfig {
     pub username: Option<String>,
     /// The sentinels' own password (`requirepass` in `sentinel.conf`), if any.
     pub password: Option<String>,
+    /// TLS to the sentinels, set apart from the data nodes' ([`crate::Config::tls`]):
+    /// `None` talks to them in plaintext. A `rediss+sentinel://` (or
+    /// `valkeys+sentinel://`) URL sets both to the defaults; a private CA is then set
+    /// on each.
+    ///
+    /// ```
+    /// use redmux::{Config, TlsConfig};
+    /// let mut config = Config::from_url("rediss+sentinel://10.0.0.1:26380/mymaster").unwrap();
+    /// let tls = TlsConfig::new().ca_file("/etc/redis/ca.crt");
+    /// config.tls = Some(tls.clone());
+    /// if let Some(sentinel) = config.sentinel.as_mut() {
+    ///     sentinel.tls = Some(tls);
+    /// }
+    /// ```
+    pub tls: Option<TlsConfig>,
 }
 
 impl SentinelConfig {
@@ -42,6 +59,7 @@ impl SentinelConfig {
             service_name: service_name.into(),
             username: None,
             password: None,
+            tls: None,
         }
     }
 }
@@ -53,6 +71,7 @@ impl fmt::Debug for SentinelConfig {
             .field("service_name", &self.service_name)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
             .finish()
     }
 }
