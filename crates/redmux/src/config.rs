@@ -113,6 +113,9 @@ pub struct Config {
     /// config.tracing = true;
     /// ```
     pub tracing: bool,
+    /// Sends `READONLY` in the handshake: set by the cluster layer on its replica
+    /// connections only (users are refused READONLY on the shared connection).
+    pub(crate) read_only: bool,
 }
 
 /// How a broken connection is rebuilt: exponential backoff with jitter.
@@ -181,6 +184,7 @@ impl Default for Config {
             heartbeat_interval: Duration::from_secs(1),
             dead_link_timeout: Duration::from_secs(15),
             tracing: false,
+            read_only: false,
         }
     }
 }

@@ -24,6 +24,8 @@ enum Step {
     /// without switching protocol; servers before 6.0 lack it.
     Describe,
     Ping,
+    /// `READONLY`, on a cluster replica the cluster layer reads from.
+    ReadOnly,
 }
 
 /// What kind of server answered the handshake, from `HELLO`'s `mode` field.
@@ -117,6 +119,11 @@ pub(super) async fn run(
     if config.protocol == Protocol::Resp2 {
         push(&mut out, Step::Describe, &[&"HELLO"]);
     }
+    if config.read_only {
+        // Replays on every reconnect: a replica connection without it would
+        // answer every read with MOVED to the primary.
+        push(&mut out, Step::ReadOnly, &[&"READONLY"]);
+    }
     push(&mut out, Step::Ping, &[&"PING"]);
 
     let io_error = |e: std::io::Error| Error::Connect {
@@ -167,7 +174,7 @@ pub(super) async fn run(
             Step::Ping if error.code() == "NOAUTH" => {
                 return Err(Error::Auth(error));
             }
-            Step::Select | Step::SetName | Step::Ping => {
+            Step::Select | Step::SetName | Step::ReadOnly | Step::Ping => {
                 return Err(Error::Connect {
                     addr: config.addr.to_string(),
                     reason: format!("handshake failed at {step:?}: {error}").into(),

@@ -5,6 +5,7 @@
 //! | `topology.rs` | `CLUSTER SLOTS` read and checked (coverage, `?` and empty hosts) |
 //! | `redirect.rs` | MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING, READONLY read from a reply |
 //! | `send.rs` | one command's trip: route by slot, follow redirects, wait out a failover |
+//! | `replicas.rs` | reads flagged `PREFER_REPLICA` / `DEMAND_REPLICA`: replica connections (READONLY), round-robin |
 //! | `fanout.rs` | commands for every primary (DBSIZE, FLUSHALL, KEYS, INFO, SCRIPT LOAD) and multi-key commands split by slot (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH) |
 //! | this file | [`Cluster`]: the nodes, the map, and the one task that refreshes it |
 //!
@@ -15,6 +16,7 @@
 
 mod fanout;
 mod redirect;
+mod replicas;
 mod send;
 mod topology;
 
@@ -32,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::keys::{KeySpecs, SLOTS};
 use crate::mux::{self, Shared};
 
+pub(crate) use replicas::ReadFrom;
 pub(crate) use send::{to_node, to_slot};
 
 /// Whether a reply is a cluster's refusal of the command (MOVED, ASK, TRYAGAIN,
@@ -61,6 +64,8 @@ pub(crate) struct Cluster {
     /// Every node ever connected, by address: a node that leaves the map keeps
     /// its multiplexer (it may come back as a replica, or with the map).
     nodes: Mutex<HashMap<NodeAddr, Arc<Shared>>>,
+    /// The replica connections (made once a command asks for a replica).
+    replicas: replicas::Replicas,
     /// Wakes the refresh task.
     wake: Arc<Notify>,
     /// Bumped after every refresh, whether it changed the map or not.
@@ -75,6 +80,8 @@ struct SlotMap {
     /// For each slot, an index into `primaries`; `NONE` for a slot with no owner.
     owners: Vec<u16>,
     primaries: Vec<(NodeAddr, Arc<Shared>)>,
+    /// The replicas of each primary, by the same index as `primaries`.
+    replicas: Vec<Vec<replicas::Replica>>,
 }
 
 const NONE: u16 = u16::MAX;
@@ -102,6 +109,7 @@ impl Cluster {
             specs,
             map: RwLock::new(Arc::new(SlotMap::default())),
             nodes: Mutex::new(HashMap::new()),
+            replicas: replicas::Replicas::default(),
             wake: Arc::new(Notify::new()),
             generation: watch::channel(0).0,
             changes: watch::channel(0).0,
@@ -137,6 +145,13 @@ impl Cluster {
             .iter()
             .map(|((host, port), node)| (format!("{host}:{port}"), node.clone()))
             .collect();
+        drop(nodes);
+        out.extend(
+            self.replicas
+                .all()
+                .into_iter()
+                .map(|((host, port), node)| (format!("{host}:{port} (replica)"), node)),
+        );
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out.push((
             format!("{} (seed)", self.seed.config().addr),
@@ -239,10 +254,13 @@ impl Cluster {
         let map = &**guard;
         let mut owners = map.owners.clone();
         let mut primaries = map.primaries.clone();
+        let mut replicas = map.replicas.clone();
         let index = match primaries.iter().position(|(a, _)| a == to) {
             Some(i) => i,
             None => {
+                // Its replicas are learnt at the refresh that follows.
                 primaries.push((to.clone(), node));
+                replicas.push(Vec::new());
                 primaries.len() - 1
             }
         };
@@ -250,7 +268,11 @@ impl Cluster {
         {
             *owner = index;
         }
-        *guard = Arc::new(SlotMap { owners, primaries });
+        *guard = Arc::new(SlotMap {
+            owners,
+            primaries,
+            replicas,
+        });
     }
 
     /// Asks the refresh task for a new map (coalesced and rate-limited there).
@@ -338,6 +360,7 @@ impl Cluster {
                 owners[usize::from(slot)] = index;
             }
         }
+        let replicas = self.replicas_of(topology, &primaries).await;
         tracing::debug!(primaries = primaries.len(), "cluster map installed");
         let mut map = self.map.write();
         let changed = map.owners != owners
@@ -347,7 +370,11 @@ impl Cluster {
                 .iter()
                 .zip(&primaries)
                 .any(|(a, b)| a.0 != b.0);
-        *map = Arc::new(SlotMap { owners, primaries });
+        *map = Arc::new(SlotMap {
+            owners,
+            primaries,
+            replicas,
+        });
         drop(map);
         if changed {
             tracing::info!("cluster topology changed");
@@ -356,21 +383,67 @@ impl Cluster {
     }
 }
 
-/// Sends `command` where the cluster needs it (its slot's primary, or spread over
-/// several: see `fanout.rs`) and resolves to the reply.
+impl Cluster {
+    /// The replicas `topology` names for each of `primaries`, connected (those
+    /// that answer) once replica reads were asked for.
+    async fn replicas_of(
+        &self,
+        topology: &Topology,
+        primaries: &[(NodeAddr, Arc<Shared>)],
+    ) -> Vec<Vec<replicas::Replica>> {
+        let mut addrs: Vec<Vec<NodeAddr>> = vec![Vec::new(); primaries.len()];
+        for range in &topology.ranges {
+            let Some(index) = primaries.iter().position(|(a, _)| *a == range.primary) else {
+                continue;
+            };
+            for replica in &range.replicas {
+                if !addrs[index].contains(replica) {
+                    addrs[index].push(replica.clone());
+                }
+            }
+        }
+        if self.replicas.wanted() {
+            self.connect_replicas(addrs.iter().flatten().cloned().collect())
+                .await;
+        }
+        addrs
+            .into_iter()
+            .map(|of_one| {
+                of_one
+                    .into_iter()
+                    .map(|addr| replicas::Replica {
+                        node: self.replicas.get(&addr),
+                        addr,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Sends `command` where the cluster needs it (its slot's primary or, as `flags`
+/// ask, a replica; or spread over several: see `fanout.rs`) and resolves to the
+/// reply.
 pub(crate) fn send(
     cluster: std::sync::Arc<Cluster>,
     command: Command,
     timeout: Option<Duration>,
+    flags: crate::Flags,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send>> {
     let timeout = timeout.unwrap_or(cluster.config.command_timeout);
+    let read = match cluster.read_from(flags, &command) {
+        Ok(read) => read,
+        Err(refused) => return Box::pin(async move { Err(refused) }),
+    };
     let spread = command.words().and_then(|words| {
         fanout::spread(&words)
             .map(|spread| (spread, words.iter().map(|w| w.to_vec()).collect::<Vec<_>>()))
     });
     match spread {
-        Some((spread, words)) => Box::pin(fanout::run(cluster, command, words, spread, timeout)),
-        None => Box::pin(send::to_slot(cluster, command, timeout)),
+        Some((spread, words)) => {
+            Box::pin(fanout::run(cluster, command, words, spread, timeout, read))
+        }
+        None => Box::pin(send::to_slot(cluster, command, timeout, read)),
     }
 }
 
