@@ -209,6 +209,16 @@ impl Cluster {
         }
     }
 
+    /// A primary whose queue is at its bound now, if any: a batch chunk, split
+    /// over the primaries, waits for room on it before it goes out.
+    pub(crate) fn full_primary(&self) -> Option<Arc<Shared>> {
+        let map = self.map.read();
+        map.primaries
+            .iter()
+            .find(|(_, node)| !node.has_room())
+            .map(|(_, node)| node.clone())
+    }
+
     /// The owners of many slots from one look at the map, so that commands routed
     /// together (a batch chunk) all see the same map: two commands on one key
     /// never go to two nodes because the map changed between them.
