@@ -150,6 +150,9 @@ pub struct Config {
     /// Set from `sentinel` by the client: what the connection layer asks for the
     /// address before each dial.
     pub(crate) locate: Option<Locate>,
+    /// Sends `READONLY` in the handshake: set by the cluster layer on its replica
+    /// connections only (users are refused READONLY on the shared connection).
+    pub(crate) read_only: bool,
 }
 
 /// How a broken connection is rebuilt: exponential backoff with jitter.
@@ -222,6 +225,7 @@ impl Default for Config {
             sentinel: None,
             credentials: None,
             locate: None,
+            read_only: false,
         }
     }
 }

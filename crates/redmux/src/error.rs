@@ -299,6 +299,25 @@ pub enum Error {
         /// The refused command.
         command: String,
     },
+    /// A command flagged [`crate::Flags::DEMAND_REPLICA`] could not go to a
+    /// replica: no replica of its slot's primary is up (connected), or the command
+    /// is not read-only (replicas serve reads only). Refused before anything was
+    /// sent. [`crate::Flags::PREFER_REPLICA`] would have used the primary.
+    ///
+    /// ```
+    /// let e = redmux::Error::NoReplica { command: "GET".into(), reason: "no replica of slot 12182's primary is up".into() };
+    /// assert!(e.to_string().contains("DEMAND_REPLICA"));
+    /// assert!(e.status().safe_to_retry());
+    /// ```
+    #[error(
+        "{command} was flagged DEMAND_REPLICA, but {reason}; it was not sent (PREFER_REPLICA falls back to the primary)"
+    )]
+    NoReplica {
+        /// The refused command.
+        command: String,
+        /// Why no replica could take it.
+        reason: Arc<str>,
+    },
     /// The reply could not be turned into the requested type.
     #[error("cannot convert reply: expected {expected}, got {got}")]
     Conversion {
@@ -362,6 +381,7 @@ impl Error {
             | Error::BlockingCommandRefused { .. }
             | Error::StateCommandRefused { .. }
             | Error::CrossSlot { .. }
+            | Error::NoReplica { .. }
             | Error::InvalidArgument { .. }
             | Error::Closed => CommandStatus::NotSent,
             Error::Connect { .. } | Error::Auth(_) | Error::Protocol(_) | Error::Config(_) => {

@@ -42,6 +42,37 @@ impl Flags {
     /// `()`, `None`, `0`, `false`, an empty string or collection. A type with no
     /// empty value (a tuple) gets [`Error::Conversion`], but the command is sent.
     pub const FIRE_AND_FORGET: Flags = Flags(1);
+    /// On a cluster, read from one of the key's slot's replicas (round-robin over
+    /// those whose connection is up), falling back to the primary when none is.
+    /// Replicas may lag their primary: a read can miss a write the caller just
+    /// made. Only read-only commands go to a replica; anything else goes to the
+    /// primary as usual. Ignored on a standalone server (and under sentinel),
+    /// in batches and in transactions. See `docs/cluster.md`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use redmux::Flags;
+    /// let v: Option<String> = client.get("greeting").flags(Flags::PREFER_REPLICA).await?;
+    /// # Ok(()) }
+    /// ```
+    pub const PREFER_REPLICA: Flags = Flags(2);
+    /// On a cluster, read from one of the key's slot's replicas (round-robin),
+    /// never the primary: fails with [`Error::NoReplica`] when none is up, or when
+    /// the command is not read-only. Ignored on a standalone server (and under
+    /// sentinel), in batches and in transactions. Set with
+    /// [`PREFER_REPLICA`](Self::PREFER_REPLICA), this one wins.
+    ///
+    /// ```no_run
+    /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
+    /// use redmux::{Error, Flags};
+    /// match client.get::<Option<String>>("greeting").flags(Flags::DEMAND_REPLICA).await {
+    ///     Ok(v) => println!("a replica says {v:?}"),
+    ///     Err(Error::NoReplica { .. }) => println!("no replica is up"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub const DEMAND_REPLICA: Flags = Flags(4);
 
     /// Whether every flag in `other` is set.
     pub fn contains(self, other: Flags) -> bool {
@@ -203,7 +234,7 @@ impl<'a, T> Request<'a, T> {
                             "a fire-and-forget command on a cluster needs a tokio runtime",
                         )
                     })?;
-                    let call = send_clustered(cluster.clone(), command, self.timeout);
+                    let call = send_clustered(cluster.clone(), command, self.timeout, self.flags);
                     // Started here, so it keeps its place among this caller's
                     // commands; a task follows its redirects and drops the reply.
                     match start(call) {
@@ -252,7 +283,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             Target::Shared(router) => match router.route(&command) {
                 Route::Node(node) => node,
                 Route::Cluster(cluster) => {
-                    let call = send_clustered(cluster.clone(), command, self.timeout);
+                    let call = send_clustered(cluster.clone(), command, self.timeout, self.flags);
                     // Polled once now: the command is queued at `into_future`, as
                     // everywhere else, so a caller's commands keep their order.
                     return match start(call) {

@@ -122,6 +122,7 @@ fn record_error(span: &Span, error: &Error) {
         Error::Config(_) => "config",
         Error::BlockingCommandRefused { .. } | Error::StateCommandRefused { .. } => "refused",
         Error::CrossSlot { .. } => "crossslot",
+        Error::NoReplica { .. } => "no_replica",
         Error::ReplyTooLarge { .. } => "reply_too_large",
         Error::Conversion { .. } => "conversion",
         Error::InvalidArgument { .. } => "invalid_argument",

@@ -240,11 +240,16 @@ impl Chunks {
             self.room = None;
             return true;
         }
-        let node = self.client.node();
-        if node.has_room() {
+        // On a cluster a chunk is split over the primaries, so it waits while any
+        // of them is at its bound: a group sent to a full queue would be refused
+        // as overloaded.
+        let full = match self.client.router().as_cluster() {
+            Some(cluster) => cluster.full_primary(),
+            None => Some(self.client.node().clone()).filter(|node| !node.has_room()),
+        };
+        let Some(node) = full else {
             return true;
-        }
-        let node = node.clone();
+        };
         let deadline = crate::mux::deadline(self.timeout);
         let mut room: Room = Box::pin(async move { node.wait_for_room(deadline).await });
         if room.as_mut().poll(cx).is_ready() {

@@ -24,7 +24,7 @@ use super::{Item, ScriptsSent};
 use crate::command::Command;
 use crate::error::{CommandStatus, Error, Result};
 use crate::mux::{Collector, Group, Shared};
-use crate::router::{Cluster, is_refusal, to_slot};
+use crate::router::{Cluster, ReadFrom, is_refusal, to_slot};
 
 /// The chunk's commands kept to be sent again, by their place in the chunk.
 pub(crate) type Resend = Vec<Option<Command>>;
@@ -134,7 +134,7 @@ pub(crate) fn fix(
                     reason: "the batch's timeout passed before this command could be sent again to its slot's new owner".into(),
                 })
             } else {
-                to_slot(cluster.clone(), command, left).await
+                to_slot(cluster.clone(), command, left, ReadFrom::Primary).await
             };
             fixed.push((i, reply));
         }

@@ -26,6 +26,8 @@ enum Step {
     Ping,
     /// `ROLE`, on a server the sentinels named: it must say `master`.
     Role,
+    /// `READONLY`, on a cluster replica the cluster layer reads from.
+    ReadOnly,
 }
 
 /// What kind of server answered the handshake, from `HELLO`'s `mode` field.
@@ -132,6 +134,11 @@ pub(super) async fn run(
     if config.protocol == Protocol::Resp2 {
         push(&mut out, Step::Describe, &[&"HELLO"]);
     }
+    if config.read_only {
+        // Replays on every reconnect: a replica connection without it would
+        // answer every read with MOVED to the primary.
+        push(&mut out, Step::ReadOnly, &[&"READONLY"]);
+    }
     push(&mut out, Step::Ping, &[&"PING"]);
     if config.sentinel.is_some() {
         // The sentinels may name a node that has just been demoted, or not yet
@@ -200,7 +207,7 @@ pub(super) async fn run(
             Step::Ping if error.code() == "NOAUTH" => {
                 return Err(Error::Auth(error));
             }
-            Step::Select | Step::SetName | Step::Ping | Step::Role => {
+            Step::Select | Step::SetName | Step::ReadOnly | Step::Ping | Step::Role => {
                 return Err(Error::Connect {
                     addr: config.addr.to_string(),
                     reason: format!("handshake failed at {step:?}: {error}").into(),

@@ -13,7 +13,7 @@
 //! of them. A command known to neither is [`KeyPositions::Unknown`]: a cluster
 //! router then asks the server (`COMMAND GETKEYS`) or sends it to any node.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use redmux_resp::Value;
 
@@ -44,6 +44,9 @@ pub(crate) struct KeySpecs {
     fixed: HashMap<String, Range>,
     /// Upper-case names of every command the server described, keyed or not.
     known: HashMap<String, ()>,
+    /// Upper-case names of the commands the server flags `readonly`: those a
+    /// cluster may send to a replica.
+    readonly: HashSet<String>,
 }
 
 /// Redis 7.0's `COMMAND INFO` for the commands with keys at fixed positions: the
@@ -312,7 +315,15 @@ impl KeySpecs {
             .chain(BUILTIN_KEYLESS.iter().map(|n| (n.to_string(), ())))
             .chain(MOVABLE.iter().map(|n| (n.to_string(), ())))
             .collect();
-        KeySpecs { fixed, known }
+        let readonly = super::readonly::BUILTIN_READONLY
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        KeySpecs {
+            fixed,
+            known,
+            readonly,
+        }
     }
 
     /// Reads a `COMMAND INFO` (or `COMMAND`) reply: each command as `[name, arity,
@@ -326,6 +337,7 @@ impl KeySpecs {
         let mut specs = KeySpecs {
             fixed: HashMap::new(),
             known: HashMap::new(),
+            readonly: HashSet::new(),
         };
         for command in commands {
             specs.read_one(command);
@@ -346,6 +358,13 @@ impl KeySpecs {
             return;
         };
         let name = name.to_ascii_uppercase();
+        if let Some(Value::Array(flags)) = fields.get(2)
+            && flags
+                .iter()
+                .any(|f| text(f).is_some_and(|f| f.eq_ignore_ascii_case("readonly")))
+        {
+            self.readonly.insert(name.clone());
+        }
         if first > 0 && step > 0 && !is_movable(&name) {
             self.fixed.insert(name.clone(), Range { first, last, step });
         }
@@ -381,6 +400,28 @@ impl KeySpecs {
             None if self.known.contains_key(&name) => KeyPositions::None,
             None => KeyPositions::Unknown,
         }
+    }
+}
+
+impl KeySpecs {
+    /// Whether the command (its name first) only reads, so a replica may serve
+    /// it: the server's `readonly` flag, for the subcommand's entry
+    /// (`OBJECT|ENCODING`) when there is one. Unknown commands are not.
+    pub(crate) fn is_read_only(&self, args: &[&[u8]]) -> bool {
+        let Some(name) = args.first() else {
+            return false;
+        };
+        let name = String::from_utf8_lossy(name).to_ascii_uppercase();
+        if let Some(sub) = args.get(1) {
+            let full = format!(
+                "{name}|{}",
+                String::from_utf8_lossy(sub).to_ascii_uppercase()
+            );
+            if self.readonly.contains(&full) {
+                return true;
+            }
+        }
+        self.readonly.contains(&name)
     }
 }
 
@@ -537,6 +578,40 @@ mod tests {
             keys(&["MIGRATE", "h", "1", "", "0", "5", "KEYS", "a", "b"]),
             KeyPositions::At(vec![7, 8])
         );
+    }
+
+    #[test]
+    fn knows_which_commands_only_read() {
+        let builtin = KeySpecs::builtin();
+        let read_only = |words: &[&str]| {
+            let args: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+            builtin.is_read_only(&args)
+        };
+        assert!(read_only(&["get", "k"]));
+        assert!(read_only(&["OBJECT", "encoding", "k"]));
+        assert!(!read_only(&["SET", "k", "v"]));
+        assert!(!read_only(&["OBJECT", "HELP"]));
+        assert!(!read_only(&["NOSUCHCOMMAND"]));
+        assert!(!read_only(&[]));
+        let flagged = |name: &str, flag: &str| {
+            Value::Array(vec![
+                Value::BulkString(name.to_string().into_bytes().into()),
+                Value::Integer(2),
+                Value::Array(vec![Value::SimpleString(
+                    flag.to_string().into_bytes().into(),
+                )]),
+                Value::Integer(1),
+                Value::Integer(1),
+                Value::Integer(1),
+            ])
+        };
+        let specs = KeySpecs::from_command_info(&Value::Array(vec![
+            flagged("get", "readonly"),
+            flagged("set", "write"),
+        ]))
+        .unwrap_or_else(KeySpecs::builtin);
+        assert!(specs.is_read_only(&[b"GET", b"k"]));
+        assert!(!specs.is_read_only(&[b"SET", b"k", b"v"]));
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod cluster;
 pub(crate) use cluster::Cluster;
 pub(crate) use cluster::send as send_clustered;
 use cluster::to_node;
-pub(crate) use cluster::{is_refusal, to_slot};
+pub(crate) use cluster::{ReadFrom, is_refusal, to_slot};
 
 /// Picks the multiplexer for each command.
 #[derive(Debug)]

@@ -84,6 +84,7 @@ pub(crate) async fn run(
     words: Vec<Vec<u8>>,
     spread: Spread,
     timeout: Duration,
+    read: super::ReadFrom,
 ) -> Result<Value> {
     match spread {
         Spread::AllPrimaries(combine) => {
@@ -137,10 +138,13 @@ pub(crate) async fn run(
                         part.push_arg(&value[..]);
                     }
                 }
+                // A read split by slot (MGET, EXISTS) keeps its replica flag:
+                // each part goes to a replica of its own slot.
                 parts.push(Box::pin(super::send::to_slot(
                     cluster.clone(),
                     part,
                     timeout,
+                    read,
                 )));
             }
             let replies = join(parts).await;

@@ -5,6 +5,7 @@
 //! | `topology.rs` | `CLUSTER SLOTS` read and checked (coverage, `?` and empty hosts) |
 //! | `redirect.rs` | MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING, READONLY read from a reply |
 //! | `send.rs` | one command's trip: route by slot, follow redirects, wait out a failover |
+//! | `replicas.rs` | reads flagged `PREFER_REPLICA` / `DEMAND_REPLICA`: replica connections (READONLY), round-robin |
 //! | `fanout.rs` | commands for every primary (DBSIZE, FLUSHALL, KEYS, INFO, SCRIPT LOAD) and multi-key commands split by slot (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH) |
 //! | this file | [`Cluster`]: the nodes, the map, and the one task that refreshes it |
 //!
@@ -15,6 +16,7 @@
 
 mod fanout;
 mod redirect;
+mod replicas;
 mod send;
 mod topology;
 
@@ -32,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::keys::{KeySpecs, SLOTS};
 use crate::mux::{self, Shared};
 
+pub(crate) use replicas::ReadFrom;
 pub(crate) use send::{to_node, to_slot};
 
 /// Whether a reply is a cluster's refusal of the command (MOVED, ASK, TRYAGAIN,
@@ -64,6 +67,8 @@ pub(crate) struct Cluster {
     /// The hostname each node announces, for TLS to check its certificate against
     /// (see `TlsConfig::server_name_for`).
     hostnames: Mutex<HashMap<NodeAddr, String>>,
+    /// The replica connections (made once a command asks for a replica).
+    replicas: replicas::Replicas,
     /// Wakes the refresh task.
     wake: Arc<Notify>,
     /// Bumped after every refresh, whether it changed the map or not.
@@ -78,6 +83,8 @@ struct SlotMap {
     /// For each slot, an index into `primaries`; `NONE` for a slot with no owner.
     owners: Vec<u16>,
     primaries: Vec<(NodeAddr, Arc<Shared>)>,
+    /// The replicas of each primary, by the same index as `primaries`.
+    replicas: Vec<Vec<replicas::Replica>>,
 }
 
 const NONE: u16 = u16::MAX;
@@ -106,6 +113,7 @@ impl Cluster {
             map: RwLock::new(Arc::new(SlotMap::default())),
             nodes: Mutex::new(HashMap::new()),
             hostnames: Mutex::new(HashMap::new()),
+            replicas: replicas::Replicas::default(),
             wake: Arc::new(Notify::new()),
             generation: watch::channel(0).0,
             changes: watch::channel(0).0,
@@ -141,6 +149,13 @@ impl Cluster {
             .iter()
             .map(|((host, port), node)| (format!("{host}:{port}"), node.clone()))
             .collect();
+        drop(nodes);
+        out.extend(
+            self.replicas
+                .all()
+                .into_iter()
+                .map(|((host, port), node)| (format!("{host}:{port} (replica)"), node)),
+        );
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out.push((
             format!("{} (seed)", self.seed.config().addr),
@@ -198,6 +213,16 @@ impl Cluster {
         }
     }
 
+    /// A primary whose queue is at its bound now, if any: a batch chunk, split
+    /// over the primaries, waits for room on it before it goes out.
+    pub(crate) fn full_primary(&self) -> Option<Arc<Shared>> {
+        let map = self.map.read();
+        map.primaries
+            .iter()
+            .find(|(_, node)| !node.has_room())
+            .map(|(_, node)| node.clone())
+    }
+
     /// The owners of many slots from one look at the map, so that commands routed
     /// together (a batch chunk) all see the same map: two commands on one key
     /// never go to two nodes because the map changed between them.
@@ -217,11 +242,9 @@ impl Cluster {
             .collect()
     }
 
-    /// The multiplexer for a node named in a redirect, connecting to it if new.
-    pub(crate) async fn node_at(&self, addr: &NodeAddr) -> Result<Arc<Shared>> {
-        if let Some(node) = self.nodes.lock().get(addr) {
-            return Ok(node.clone());
-        }
+    /// The configuration a connection to the node at `addr` starts from: its
+    /// address, and for TLS the hostname it announces as the name to check.
+    fn node_config(&self, addr: &NodeAddr) -> Config {
         let mut config = self.config.clone();
         config.addr = Addr::Tcp {
             host: addr.0.clone(),
@@ -231,6 +254,15 @@ impl Cluster {
             // The user's `server_name_for` is still asked first, at the handshake.
             tls.server_name = Some(name.clone());
         }
+        config
+    }
+
+    /// The multiplexer for a node named in a redirect, connecting to it if new.
+    pub(crate) async fn node_at(&self, addr: &NodeAddr) -> Result<Arc<Shared>> {
+        if let Some(node) = self.nodes.lock().get(addr) {
+            return Ok(node.clone());
+        }
+        let config = self.node_config(addr);
         let (node, _) = mux::start(config).await?;
         // Another caller may have connected it meanwhile: keep the first.
         let mut nodes = self.nodes.lock();
@@ -247,10 +279,13 @@ impl Cluster {
         let map = &**guard;
         let mut owners = map.owners.clone();
         let mut primaries = map.primaries.clone();
+        let mut replicas = map.replicas.clone();
         let index = match primaries.iter().position(|(a, _)| a == to) {
             Some(i) => i,
             None => {
+                // Its replicas are learnt at the refresh that follows.
                 primaries.push((to.clone(), node));
+                replicas.push(Vec::new());
                 primaries.len() - 1
             }
         };
@@ -258,7 +293,11 @@ impl Cluster {
         {
             *owner = index;
         }
-        *guard = Arc::new(SlotMap { owners, primaries });
+        *guard = Arc::new(SlotMap {
+            owners,
+            primaries,
+            replicas,
+        });
     }
 
     /// Asks the refresh task for a new map (coalesced and rate-limited there).
@@ -349,6 +388,7 @@ impl Cluster {
                 owners[usize::from(slot)] = index;
             }
         }
+        let replicas = self.replicas_of(topology, &primaries).await;
         tracing::debug!(primaries = primaries.len(), "cluster map installed");
         let mut map = self.map.write();
         let changed = map.owners != owners
@@ -358,7 +398,11 @@ impl Cluster {
                 .iter()
                 .zip(&primaries)
                 .any(|(a, b)| a.0 != b.0);
-        *map = Arc::new(SlotMap { owners, primaries });
+        *map = Arc::new(SlotMap {
+            owners,
+            primaries,
+            replicas,
+        });
         drop(map);
         if changed {
             tracing::info!("cluster topology changed");
@@ -367,21 +411,67 @@ impl Cluster {
     }
 }
 
-/// Sends `command` where the cluster needs it (its slot's primary, or spread over
-/// several: see `fanout.rs`) and resolves to the reply.
+impl Cluster {
+    /// The replicas `topology` names for each of `primaries`, connected (those
+    /// that answer) once replica reads were asked for.
+    async fn replicas_of(
+        &self,
+        topology: &Topology,
+        primaries: &[(NodeAddr, Arc<Shared>)],
+    ) -> Vec<Vec<replicas::Replica>> {
+        let mut addrs: Vec<Vec<NodeAddr>> = vec![Vec::new(); primaries.len()];
+        for range in &topology.ranges {
+            let Some(index) = primaries.iter().position(|(a, _)| *a == range.primary) else {
+                continue;
+            };
+            for replica in &range.replicas {
+                if !addrs[index].contains(replica) {
+                    addrs[index].push(replica.clone());
+                }
+            }
+        }
+        if self.replicas.wanted() {
+            self.connect_replicas(addrs.iter().flatten().cloned().collect())
+                .await;
+        }
+        addrs
+            .into_iter()
+            .map(|of_one| {
+                of_one
+                    .into_iter()
+                    .map(|addr| replicas::Replica {
+                        node: self.replicas.get(&addr),
+                        addr,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Sends `command` where the cluster needs it (its slot's primary or, as `flags`
+/// ask, a replica; or spread over several: see `fanout.rs`) and resolves to the
+/// reply.
 pub(crate) fn send(
     cluster: std::sync::Arc<Cluster>,
     command: Command,
     timeout: Option<Duration>,
+    flags: crate::Flags,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send>> {
     let timeout = timeout.unwrap_or(cluster.config.command_timeout);
+    let read = match cluster.read_from(flags, &command) {
+        Ok(read) => read,
+        Err(refused) => return Box::pin(async move { Err(refused) }),
+    };
     let spread = command.words().and_then(|words| {
         fanout::spread(&words)
             .map(|spread| (spread, words.iter().map(|w| w.to_vec()).collect::<Vec<_>>()))
     });
     match spread {
-        Some((spread, words)) => Box::pin(fanout::run(cluster, command, words, spread, timeout)),
-        None => Box::pin(send::to_slot(cluster, command, timeout)),
+        Some((spread, words)) => {
+            Box::pin(fanout::run(cluster, command, words, spread, timeout, read))
+        }
+        None => Box::pin(send::to_slot(cluster, command, timeout, read)),
     }
 }
 

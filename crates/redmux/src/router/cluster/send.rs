@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::Cluster;
 use super::redirect::Redirect;
+use super::replicas::ReadFrom;
 use super::topology::NodeAddr;
 use crate::command::{Command, KeySlot};
 use crate::error::{CommandStatus, Error, Result};
@@ -46,11 +47,13 @@ pub(crate) async fn to_node(
     }
 }
 
-/// Sends `command` to the node that owns its slot and resolves to the reply.
+/// Sends `command` to the node that owns its slot (or, as `read` asks, one of
+/// its replicas) and resolves to the reply.
 pub(crate) async fn to_slot(
     cluster: std::sync::Arc<Cluster>,
     command: Command,
     timeout: Duration,
+    read: ReadFrom,
 ) -> Result<Value> {
     let deadline = crate::mux::deadline(timeout);
     let mut slot = match command.slot_with(&cluster.specs) {
@@ -62,9 +65,16 @@ pub(crate) async fn to_slot(
             });
         }
     };
+    if read != ReadFrom::Primary {
+        // The first replica read connects the replicas (once per client).
+        cluster.want_replicas(deadline).await;
+    }
     let mut ask: Option<NodeAddr> = None;
     let mut redirects = 0;
     let mut pause = Duration::from_millis(10);
+    // A replica demanded and none up: a refresh (which also follows a MOVED) may
+    // name new ones, so one is waited for, once, before giving up.
+    let mut awaited_map = false;
     loop {
         let generation = cluster.generation();
         let mut asked: Option<String> = None;
@@ -76,15 +86,27 @@ pub(crate) async fn to_slot(
                 }
                 Err(e) => Attempt::NotSent(e),
             },
-            None => match cluster.node_for(slot) {
-                Some(node) => {
+            None => match cluster.pick(slot, read) {
+                Ok(Some(node)) => {
                     asked = host_of(&node);
                     once(&node, &command, timeout, deadline).await
                 }
-                None => Attempt::NotSent(Error::ConnectionLost {
+                Ok(None) => Attempt::NotSent(Error::ConnectionLost {
                     status: CommandStatus::NotSent,
                     reason: "no cluster node serves this slot now".into(),
                 }),
+                Err(_) if !awaited_map => {
+                    awaited_map = true;
+                    cluster.request_refresh();
+                    cluster.refreshed_since(generation, deadline).await;
+                    continue;
+                }
+                Err(reason) => {
+                    return Err(Error::NoReplica {
+                        command: command.name().to_ascii_uppercase(),
+                        reason,
+                    });
+                }
             },
         };
         let unsent = match attempt {
