@@ -235,7 +235,11 @@ async fn shard_channels_live_on_their_slots_node_and_spublish_goes_there() {
         }
         let mut got: Vec<String> = Vec::new();
         for _ in 0..3 {
-            got.push(next_payload(&mut sub, Duration::from_secs(5)).await.unwrap());
+            got.push(
+                next_payload(&mut sub, Duration::from_secs(5))
+                    .await
+                    .unwrap(),
+            );
         }
         got.sort();
         assert_eq!(got, ["0", "1", "2"], "{protocol}");
@@ -364,7 +368,10 @@ async fn classic_subscriptions_keep_receiving_after_their_node_is_killed() {
     );
     nothing_lost_now(&publisher, false, "news", &mut subs, back.next).await;
     let listening: i64 = (1..6).map(|n| numsub(&cluster, n, false, "news")).sum();
-    assert_eq!(listening, 2, "each client's subscriber moved to one live node");
+    assert_eq!(
+        listening, 2,
+        "each client's subscriber moved to one live node"
+    );
     for c in &clients {
         let stats = c.subscriber_stats();
         assert!(stats.connected && stats.reconnects >= 1, "{stats:?}");

@@ -5,9 +5,9 @@
 //! | `message.rs` | [`Message`] and [`Event`], what a subscription yields |
 //! | `subscription.rs` | [`Subscription`], the stream; unsubscribes on drop |
 //! | `mailbox.rs` | each subscription's bounded buffer: drops and counts, never waits |
-//! | `registry.rs` | who listens to what, what the server confirmed, what to send |
+//! | `registry/` | who listens to what, what the server confirmed, what to send |
 //! | `frame.rs` | sorting what the connection reads (RESP2 arrays, RESP3 pushes) |
-//! | `subscriber.rs` | the connection task: write, read, heartbeat, reconnect and resubscribe |
+//! | `subscriber/` | the connection task: write, read, heartbeat, reconnect and resubscribe; on a cluster, one per node for shard channels (`shards.rs`) |
 //! | `commands.rs` | `SPUBLISH` and `PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB` |
 //! | this file | [`Client::subscribe`] and friends, [`Subscribe`], [`Channels`] |
 //!
@@ -113,7 +113,9 @@ impl<S: AsRef<[u8]>> Channels for Vec<S> {
 
 impl Client {
     /// Subscribes to channels: `SUBSCRIBE channel [channel ...]` on the client's
-    /// subscriber connection (opened now if this is the first subscription).
+    /// subscriber connection (opened now if this is the first subscription). On a
+    /// cluster that connection goes to one node (every node gets every message)
+    /// and moves to another if its node is lost.
     ///
     /// Await it to get the [`Subscription`] once the server has confirmed every
     /// channel: a message published after that is delivered. Before awaiting, set
@@ -167,7 +169,9 @@ impl Client {
 
     /// Subscribes to shard channels (Redis 7+, Valkey): `SSUBSCRIBE shardchannel
     /// [shardchannel ...]`. Messages published with [`Client::spublish`] reach them.
-    /// On a cluster every channel of one call must hash to one slot.
+    /// On a cluster each channel is subscribed on its slot's node (one `SSUBSCRIBE`
+    /// per slot), and moved to the new owner when its slot moves or its node fails
+    /// over; the subscription then gets an [`Event::Gap`].
     ///
     /// # Errors
     ///
@@ -204,7 +208,11 @@ impl Client {
             .get()
             .cloned()
             .into_iter()
-            .chain(slot.get_shards().map(|s| s.subscribers()).unwrap_or_default())
+            .chain(
+                slot.get_shards()
+                    .map(|s| s.subscribers())
+                    .unwrap_or_default(),
+            )
             .collect();
         let mut stats = SubscriberStats {
             connected: !subscribers.is_empty(),

@@ -44,10 +44,7 @@ impl Home {
                     }
                     false => (None, None),
                 };
-                let queued = subscriber
-                    .registry
-                    .lock()
-                    .unregister(kind, names, id, done);
+                let queued = subscriber.registry.lock().unregister(kind, names, id, done);
                 if !queued {
                     return Vec::new();
                 }

@@ -394,7 +394,10 @@ impl Redial for Reconnecting<'_> {
         // Round the nodes, starting after the one just lost: classic messages
         // reach every node, so any node that answers will do.
         let current = self.subscriber.addr.lock().clone();
-        let after = nodes.iter().position(|a| *a == current).map_or(0, |i| i + 1);
+        let after = nodes
+            .iter()
+            .position(|a| *a == current)
+            .map_or(0, |i| i + 1);
         let addr = nodes[(after + self.attempts) % nodes.len()].clone();
         self.attempts += 1;
         self.tried = Some(addr.clone());

@@ -234,7 +234,9 @@ fn an_unasked_sunsubscribe_subscribes_again_here_or_sets_the_channel_aside() {
         .on_frame(shard_confirm(true, "s"), &mut wakers)
         .unwrap();
     assert_eq!(m.try_next(), Some(Event::Gap));
-    other.on_frame(message_on(Kind::Shard, "s", "hi"), &mut wakers).unwrap();
+    other
+        .on_frame(message_on(Kind::Shard, "s", "hi"), &mut wakers)
+        .unwrap();
     assert!(matches!(m.try_next(), Some(Event::Message(_))));
 }
 
