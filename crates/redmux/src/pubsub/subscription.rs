@@ -20,7 +20,8 @@ use crate::subscriber::message::Event;
 /// shard channels it was made for, from [`Client::subscribe`], [`Client::psubscribe`]
 /// or [`Client::ssubscribe`].
 ///
-/// Every subscription of a client shares one subscriber connection; two
+/// Every subscription of a client shares one subscriber connection (on a cluster,
+/// shard channels have one per node, and move with their slots); two
 /// subscriptions to one channel share one server-side `SUBSCRIBE` and each gets
 /// every message. Each has its own bounded buffer: a consumer that falls behind loses
 /// messages *here* ([`Event::Lagged`] says how many, where they were lost) and never
