@@ -87,6 +87,12 @@ pub(crate) trait Redial {
 
     /// A pause between attempts ended (to purge what expired meanwhile).
     fn paused(&mut self) {}
+
+    /// Where the next attempt goes, if not to `config.addr`: a cluster's classic
+    /// pub/sub connection tries the other nodes in turn (any node will do).
+    fn next_addr(&mut self) -> Option<crate::config::Addr> {
+        None
+    }
 }
 
 /// Connects with `config`, again and again under its [`ReconnectPolicy`], until it
@@ -97,14 +103,19 @@ pub(crate) async fn redial(config: &Config, owner: &mut impl Redial) -> Option<C
         if owner.done() {
             return None;
         }
+        let elsewhere = owner.next_addr().map(|addr| Config {
+            addr,
+            ..config.clone()
+        });
+        let target = elsewhere.as_ref().unwrap_or(config);
         let attempt = tokio::select! {
             biased;
             _ = owner.wait_done() => return None,
-            attempt = connect(config) => attempt,
+            attempt = connect(target) => attempt,
         };
         let error = match attempt {
             Ok(conn) => {
-                tracing::info!(attempts = backoff.attempts() + 1, addr = %config.addr, "reconnected");
+                tracing::info!(attempts = backoff.attempts() + 1, addr = %target.addr, "reconnected");
                 return Some(conn);
             }
             Err(e) => e,

@@ -16,7 +16,9 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn spublish(&self, channel: impl ToArg, message: impl ToArg) -> Request<'_, u64> {
-        self.request(cmd("SPUBLISH").arg(channel).arg(message))
+        // The channel is marked as the key: on a cluster its slot picks the node
+        // (the server's key specs flag it `not_key`, so it is no key to GETKEYS).
+        self.request(cmd("SPUBLISH").key(channel).arg(message))
     }
 
     /// The channels with at least one subscriber (pattern subscriptions not

@@ -5,9 +5,9 @@
 //! | `message.rs` | [`Message`] and [`Event`], what a subscription yields |
 //! | `subscription.rs` | [`Subscription`], the stream; unsubscribes on drop |
 //! | `mailbox.rs` | each subscription's bounded buffer: drops and counts, never waits |
-//! | `registry.rs` | who listens to what, what the server confirmed, what to send |
+//! | `registry/` | who listens to what, what the server confirmed, what to send |
 //! | `frame.rs` | sorting what the connection reads (RESP2 arrays, RESP3 pushes) |
-//! | `subscriber.rs` | the connection task: write, read, heartbeat, reconnect and resubscribe |
+//! | `subscriber/` | the connection task: write, read, heartbeat, reconnect and resubscribe; on a cluster, one per node for shard channels (`shards.rs`) |
 //! | `commands.rs` | `SPUBLISH` and `PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB` |
 //! | this file | [`Client::subscribe`] and friends, [`Subscribe`], [`Channels`] |
 //!
@@ -32,7 +32,9 @@ use crate::client::Client;
 use crate::error::{CommandStatus, Error, Result, TimeoutDiagnostics};
 use crate::subscriber::Subscriber;
 use crate::subscriber::frame::Kind;
+use crate::subscriber::home::Home;
 use crate::subscriber::mailbox::Mailbox;
+use crate::subscriber::shards::{Pending, classic_failover};
 
 /// How many events a subscription buffers unless told otherwise
 /// ([`Subscribe::buffer`]).
@@ -111,7 +113,9 @@ impl<S: AsRef<[u8]>> Channels for Vec<S> {
 
 impl Client {
     /// Subscribes to channels: `SUBSCRIBE channel [channel ...]` on the client's
-    /// subscriber connection (opened now if this is the first subscription).
+    /// subscriber connection (opened now if this is the first subscription). On a
+    /// cluster that connection goes to one node (every node gets every message)
+    /// and moves to another if its node is lost.
     ///
     /// Await it to get the [`Subscription`] once the server has confirmed every
     /// channel: a message published after that is delivered. Before awaiting, set
@@ -165,7 +169,9 @@ impl Client {
 
     /// Subscribes to shard channels (Redis 7+, Valkey): `SSUBSCRIBE shardchannel
     /// [shardchannel ...]`. Messages published with [`Client::spublish`] reach them.
-    /// On a cluster every channel of one call must hash to one slot.
+    /// On a cluster each channel is subscribed on its slot's node (one `SSUBSCRIBE`
+    /// per slot), and moved to the new owner when its slot moves or its node fails
+    /// over; the subscription then gets an [`Event::Gap`].
     ///
     /// # Errors
     ///
@@ -195,20 +201,35 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn subscriber_stats(&self) -> SubscriberStats {
-        let Some(subscriber) = self.subscriber_slot().get() else {
-            return SubscriberStats::default();
+        use std::sync::atomic::Ordering::Relaxed;
+        let slot = self.subscriber_slot();
+        // On a cluster, the shard channels' node subscribers count in too.
+        let subscribers: Vec<Arc<Subscriber>> = slot
+            .get()
+            .cloned()
+            .into_iter()
+            .chain(
+                slot.get_shards()
+                    .map(|s| s.subscribers())
+                    .unwrap_or_default(),
+            )
+            .collect();
+        let mut stats = SubscriberStats {
+            connected: !subscribers.is_empty(),
+            ..SubscriberStats::default()
         };
-        let c = &subscriber.counters;
-        let [channels, patterns, shard_channels] = subscriber.registry.lock().topic_counts();
-        SubscriberStats {
-            connected: subscriber.is_connected(),
-            messages: c.messages.load(std::sync::atomic::Ordering::Relaxed),
-            reconnects: c.reconnects.load(std::sync::atomic::Ordering::Relaxed),
-            bytes_in: c.bytes_in.load(std::sync::atomic::Ordering::Relaxed),
-            channels,
-            patterns,
-            shard_channels,
+        for subscriber in &subscribers {
+            let c = &subscriber.counters;
+            let [channels, patterns, shard_channels] = subscriber.registry.lock().topic_counts();
+            stats.connected &= subscriber.is_connected();
+            stats.messages += c.messages.load(Relaxed);
+            stats.reconnects += c.reconnects.load(Relaxed);
+            stats.bytes_in += c.bytes_in.load(Relaxed);
+            stats.channels += channels;
+            stats.patterns += patterns;
+            stats.shard_channels += shard_channels;
         }
+        stats
     }
 }
 
@@ -339,26 +360,48 @@ impl<'a> Subscribe<'a> {
                 return Err(Error::Closed);
             }
         }
-        let subscriber = client
-            .subscriber_slot()
-            .get_or_start(client.config(), client.watch_state())
-            .await?
-            .clone();
-        if let Some(refused) = subscriber.refusal() {
-            return Err(refused);
-        }
-        let id = subscriber.next_id();
         let mailbox = Arc::new(Mailbox::new(buffer));
-        let pending = subscriber
-            .registry
-            .lock()
-            .register(kind, &names, id, &mailbox)?;
-        subscriber.wake();
+        let cluster = client.router().as_cluster();
+        let (home, id, pending) = match cluster {
+            // A cluster's shard channel is subscribed on its slot's node.
+            Some(cluster) if kind == Kind::Shard => {
+                let shards = client
+                    .subscriber_slot()
+                    .shards(cluster, client.config(), client.watch_state())
+                    .clone();
+                let id = shards.next_id();
+                let pending = shards.register(&names, id, &mailbox)?;
+                (Home::Shards(shards), id, pending)
+            }
+            // Channels and patterns: one connection (on a cluster, to any node:
+            // their messages reach every node; it moves if its node is lost).
+            _ => {
+                let failover = cluster.map(classic_failover);
+                let subscriber = client
+                    .subscriber_slot()
+                    .get_or_start(client.config(), client.watch_state(), failover)
+                    .await?
+                    .clone();
+                if let Some(refused) = subscriber.refusal() {
+                    return Err(refused);
+                }
+                let id = subscriber.next_id();
+                let waiting = subscriber
+                    .registry
+                    .lock()
+                    .register(kind, &names, id, &mailbox)?;
+                subscriber.wake();
+                let pending: Pending = waiting
+                    .into_iter()
+                    .map(|rx| (subscriber.clone(), rx))
+                    .collect();
+                (Home::One(subscriber), id, pending)
+            }
+        };
         // From here, dropping the subscription (an error below, or this future
         // being dropped) unregisters it.
-        let subscription =
-            Subscription::new(id, kind, names, mailbox, subscriber.clone(), client.clone());
-        for confirmed in pending {
+        let subscription = Subscription::new(id, kind, names, mailbox, home, client.clone());
+        for (subscriber, confirmed) in pending {
             match tokio::time::timeout_at(deadline, confirmed).await {
                 Ok(Ok(Ok(()))) => {}
                 Ok(Ok(Err(e))) => return Err(e),

@@ -8,12 +8,11 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
-use tokio::sync::oneshot;
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::subscriber::Subscriber;
 use crate::subscriber::frame::Kind;
+use crate::subscriber::home::Home;
 use crate::subscriber::mailbox::Mailbox;
 use crate::subscriber::message::Event;
 
@@ -21,7 +20,8 @@ use crate::subscriber::message::Event;
 /// shard channels it was made for, from [`Client::subscribe`], [`Client::psubscribe`]
 /// or [`Client::ssubscribe`].
 ///
-/// Every subscription of a client shares one subscriber connection; two
+/// Every subscription of a client shares one subscriber connection (on a cluster,
+/// shard channels have one per node, and move with their slots); two
 /// subscriptions to one channel share one server-side `SUBSCRIBE` and each gets
 /// every message. Each has its own bounded buffer: a consumer that falls behind loses
 /// messages *here* ([`Event::Lagged`] says how many, where they were lost) and never
@@ -60,7 +60,8 @@ pub struct Subscription {
     kind: Kind,
     names: Vec<Bytes>,
     mailbox: Arc<Mailbox>,
-    subscriber: Arc<Subscriber>,
+    /// Where its names are registered.
+    home: Home,
     /// Keeps the client, and so the subscriber, alive while the subscription lives.
     client: Client,
     registered: bool,
@@ -72,7 +73,7 @@ impl Subscription {
         kind: Kind,
         names: Vec<Bytes>,
         mailbox: Arc<Mailbox>,
-        subscriber: Arc<Subscriber>,
+        home: Home,
         client: Client,
     ) -> Self {
         Subscription {
@@ -80,7 +81,7 @@ impl Subscription {
             kind,
             names,
             mailbox,
-            subscriber,
+            home,
             client,
             registered: true,
         }
@@ -195,30 +196,26 @@ impl Subscription {
     ///
     /// The unsubscribe happens even if the future is dropped before it completes.
     pub async fn unsubscribe(mut self) -> Result<()> {
-        let (done_tx, done_rx) = oneshot::channel();
         self.registered = false;
-        let queued = self.subscriber.registry.lock().unregister(
-            self.kind,
-            &self.names,
-            self.id,
-            Some(done_tx),
-        );
-        // Disconnected, the server holds nothing for this client, and the names are
-        // no longer registered: the reconnect will not subscribe them again.
-        if !queued || !self.subscriber.is_connected() {
-            return Ok(());
-        }
-        self.subscriber.wake();
-        let timeout = self.subscriber.config.command_timeout;
-        match tokio::time::timeout(timeout, done_rx).await {
+        let queued = self.home.unregister(self.kind, &self.names, self.id, true);
+        let timeout = self.client.config().command_timeout;
+        let deadline = crate::mux::deadline(timeout);
+        for (subscriber, confirmed) in queued {
+            // Disconnected, the server holds nothing for this client, and the names
+            // are no longer registered: the reconnect will not subscribe them again.
+            let Some(confirmed) = confirmed.filter(|_| subscriber.is_connected()) else {
+                continue;
+            };
             // A dropped sender means the connection went: nothing is subscribed.
-            Ok(_) => Ok(()),
-            Err(_) => Err(super::timeout_error(
-                self.kind.unsubscribe_command(),
-                timeout,
-                &self.subscriber,
-            )),
+            if tokio::time::timeout_at(deadline, confirmed).await.is_err() {
+                return Err(super::timeout_error(
+                    self.kind.unsubscribe_command(),
+                    timeout,
+                    &subscriber,
+                ));
+            }
         }
+        Ok(())
     }
 }
 
@@ -235,14 +232,7 @@ impl Drop for Subscription {
         if !self.registered {
             return;
         }
-        let queued =
-            self.subscriber
-                .registry
-                .lock()
-                .unregister(self.kind, &self.names, self.id, None);
-        if queued {
-            self.subscriber.wake();
-        }
+        self.home.unregister(self.kind, &self.names, self.id, false);
     }
 }
 

@@ -4,12 +4,27 @@
 //! and resubscribe to everything. The read loop, the heartbeat's rule and the
 //! reconnect policy are the connection layer's, shared with the multiplexer; this
 //! file says what they mean for a subscriber.
+//!
+//! On a cluster, the classic subscriber (channels and patterns) moves to another
+//! node when its own is lost (any node gives every message), and shard channels
+//! have a subscriber per node, moved between them as slots move (`shards.rs`).
+//!
+//! | file | owns |
+//! |---|---|
+//! | `registry/` | who listens to what, what the server confirmed, what to send |
+//! | `frame.rs` | sorting what the connection reads (RESP2 arrays, RESP3 pushes) |
+//! | `mailbox.rs`, `message.rs` | each subscription's bounded buffer, and what it yields |
+//! | `home.rs` | where a subscription's names are registered, to unregister them |
+//! | `shards.rs` | a cluster's shard channels: one subscriber per node, moved with their slots |
 
 pub(crate) mod frame;
+pub(crate) mod home;
 pub(crate) mod mailbox;
 pub(crate) mod message;
 mod registry;
+pub(crate) mod shards;
 
+use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -22,7 +37,7 @@ use parking_lot::Mutex;
 use redmux_resp::{Decoded, Value};
 use tokio::sync::{Notify, OnceCell, watch};
 
-use crate::config::Config;
+use crate::config::{Addr, Config};
 use crate::connection::{self, Activity, Connection, Heartbeat, Link, Redial};
 use crate::error::{Error, LinkSnapshot, Result};
 use crate::mux::ConnectionState;
@@ -48,6 +63,24 @@ pub(crate) struct Subscriber {
     activity: Activity,
     /// Why the last connection attempt failed, while reconnecting.
     last_connect_error: Mutex<Option<Error>>,
+    /// The address connected to now (it changes when `failover` moves it).
+    addr: Mutex<Addr>,
+    /// A cluster's classic subscriber: the nodes to try in turn when its own is lost.
+    failover: Option<NodeList>,
+    /// A cluster node's shard subscriber: told when a shard channel must move (the
+    /// server dropped or refused it) or the connection was lost.
+    relocate: Option<Arc<Notify>>,
+}
+
+/// The nodes a cluster's classic subscriber may move to, asked afresh on each
+/// reconnect attempt (the map changes with failovers).
+#[derive(Clone)]
+pub(crate) struct NodeList(pub(crate) Arc<dyn Fn() -> Vec<Addr> + Send + Sync>);
+
+impl fmt::Debug for NodeList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NodeList")
+    }
 }
 
 /// What the subscriber counts; read through [`crate::Client::subscriber_stats`].
@@ -60,26 +93,76 @@ pub(crate) struct Counters {
 
 impl Subscriber {
     /// Connects and starts the connection task, which ends when the client's
-    /// connection is closed (`client_state` says so) or the slot is dropped.
+    /// connection is closed (`client_state` says so) or the slot is dropped. With
+    /// `failover` (a cluster), the other nodes are tried if `config.addr` fails.
     async fn start(
+        mut config: Config,
+        client_state: watch::Receiver<ConnectionState>,
+        failover: Option<NodeList>,
+    ) -> Result<Arc<Subscriber>> {
+        let conn = match connection::connect(&config).await {
+            Ok(conn) => conn,
+            Err(e @ (Error::Auth(_) | Error::Protocol(_))) => return Err(e),
+            Err(first) => {
+                let others = failover.as_ref().map(|f| (f.0)()).unwrap_or_default();
+                let mut found = None;
+                for addr in others.into_iter().filter(|a| *a != config.addr) {
+                    let elsewhere = Config {
+                        addr,
+                        ..config.clone()
+                    };
+                    if let Ok(conn) = connection::connect(&elsewhere).await {
+                        found = Some((conn, elsewhere.addr));
+                        break;
+                    }
+                }
+                let Some((conn, addr)) = found else {
+                    return Err(first);
+                };
+                config.addr = addr;
+                conn
+            }
+        };
+        let subscriber = Subscriber::new(config, Registry::default(), failover, None);
+        subscriber.connected.store(true, Relaxed);
+        tokio::spawn(run(subscriber.clone(), Some(conn), client_state));
+        Ok(subscriber)
+    }
+
+    /// Starts a subscriber for one cluster node without waiting for its connection:
+    /// what is registered meanwhile is subscribed once it is up. Its shard channels
+    /// are moved by the cluster's shard subscribers, whom `relocate` tells.
+    pub(crate) fn start_node(
         config: Config,
         client_state: watch::Receiver<ConnectionState>,
-    ) -> Result<Arc<Subscriber>> {
-        let conn = connection::connect(&config).await?;
+        relocate: Arc<Notify>,
+    ) -> Arc<Subscriber> {
+        let subscriber = Subscriber::new(config, Registry::relocating(), None, Some(relocate));
+        tokio::spawn(run(subscriber.clone(), None, client_state));
+        subscriber
+    }
+
+    fn new(
+        config: Config,
+        registry: Registry,
+        failover: Option<NodeList>,
+        relocate: Option<Arc<Notify>>,
+    ) -> Arc<Subscriber> {
         let (closed, _) = watch::channel(false);
-        let subscriber = Arc::new(Subscriber {
+        Arc::new(Subscriber {
+            addr: Mutex::new(config.addr.clone()),
             config,
-            registry: Mutex::new(Registry::default()),
+            registry: Mutex::new(registry),
             outbox_ready: Notify::new(),
             closed,
-            connected: AtomicBool::new(true),
+            connected: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             counters: Counters::default(),
             activity: Activity::default(),
             last_connect_error: Mutex::new(None),
-        });
-        tokio::spawn(run(subscriber.clone(), conn, client_state));
-        Ok(subscriber)
+            failover,
+            relocate,
+        })
     }
 
     pub(crate) fn next_id(&self) -> u64 {
@@ -127,7 +210,8 @@ impl Subscriber {
         }
     }
 
-    fn close(&self) {
+    /// Stops the connection task; its subscriptions' streams end.
+    pub(crate) fn close(&self) {
         self.closed.send_replace(true);
     }
 }
@@ -158,19 +242,40 @@ impl Shutdown {
 #[derive(Debug, Default)]
 pub(crate) struct SubscriberSlot {
     cell: OnceCell<Arc<Subscriber>>,
+    /// A cluster's shard channels, one subscriber per node.
+    shards: std::sync::OnceLock<Arc<shards::ShardSubscribers>>,
 }
 
 impl SubscriberSlot {
     /// The subscriber, connecting it first if this is the first use. A failed
-    /// connect is returned and tried again on the next call.
+    /// connect is returned and tried again on the next call. `failover` (a
+    /// cluster's nodes) lets it move to another node when its own is lost.
     pub(crate) async fn get_or_start(
         &self,
         config: &Config,
         client_state: watch::Receiver<ConnectionState>,
+        failover: Option<NodeList>,
     ) -> Result<&Arc<Subscriber>> {
         self.cell
-            .get_or_try_init(|| Subscriber::start(config.clone(), client_state))
+            .get_or_try_init(|| Subscriber::start(config.clone(), client_state, failover))
             .await
+    }
+
+    /// A cluster's shard subscribers, started by the first shard subscription.
+    pub(crate) fn shards(
+        &self,
+        cluster: &Arc<crate::router::Cluster>,
+        config: &Config,
+        client_state: watch::Receiver<ConnectionState>,
+    ) -> &Arc<shards::ShardSubscribers> {
+        self.shards.get_or_init(|| {
+            shards::ShardSubscribers::start(cluster.clone(), config.clone(), client_state)
+        })
+    }
+
+    /// The shard subscribers, if a shard subscription started them.
+    pub(crate) fn get_shards(&self) -> Option<&Arc<shards::ShardSubscribers>> {
+        self.shards.get()
     }
 
     pub(crate) fn get(&self) -> Option<&Arc<Subscriber>> {
@@ -183,34 +288,47 @@ impl Drop for SubscriberSlot {
         if let Some(subscriber) = self.cell.get() {
             subscriber.close();
         }
+        if let Some(shards) = self.shards.get() {
+            shards.close();
+        }
     }
 }
 
-/// Serves connections one after another until the client is closed.
+/// Serves connections one after another until the client is closed; dials the
+/// first one itself when given none.
 async fn run(
     subscriber: Arc<Subscriber>,
-    mut conn: Connection,
+    mut conn: Option<Connection>,
     client_state: watch::Receiver<ConnectionState>,
 ) {
     let mut shutdown = Shutdown {
         slot_closed: subscriber.closed.subscribe(),
         client_state,
     };
+    let mut lost = false;
     loop {
+        let live = match conn.take() {
+            Some(live) => live,
+            None => match reconnect(&subscriber, &mut shutdown).await {
+                Some(live) => live,
+                None => break,
+            },
+        };
+        if lost {
+            subscriber.counters.reconnects.fetch_add(1, Relaxed);
+        }
         subscriber.registry.lock().on_connect();
         subscriber.connected.store(true, Relaxed);
-        let Some(reason) = serve(&subscriber, conn, &mut shutdown).await else {
+        let Some(reason) = serve(&subscriber, live, &mut shutdown).await else {
             break;
         };
+        lost = true;
         subscriber.connected.store(false, Relaxed);
         subscriber.registry.lock().on_disconnect();
-        tracing::warn!(%reason, "subscriber connection lost; reconnecting");
-        match reconnect(&subscriber, &mut shutdown).await {
-            Some(next) => {
-                subscriber.counters.reconnects.fetch_add(1, Relaxed);
-                conn = next;
-            }
-            None => break,
+        tracing::warn!(%reason, addr = %subscriber.addr.lock(), "subscriber connection lost; reconnecting");
+        // A cluster node may be gone for good: its shard channels may have to move.
+        if let Some(relocate) = &subscriber.relocate {
+            relocate.notify_one();
         }
     }
     subscriber.connected.store(false, Relaxed);
@@ -222,16 +340,18 @@ async fn run(
 /// Reconnects with the client's backoff policy; `None` once the client is closed or
 /// the policy gives up (the subscriptions' streams then end).
 async fn reconnect(subscriber: &Subscriber, shutdown: &mut Shutdown) -> Option<Connection> {
-    let conn = connection::redial(
-        &subscriber.config,
-        &mut Reconnecting {
-            subscriber,
-            shutdown,
-        },
-    )
-    .await;
+    let mut owner = Reconnecting {
+        subscriber,
+        shutdown,
+        attempts: 0,
+        tried: None,
+    };
+    let conn = connection::redial(&subscriber.config, &mut owner).await;
     if conn.is_some() {
         *subscriber.last_connect_error.lock() = None;
+        if let Some(addr) = owner.tried {
+            *subscriber.addr.lock() = addr;
+        }
     }
     conn
 }
@@ -240,6 +360,10 @@ async fn reconnect(subscriber: &Subscriber, shutdown: &mut Shutdown) -> Option<C
 struct Reconnecting<'a> {
     subscriber: &'a Subscriber,
     shutdown: &'a mut Shutdown,
+    /// Attempts so far, to go round a cluster's nodes.
+    attempts: usize,
+    /// The node the last attempt went to, when not the configured address.
+    tried: Option<Addr>,
 }
 
 impl Redial for Reconnecting<'_> {
@@ -260,6 +384,24 @@ impl Redial for Reconnecting<'_> {
         // (`Subscriber::refusal`). Subscriptions already made stay registered and
         // are resubscribed if the server takes the credentials again.
         self.subscriber.registry.lock().fail_waiting(error);
+    }
+
+    fn next_addr(&mut self) -> Option<Addr> {
+        let nodes = (self.subscriber.failover.as_ref()?.0)();
+        if nodes.is_empty() {
+            return None;
+        }
+        // Round the nodes, starting after the one just lost: classic messages
+        // reach every node, so any node that answers will do.
+        let current = self.subscriber.addr.lock().clone();
+        let after = nodes
+            .iter()
+            .position(|a| *a == current)
+            .map_or(0, |i| i + 1);
+        let addr = nodes[(after + self.attempts) % nodes.len()].clone();
+        self.attempts += 1;
+        self.tried = Some(addr.clone());
+        Some(addr)
     }
 }
 
@@ -320,6 +462,11 @@ async fn serve(
             };
             subscriber.counters.messages.fetch_add(messages, Relaxed);
             wakers.drain(..).for_each(Waker::wake);
+            if let Some(relocate) = &subscriber.relocate
+                && subscriber.registry.lock().has_misplaced()
+            {
+                relocate.notify_one();
+            }
             if let Err(desync) = outcome {
                 return Some(format!("{}; the connection is dropped", desync.0));
             }

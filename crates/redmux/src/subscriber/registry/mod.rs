@@ -9,8 +9,17 @@
 //! that changes the wanted state, so they reach the server in the order of the
 //! changes, and the server confirms each name in order: `expected` matches every
 //! confirmation to the command it answers.
+//!
+//! Shard channels go one slot per command: a cluster refuses an `SSUBSCRIBE` whose
+//! channels are in different slots (CROSSSLOT). On a cluster a shard channel can be
+//! dropped by its node (its slot moved: an `SUNSUBSCRIBE` nobody asked for) or
+//! refused (`MOVED`); a registry made with [`Registry::relocating`] then sets it
+//! aside as *misplaced* for the cluster's shard subscribers to move
+//! ([`Registry::take_topic`], [`Registry::adopt`]); any other registry subscribes it
+//! again on its own connection.
 
 use std::collections::{HashMap, VecDeque};
+use std::mem;
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -22,6 +31,7 @@ use super::frame::{Frame, Kind};
 use super::mailbox::Mailbox;
 use super::message::Message;
 use crate::error::{Error, ServerError};
+use crate::keys::hash_slot;
 
 /// The most names put in one command: a resubscription to many thousand channels
 /// goes out as several commands of reasonable size.
@@ -38,6 +48,9 @@ struct Topic {
     generation: u64,
     /// The server confirmed the subscription on the current connection.
     active: bool,
+    /// The server confirmed it once, here or on another node: its subscriptions
+    /// were listening, so a move or a loss owes them a gap.
+    ever_active: bool,
     members: Vec<(u64, Arc<Mailbox>)>,
     waiters: Vec<Waiter>,
 }
@@ -51,6 +64,9 @@ struct Op {
     names: Vec<(Bytes, u64)>,
     /// Part of the resubscription after a reconnect.
     resubscription: bool,
+    /// Subscribes again a topic that moved or was dropped by the server: its
+    /// confirmation pays that topic's subscriptions their gap.
+    relocation: bool,
     /// Told when every name is confirmed (an explicit unsubscribe waits for it).
     done: Option<oneshot::Sender<()>>,
 }
@@ -75,6 +91,28 @@ pub(crate) struct Registry {
     /// Resubscription confirmations still to come; the owed gaps are paid at zero.
     resubscribing: usize,
     closed: bool,
+    /// Shard channels are moved by someone else (a cluster's shard subscribers)
+    /// when their node drops or refuses them.
+    relocating: bool,
+    /// Shard channels the server dropped or refused, for the mover to take.
+    misplaced: Vec<Bytes>,
+}
+
+/// A shard channel's subscriptions on their way to another node's registry.
+#[derive(Debug)]
+pub(crate) struct Moving {
+    members: Vec<(u64, Arc<Mailbox>)>,
+    waiters: Vec<Waiter>,
+    ever_active: bool,
+}
+
+/// Whether an error reply to `SSUBSCRIBE` means "not here (now)" on a cluster: the
+/// slot is another node's, or the cluster cannot say yet. Checked by code only.
+fn is_misplacement(error: &ServerError) -> bool {
+    matches!(
+        error.code(),
+        "MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN" | "LOADING"
+    )
 }
 
 impl Registry {
@@ -102,6 +140,7 @@ impl Registry {
                     Topic {
                         generation: self.next_generation,
                         active: false,
+                        ever_active: false,
                         members: Vec::with_capacity(1),
                         waiters: Vec::new(),
                     }
@@ -113,16 +152,65 @@ impl Registry {
                 pending.push(rx);
             }
         }
-        if !new_names.is_empty() {
-            self.outbox.push(Op {
-                kind,
-                subscribe: true,
-                names: new_names,
-                resubscription: false,
-                done: None,
-            });
-        }
+        self.queue(kind, true, new_names, Flavour::Plain, None);
         Ok(pending)
+    }
+
+    /// A registry for one node of a cluster: the shard channels its server drops or
+    /// refuses are set aside ([`Registry::take_misplaced`]) rather than subscribed
+    /// again here.
+    pub(crate) fn relocating() -> Registry {
+        Registry {
+            relocating: true,
+            ..Registry::default()
+        }
+    }
+
+    /// Queues (un)subscribe commands for `names`: shard channels one slot per
+    /// command (CROSSSLOT otherwise), every kind at most `NAMES_PER_COMMAND` names
+    /// per command. `done` goes with the last: names are confirmed in order.
+    fn queue(
+        &mut self,
+        kind: Kind,
+        subscribe: bool,
+        names: Vec<(Bytes, u64)>,
+        flavour: Flavour,
+        done: Option<oneshot::Sender<()>>,
+    ) {
+        let groups: Vec<Vec<(Bytes, u64)>> = if kind == Kind::Shard {
+            let mut by_slot: Vec<(u16, Vec<(Bytes, u64)>)> = Vec::new();
+            for (name, generation) in names {
+                let slot = hash_slot(&name);
+                match by_slot.iter_mut().find(|(s, _)| *s == slot) {
+                    Some((_, group)) => group.push((name, generation)),
+                    None => by_slot.push((slot, vec![(name, generation)])),
+                }
+            }
+            by_slot.into_iter().map(|(_, group)| group).collect()
+        } else {
+            vec![names]
+        };
+        let start = self.outbox.len();
+        for group in groups {
+            for chunk in group.chunks(NAMES_PER_COMMAND) {
+                self.outbox.push(Op {
+                    kind,
+                    subscribe,
+                    names: chunk.to_vec(),
+                    resubscription: flavour == Flavour::Resubscription,
+                    relocation: flavour == Flavour::Relocation,
+                    done: None,
+                });
+            }
+        }
+        match (self.outbox[start..].last_mut(), done) {
+            (Some(last), done) => last.done = done,
+            // Nothing to send: nothing to wait for.
+            (None, Some(done)) => {
+                let _ = done.send(());
+            }
+            (None, None) => {}
+        }
     }
 
     /// Removes a subscription from each name; queues an UNSUBSCRIBE for the names
@@ -151,14 +239,132 @@ impl Registry {
         if gone.is_empty() || self.closed {
             return false;
         }
-        self.outbox.push(Op {
-            kind,
-            subscribe: false,
-            names: gone,
-            resubscription: false,
-            done,
-        });
+        self.queue(kind, false, gone, Flavour::Plain, done);
         true
+    }
+
+    /// Whether the server dropped or refused shard channels not yet taken.
+    pub(crate) fn has_misplaced(&self) -> bool {
+        !self.misplaced.is_empty()
+    }
+
+    /// Whether some subscription listens to `name` here.
+    pub(crate) fn has_topic(&self, kind: Kind, name: &Bytes) -> bool {
+        self.topics[kind.index()].contains_key(name)
+    }
+
+    /// The shard channels this node dropped or refused since the last call, that
+    /// some subscription still listens to.
+    pub(crate) fn take_misplaced(&mut self) -> Vec<Bytes> {
+        let mut names = mem::take(&mut self.misplaced);
+        names.retain(|n| self.has_topic(Kind::Shard, n));
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Takes a shard channel's subscriptions away, to [`adopt`](Self::adopt) them on
+    /// another node; unsubscribes it here if the server still serves it.
+    pub(crate) fn take_topic(&mut self, name: &Bytes) -> Option<Moving> {
+        let topic = self.topics[Kind::Shard.index()].remove(name)?;
+        self.misplaced.retain(|n| n != name);
+        if topic.active && !self.closed {
+            self.queue(
+                Kind::Shard,
+                false,
+                vec![(name.clone(), 0)],
+                Flavour::Plain,
+                None,
+            );
+        }
+        if topic.ever_active {
+            for (_, mailbox) in &topic.members {
+                mailbox.owe_gap();
+            }
+        }
+        Some(Moving {
+            members: topic.members,
+            waiters: topic.waiters,
+            ever_active: topic.ever_active,
+        })
+    }
+
+    /// Takes in a shard channel's subscriptions from another node and subscribes
+    /// it here; its subscriptions get their gap once this node confirms. On a
+    /// closed registry the waiting calls fail and the streams end (the wakers to
+    /// call go into `wakers`).
+    pub(crate) fn adopt(&mut self, name: Bytes, moving: Moving, wakers: &mut Vec<Waker>) {
+        if self.closed {
+            for waiter in moving.waiters {
+                let _ = waiter.send(Err(Error::Closed));
+            }
+            wakers.extend(moving.members.iter().filter_map(|(_, m)| m.close()));
+            return;
+        }
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let topic = self.topics[Kind::Shard.index()]
+            .entry(name.clone())
+            .or_insert_with(|| Topic {
+                generation,
+                active: false,
+                ever_active: false,
+                members: Vec::new(),
+                waiters: Vec::new(),
+            });
+        topic.generation = generation;
+        topic.active = false;
+        topic.ever_active |= moving.ever_active;
+        topic.members.extend(moving.members);
+        topic.waiters.extend(moving.waiters);
+        self.queue(
+            Kind::Shard,
+            true,
+            vec![(name, generation)],
+            Flavour::Relocation,
+            None,
+        );
+    }
+
+    /// Subscribes a misplaced shard channel again on this connection (the map
+    /// still says its slot is here: the server may have been a step behind).
+    pub(crate) fn subscribe_again(&mut self, name: &Bytes) {
+        let Some(topic) = self.topics[Kind::Shard.index()].get(name) else {
+            return;
+        };
+        if topic.active || self.closed {
+            return;
+        }
+        let generation = topic.generation;
+        self.queue(
+            Kind::Shard,
+            true,
+            vec![(name.clone(), generation)],
+            Flavour::Relocation,
+            None,
+        );
+    }
+
+    /// The server dropped a shard channel by itself (its slot moved away): its
+    /// subscriptions are owed a gap, and it is subscribed again, here or, for a
+    /// relocating registry, wherever the mover finds its slot now.
+    fn dropped_by_server(&mut self, name: &Bytes) {
+        let Some(topic) = self.topics[Kind::Shard.index()].get_mut(name) else {
+            // Unsubscribed by us a moment ago.
+            return;
+        };
+        if !topic.active {
+            return;
+        }
+        topic.active = false;
+        for (_, mailbox) in &topic.members {
+            mailbox.owe_gap();
+        }
+        if self.relocating {
+            self.misplaced.push(name.clone());
+        } else {
+            self.subscribe_again(name);
+        }
     }
 
     /// Queues a PING (the heartbeat).
@@ -212,15 +418,7 @@ impl Registry {
                 .map(|(name, topic)| (name.clone(), topic.generation))
                 .collect();
             self.resubscribing += names.len();
-            for chunk in names.chunks(NAMES_PER_COMMAND) {
-                self.outbox.push(Op {
-                    kind,
-                    subscribe: true,
-                    names: chunk.to_vec(),
-                    resubscription: true,
-                    done: None,
-                });
-            }
+            self.queue(kind, true, names, Flavour::Resubscription, None);
         }
     }
 
@@ -300,6 +498,18 @@ impl Registry {
         name: &Bytes,
         wakers: &mut Vec<Waker>,
     ) -> Result<(), Desync> {
+        let answers_front = matches!(
+            self.expected.front(),
+            Some(Expect::Names(op)) if op.kind == kind
+                && op.subscribe == subscribe
+                && op.names.first().is_some_and(|(n, _)| n == name)
+        );
+        if !answers_front && kind == Kind::Shard && !subscribe {
+            // Nobody asked: a cluster node drops the shard channels of a slot it
+            // no longer serves. It is the one reply that comes unasked.
+            self.dropped_by_server(name);
+            return Ok(());
+        }
         let Some(Expect::Names(op)) = self.expected.front_mut() else {
             return Err(Desync(format!(
                 "a {} confirmation for {:?} came when {} was expected",
@@ -326,6 +536,7 @@ impl Registry {
         // vector is cheap, and a long one (a resubscription) is capped in size.
         let (_, generation) = op.names.remove(0);
         let resubscription = op.resubscription;
+        let relocation = op.relocation;
         if op.names.is_empty()
             && let Some(Expect::Names(op)) = self.expected.pop_front()
             && let Some(done) = op.done
@@ -337,8 +548,12 @@ impl Registry {
             && topic.generation == generation
         {
             topic.active = true;
+            topic.ever_active = true;
             for waiter in topic.waiters.drain(..) {
                 let _ = waiter.send(Ok(()));
+            }
+            if relocation {
+                wakers.extend(topic.members.iter().filter_map(|(_, m)| m.pay_gap()));
             }
         }
         if resubscription {
@@ -368,11 +583,18 @@ impl Registry {
             names = op.names.len(),
             "the server refused a pub/sub command"
         );
+        // On a cluster, a shard channel refused as not this node's is moved to
+        // its slot's owner: its calls keep waiting for that node's confirmation.
+        let misplaced = self.relocating && op.kind == Kind::Shard && is_misplacement(&error);
         if op.subscribe {
             for (name, generation) in &op.names {
                 if let Some(topic) = self.topics[op.kind.index()].get_mut(name)
                     && topic.generation == *generation
                 {
+                    if misplaced {
+                        self.misplaced.push(name.clone());
+                        continue;
+                    }
                     for waiter in topic.waiters.drain(..) {
                         let _ = waiter.send(Err(Error::Server(error.clone())));
                     }
@@ -408,6 +630,17 @@ impl Registry {
     }
 }
 
+/// Which kind of subscribe an [`Op`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    /// Asked for by a subscription (or an unsubscribe).
+    Plain,
+    /// Everything again, after a reconnect.
+    Resubscription,
+    /// One topic again, after it moved or the server dropped it.
+    Relocation,
+}
+
 fn command_name(kind: Kind, subscribe: bool) -> &'static str {
     if subscribe {
         kind.subscribe_command()
@@ -427,144 +660,4 @@ fn describe(expect: Option<&Expect>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::subscriber::message::Event;
-
-    fn b(s: &'static str) -> Bytes {
-        Bytes::from_static(s.as_bytes())
-    }
-
-    fn confirm(kind: Kind, subscribe: bool, name: &'static str) -> Frame {
-        Frame::Confirm {
-            kind,
-            subscribe,
-            name: b(name),
-        }
-    }
-
-    fn message(name: &'static str, payload: &'static str) -> Frame {
-        Frame::Message {
-            kind: Kind::Channel,
-            topic: b(name),
-            message: Message::new(b(name), None, b(payload)),
-        }
-    }
-
-    fn written(registry: &mut Registry) -> String {
-        let mut out = BytesMut::new();
-        registry.take_outbox(&mut out);
-        String::from_utf8_lossy(&out).replace("\r\n", " ")
-    }
-
-    #[test]
-    fn two_subscriptions_share_one_server_subscription() {
-        let mut r = Registry::default();
-        let (a, b_) = (Arc::new(Mailbox::new(8)), Arc::new(Mailbox::new(8)));
-        let mut wakers = Vec::new();
-        let mut first = r.register(Kind::Channel, &[b("ch")], 1, &a).unwrap();
-        let mut second = r.register(Kind::Channel, &[b("ch")], 2, &b_).unwrap();
-        assert_eq!(written(&mut r), "*2 $9 SUBSCRIBE $2 ch ");
-        r.on_frame(confirm(Kind::Channel, true, "ch"), &mut wakers)
-            .unwrap();
-        assert!(matches!(first[0].try_recv(), Ok(Ok(()))));
-        assert!(matches!(second[0].try_recv(), Ok(Ok(()))));
-        // A third one joins an active topic: nothing to wait for, nothing to send.
-        let c = Arc::new(Mailbox::new(8));
-        assert!(
-            r.register(Kind::Channel, &[b("ch")], 3, &c)
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(written(&mut r), "");
-        r.on_frame(message("ch", "hi"), &mut wakers).unwrap();
-        for m in [&a, &b_, &c] {
-            assert!(matches!(m.try_next(), Some(Event::Message(_))));
-        }
-        // Only the last to leave unsubscribes.
-        assert!(!r.unregister(Kind::Channel, &[b("ch")], 1, None));
-        assert!(!r.unregister(Kind::Channel, &[b("ch")], 3, None));
-        assert!(r.unregister(Kind::Channel, &[b("ch")], 2, None));
-        assert_eq!(written(&mut r), "*2 $11 UNSUBSCRIBE $2 ch ");
-        r.on_frame(confirm(Kind::Channel, false, "ch"), &mut wakers)
-            .unwrap();
-    }
-
-    #[test]
-    fn a_stale_confirmation_does_not_activate_a_newer_topic() {
-        let mut r = Registry::default();
-        let a = Arc::new(Mailbox::new(8));
-        let mut wakers = Vec::new();
-        let _first = r.register(Kind::Channel, &[b("ch")], 1, &a).unwrap();
-        r.unregister(Kind::Channel, &[b("ch")], 1, None);
-        let mut second = r.register(Kind::Channel, &[b("ch")], 2, &a).unwrap();
-        assert_eq!(
-            written(&mut r),
-            "*2 $9 SUBSCRIBE $2 ch *2 $11 UNSUBSCRIBE $2 ch *2 $9 SUBSCRIBE $2 ch "
-        );
-        r.on_frame(confirm(Kind::Channel, true, "ch"), &mut wakers)
-            .unwrap();
-        assert!(
-            second[0].try_recv().is_err(),
-            "confirmed by the first SUBSCRIBE"
-        );
-        r.on_frame(confirm(Kind::Channel, false, "ch"), &mut wakers)
-            .unwrap();
-        r.on_frame(confirm(Kind::Channel, true, "ch"), &mut wakers)
-            .unwrap();
-        assert!(matches!(second[0].try_recv(), Ok(Ok(()))));
-    }
-
-    #[test]
-    fn reconnect_resubscribes_everything_and_owes_each_subscription_a_gap() {
-        let mut r = Registry::default();
-        let (a, p) = (Arc::new(Mailbox::new(8)), Arc::new(Mailbox::new(8)));
-        let mut wakers = Vec::new();
-        r.register(Kind::Channel, &[b("x")], 1, &a).unwrap();
-        r.register(Kind::Pattern, &[b("p*")], 2, &p).unwrap();
-        written(&mut r);
-        r.on_disconnect();
-        // Joined while disconnected: subscribed with the rest, owed no gap.
-        let late = Arc::new(Mailbox::new(8));
-        let mut rx = r.register(Kind::Channel, &[b("x")], 3, &late).unwrap();
-        r.on_connect();
-        assert_eq!(
-            written(&mut r),
-            "*2 $9 SUBSCRIBE $1 x *2 $10 PSUBSCRIBE $2 p* "
-        );
-        r.on_frame(confirm(Kind::Channel, true, "x"), &mut wakers)
-            .unwrap();
-        assert!(matches!(rx[0].try_recv(), Ok(Ok(()))));
-        assert!(
-            a.try_next().is_none(),
-            "gap told before everything is resubscribed"
-        );
-        r.on_frame(confirm(Kind::Pattern, true, "p*"), &mut wakers)
-            .unwrap();
-        assert_eq!(a.try_next(), Some(Event::Gap));
-        assert_eq!(p.try_next(), Some(Event::Gap));
-        assert_eq!(late.try_next(), None);
-    }
-
-    #[test]
-    fn an_error_fails_the_whole_command_and_a_stranger_is_a_desync() {
-        let mut r = Registry::default();
-        let a = Arc::new(Mailbox::new(8));
-        let mut wakers = Vec::new();
-        let mut rx = r.register(Kind::Channel, &[b("a"), b("b")], 1, &a).unwrap();
-        written(&mut r);
-        r.on_frame(Frame::Error(b("NOPERM no")), &mut wakers)
-            .unwrap();
-        for rx in &mut rx {
-            assert!(matches!(rx.try_recv(), Ok(Err(Error::Server(_)))));
-        }
-        assert!(
-            r.on_frame(confirm(Kind::Channel, true, "a"), &mut wakers)
-                .is_err()
-        );
-        assert!(r.on_frame(Frame::Pong, &mut wakers).is_err());
-        r.ping(&mut BytesMut::new());
-        assert!(r.ping_outstanding());
-        r.on_frame(Frame::Pong, &mut wakers).unwrap();
-    }
-}
+mod tests;
