@@ -8,12 +8,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use super::Subscriber;
 use super::frame::Kind;
 use super::shards::ShardSubscribers;
-
-/// An unsubscribe queued on one subscriber, and (if asked) its confirmation.
-pub(crate) type Queued = (Arc<Subscriber>, Option<oneshot::Receiver<()>>);
+use super::{Queued, Subscriber};
 
 /// Where a subscription is registered.
 #[derive(Debug, Clone)]

@@ -48,6 +48,9 @@ use registry::Registry;
 /// few enough that a subscribe call never waits long for it.
 const FRAMES_PER_LOCK: usize = 256;
 
+/// An unsubscribe queued on one subscriber, and (if asked) its confirmation.
+pub(crate) type Queued = (Arc<Subscriber>, Option<tokio::sync::oneshot::Receiver<()>>);
+
 /// The state shared by the connection task, every subscription and the client.
 #[derive(Debug)]
 pub(crate) struct Subscriber {

@@ -24,9 +24,8 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot, watch};
 
 use super::frame::Kind;
-use super::home::Queued;
 use super::mailbox::Mailbox;
-use super::{NodeList, Subscriber};
+use super::{NodeList, Queued, Subscriber};
 use crate::config::{Addr, Config};
 use crate::error::{CommandStatus, Error, Result};
 use crate::keys::hash_slot;
