@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::from_value::FromValue;
 use crate::mux::{self, Shared};
 use crate::request::{Commands, Request, Target};
-use crate::router::{Cluster, Router};
+use crate::router::{Cluster, Router, SentinelReplicas};
 use crate::state::ConnectionState;
 use crate::stats::Stats;
 
@@ -121,9 +121,13 @@ impl Client {
         if config.sentinel.is_some() {
             // Every connection asks the sentinels for the primary before it dials;
             // `addr` names the one found now (for `nodes()` and logs).
-            crate::sentinel::attach_and_locate(&mut config).await?;
+            let find = crate::sentinel::attach_and_locate(&mut config).await?;
+            let replicas = find.map(|find| SentinelReplicas::new(&config, find));
             let (shared, _) = mux::start(config).await?;
-            return Ok(Client::with_router(Router::standalone(shared)));
+            return Ok(Client::with_router(match replicas {
+                Some(replicas) => Router::sentinel(shared, replicas),
+                None => Router::standalone(shared),
+            }));
         }
         // The first seed that answers; its HELLO says whether it is a cluster node.
         let mut last_error = None;
@@ -178,10 +182,13 @@ impl Client {
                 "Client::connect_lazy must be called within a tokio runtime (it starts the client's tasks)",
             ));
         }
-        crate::sentinel::attach(&mut config)?;
-        Ok(Client::with_router(Router::standalone(mux::start_lazy(
-            config,
-        ))))
+        let find = crate::sentinel::attach(&mut config)?;
+        let replicas = find.map(|find| SentinelReplicas::new(&config, find));
+        let shared = mux::start_lazy(config);
+        Ok(Client::with_router(match replicas {
+            Some(replicas) => Router::sentinel(shared, replicas),
+            None => Router::standalone(shared),
+        }))
     }
 
     fn with_router(router: Router) -> Client {

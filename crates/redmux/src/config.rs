@@ -23,6 +23,12 @@ use crate::sentinel::SentinelConfig;
 pub(crate) type Locate =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Addr>> + Send>> + Send + Sync>;
 
+/// The replicas the sentinels list as up for the service, asked when a read
+/// flagged for a replica needs them: a closure, so the router calls it without
+/// knowing sentinels.
+pub(crate) type FindReplicas =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Vec<Addr>>> + Send>> + Send + Sync>;
+
 pub use tls::TlsConfig;
 
 /// The server's address.

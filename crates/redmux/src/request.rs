@@ -43,10 +43,11 @@ impl Flags {
     /// empty value (a tuple) gets [`Error::Conversion`], but the command is sent.
     pub const FIRE_AND_FORGET: Flags = Flags(1);
     /// On a cluster, read from one of the key's slot's replicas (round-robin over
-    /// those whose connection is up), falling back to the primary when none is.
-    /// Replicas may lag their primary: a read can miss a write the caller just
-    /// made. Only read-only commands go to a replica; anything else goes to the
-    /// primary as usual. Ignored on a standalone server (and under sentinel),
+    /// those whose connection is up), falling back to the primary when none is;
+    /// under sentinel, from one of the replicas the sentinels list as up
+    /// (`SENTINEL REPLICAS`). Replicas may lag their primary: a read can miss a
+    /// write the caller just made. Only read-only commands go to a replica;
+    /// anything else goes to the primary as usual. Ignored on a standalone server,
     /// in batches and in transactions. See `docs/cluster.md`.
     ///
     /// ```no_run
@@ -56,10 +57,10 @@ impl Flags {
     /// # Ok(()) }
     /// ```
     pub const PREFER_REPLICA: Flags = Flags(2);
-    /// On a cluster, read from one of the key's slot's replicas (round-robin),
+    /// On a cluster (or under sentinel), read from a replica (round-robin),
     /// never the primary: fails with [`Error::NoReplica`] when none is up, or when
-    /// the command is not read-only. Ignored on a standalone server (and under
-    /// sentinel), in batches and in transactions. Set with
+    /// the command is not read-only. Ignored on a standalone server, in batches
+    /// and in transactions. Set with
     /// [`PREFER_REPLICA`](Self::PREFER_REPLICA), this one wins.
     ///
     /// ```no_run
@@ -226,15 +227,15 @@ impl<'a, T> Request<'a, T> {
         let command = self.command?;
         command.check_arguments()?;
         match self.target {
-            Target::Shared(router) => match router.route(&command) {
+            Target::Shared(router) => match router.route(&command, self.flags) {
                 Route::Node(node) => node.send_detached(command.into_parts(), self.timeout),
-                Route::Cluster(cluster) => {
+                route => {
                     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
                         Error::config(
-                            "a fire-and-forget command on a cluster needs a tokio runtime",
+                            "a fire-and-forget command on a cluster, or for a replica, needs a tokio runtime",
                         )
                     })?;
-                    let call = send_clustered(cluster.clone(), command, self.timeout, self.flags);
+                    let call = routed(route, command, self.timeout, self.flags);
                     // Started here, so it keeps its place among this caller's
                     // commands; a task follows its redirects and drops the reply.
                     match start(call) {
@@ -280,10 +281,10 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
             return Response::ready(Err(e));
         }
         let node = match self.target {
-            Target::Shared(router) => match router.route(&command) {
+            Target::Shared(router) => match router.route(&command, self.flags) {
                 Route::Node(node) => node,
-                Route::Cluster(cluster) => {
-                    let call = send_clustered(cluster.clone(), command, self.timeout, self.flags);
+                route => {
+                    let call = routed(route, command, self.timeout, self.flags);
                     // Polled once now: the command is queued at `into_future`, as
                     // everywhere else, so a caller's commands keep their order.
                     return match start(call) {
@@ -367,6 +368,25 @@ pin_project_lite::pin_project! {
 
 /// A reply still to come from a trip the multiplexer does not drive alone.
 type BoxedReply = Pin<Box<dyn Future<Output = Result<Value>> + Send>>;
+
+/// The reply of a command the router sends itself: through the cluster layer, or
+/// to a sentinel-found primary's replicas.
+fn routed(
+    route: Route<'_>,
+    command: Command,
+    timeout: Option<Duration>,
+    flags: Flags,
+) -> BoxedReply {
+    match route {
+        Route::Cluster(cluster) => send_clustered(cluster.clone(), command, timeout, flags),
+        Route::Replicas(primary, replicas) => replicas.send(primary, command, timeout, flags),
+        Route::Node(node) => {
+            let node = node.clone();
+            let timeout = timeout.unwrap_or(node.config().command_timeout);
+            Box::pin(crate::router::to_node(node, command, timeout))
+        }
+    }
+}
 
 /// Polls `call` once, so whatever it sends first is queued now: its outcome if it
 /// finished at once (a command refused before sending), else the rest, to be

@@ -17,13 +17,16 @@ use redmux_resp::Value;
 use crate::command::{Command, KeySlot};
 use crate::keys::KeySpecs;
 use crate::mux::Shared;
+use crate::Flags;
 
 mod cluster;
+mod sentinel;
 
 pub(crate) use cluster::Cluster;
 pub(crate) use cluster::send as send_clustered;
-use cluster::to_node;
+pub(crate) use cluster::to_node;
 pub(crate) use cluster::{ReadFrom, is_refusal, to_slot};
+pub(crate) use sentinel::SentinelReplicas;
 
 /// Picks the multiplexer for each command.
 #[derive(Debug)]
@@ -39,6 +42,9 @@ pub(crate) struct Router {
 enum Nodes {
     /// One server: every command goes to its one multiplexer.
     Standalone(Arc<Shared>),
+    /// A primary found through sentinel: as `Standalone`, and reads flagged for
+    /// a replica go to the replicas the sentinels list.
+    Sentinel(Arc<Shared>, Arc<SentinelReplicas>),
     /// A cluster: a slot map and one multiplexer per node.
     Cluster(Arc<Cluster>),
 }
@@ -50,6 +56,9 @@ pub(crate) enum Route<'a> {
     /// Through the cluster layer, which picks the node by slot and follows
     /// redirects.
     Cluster(&'a Arc<Cluster>),
+    /// A read flagged for a replica, on a primary found through sentinel: to a
+    /// replica, or the primary (the first) when none is up.
+    Replicas(&'a Arc<Shared>, &'a Arc<SentinelReplicas>),
 }
 
 impl Router {
@@ -57,6 +66,15 @@ impl Router {
     pub(crate) fn standalone(node: Arc<Shared>) -> Router {
         Router {
             nodes: Nodes::Standalone(node),
+            specs: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// A router for a primary found through sentinel, with its replicas for
+    /// flagged reads.
+    pub(crate) fn sentinel(primary: Arc<Shared>, replicas: SentinelReplicas) -> Router {
+        Router {
+            nodes: Nodes::Sentinel(primary, Arc::new(replicas)),
             specs: tokio::sync::OnceCell::new(),
         }
     }
@@ -70,12 +88,17 @@ impl Router {
     }
 
     /// Where a command goes. A standalone server has one multiplexer; on a
-    /// cluster the cluster layer reads the command's slot.
+    /// cluster the cluster layer reads the command's slot; through sentinel, a
+    /// read flagged for a replica goes to the replicas.
     #[inline]
-    pub(crate) fn route(&self, _command: &Command) -> Route<'_> {
+    pub(crate) fn route(&self, _command: &Command, flags: Flags) -> Route<'_> {
         match &self.nodes {
             Nodes::Standalone(node) => Route::Node(node),
             Nodes::Cluster(cluster) => Route::Cluster(cluster),
+            Nodes::Sentinel(primary, replicas) => match ReadFrom::of(flags) {
+                ReadFrom::Primary => Route::Node(primary),
+                _ => Route::Replicas(primary, replicas),
+            },
         }
     }
 
@@ -84,7 +107,7 @@ impl Router {
     #[inline]
     pub(crate) fn any_node(&self) -> &Arc<Shared> {
         match &self.nodes {
-            Nodes::Standalone(node) => node,
+            Nodes::Standalone(node) | Nodes::Sentinel(node, _) => node,
             Nodes::Cluster(cluster) => cluster.seed(),
         }
     }
@@ -92,7 +115,7 @@ impl Router {
     /// The cluster layer, on a cluster.
     pub(crate) fn as_cluster(&self) -> Option<&Arc<Cluster>> {
         match &self.nodes {
-            Nodes::Standalone(_) => None,
+            Nodes::Standalone(_) | Nodes::Sentinel(..) => None,
             Nodes::Cluster(cluster) => Some(cluster),
         }
     }
@@ -119,7 +142,7 @@ impl Router {
     pub(crate) fn watch_topology(&self) -> tokio::sync::watch::Receiver<u64> {
         match &self.nodes {
             Nodes::Cluster(cluster) => cluster.watch_changes(),
-            Nodes::Standalone(_) => tokio::sync::watch::channel(0).1,
+            Nodes::Standalone(_) | Nodes::Sentinel(..) => tokio::sync::watch::channel(0).1,
         }
     }
 
@@ -127,7 +150,7 @@ impl Router {
     /// standalone server (its one node is the default).
     pub(crate) fn scan_nodes(&self) -> Vec<String> {
         match &self.nodes {
-            Nodes::Standalone(_) => Vec::new(),
+            Nodes::Standalone(_) | Nodes::Sentinel(..) => Vec::new(),
             Nodes::Cluster(cluster) => cluster.primaries().into_iter().map(|(a, _, _)| a).collect(),
         }
     }
@@ -145,7 +168,7 @@ impl Router {
                 .into_iter()
                 .find(|(a, _)| a == addr)
                 .map(|(_, n)| n),
-            Nodes::Standalone(node) => Some(node.clone()),
+            Nodes::Standalone(node) | Nodes::Sentinel(node, _) => Some(node.clone()),
         };
         let timeout = self.any_node().config().command_timeout;
         match node {
@@ -166,6 +189,11 @@ impl Router {
     pub(crate) fn nodes(&self) -> Vec<(String, Arc<Shared>)> {
         match &self.nodes {
             Nodes::Standalone(node) => vec![(node.config().addr.to_string(), node.clone())],
+            Nodes::Sentinel(node, replicas) => {
+                let mut nodes = vec![(node.config().addr.to_string(), node.clone())];
+                nodes.extend(replicas.nodes());
+                nodes
+            }
             Nodes::Cluster(cluster) => cluster.nodes(),
         }
     }

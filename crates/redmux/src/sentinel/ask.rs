@@ -55,6 +55,41 @@ pub(super) async fn ask(config: &Config, service: &str) -> Result<Answer> {
     }
 }
 
+/// Asks the sentinel `config.addr` which replicas of `service` are up: `SENTINEL
+/// REPLICAS`, less those it flags down or disconnected.
+pub(super) async fn replicas(config: &Config, service: &str) -> Result<Vec<Addr>> {
+    let question = async {
+        let mut conn = connection::connect(config).await?;
+        let out = cmd("SENTINEL").arg("REPLICAS").arg(service).into_bytes();
+        conn.writer
+            .write_all(&out)
+            .await
+            .map_err(|e| Error::Connect {
+                addr: config.addr.to_string(),
+                reason: format!("asking the sentinel: {e}").into(),
+            })?;
+        let reply = read(&mut conn, config).await?;
+        match reply {
+            Value::Error(e) => Err(Error::Connect {
+                addr: config.addr.to_string(),
+                reason: format!("SENTINEL REPLICAS: {}", String::from_utf8_lossy(&e)).into(),
+            }),
+            reply => Ok(parse_replicas(&reply)),
+        }
+    };
+    match tokio::time::timeout(config.connect_timeout, question).await {
+        Ok(answer) => answer,
+        Err(_) => Err(Error::Connect {
+            addr: config.addr.to_string(),
+            reason: format!(
+                "the sentinel did not answer within {:?}",
+                config.connect_timeout
+            )
+            .into(),
+        }),
+    }
+}
+
 /// The next reply on a sentinel connection.
 pub(super) async fn read(conn: &mut Connection, config: &Config) -> Result<Value> {
     match conn.reader.next_reply(drop).await {
@@ -89,26 +124,57 @@ fn parse_addr(reply: &Value) -> Option<Addr> {
 
 /// `SENTINEL SENTINELS`: one flat field/value array (a map in RESP3) per sentinel.
 fn parse_peers(reply: &Value) -> Vec<(String, u16)> {
-    let Value::Array(entries) = reply else {
-        return Vec::new();
-    };
-    entries
-        .iter()
-        .filter_map(|entry| {
-            let pairs: Vec<(&Value, &Value)> = match entry {
-                Value::Array(items) => items.chunks_exact(2).map(|p| (&p[0], &p[1])).collect(),
-                Value::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
-                _ => return None,
-            };
-            let field = |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| text(k) == Some(name))
-                    .and_then(|(_, v)| text(v))
-            };
-            Some((field("ip")?.to_string(), field("port")?.parse().ok()?))
+    instances(reply)
+        .filter_map(|i| Some((i.field("ip")?.to_string(), i.field("port")?.parse().ok()?)))
+        .collect()
+}
+
+/// `SENTINEL REPLICAS`: the replicas not flagged `s_down`, `o_down` or
+/// `disconnected`. Their `master-link-status` is not looked at: the sentinel
+/// refreshes it only every 10 s, and a fresh replica reads `err` meanwhile
+/// (redis-py filters on the flags alone too).
+fn parse_replicas(reply: &Value) -> Vec<Addr> {
+    instances(reply)
+        .filter(|i| {
+            let flags = i.field("flags").unwrap_or_default();
+            !flags
+                .split(',')
+                .any(|f| matches!(f, "s_down" | "o_down" | "disconnected"))
+        })
+        .filter_map(|i| {
+            Some(Addr::Tcp {
+                host: i.field("ip")?.to_string(),
+                port: i.field("port")?.parse().ok()?,
+            })
         })
         .collect()
+}
+
+/// One instance of a `SENTINEL SENTINELS` / `REPLICAS` reply: its fields and values.
+struct Instance<'a>(Vec<(&'a Value, &'a Value)>);
+
+impl<'a> Instance<'a> {
+    fn field(&self, name: &str) -> Option<&'a str> {
+        self.0
+            .iter()
+            .find(|(k, _)| text(k) == Some(name))
+            .and_then(|(_, v)| text(v))
+    }
+}
+
+/// Each instance of a reply: a flat field/value array, or a map in RESP3.
+fn instances(reply: &Value) -> impl Iterator<Item = Instance<'_>> {
+    let entries = match reply {
+        Value::Array(entries) => entries.as_slice(),
+        _ => &[],
+    };
+    entries.iter().filter_map(|entry| match entry {
+        Value::Array(items) => Some(Instance(
+            items.chunks_exact(2).map(|p| (&p[0], &p[1])).collect(),
+        )),
+        Value::Map(pairs) => Some(Instance(pairs.iter().map(|(k, v)| (k, v)).collect())),
+        _ => None,
+    })
 }
 
 /// `+switch-master`'s payload, `name old-ip old-port new-ip new-port`: the new

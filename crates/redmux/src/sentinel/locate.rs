@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use super::{ask, follow};
-use crate::config::{Addr, Config, Protocol};
+use crate::config::{Addr, Config, FindReplicas, Protocol};
 use crate::error::{Error, Result};
 
 /// How long after naming a primary the same answer counts as "that one failed":
@@ -39,19 +39,30 @@ pub(super) struct Sentinels {
 
 /// As [`attach`], then asks the sentinels for the primary now and names it in
 /// `config.addr` (what `Client::nodes` and logs show; the connections themselves
-/// ask again before every dial).
-pub(crate) async fn attach_and_locate(config: &mut Config) -> Result<()> {
-    if let Some(state) = start(config)? {
-        config.addr = state.primary().await?;
+/// ask again before every dial). Returns how to ask them for the replicas, for
+/// reads flagged for a replica.
+pub(crate) async fn attach_and_locate(config: &mut Config) -> Result<Option<FindReplicas>> {
+    match start(config)? {
+        Some(state) => {
+            config.addr = state.primary().await?;
+            Ok(Some(finder(state)))
+        }
+        None => Ok(None),
     }
-    Ok(())
 }
 
 /// When `config.sentinel` is set (and not attached yet), starts following
-/// `+switch-master` and sets `config.locate` to ask the sentinels. Must be called
-/// within a tokio runtime.
-pub(crate) fn attach(config: &mut Config) -> Result<()> {
-    start(config).map(drop)
+/// `+switch-master` and sets `config.locate` to ask the sentinels; returns how to
+/// ask them for the replicas. Must be called within a tokio runtime.
+pub(crate) fn attach(config: &mut Config) -> Result<Option<FindReplicas>> {
+    Ok(start(config)?.map(finder))
+}
+
+fn finder(state: Arc<Sentinels>) -> FindReplicas {
+    Arc::new(move || {
+        let state = state.clone();
+        Box::pin(async move { state.replicas().await })
+    })
 }
 
 fn start(config: &mut Config) -> Result<Option<Arc<Sentinels>>> {
@@ -141,6 +152,23 @@ impl Sentinels {
         Err(Error::Connect {
             addr: format!("sentinels for {:?}", self.service),
             reason: format!("no sentinel named a primary: {}", failures.join("; ")).into(),
+        })
+    }
+
+    /// Asks the sentinels in turn until one lists the replicas that are up.
+    async fn replicas(&self) -> Result<Vec<Addr>> {
+        let known = self.known.lock().clone();
+        let mut failures = Vec::new();
+        for (host, port) in known {
+            let config = self.dial_config(&host, port);
+            match ask::replicas(&config, &self.service).await {
+                Ok(replicas) => return Ok(replicas),
+                Err(e) => failures.push(format!("{}: {e}", config.addr)),
+            }
+        }
+        Err(Error::Connect {
+            addr: format!("sentinels for {:?}", self.service),
+            reason: format!("no sentinel listed the replicas: {}", failures.join("; ")).into(),
         })
     }
 
