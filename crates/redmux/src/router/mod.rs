@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use redmux_resp::Value;
 
+use crate::Flags;
 use crate::command::{Command, KeySlot};
 use crate::keys::KeySpecs;
 use crate::mux::Shared;
-use crate::Flags;
 
 mod cluster;
 mod sentinel;

@@ -192,10 +192,16 @@ impl ShardSubscribers {
                 "the cluster map names a node as {addr:?}, which is no host:port"
             )));
         };
-        let config = Config {
+        let mut config = Config {
             addr: node_addr,
             ..self.config.clone()
         };
+        if let (Some(tls), Addr::Tcp { host, port }) = (&mut config.tls, &config.addr)
+            && let Some(name) = self.cluster.announced_hostname(host, *port)
+        {
+            // As the cluster layer names its own connections to this node.
+            tls.server_name = Some(name);
+        }
         let node = Subscriber::start_node(config, self.client_state.clone(), self.relocate.clone());
         placement.nodes.insert(addr.to_string(), node.clone());
         Ok(node)

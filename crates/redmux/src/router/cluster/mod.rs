@@ -257,6 +257,16 @@ impl Cluster {
         config
     }
 
+    /// The hostname the node at `host:port` announces, if any: the name its TLS
+    /// certificate is checked against (for connections made outside the cluster
+    /// layer, such as the shard subscribers').
+    pub(crate) fn announced_hostname(&self, host: &str, port: u16) -> Option<String> {
+        self.hostnames
+            .lock()
+            .get(&(host.to_string(), port))
+            .cloned()
+    }
+
     /// The multiplexer for a node named in a redirect, connecting to it if new.
     pub(crate) async fn node_at(&self, addr: &NodeAddr) -> Result<Arc<Shared>> {
         if let Some(node) = self.nodes.lock().get(addr) {
