@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::join_all;
+use redmux::pubsub::Event;
 use redmux::{Client, Config, Error, TlsConfig};
 use redmux_testkit::{RedisCluster, ServerCertificate};
 
@@ -199,6 +201,28 @@ async fn each_node_is_checked_against_its_announced_hostname_or_the_users_mappin
         .filter(|n| !n.slots.is_empty())
         .count();
     assert_eq!(reached, 3);
+    // Shard subscribers name their nodes the same way: one channel per primary.
+    let channels: Vec<String> = cluster
+        .primaries()
+        .into_iter()
+        .map(|p| {
+            let slot = *cluster.slots(p)[0].start();
+            format!(
+                "{{{}}}:sni",
+                redmux_testkit::hash_tag_for_slot(slot).unwrap()
+            )
+        })
+        .collect();
+    let mut sub = client.ssubscribe(&channels[..]).await.unwrap();
+    for channel in &channels {
+        let receivers: u64 = client.spublish(channel, "hello").await.unwrap();
+        assert_eq!(receivers, 1, "{channel}");
+        let event = tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(event, Event::Message(_)), "{event:?}");
+    }
 
     // A mapping for every node works without the announced names, and a mapping
     // that names the wrong host fails as a mismatch.
