@@ -126,10 +126,14 @@ impl Client {
             seed_config.addr = addr;
             match mux::start(seed_config.clone()).await {
                 Ok((shared, ServerMode::Cluster)) => {
+                    crate::cache::attach(&shared);
                     let cluster = Cluster::discover(seed_config, shared).await?;
                     return Ok(Client::with_router(Router::cluster(cluster)));
                 }
-                Ok((shared, _)) => return Ok(Client::with_router(Router::standalone(shared))),
+                Ok((shared, _)) => {
+                    crate::cache::attach(&shared);
+                    return Ok(Client::with_router(Router::standalone(shared)));
+                }
                 // Credentials or the protocol are wrong for every seed alike.
                 Err(e @ (crate::Error::Auth(_) | crate::Error::Protocol(_))) => return Err(e),
                 Err(e) => last_error = Some(e),
@@ -171,9 +175,9 @@ impl Client {
                 "Client::connect_lazy must be called within a tokio runtime (it starts the client's tasks)",
             ));
         }
-        Ok(Client::with_router(Router::standalone(mux::start_lazy(
-            config,
-        ))))
+        let shared = mux::start_lazy(config);
+        crate::cache::attach(&shared);
+        Ok(Client::with_router(Router::standalone(shared)))
     }
 
     fn with_router(router: Router) -> Client {

@@ -113,6 +113,15 @@ pub struct Config {
     /// config.tracing = true;
     /// ```
     pub tracing: bool,
+    /// Client-side caching (default `None`: off). Set, the shared connections
+    /// speak RESP3 and turn on `CLIENT TRACKING`, and reads opt in with
+    /// [`crate::Request::cached`]; see [`crate::ClientCache`].
+    ///
+    /// ```
+    /// let mut config = redmux::Config::default();
+    /// config.client_cache = Some(redmux::ClientCache::default());
+    /// ```
+    pub client_cache: Option<crate::cache::ClientCache>,
 }
 
 /// How a broken connection is rebuilt: exponential backoff with jitter.
@@ -181,6 +190,7 @@ impl Default for Config {
             heartbeat_interval: Duration::from_secs(1),
             dead_link_timeout: Duration::from_secs(15),
             tracing: false,
+            client_cache: None,
         }
     }
 }
@@ -204,6 +214,7 @@ impl fmt::Debug for Config {
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("dead_link_timeout", &self.dead_link_timeout)
             .field("tracing", &self.tracing)
+            .field("client_cache", &self.client_cache)
             .finish_non_exhaustive()
     }
 }

@@ -23,6 +23,8 @@ enum Step {
     /// `HELLO` with no arguments on RESP2: it reports the server (its `mode`)
     /// without switching protocol; servers before 6.0 lack it.
     Describe,
+    /// `CLIENT TRACKING ON ...`, for a client-side cache.
+    Tracking,
     Ping,
 }
 
@@ -80,7 +82,12 @@ pub(super) async fn run(
         steps.push(step);
     };
     let user = config.username.as_deref().unwrap_or("default");
-    match (config.protocol, &config.password) {
+    // A client-side cache needs RESP3: its invalidations are push frames.
+    let protocol = match config.client_cache {
+        Some(_) => Protocol::Resp3,
+        None => config.protocol,
+    };
+    match (protocol, &config.password) {
         (Protocol::Resp3, Some(password)) => push(
             &mut out,
             Step::Hello,
@@ -114,8 +121,13 @@ pub(super) async fn run(
             &env!("CARGO_PKG_VERSION"),
         ],
     );
-    if config.protocol == Protocol::Resp2 {
+    if protocol == Protocol::Resp2 {
         push(&mut out, Step::Describe, &[&"HELLO"]);
+    }
+    if let Some(cache) = &config.client_cache {
+        let words = cache.tracking_command();
+        let args: Vec<&dyn ToArg> = words.iter().map(|w| w as &dyn ToArg).collect();
+        push(&mut out, Step::Tracking, &args);
     }
     push(&mut out, Step::Ping, &[&"PING"]);
 
@@ -166,6 +178,17 @@ pub(super) async fn run(
             }
             Step::Ping if error.code() == "NOAUTH" => {
                 return Err(Error::Auth(error));
+            }
+            Step::Tracking => {
+                return Err(Error::Connect {
+                    addr: config.addr.to_string(),
+                    reason: format!(
+                        "the server refused client-side caching (CLIENT TRACKING: {error}); \
+                         a cache that is never told of changes would serve stale data, so the \
+                         client does not connect: unset Config::client_cache, or allow CLIENT TRACKING"
+                    )
+                    .into(),
+                });
             }
             Step::Select | Step::SetName | Step::Ping => {
                 return Err(Error::Connect {

@@ -62,9 +62,11 @@ impl Subscriber {
     /// Connects and starts the connection task, which ends when the client's
     /// connection is closed (`client_state` says so) or the slot is dropped.
     async fn start(
-        config: Config,
+        mut config: Config,
         client_state: watch::Receiver<ConnectionState>,
     ) -> Result<Arc<Subscriber>> {
+        // No tracking: the client-side cache lives on the shared connections.
+        config.client_cache = None;
         let conn = connection::connect(&config).await?;
         let (closed, _) = watch::channel(false);
         let subscriber = Arc::new(Subscriber {
