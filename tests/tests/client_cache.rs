@@ -381,7 +381,7 @@ async fn stress_four_writers_and_a_hundred_readers() {
                     worst_lag.fetch_max(floor.saturating_sub(version), Relaxed);
                 }
                 reads += 1;
-                if reads % 16 == 0 {
+                if reads.is_multiple_of(16) {
                     tokio::task::yield_now().await;
                 }
             }

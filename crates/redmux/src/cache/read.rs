@@ -78,7 +78,7 @@ impl<'a, T> Request<'a, T> {
 /// ```no_run
 /// # async fn run(client: redmux::Client) -> redmux::Result<()> {
 /// use std::time::Duration;
-/// let n: i64 = client.scard("tags").cached(Duration::from_secs(5)).timeout(Duration::from_millis(50)).await?;
+/// let n: u64 = client.scard("tags").cached(Duration::from_secs(5)).timeout(Duration::from_millis(50)).await?;
 /// # Ok(()) }
 /// ```
 #[must_use = "a cached read does nothing until it is awaited"]
