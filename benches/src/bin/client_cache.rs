@@ -32,8 +32,7 @@ struct Options {
     samples: usize,
 }
 
-const USAGE: &str =
-    "client_cache [--reads N (400000)] [--tasks T (64)] [--keys K (1000)] [--samples S (20000)] [--quick]";
+const USAGE: &str = "client_cache [--reads N (400000)] [--tasks T (64)] [--keys K (1000)] [--samples S (20000)] [--quick]";
 
 fn parse(args: &[String]) -> Result<Option<Options>> {
     let mut o = Options {
@@ -121,7 +120,10 @@ async fn latency(reader: &Reader, o: Options) -> Result<(Duration, Duration)> {
         samples.push(started.elapsed());
     }
     samples.sort();
-    Ok((samples[samples.len() / 2], samples[samples.len() * 99 / 100]))
+    Ok((
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    ))
 }
 
 async fn warm(reader: &Reader, o: Options) -> Result<()> {
@@ -153,9 +155,15 @@ async fn run(o: Options) -> Result<()> {
         .await?;
     let readers = [
         ("redmux GET", Reader::Redmux(plain.clone(), false)),
-        ("redmux GET .cached (hits)", Reader::Redmux(cached.clone(), true)),
+        (
+            "redmux GET .cached (hits)",
+            Reader::Redmux(cached.clone(), true),
+        ),
         ("redis-rs GET", Reader::RedisRs(rs_plain)),
-        ("redis-rs GET, cache-aio (hits)", Reader::RedisRs(rs_cached.clone())),
+        (
+            "redis-rs GET, cache-aio (hits)",
+            Reader::RedisRs(rs_cached.clone()),
+        ),
     ];
     println!(
         "client_cache: {} reads by {} tasks over {} keys of 64 bytes; latency over {} reads by one caller; server {}",
@@ -212,7 +220,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("no runtime: {e}");

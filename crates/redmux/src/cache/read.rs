@@ -145,15 +145,21 @@ impl<T> CachedRequest<'_, T> {
                 "a dedicated connection has no cache; read through the shared client",
             ));
         };
+        // The hit path borrows: no reference count is touched (every caller's
+        // hits would contend on it) and nothing is allocated.
+        let owned: Arc<Shared>;
         let (node, cluster) = match router.route(&command) {
-            Route::Node(node) => (node.clone(), None),
+            Route::Node(node) => (node, None),
             Route::Cluster(cluster) => {
                 let slot = match command.slot_with(&cluster.specs) {
                     KeySlot::One(slot) => Some(slot),
                     _ => None,
                 };
                 match cluster.node_for(slot) {
-                    Some(node) => (node, Some(cluster.clone())),
+                    Some(node) => {
+                        owned = node;
+                        (&owned, Some(cluster))
+                    }
                     // No owner known now: the cluster layer waits for one; not cached.
                     None => {
                         return Ok(Started::Waiting(send_clustered(
@@ -165,14 +171,13 @@ impl<T> CachedRequest<'_, T> {
                 }
             }
         };
-        let Some(cache) = shared_cache(&node) else {
+        let Some(cache) = super::of(node) else {
             return Err(not_cacheable(
                 name,
                 "the client has no cache: set Config::client_cache",
             ));
         };
-        let timeout = self.timeout.unwrap_or(node.config().command_timeout);
-        let short = command.short_name().as_string();
+        let short = command.short_name();
         let (encoded, parts) = command.into_parts();
         if !parts.is_empty() {
             return Err(not_cacheable(
@@ -192,28 +197,38 @@ impl<T> CachedRequest<'_, T> {
                 "the key is under none of the broadcast prefixes, so the server would not say when it changes",
             ));
         }
-        let deadline = crate::mux::deadline(timeout);
-        let flight = match cache.store.lookup(&encoded, || key_bytes(key)) {
+        let (flight, leads) = match cache.store.lookup(&encoded, || key_bytes(key)) {
             Lookup::Hit(value) => return Ok(Started::Hit(value)),
-            Lookup::Join(flight) => flight,
-            Lookup::Lead(flight) => {
-                let runtime = tokio::runtime::Handle::try_current()
-                    .map_err(|_| Error::config("a cached read needs a tokio runtime"))?;
-                let fill = Fill {
-                    cache: cache.clone(),
-                    node: node.clone(),
-                    cluster,
-                    flight: flight.clone(),
-                    ttl: self.ttl,
-                    timeout,
-                    deadline,
-                    name: short.clone(),
-                };
-                let sending = fill.send(encoded);
-                runtime.spawn(fill.finish(sending));
-                flight
-            }
+            Lookup::Join(flight) => (flight, false),
+            Lookup::Lead(flight) => (flight, true),
         };
+        // A miss: what follows may allocate.
+        let node = node.clone();
+        let timeout = self.timeout.unwrap_or(node.config().command_timeout);
+        let deadline = crate::mux::deadline(timeout);
+        let short = short.as_string();
+        if leads {
+            let runtime = tokio::runtime::Handle::try_current();
+            let (Some(cache), Ok(runtime)) = (shared_cache(&node), runtime) else {
+                // The fill is registered: end it, so nobody waits on it.
+                let error = Error::config("a cached read needs a tokio runtime");
+                cache.store.fill(&flight, None);
+                flight.publish(Err(error.clone()));
+                return Err(error);
+            };
+            let fill = Fill {
+                cache,
+                node: node.clone(),
+                cluster: cluster.cloned(),
+                flight: flight.clone(),
+                ttl: self.ttl,
+                timeout,
+                deadline,
+                name: short.clone(),
+            };
+            let sending = fill.send(encoded);
+            runtime.spawn(fill.finish(sending));
+        }
         Ok(Started::Waiting(Box::pin(async move {
             match tokio::time::timeout_at(deadline, flight.outcome()).await {
                 Ok(outcome) => outcome,
