@@ -167,6 +167,28 @@ pub(crate) fn written_keys(command: &Command) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// The arguments of an encoded command (`*N\r\n$3\r\nGET\r\n...`), name first.
+pub(crate) fn bulk_args(encoded: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let body = encoded
+        .iter()
+        .position(|&b| b == b'\n')
+        .and_then(|end| encoded.get(end + 1..))
+        .unwrap_or_default();
+    let mut rest = body;
+    std::iter::from_fn(move || {
+        let after = rest.strip_prefix(b"$")?;
+        let header_end = after.iter().position(|&b| b == b'\r')?;
+        let len: usize = std::str::from_utf8(&after[..header_end])
+            .ok()?
+            .parse()
+            .ok()?;
+        let start = header_end + 2;
+        let payload = after.get(start..start + len)?;
+        rest = after.get(start + len + 2..).unwrap_or_default();
+        Some(payload)
+    })
+}
+
 /// Redis 7.0's key specifications, built once: what the server's own would say
 /// for every command both know (the cache needs no round trip to use them).
 fn specs() -> &'static KeySpecs {
@@ -210,5 +232,14 @@ mod tests {
         assert_eq!(written_keys(&cmd("FLUSHALL")), None);
         assert_eq!(written_keys(&cmd("PING")), Some(vec![]));
         assert_eq!(written_keys(&cmd("NOSUCHCOMMAND").arg("x")), None);
+    }
+
+    #[test]
+    fn encoded_arguments_are_read_back() {
+        let encoded = cmd("HGET").key("user:1").arg("name").into_bytes();
+        let args: Vec<&[u8]> = bulk_args(&encoded).collect();
+        assert_eq!(args, vec![&b"HGET"[..], b"user:1", b"name"]);
+        assert_eq!(bulk_args(b"").count(), 0);
+        assert_eq!(bulk_args(b"*1\r\n$9\r\nshort\r\n").count(), 0);
     }
 }

@@ -5,9 +5,11 @@
 //! | file | owns |
 //! |---|---|
 //! | `settings.rs` | [`ClientCache`] and [`TrackingMode`]: the bounds and the tracking mode, a field of [`crate::Config`] |
-//! | `commands.rs` | which commands may be cached, and which keys the client's own commands write |
-//! | `store.rs` | one connection's entries, fills in flight, key index, CLOCK eviction, byte count |
-//! | `read.rs` | [`crate::Request::cached`] and [`CachedRequest`]: a hit, or one fill per request (`CLIENT CACHING YES`, the read, `PTTL` in one group) |
+//! | `commands.rs` | which commands may be cached, which keys the client's own commands write, an encoded command's arguments |
+//! | `store.rs` | one connection's entries, fills in flight, key index, CLOCK eviction, byte count (its tests in `store_tests.rs`) |
+//! | `value.rs` | a reply's size as the bound counts it, and its copy out of the read buffer |
+//! | `read.rs` | [`crate::Request::cached`] and [`CachedRequest`]: a hit, a miss that joins the fill in flight, or one that starts it |
+//! | `fill.rs` | a miss's one read (`CLIENT CACHING YES`, the read, `PTTL` in one group) and what becomes of its reply |
 //! | `own_writes.rs` | the client's own writes drop what they change as soon as they are queued |
 //! | `stats.rs` | [`CacheStats`] and [`crate::Client::cache_stats`] |
 //! | this file | [`Cache`]: one per shared connection, attached to its multiplexer; the invalidation pushes |
@@ -16,11 +18,13 @@
 //! disconnects and lost slots to whatever [`crate::mux::Tracking`] is attached.
 
 mod commands;
+mod fill;
 mod own_writes;
 mod read;
 mod settings;
 mod stats;
 mod store;
+mod value;
 
 use std::any::Any;
 use std::sync::Arc;

@@ -12,19 +12,20 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::BytesMut;
 use redmux_resp::Value;
 
-use super::store::{Flight, Lookup, owned};
-use super::{Cache, commands, key_bytes, shared_cache};
-use crate::command::{Command, KeySlot, cmd};
+use super::commands::{self, bulk_args};
+use super::fill::Fill;
+use super::store::Lookup;
+use super::{key_bytes, shared_cache};
+use crate::command::{Command, KeySlot};
 use crate::error::{CommandStatus, Error, Result};
 use crate::from_value::{FromValue, convert};
-use crate::mux::{Collector, Group, Shared};
+use crate::mux::Shared;
 use crate::request::{Flags, Request, Response, Target};
-use crate::router::{Cluster, Route, is_refusal, send_clustered};
+use crate::router::{Route, send_clustered};
 
 type BoxedReply = Pin<Box<dyn Future<Output = Result<Value>> + Send>>;
 
@@ -235,193 +236,5 @@ impl<T> CachedRequest<'_, T> {
                 Err(_) => Err(node.timeout_error_as(&short, timeout, CommandStatus::Sent)),
             }
         })))
-    }
-}
-
-/// One fill: the leader's read and what becomes of its reply.
-struct Fill {
-    cache: Arc<Cache>,
-    node: Arc<Shared>,
-    cluster: Option<Arc<Cluster>>,
-    flight: Arc<Flight>,
-    ttl: Duration,
-    timeout: Duration,
-    deadline: tokio::time::Instant,
-    name: String,
-}
-
-/// A fill's group: sent, waiting for room, or refused.
-enum Sending {
-    Sent(Arc<Collector>, Instant),
-    Waiting(Group, Arc<Collector>),
-    Refused(Error),
-}
-
-impl Fill {
-    /// Where the read's reply is in the group (after `CLIENT CACHING YES` in OPTIN
-    /// mode); `PTTL`'s follows it.
-    fn read_at(&self) -> usize {
-        usize::from(self.cache.settings.opt_in())
-    }
-
-    /// Builds the group and queues it now if there is room: the fill is already
-    /// registered, so an invalidation from here on is seen.
-    fn send(&self, encoded: BytesMut) -> Sending {
-        let at = self.read_at();
-        let pttl = match bulk_args(&encoded).nth(1) {
-            Some(key) => cmd("PTTL").arg(key).into_bytes(),
-            None => return Sending::Refused(Error::protocol("a cached read lost its key")),
-        };
-        let mut group = Group::new(at + 2, self.deadline);
-        if at == 1 {
-            group.push(0, cmd("CLIENT").arg("CACHING").arg("YES").into_bytes());
-        }
-        group.push(at, encoded);
-        group.push(at + 1, pttl);
-        let collector = group.collector().clone();
-        if !self.node.has_room() {
-            return Sending::Waiting(group, collector);
-        }
-        let sent_at = Instant::now();
-        match self.node.send_group(group) {
-            Ok(_) => Sending::Sent(collector, sent_at),
-            Err(e) => Sending::Refused(e),
-        }
-    }
-
-    /// Waits for the replies, keeps what may be kept, and tells every waiter.
-    async fn finish(self, sending: Sending) {
-        let outcome = self.gather(sending).await;
-        self.flight.publish(outcome);
-    }
-
-    async fn gather(&self, sending: Sending) -> Result<Value> {
-        let (collector, sent_at) = match sending {
-            Sending::Sent(collector, sent_at) => (collector, sent_at),
-            Sending::Waiting(group, collector) => {
-                self.node.wait_for_room(self.deadline).await;
-                let sent_at = Instant::now();
-                if let Err(e) = self.node.send_group(group) {
-                    self.cache.store.fill(&self.flight, None);
-                    return Err(e);
-                }
-                (collector, sent_at)
-            }
-            Sending::Refused(e) => {
-                self.cache.store.fill(&self.flight, None);
-                return Err(e);
-            }
-        };
-        let replies = std::future::poll_fn(|cx| collector.poll_complete(cx));
-        let Ok(mut replies) = tokio::time::timeout_at(self.deadline, replies).await else {
-            self.cache.store.fill(&self.flight, None);
-            return Err(self
-                .node
-                .timeout_error_as(&self.name, self.timeout, CommandStatus::Sent));
-        };
-        let at = self.read_at();
-        let pttl = replies.get_mut(at + 1).and_then(Option::take);
-        let caching = if at == 1 {
-            replies.first_mut().and_then(Option::take)
-        } else {
-            Some(Ok(Value::Nil))
-        };
-        let read = replies.get_mut(at).and_then(Option::take);
-        let read = match read {
-            Some(Ok(value)) => value,
-            Some(Err(e)) => {
-                self.cache.store.fill(&self.flight, None);
-                return Err(e);
-            }
-            None => {
-                self.cache.store.fill(&self.flight, None);
-                return Err(Error::protocol("no reply to a cached read"));
-            }
-        };
-        if read.as_error().is_some() {
-            self.cache.store.fill(&self.flight, None);
-            if let Some(cluster) = &self.cluster
-                && is_refusal(&read)
-            {
-                return self.resend(cluster.clone()).await;
-            }
-            return Ok(read);
-        }
-        let tracked = matches!(caching, Some(Ok(ref v)) if v.as_error().is_none());
-        let expires = match pttl {
-            // The key's own life, counted from before the read was sent: the
-            // server's clock started later, so the entry never outlives the key.
-            Some(Ok(Value::Integer(ms))) if ms >= 0 => {
-                Some(sent_at + self.ttl.min(Duration::from_millis(ms.unsigned_abs())))
-            }
-            Some(Ok(Value::Integer(_))) => Some(sent_at + self.ttl),
-            _ => None,
-        };
-        let keep = match expires {
-            Some(expires) if tracked => Some((owned(read.clone()), expires)),
-            _ => None,
-        };
-        self.cache.store.fill(&self.flight, keep);
-        Ok(read)
-    }
-
-    /// A cluster node refused the read (MOVED, ASK, ...): the cluster layer sends
-    /// it again where it belongs, uncached.
-    async fn resend(&self, cluster: Arc<Cluster>) -> Result<Value> {
-        let left = self
-            .deadline
-            .saturating_duration_since(tokio::time::Instant::now());
-        let Some(command) = self.command() else {
-            return Err(Error::protocol("a cached read could not be rebuilt"));
-        };
-        send_clustered(cluster, command, Some(left)).await
-    }
-
-    /// The read as a command again, from the flight's encoded form.
-    fn command(&self) -> Option<Command> {
-        let encoded = self.flight.request();
-        let mut args = bulk_args(encoded);
-        let name = std::str::from_utf8(args.next()?).ok()?;
-        let mut command = cmd(name).key(args.next()?);
-        for arg in args {
-            command = command.arg(arg);
-        }
-        Some(command)
-    }
-}
-
-/// The arguments of an encoded command (`*N\r\n$3\r\nGET\r\n...`), name first.
-fn bulk_args(encoded: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let body = encoded
-        .iter()
-        .position(|&b| b == b'\n')
-        .and_then(|end| encoded.get(end + 1..))
-        .unwrap_or_default();
-    let mut rest = body;
-    std::iter::from_fn(move || {
-        let after = rest.strip_prefix(b"$")?;
-        let header_end = after.iter().position(|&b| b == b'\r')?;
-        let len: usize = std::str::from_utf8(&after[..header_end])
-            .ok()?
-            .parse()
-            .ok()?;
-        let start = header_end + 2;
-        let payload = after.get(start..start + len)?;
-        rest = after.get(start + len + 2..).unwrap_or_default();
-        Some(payload)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoded_arguments_are_read_back() {
-        let encoded = cmd("HGET").key("user:1").arg("name").into_bytes();
-        let args: Vec<&[u8]> = bulk_args(&encoded).collect();
-        assert_eq!(args, vec![&b"HGET"[..], b"user:1", b"name"]);
-        assert_eq!(bulk_args(b"").count(), 0);
-        assert_eq!(bulk_args(b"*1\r\n$9\r\nshort\r\n").count(), 0);
     }
 }
