@@ -124,6 +124,7 @@ impl Client {
             let find = crate::sentinel::attach_and_locate(&mut config).await?;
             let replicas = find.map(|find| SentinelReplicas::new(&config, find));
             let (shared, _) = mux::start(config).await?;
+            crate::cache::attach(&shared);
             return Ok(Client::with_router(match replicas {
                 Some(replicas) => Router::sentinel(shared, replicas),
                 None => Router::standalone(shared),
@@ -137,10 +138,14 @@ impl Client {
             seed_config.addr = addr;
             match mux::start(seed_config.clone()).await {
                 Ok((shared, ServerMode::Cluster)) => {
+                    crate::cache::attach(&shared);
                     let cluster = Cluster::discover(seed_config, shared).await?;
                     return Ok(Client::with_router(Router::cluster(cluster)));
                 }
-                Ok((shared, _)) => return Ok(Client::with_router(Router::standalone(shared))),
+                Ok((shared, _)) => {
+                    crate::cache::attach(&shared);
+                    return Ok(Client::with_router(Router::standalone(shared)));
+                }
                 // Credentials or the protocol are wrong for every seed alike.
                 Err(e @ (crate::Error::Auth(_) | crate::Error::Protocol(_))) => return Err(e),
                 Err(e) => last_error = Some(e),
@@ -185,6 +190,7 @@ impl Client {
         let find = crate::sentinel::attach(&mut config)?;
         let replicas = find.map(|find| SentinelReplicas::new(&config, find));
         let shared = mux::start_lazy(config);
+        crate::cache::attach(&shared);
         Ok(Client::with_router(match replicas {
             Some(replicas) => Router::sentinel(shared, replicas),
             None => Router::standalone(shared),

@@ -191,9 +191,8 @@ impl Command {
         (words.len() == self.argc()).then_some(words)
     }
 
-    /// The marked keys' bytes, in order (for checks; keys kept by reference are
-    /// left out).
-    #[cfg(test)]
+    /// The marked keys' bytes, in order (keys kept by reference are left out): for
+    /// checks, and for a client-side cache dropping what its own writes change.
     pub(crate) fn marked_keys(&self) -> Vec<Vec<u8>> {
         self.keys
             .iter()

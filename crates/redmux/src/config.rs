@@ -159,6 +159,15 @@ pub struct Config {
     /// Sends `READONLY` in the handshake: set by the cluster layer on its replica
     /// connections only (users are refused READONLY on the shared connection).
     pub(crate) read_only: bool,
+    /// Client-side caching (default `None`: off). Set, the shared connections
+    /// speak RESP3 and turn on `CLIENT TRACKING`, and reads opt in with
+    /// [`crate::Request::cached`]; see [`crate::ClientCache`].
+    ///
+    /// ```
+    /// let mut config = redmux::Config::default();
+    /// config.client_cache = Some(redmux::ClientCache::default());
+    /// ```
+    pub client_cache: Option<crate::cache::ClientCache>,
 }
 
 /// How a broken connection is rebuilt: exponential backoff with jitter.
@@ -232,6 +241,7 @@ impl Default for Config {
             credentials: None,
             locate: None,
             read_only: false,
+            client_cache: None,
         }
     }
 }
@@ -261,6 +271,7 @@ impl fmt::Debug for Config {
                 "credentials",
                 &self.credentials.as_ref().map(|_| "<provider>"),
             )
+            .field("client_cache", &self.client_cache)
             .finish_non_exhaustive()
     }
 }

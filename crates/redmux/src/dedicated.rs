@@ -123,7 +123,10 @@ impl Client {
 
 impl DedicatedConnection {
     async fn open(config: &crate::Config) -> Result<DedicatedConnection> {
-        let conn = connection::connect(config).await?;
+        // No tracking: the client-side cache lives on the shared connections.
+        let mut config = config.clone();
+        config.client_cache = None;
+        let conn = connection::connect(&config).await?;
         let inner = Arc::new(Mutex::new(Inner {
             frames: conn.reader,
             writer: conn.writer,

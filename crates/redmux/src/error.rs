@@ -366,6 +366,22 @@ pub enum Error {
         #[source]
         source: redmux_resp::ArgError,
     },
+    /// A read asked for through the client-side cache ([`crate::Request::cached`])
+    /// that cannot be cached: a command not on the list of key-only reads, on a
+    /// client without [`crate::Config::client_cache`], and so on (`reason` says).
+    /// Nothing was sent; send it without `.cached(..)`.
+    ///
+    /// ```
+    /// let e = redmux::Error::NotCacheable { command: "TTL".into(), reason: "only key-only reads are cached" };
+    /// assert!(e.to_string().contains("TTL"));
+    /// ```
+    #[error("{command} cannot be read through the client-side cache: {reason}; nothing was sent")]
+    NotCacheable {
+        /// The command.
+        command: String,
+        /// Why it cannot be cached.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -383,6 +399,7 @@ impl Error {
             | Error::CrossSlot { .. }
             | Error::NoReplica { .. }
             | Error::InvalidArgument { .. }
+            | Error::NotCacheable { .. }
             | Error::Closed => CommandStatus::NotSent,
             Error::Connect { .. } | Error::Auth(_) | Error::Protocol(_) | Error::Config(_) => {
                 CommandStatus::NotApplicable

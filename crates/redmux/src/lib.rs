@@ -24,6 +24,7 @@
 //! | [`dedicated`] | [`DedicatedConnection`]: an exclusive connection for blocking commands |
 //! | [`pubsub`] | [`Subscription`]s sharing one subscriber connection; SPUBLISH, PUBSUB |
 //! | [`work_queue`] | [`WorkQueue`]: LPUSH + a PUBLISH wake-up, in place of blocking pops |
+//! | `cache` (private) | client-side caching: [`ClientCache`], [`Request::cached`], [`CacheStats`]; fed by the server's invalidations |
 //! | [`config`] | [`Config`], [`TlsConfig`] and URL parsing |
 //! | [`sentinel`] | [`SentinelConfig`]; every dial asks the sentinels for the primary, `+switch-master` followed |
 //! | [`credentials`] | [`CredentialsProvider`], asked at every handshake; `Client::reauthenticate` |
@@ -99,6 +100,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
+mod cache;
 pub mod client;
 pub mod command;
 mod commands;
@@ -127,6 +129,7 @@ pub mod work_queue;
 
 pub use batch::{Batch, BatchIndex, BatchItem, BatchResults, BatchStream};
 pub use bytes::Bytes;
+pub use cache::{CacheStats, CachedRequest, ClientCache, TrackingMode};
 pub use client::Client;
 pub use command::{Command, KeySlot, cmd};
 pub use commands::{

@@ -20,6 +20,7 @@ use crate::error::{Error, Result, ServerError};
 use crate::from_value::{FromValue, convert};
 use redmux_resp::Value;
 
+use crate::cache::{OwnWrite, track_cluster_write};
 use crate::mux::{ReplyReceiver, SenderDropped, Shared, Ticket};
 use crate::router::{Route, Router, send_clustered};
 
@@ -200,6 +201,11 @@ impl<'a, T> Request<'a, T> {
         self.command
     }
 
+    /// Everything, for a read through the client-side cache (`crate::cache`).
+    pub(crate) fn into_cache_parts(self) -> (&'a Target, Result<Command>, Option<Duration>, Flags) {
+        (self.target, self.command, self.timeout, self.flags)
+    }
+
     /// Sets this command's timeout (the client's `command_timeout` otherwise). A
     /// command still queued when it expires is never sent.
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -228,7 +234,15 @@ impl<'a, T> Request<'a, T> {
         command.check_arguments()?;
         match self.target {
             Target::Shared(router) => match router.route(&command, self.flags) {
-                Route::Node(node) => node.send_detached(command.into_parts(), self.timeout),
+                Route::Node(node) => {
+                    // A client-side cache drops what this write changes (`crate::cache`).
+                    let own_write = OwnWrite::of(node, &command);
+                    node.send_detached(command.into_parts(), self.timeout)?;
+                    if let Some(own_write) = own_write {
+                        own_write.apply();
+                    }
+                    Ok(())
+                }
                 route => {
                     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
                         Error::config(
@@ -306,10 +320,18 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
         // The one cost of tracing when it is off: this branch, on a flag next to
         // the timeout just read. On, the reply comes through a boxed future that
         // holds the span (see `crate::trace`), so `Response` stays its size.
-        if config.tracing {
-            return traced(node, command, timeout);
+        // A client-side cache drops what this write changes once it is queued
+        // (`crate::cache`); without a cache, one look at an unset cell.
+        let own_write = OwnWrite::of(node, &command);
+        let response = if config.tracing {
+            traced(node, command, timeout)
+        } else {
+            send(node, command, timeout)
+        };
+        if let Some(own_write) = own_write {
+            own_write.apply();
         }
-        send(node, command, timeout)
+        response
     }
 }
 
@@ -378,7 +400,15 @@ fn routed(
     flags: Flags,
 ) -> BoxedReply {
     match route {
-        Route::Cluster(cluster) => send_clustered(cluster.clone(), command, timeout, flags),
+        Route::Cluster(cluster) => {
+            // A client-side cache drops what this write changes (`crate::cache`).
+            let own_write = track_cluster_write(cluster, &command);
+            let call = send_clustered(cluster.clone(), command, timeout, flags);
+            match own_write {
+                Some(own_write) => own_write.wrap(call),
+                None => call,
+            }
+        }
         Route::Replicas(primary, replicas) => replicas.send(primary, command, timeout, flags),
         Route::Node(node) => {
             let node = node.clone();
@@ -434,14 +464,14 @@ impl<T> std::fmt::Debug for State<T> {
 }
 
 impl<T> Response<T> {
-    fn ready(outcome: Result<T>) -> Self {
+    pub(crate) fn ready(outcome: Result<T>) -> Self {
         Response {
             state: State::Done(Some(outcome)),
             sleep: None,
         }
     }
 
-    fn boxed(reply: Pin<Box<dyn Future<Output = Result<Value>> + Send>>) -> Self {
+    pub(crate) fn boxed(reply: Pin<Box<dyn Future<Output = Result<Value>> + Send>>) -> Self {
         Response {
             state: State::Boxed(reply),
             sleep: None,

@@ -126,6 +126,7 @@ fn record_error(span: &Span, error: &Error) {
         Error::ReplyTooLarge { .. } => "reply_too_large",
         Error::Conversion { .. } => "conversion",
         Error::InvalidArgument { .. } => "invalid_argument",
+        Error::NotCacheable { .. } => "not_cacheable",
         Error::Closed => "closed",
     };
     span.record("error.type", kind);

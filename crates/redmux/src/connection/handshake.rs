@@ -23,6 +23,8 @@ enum Step {
     /// `HELLO` with no arguments on RESP2: it reports the server (its `mode`)
     /// without switching protocol; servers before 6.0 lack it.
     Describe,
+    /// `CLIENT TRACKING ON ...`, for a client-side cache.
+    Tracking,
     Ping,
     /// `ROLE`, on a server the sentinels named: it must say `master`.
     Role,
@@ -94,7 +96,12 @@ pub(super) async fn run(
     };
     // Asked at every connect: a rotated token is picked up by the next reconnect.
     let credentials = crate::credentials::current(config).await?;
-    match (config.protocol, &credentials) {
+    // A client-side cache needs RESP3: its invalidations are push frames.
+    let protocol = match config.client_cache {
+        Some(_) => Protocol::Resp3,
+        None => config.protocol,
+    };
+    match (protocol, &credentials) {
         (Protocol::Resp3, Some(c)) => {
             let user = c.username.as_deref().unwrap_or("default");
             push(
@@ -131,13 +138,18 @@ pub(super) async fn run(
             &env!("CARGO_PKG_VERSION"),
         ],
     );
-    if config.protocol == Protocol::Resp2 {
+    if protocol == Protocol::Resp2 {
         push(&mut out, Step::Describe, &[&"HELLO"]);
     }
     if config.read_only {
         // Replays on every reconnect: a replica connection without it would
         // answer every read with MOVED to the primary.
         push(&mut out, Step::ReadOnly, &[&"READONLY"]);
+    }
+    if let Some(cache) = &config.client_cache {
+        let words = cache.tracking_command();
+        let args: Vec<&dyn ToArg> = words.iter().map(|w| w as &dyn ToArg).collect();
+        push(&mut out, Step::Tracking, &args);
     }
     push(&mut out, Step::Ping, &[&"PING"]);
     if config.sentinel.is_some() {
@@ -206,6 +218,17 @@ pub(super) async fn run(
             }
             Step::Ping if error.code() == "NOAUTH" => {
                 return Err(Error::Auth(error));
+            }
+            Step::Tracking => {
+                return Err(Error::Connect {
+                    addr: config.addr.to_string(),
+                    reason: format!(
+                        "the server refused client-side caching (CLIENT TRACKING: {error}); \
+                         a cache that is never told of changes would serve stale data, so the \
+                         client does not connect: unset Config::client_cache, or allow CLIENT TRACKING"
+                    )
+                    .into(),
+                });
             }
             Step::Select | Step::SetName | Step::ReadOnly | Step::Ping | Step::Role => {
                 return Err(Error::Connect {

@@ -10,6 +10,7 @@
 //! | `send.rs` | the API to the layers above: send one, send detached, send a group, wait for room |
 //! | `group.rs` | [`Group`]: commands sent back to back into one collector; [`Release`] for what follows a hold |
 //! | `supervisor.rs` | runs a connection's writer, reader and health monitor; fails what was in flight when it breaks; reconnects with backoff |
+//! | `tracking.rs` | [`Tracking`]: the listener a client-side cache attaches (push frames, disconnects, slots lost) |
 //! | this file | the shared state, the connection state and the counters |
 //!
 //! Only this module touches the pending FIFO and the queue: the layers above see
@@ -23,10 +24,12 @@ mod reply;
 mod send;
 mod slot;
 mod supervisor;
+mod tracking;
 mod writer;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Buf;
@@ -47,6 +50,7 @@ pub(crate) use send::Ticket;
 pub(crate) use slot::Collector;
 use slot::Slot;
 pub(crate) use supervisor::{start, start_lazy};
+pub(crate) use tracking::Tracking;
 
 /// Counters the reader and writer bump once per batch, never per command.
 #[derive(Debug, Default)]
@@ -97,6 +101,9 @@ pub(crate) struct Shared {
     /// Whether closing gave anything up: queued commands failed unsent, or replies
     /// owed lost.
     gave_up: AtomicBool,
+    /// The client-side cache of this connection, if the client has one: it hears
+    /// the push frames, the disconnects and the slots lost. Set once, after start.
+    tracking: OnceLock<Arc<dyn Tracking>>,
 }
 
 /// Why a command was not queued.
@@ -387,10 +394,33 @@ impl Shared {
         self.queue.push_or_park(entry).map(|(seq, _parked)| seq)
     }
 
-    fn on_push(&self, _items: Vec<redmux_resp::Value>) {
-        // Pub/sub runs on its own connection; pushes on the shared one (client
-        // tracking, say) are counted and dropped until something subscribes to them.
+    fn on_push(&self, items: Vec<redmux_resp::Value>) {
+        // Pub/sub runs on its own connection; pushes on the shared one are client
+        // tracking's invalidations, for the cache if one is attached.
         self.counters.pushes.fetch_add(1, Relaxed);
+        if let Some(tracking) = self.tracking.get() {
+            tracking.on_push(items);
+        }
+    }
+
+    /// Attaches the connection's client-side cache; `false` if one already is.
+    /// Pushes read before it is attached are dropped: no entry exists yet that
+    /// they could concern.
+    pub(crate) fn attach_tracking(&self, tracking: Arc<dyn Tracking>) -> bool {
+        self.tracking.set(tracking).is_ok()
+    }
+
+    /// The connection's client-side cache, if one is attached.
+    #[inline]
+    pub(crate) fn tracking(&self) -> Option<&Arc<dyn Tracking>> {
+        self.tracking.get()
+    }
+
+    /// Tells the attached cache that this node lost slots (see [`Tracking`]).
+    pub(crate) fn slots_lost(&self) {
+        if let Some(tracking) = self.tracking.get() {
+            tracking.on_slots_lost();
+        }
     }
 
     fn touch_read(&self) {

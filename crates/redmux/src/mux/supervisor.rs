@@ -54,6 +54,7 @@ fn shared(config: Config, state: ConnectionState) -> Arc<Shared> {
         last_connect_error: Mutex::new(None),
         closing: watch::channel(None).0,
         gave_up: Default::default(),
+        tracking: Default::default(),
     })
 }
 
@@ -97,6 +98,11 @@ async fn supervise(
 async fn serve_until_closed(shared: &Arc<Shared>, mut conn: Connection) {
     loop {
         let lost = serve(shared, conn).await;
+        // Nothing more is read from that connection: the invalidations it would
+        // have brought are gone, so its cache is flushed before anything fails.
+        if let Some(tracking) = shared.tracking.get() {
+            tracking.on_disconnect();
+        }
         let reason: Arc<str> = match &lost {
             // Its own status does not apply to the commands failed below.
             Some(Error::ConnectionLost { reason, .. }) => reason.clone(),

@@ -63,6 +63,8 @@ impl SentinelReplicas {
         config.sentinel = None;
         config.locate = None;
         config.backlog = BacklogPolicy::FailFast;
+        // Tracking and a client-side cache live on the primary's connection.
+        config.client_cache = None;
         SentinelReplicas {
             config,
             find,

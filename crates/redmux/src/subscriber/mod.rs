@@ -103,6 +103,8 @@ impl Subscriber {
         client_state: watch::Receiver<ConnectionState>,
         failover: Option<NodeList>,
     ) -> Result<Arc<Subscriber>> {
+        // No tracking: the client-side cache lives on the shared connections.
+        config.client_cache = None;
         let conn = match connection::connect(&config).await {
             Ok(conn) => conn,
             Err(e @ (Error::Auth(_) | Error::Protocol(_))) => return Err(e),
@@ -140,6 +142,10 @@ impl Subscriber {
         client_state: watch::Receiver<ConnectionState>,
         relocate: Arc<Notify>,
     ) -> Arc<Subscriber> {
+        let config = Config {
+            client_cache: None,
+            ..config
+        };
         let subscriber = Subscriber::new(config, Registry::relocating(), None, Some(relocate));
         tokio::spawn(run(subscriber.clone(), None, client_state));
         subscriber

@@ -274,6 +274,7 @@ impl Cluster {
         }
         let config = self.node_config(addr);
         let (node, _) = mux::start(config).await?;
+        crate::cache::attach(&node);
         // Another caller may have connected it meanwhile: keep the first.
         let mut nodes = self.nodes.lock();
         Ok(nodes.entry(addr.clone()).or_insert(node).clone())
@@ -303,11 +304,13 @@ impl Cluster {
         {
             *owner = index;
         }
-        *guard = Arc::new(SlotMap {
+        let next = SlotMap {
             owners,
             primaries,
             replicas,
-        });
+        };
+        self.tell_slots_lost(map, &next);
+        *guard = Arc::new(next);
     }
 
     /// Asks the refresh task for a new map (coalesced and rate-limited there).
@@ -408,11 +411,13 @@ impl Cluster {
                 .iter()
                 .zip(&primaries)
                 .any(|(a, b)| a.0 != b.0);
-        *map = Arc::new(SlotMap {
+        let next = SlotMap {
             owners,
             primaries,
             replicas,
-        });
+        };
+        self.tell_slots_lost(&map, &next);
+        *map = Arc::new(next);
         drop(map);
         if changed {
             tracing::info!("cluster topology changed");
@@ -456,6 +461,33 @@ impl Cluster {
                     .collect()
             })
             .collect()
+    }
+
+    /// Tells each primary of `old` that owns a slot `new` gives elsewhere: its
+    /// client-side cache must go, as a slot moved without MIGRATE sends no
+    /// invalidation. Nothing to do without a cache.
+    fn tell_slots_lost(&self, old: &SlotMap, new: &SlotMap) {
+        if self.config.client_cache.is_none() {
+            return;
+        }
+        let mut lost = vec![false; old.primaries.len()];
+        for (slot, &was) in old.owners.iter().enumerate() {
+            let Some((addr, _)) = old.primaries.get(usize::from(was)) else {
+                continue;
+            };
+            let now = new
+                .owners
+                .get(slot)
+                .and_then(|&i| new.primaries.get(usize::from(i)));
+            if now.is_none_or(|(a, _)| a != addr) {
+                lost[usize::from(was)] = true;
+            }
+        }
+        for ((_, node), lost) in old.primaries.iter().zip(lost) {
+            if lost {
+                node.slots_lost();
+            }
+        }
     }
 }
 

@@ -160,6 +160,8 @@ impl Cluster {
             }
             let mut config = self.node_config(&addr);
             config.read_only = true;
+            // Tracking and a client-side cache live on the primaries' connections.
+            config.client_cache = None;
             connecting.spawn(async move { (addr, mux::start(config).await) });
         }
         while let Some(done) = connecting.join_next().await {
