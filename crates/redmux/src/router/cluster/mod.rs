@@ -364,10 +364,15 @@ pub(crate) fn send(
     timeout: Option<Duration>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send>> {
     let timeout = timeout.unwrap_or(cluster.config.command_timeout);
-    let spread = command.words().and_then(|words| {
-        fanout::spread(&words)
-            .map(|spread| (spread, words.iter().map(|w| w.to_vec()).collect::<Vec<_>>()))
-    });
+    // The name first: reading the words back allocates, and almost no command
+    // needs it.
+    let spread = fanout::may_spread(command.name_bytes())
+        .then(|| command.words())
+        .flatten()
+        .and_then(|words| {
+            fanout::spread(&words)
+                .map(|spread| (spread, words.iter().map(|w| w.to_vec()).collect::<Vec<_>>()))
+        });
     match spread {
         Some((spread, words)) => Box::pin(fanout::run(cluster, command, words, spread, timeout)),
         None => Box::pin(send::to_slot(cluster, command, timeout)),
