@@ -118,7 +118,7 @@ pub fn run(
         );
         let groups: Vec<(SocketAddr, Vec<Vec<u8>>)> =
             proxied.iter().copied().zip(by_primary).collect();
-        let figures = runtime.block_on(run_round_trips(&proxied, &groups, options, tuning));
+        let figures = runtime.block_on(run_round_trips(&proxies, &groups, options, tuning));
         drop(proxies);
         (Some(figures?), sets_per_primary)
     } else {
@@ -210,13 +210,15 @@ async fn run_throughput(
 }
 
 /// (e): in each round the floor, then each client on a fresh connection through the
-/// proxies (`seeds`), in alternating order.
+/// proxies, in alternating order.
 async fn run_round_trips(
-    seeds: &[SocketAddr],
+    proxies: &[FaultProxy],
     groups: &[(SocketAddr, Vec<Vec<u8>>)],
     options: &Options,
     tuning: Tuning,
 ) -> Result<RoundTrips> {
+    let seeds: Vec<SocketAddr> = proxies.iter().map(FaultProxy::addr).collect();
+    let seeds = seeds.as_slice();
     let mut walls = PerClient::<Vec<f64>>::default();
     let (mut raw_walls, mut pings) = (Vec::new(), Vec::new());
     let (mut sent, mut writes) = (0u64, 0u64);
@@ -238,6 +240,7 @@ async fn run_round_trips(
             let keys: Vec<Vec<u8>> = (0..options.burst)
                 .map(|i| format!("compare:{label}:cburst:{i}").into_bytes())
                 .collect();
+            let accepted: Vec<usize> = proxies.iter().map(FaultProxy::accepted_total).collect();
             let took = match kind {
                 ClientKind::Redmux => {
                     let client = clients::connect_redmux(&url).await?;
@@ -262,6 +265,16 @@ async fn run_round_trips(
                     took?
                 }
             };
+            // Every client must have reached every primary through its proxy: one
+            // that went around them would not be measured on the slow link.
+            for (i, (proxy, before)) in proxies.iter().zip(&accepted).enumerate() {
+                if proxy.accepted_total() == *before {
+                    return Err(format!(
+                        "(e) {label} made no connection through the proxy of primary {i}"
+                    )
+                    .into());
+                }
+            }
             eprintln!(
                 "(e) {label}: {} SETs at once through the proxies in {:.1} ms",
                 options.burst,
