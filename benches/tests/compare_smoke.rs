@@ -1,6 +1,6 @@
 //! The comparison in miniature, so CI runs the same code `scripts/compare` runs: every
-//! scenario, all three clients, against a throwaway server (or `REDIS_URL`), in a few
-//! seconds even in a debug build.
+//! scenario, all three clients, against a throwaway server (or `REDIS_URL`) and a
+//! throwaway cluster, in a few seconds even in a debug build.
 
 use std::time::Duration;
 
@@ -103,12 +103,41 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
         assert!(rb.status.contains("not installed"), "{rb:?}");
     }
 
+    // (e) and (f), on a cluster of the run's own.
+    let cluster = report.cluster.as_ref().unwrap();
+    assert_eq!((cluster.primaries, cluster.replicas), (3, 3), "{cluster:?}");
+    // Keys spread over the slots: every primary gets a share of the burst.
+    assert_eq!(cluster.sets_per_primary.iter().sum::<usize>(), 2_000);
+    assert!(
+        cluster.sets_per_primary.iter().all(|&n| n > 400),
+        "{cluster:?}"
+    );
+    let rt = cluster.round_trips.as_ref().unwrap();
+    assert_eq!(rt.sets, 2_000);
+    assert!(rt.raw_wall_ms >= 1.0 && rt.round_trip_ms >= 1.0, "{rt:?}");
+    for ms in [rt.wall_ms.redmux, rt.wall_ms.redis_rs, rt.wall_ms.fred] {
+        assert!((1.0..30_000.0).contains(&ms), "{rt:?}");
+    }
+    let row = cluster.throughput.as_ref().unwrap();
+    assert_eq!(row.concurrency, options.cluster_concurrency);
+    let (f, cpu) = (&row.ops_per_sec, &row.cpu_us_per_op);
+    assert!(
+        f.redmux > 0.0 && f.redis_rs > 0.0 && f.fred > 0.0,
+        "{row:?}"
+    );
+    assert!(
+        cpu.redmux > 0.0 && cpu.redis_rs > 0.0 && cpu.fred > 0.0,
+        "{row:?}"
+    );
+
     let rendered = report.render();
     for needle in [
         "(a) Throughput",
         "(b) Latency",
         "(c) Round trips",
         "(d) redis-benchmark",
+        "(e) Round trips on the cluster",
+        "(f) Throughput on the cluster",
     ] {
         assert!(
             rendered.contains(needle),
@@ -140,6 +169,18 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
     );
     assert!(
         written["round_trips"]["wall_ms"]["redmux"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        written["cluster"]["round_trips"]["raw_wall_ms"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        written["cluster"]["throughput"]["cpu_us_per_op"]["fred"]
             .as_f64()
             .unwrap()
             > 0.0

@@ -655,3 +655,42 @@ async fn the_work_queue_works_on_a_cluster() {
     assert_eq!(queue.len().await.unwrap(), 0);
     assert_eq!(client.llen(queue.processing_key("w1")).await.unwrap(), 0);
 }
+
+/// A command to a node that has stalled fails at its deadline, with the client's
+/// timeout (enforced by the node's multiplexer, with no timer of the command's own)
+/// and with a timeout of its own (on a timer); neither waits for the stalled reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_to_a_stalled_node_times_out_with_either_timeout() {
+    // A cluster of its own: the stall would hold up other tests' commands.
+    let cluster = Arc::new(RedisCluster::start().unwrap());
+    let mut config = Config::from_url(&cluster.url()).unwrap();
+    config.command_timeout = Duration::from_millis(300);
+    let client = Client::connect_with(config).await.unwrap();
+    let key = "stalled";
+    client.set(key, 1).await.unwrap();
+    let owner = cluster.key_owner(key.as_bytes()).unwrap();
+    let stall = {
+        let cluster = cluster.clone();
+        std::thread::spawn(move || cluster.call(owner, &["DEBUG", "SLEEP", "3"]))
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    let error = client.get::<Option<i64>>(key).await.unwrap_err();
+    assert!(matches!(error, Error::Timeout(_)), "{error}");
+    let error = client
+        .get::<Option<i64>>(key)
+        .timeout(Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout(_)), "{error}");
+    // Both well before the node wakes (3 s after the stall began).
+    assert!(
+        started.elapsed() < Duration::from_millis(2_000),
+        "{:?}",
+        started.elapsed()
+    );
+    stall.join().unwrap().unwrap();
+    // The stalled replies are discarded, and the node answers again.
+    assert_eq!(client.get::<Option<i64>>(key).await.unwrap(), Some(1));
+}

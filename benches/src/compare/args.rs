@@ -7,31 +7,38 @@ use super::{Options, Result, Scenarios};
 
 /// The usage text.
 pub const USAGE: &str = "\
-compare: redmux, redis-rs and fred side by side, against one redis-server, in one run
+compare: redmux, redis-rs and fred side by side, against one redis-server and one
+local cluster, in one run
 
 usage: compare [options]
 
   --seconds N            measured seconds per client and concurrency in (a) (default 2)
   --concurrency LIST     tasks sharing one handle in (a) (default 1,10,100,1000)
-  --only LIST            scenarios to run, of a,b,c,d (default all):
+  --only LIST            scenarios to run, of a,b,c,d,e,f (default all):
                            a  throughput: C tasks, SET then GET of their own key
                            b  latency: one caller, sequential GETs
                            c  round trips: a burst of SETs through a 1 ms round-trip proxy
                            d  redis-benchmark on the same server (-P 1 and -P 64),
                               each with a redmux slice right beside it, interleaved
+                           e  cluster round trips: a burst of SETs across slots through
+                              one 1 ms round-trip proxy per primary of a 3+3 cluster
+                           f  cluster throughput and CPU per op at C = 1000
   --json PATH            where to write the figures (default benches/results/compare.json)
   --latency-ops N        GETs timed per client in (b) (default 20000)
-  --burst N              SETs issued at once in (c) (default 100000)
+  --burst N              SETs issued at once in (c) and (e) (default 100000)
+  --cluster-concurrency N  tasks sharing one handle in (f) (default 1000)
   --bench-requests N     the most requests per redis-benchmark test in (d); each is
                            sized to about 0.2 s from a first short run (default 200000)
   --d-concurrency N      redmux's concurrency beside -P 64 in (d) (default: the best
                            in (a), or 1000 when (a) does not run)
   --nagle                leave redis-rs and fred with their default sockets (Nagle on);
                            by default TCP_NODELAY is set on them, as redmux sets it
-  --quick                a smoke run: 0.2 s, C = 1,10, 1000 GETs, 2000 SETs, 2000 requests
+  --quick                a smoke run: 0.2 s, C = 1,10, 1000 GETs, 2000 SETs, 2000 requests,
+                           C = 100 in (f)
   -h, --help             this text
 
-Set REDIS_URL to use a running server instead of a throwaway one.";
+Set REDIS_URL to use a running server instead of a throwaway one for (a)-(d); (e)
+and (f) always start a cluster of their own.";
 
 /// What the command line asked for: `Ok(None)` for `--help`.
 pub fn parse(args: &[String]) -> Result<Option<Options>> {
@@ -43,6 +50,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     let mut burst: Option<usize> = None;
     let mut bench_requests: Option<u64> = None;
     let mut d_concurrency: Option<usize> = None;
+    let mut cluster_concurrency: Option<usize> = None;
     let mut quick = false;
     let mut nodelay = true;
 
@@ -92,6 +100,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
             "--burst" => burst = Some(positive(flag, &value()?)?),
             "--bench-requests" => bench_requests = Some(positive(flag, &value()?)? as u64),
             "--d-concurrency" => d_concurrency = Some(positive(flag, &value()?)?),
+            "--cluster-concurrency" => cluster_concurrency = Some(positive(flag, &value()?)?),
             other => return Err(format!("unknown argument {other}\n\n{USAGE}").into()),
         }
     }
@@ -116,6 +125,9 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     }
     if let Some(n) = bench_requests {
         options.bench_requests = n;
+    }
+    if let Some(c) = cluster_concurrency {
+        options.cluster_concurrency = c;
     }
     if d_concurrency.is_some() {
         options.d_concurrency = d_concurrency;
@@ -166,6 +178,13 @@ mod tests {
         assert_eq!(o.json, Some(PathBuf::from("/tmp/x.json")));
         assert_eq!(o.d_concurrency, None);
 
+        assert_eq!(o.cluster_concurrency, 1000);
+        let o = parse_str("--cluster-concurrency 50 --only f")
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.cluster_concurrency, 50);
+        assert!(o.scenarios.cluster_throughput && !o.scenarios.cluster_round_trips);
+
         let o = parse_str("--d-concurrency 500").unwrap().unwrap();
         assert_eq!(o.d_concurrency, Some(500));
         assert!(parse_str("--d-concurrency 0").is_err());
@@ -182,7 +201,7 @@ mod tests {
     fn refuses_nonsense() {
         assert!(parse_str("--seconds -1").is_err());
         assert!(parse_str("--concurrency 1,x").is_err());
-        assert!(parse_str("--only e").is_err());
+        assert!(parse_str("--only g").is_err());
         assert!(parse_str("--frobnicate").is_err());
         assert!(parse_str("--seconds").is_err());
         assert!(parse_str("--help").unwrap().is_none());

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::future::IntoFuture;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,10 +26,10 @@ pub enum ClientKind {
     /// This project.
     #[serde(rename = "redmux")]
     Redmux,
-    /// redis-rs, `MultiplexedConnection`.
+    /// redis-rs: `MultiplexedConnection`; on a cluster, `cluster_async::ClusterConnection`.
     #[serde(rename = "redis-rs")]
     RedisRs,
-    /// fred, `Client`.
+    /// fred, `Client` (clustered mode on a cluster).
     #[serde(rename = "fred")]
     Fred,
 }
@@ -125,6 +126,19 @@ impl Kv for redis::aio::MultiplexedConnection {
     }
 }
 
+impl Kv for redis::cluster_async::ClusterConnection {
+    type Value = Vec<u8>;
+
+    async fn set(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        AsyncCommands::set::<_, _, ()>(self, key, value).await?;
+        Ok(())
+    }
+
+    async fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(AsyncCommands::get::<_, Option<Vec<u8>>>(self, key).await?)
+    }
+}
+
 impl Kv for fred::clients::Client {
     type Value = Bytes;
 
@@ -195,6 +209,45 @@ pub async fn connect_fred(url: &str, tuning: Tuning) -> Result<fred::clients::Cl
         .await
         .map_err(|e| format!("fred: cannot connect to {url}: {e}"))?;
     Ok(client)
+}
+
+/// redis-rs's cluster async connection (`ClusterClient::get_async_connection`), found
+/// from `seeds`, with its default configuration but [`COMMAND_TIMEOUT`] (per attempt
+/// and overall) and, if asked, `TCP_NODELAY`.
+pub async fn connect_redis_rs_cluster(
+    seeds: &[SocketAddr],
+    tuning: Tuning,
+) -> Result<redis::cluster_async::ClusterConnection> {
+    let urls: Vec<String> = seeds.iter().map(|a| format!("redis://{a}")).collect();
+    let client = redis::cluster::ClusterClientBuilder::new(urls)
+        .tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(tuning.nodelay))
+        .response_timeout(COMMAND_TIMEOUT)
+        .build()?;
+    client
+        .get_async_connection()
+        .await
+        .map_err(|e| format!("redis-rs cluster: cannot connect to {seeds:?}: {e}").into())
+}
+
+/// fred's `Client` in clustered mode (`redis-cluster://` with every seed), otherwise
+/// as [`connect_fred`].
+pub async fn connect_fred_cluster(
+    seeds: &[SocketAddr],
+    tuning: Tuning,
+) -> Result<fred::clients::Client> {
+    let (first, rest) = seeds.split_first().ok_or("fred cluster: no seed")?;
+    let others: Vec<String> = rest.iter().map(|a| format!("node={a}")).collect();
+    connect_fred(
+        &format!("redis-cluster://{first}?{}", others.join("&")),
+        tuning,
+    )
+    .await
+}
+
+/// `redis://h1:p1,h2:p2,...`: redmux's URL for a cluster's seeds.
+pub fn redmux_seeds_url(seeds: &[SocketAddr]) -> String {
+    let list: Vec<String> = seeds.iter().map(ToString::to_string).collect();
+    format!("redis://{}", list.join(","))
 }
 
 /// Closes a fred client (redmux and redis-rs close when their last handle drops).

@@ -8,7 +8,10 @@
 //! - (c) round trips: a burst of SETs issued at once through redmux-testkit's
 //!   `FaultProxy` adding 0.5 ms each way: wall time to the last reply;
 //! - (d) `redis-benchmark` on the same server, for the server's own ceiling, with
-//!   redmux measured right beside it, interleaved round by round.
+//!   redmux measured right beside it, interleaved round by round;
+//! - (e) and (f) on a throwaway 3 + 3 cluster (`cluster`): a burst of SETs across
+//!   slots through one proxy per primary, against a floor of pre-encoded per-node
+//!   streams; and (a)'s throughput and CPU per op at C = 1000.
 //!
 //! Clients take turns within each scenario, in alternating order, so drift in the
 //! machine's speed hits all alike. [`run`] returns a [`Report`]; the binary prints it
@@ -16,6 +19,7 @@
 
 pub mod args;
 pub mod clients;
+pub mod cluster;
 pub mod machine;
 pub mod redis_benchmark;
 pub mod report;
@@ -51,6 +55,10 @@ pub struct Scenarios {
     pub round_trips: bool,
     /// (d).
     pub redis_benchmark: bool,
+    /// (e): a burst through proxies on a cluster.
+    pub cluster_round_trips: bool,
+    /// (f): throughput and CPU per op on a cluster.
+    pub cluster_throughput: bool,
 }
 
 impl Scenarios {
@@ -60,15 +68,19 @@ impl Scenarios {
         latency: true,
         round_trips: true,
         redis_benchmark: true,
+        cluster_round_trips: true,
+        cluster_throughput: true,
     };
 
-    /// Parses `a,b,c,d` (or the long names).
+    /// Parses `a,b,c,d,e,f` (or the long names).
     pub fn parse(list: &str) -> Result<Scenarios> {
         let mut s = Scenarios {
             throughput: false,
             latency: false,
             round_trips: false,
             redis_benchmark: false,
+            cluster_round_trips: false,
+            cluster_throughput: false,
         };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
@@ -76,19 +88,31 @@ impl Scenarios {
                 "b" | "latency" => s.latency = true,
                 "c" | "round-trips" => s.round_trips = true,
                 "d" | "redis-benchmark" => s.redis_benchmark = true,
+                "e" | "cluster-round-trips" => s.cluster_round_trips = true,
+                "f" | "cluster-throughput" => s.cluster_throughput = true,
                 other => {
                     return Err(format!(
-                        "--only: unknown scenario {other:?}; expected a, b, c or d"
+                        "--only: unknown scenario {other:?}; expected a, b, c, d, e or f"
                     )
                     .into());
                 }
             }
         }
-        if s.throughput || s.latency || s.round_trips || s.redis_benchmark {
+        if s.standalone() || s.cluster() {
             Ok(s)
         } else {
-            Err("--only: name at least one scenario of a, b, c, d".into())
+            Err("--only: name at least one scenario of a, b, c, d, e, f".into())
         }
+    }
+
+    /// Whether any of (a)-(d), on the one server, runs.
+    pub fn standalone(&self) -> bool {
+        self.throughput || self.latency || self.round_trips || self.redis_benchmark
+    }
+
+    /// Whether (e) or (f), on a cluster, runs.
+    pub fn cluster(&self) -> bool {
+        self.cluster_round_trips || self.cluster_throughput
     }
 }
 
@@ -106,12 +130,15 @@ pub struct Options {
     pub concurrency: Vec<usize>,
     /// GETs timed per client in (b).
     pub latency_ops: usize,
-    /// SETs issued at once in (c).
+    /// SETs issued at once in (c) and (e).
     pub burst: usize,
-    /// Bursts per client in (c), client order alternating; the median is reported.
+    /// Bursts per client in (c) and (e), client order alternating; the median is
+    /// reported.
     pub burst_rounds: usize,
-    /// Latency the proxy adds each way in (c).
+    /// Latency the proxy adds each way in (c) and (e).
     pub proxy_one_way: Duration,
+    /// Tasks sharing one handle in (f).
+    pub cluster_concurrency: usize,
     /// The most requests per redis-benchmark test in (d); each is sized to about
     /// [`BENCH_TEST_SECONDS`] from a first short run.
     pub bench_requests: u64,
@@ -141,6 +168,7 @@ impl Default for Options {
             burst: 100_000,
             burst_rounds: 3,
             proxy_one_way: Duration::from_micros(500),
+            cluster_concurrency: 1000,
             bench_requests: 200_000,
             d_concurrency: None,
             scenarios: Scenarios::ALL,
@@ -164,6 +192,7 @@ impl Options {
             burst: 2_000,
             burst_rounds: 1,
             bench_requests: 2_000,
+            cluster_concurrency: 100,
             quick: true,
             ..Options::default()
         }
@@ -310,6 +339,11 @@ pub fn run(options: &Options) -> Result<Report> {
     } else {
         None
     };
+    let cluster = if options.scenarios.cluster() {
+        Some(cluster::run(&runtime, options, tuning)?)
+    } else {
+        None
+    };
     drop(runtime);
 
     let report = Report {
@@ -330,12 +364,14 @@ pub fn run(options: &Options) -> Result<Report> {
             competitors_nodelay: options.nodelay,
             command_timeout_seconds: clients::COMMAND_TIMEOUT.as_secs(),
             tokio_workers,
+            cluster_concurrency: options.cluster_concurrency,
             quick: options.quick,
         },
         throughput,
         latency,
         round_trips,
         redis_benchmark,
+        cluster,
     };
     if let Some(path) = &options.json {
         write_json(&report, path)?;
@@ -381,89 +417,115 @@ async fn run_throughput(
     let redmux = clients::connect_redmux(url).await?;
     let redis_rs = clients::connect_redis_rs(url, tuning).await?;
     let fred = clients::connect_fred(url, tuning).await?;
-    let rounds = options.rounds.max(1);
-    let slice = Duration::from_secs_f64(options.seconds / rounds as f64);
     let mut rows = Vec::new();
     for &c in &options.concurrency {
-        let mut ops = PerClient::<u64>::default();
-        let mut secs = PerClient::<f64>::default();
-        let mut slices = PerClient::<Vec<f64>>::default();
-        let mut costs = PerClient::<ProcessCounters>::default();
-        let (mut sent, mut writes) = (0u64, 0u64);
-        for round in 0..rounds {
-            for kind in order(round) {
-                let label = kind.name();
-                let mut marks = Vec::with_capacity(2);
-                let mut stats = Vec::with_capacity(2);
-                let s = match kind {
-                    ClientKind::Redmux => {
-                        scenarios::throughput(&redmux, label, c, options.warmup, slice, || {
-                            marks.push(ProcessCounters::now());
-                            stats.push(redmux.stats());
-                        })
-                        .await?
-                    }
-                    ClientKind::RedisRs => {
-                        scenarios::throughput(&redis_rs, label, c, options.warmup, slice, || {
-                            marks.push(ProcessCounters::now());
-                        })
-                        .await?
-                    }
-                    ClientKind::Fred => {
-                        scenarios::throughput(&fred, label, c, options.warmup, slice, || {
-                            marks.push(ProcessCounters::now());
-                        })
-                        .await?
-                    }
-                };
-                if let [before, after] = &stats[..] {
-                    sent += after.commands_sent - before.commands_sent;
-                    writes += after.writes - before.writes;
-                }
-                if let [Some(before), Some(after)] = marks[..] {
-                    costs.get_mut(kind).add(after.since(before));
-                }
-                *ops.get_mut(kind) += s.ops;
-                *secs.get_mut(kind) += s.elapsed.as_secs_f64();
-                slices
-                    .get_mut(kind)
-                    .push((s.ops as f64 / s.elapsed.as_secs_f64().max(1e-9)).round());
-            }
-        }
-        // The median round: a burst of load from elsewhere on the machine spoils a
-        // round or two of each client, not the figure.
-        let mut rate = PerClient::<f64>::default();
-        let mut mean = PerClient::<f64>::default();
-        for kind in ClientKind::ALL {
-            *rate.get_mut(kind) = median(slices.get(kind)).round();
-            *mean.get_mut(kind) = (*ops.get(kind) as f64 / secs.get(kind).max(1e-9)).round();
-        }
+        let row = throughput_row(&redmux, &redis_rs, &fred, c, options).await?;
         eprintln!(
             "(a) C = {c:>4}: redmux {:>9.0}  redis-rs {:>9.0}  fred {:>9.0} ops/s",
-            rate.redmux, rate.redis_rs, rate.fred
+            row.ops_per_sec.redmux, row.ops_per_sec.redis_rs, row.ops_per_sec.fred
         );
-        let mut cpu_us_per_op = PerClient::<f64>::default();
-        for kind in ClientKind::ALL {
-            let n = (*ops.get(kind)).max(1) as f64;
-            *cpu_us_per_op.get_mut(kind) = costs.get(kind).cpu_ns as f64 / 1000.0 / n;
-        }
-        rows.push(ThroughputRow {
-            concurrency: c,
-            cpu_us_per_op,
-            ratios: Ratios::of(&rate),
-            ops_per_sec: rate,
-            mean_ops_per_sec: mean,
-            redmux_commands_per_write: if writes == 0 {
-                0.0
-            } else {
-                sent as f64 / writes as f64
-            },
-            measured_seconds: secs,
-            slice_ops_per_sec: slices,
-        });
+        rows.push(row);
     }
     clients::close_fred(&fred).await;
     Ok(rows)
+}
+
+/// (a)'s measurement at one concurrency, for any redis-rs handle (the multiplexed
+/// connection, or the cluster connection in (f)): `options.seconds` per client, cut
+/// into `options.rounds` slices in alternating client order, each after a warm-up;
+/// the median slice's rate, and the process's CPU time per op over all slices.
+pub(crate) async fn throughput_row<R: clients::Kv>(
+    redmux: &redmux::Client,
+    redis_rs: &R,
+    fred: &fred::clients::Client,
+    c: usize,
+    options: &Options,
+) -> Result<ThroughputRow> {
+    let rounds = options.rounds.max(1);
+    let slice = Duration::from_secs_f64(options.seconds / rounds as f64);
+    let mut ops = PerClient::<u64>::default();
+    let mut secs = PerClient::<f64>::default();
+    let mut slices = PerClient::<Vec<f64>>::default();
+    let mut costs = PerClient::<ProcessCounters>::default();
+    let (mut sent, mut writes) = (0u64, 0u64);
+    for round in 0..rounds {
+        for kind in order(round) {
+            let label = kind.name();
+            let mut marks = Vec::with_capacity(2);
+            let mut stats = Vec::with_capacity(2);
+            let s = match kind {
+                ClientKind::Redmux => {
+                    scenarios::throughput(redmux, label, c, options.warmup, slice, || {
+                        marks.push(ProcessCounters::now());
+                        stats.push(redmux_counts(redmux));
+                    })
+                    .await?
+                }
+                ClientKind::RedisRs => {
+                    scenarios::throughput(redis_rs, label, c, options.warmup, slice, || {
+                        marks.push(ProcessCounters::now());
+                    })
+                    .await?
+                }
+                ClientKind::Fred => {
+                    scenarios::throughput(fred, label, c, options.warmup, slice, || {
+                        marks.push(ProcessCounters::now());
+                    })
+                    .await?
+                }
+            };
+            if let [before, after] = stats[..] {
+                sent += after.0 - before.0;
+                writes += after.1 - before.1;
+            }
+            if let [Some(before), Some(after)] = marks[..] {
+                costs.get_mut(kind).add(after.since(before));
+            }
+            *ops.get_mut(kind) += s.ops;
+            *secs.get_mut(kind) += s.elapsed.as_secs_f64();
+            slices
+                .get_mut(kind)
+                .push((s.ops as f64 / s.elapsed.as_secs_f64().max(1e-9)).round());
+        }
+    }
+    // The median round: a burst of load from elsewhere on the machine spoils a
+    // round or two of each client, not the figure.
+    let mut rate = PerClient::<f64>::default();
+    let mut mean = PerClient::<f64>::default();
+    let mut cpu_us_per_op = PerClient::<f64>::default();
+    for kind in ClientKind::ALL {
+        *rate.get_mut(kind) = median(slices.get(kind)).round();
+        *mean.get_mut(kind) = (*ops.get(kind) as f64 / secs.get(kind).max(1e-9)).round();
+        let n = (*ops.get(kind)).max(1) as f64;
+        *cpu_us_per_op.get_mut(kind) = costs.get(kind).cpu_ns as f64 / 1000.0 / n;
+    }
+    Ok(ThroughputRow {
+        concurrency: c,
+        cpu_us_per_op,
+        ratios: Ratios::of(&rate),
+        ops_per_sec: rate,
+        mean_ops_per_sec: mean,
+        redmux_commands_per_write: per_write(sent, writes),
+        measured_seconds: secs,
+        slice_ops_per_sec: slices,
+    })
+}
+
+/// Commands sent and write syscalls made by every one of redmux's multiplexers (the
+/// one server's, or each cluster node's).
+pub(crate) fn redmux_counts(client: &redmux::Client) -> (u64, u64) {
+    client.nodes().iter().fold((0, 0), |(sent, writes), node| {
+        (sent + node.stats.commands_sent, writes + node.stats.writes)
+    })
+}
+
+/// Commands per write, 0 when nothing was written.
+pub(crate) fn per_write(sent: u64, writes: u64) -> f64 {
+    if writes == 0 {
+        0.0
+    } else {
+        sent as f64 / writes as f64
+    }
 }
 
 async fn run_latency(url: &str, options: &Options, tuning: Tuning) -> Result<Latency> {
@@ -597,11 +659,7 @@ async fn run_round_trips(
         wall_ms: wall,
         round_wall_ms: walls,
         ops_per_sec: rate,
-        redmux_commands_per_write: if writes == 0 {
-            0.0
-        } else {
-            sent as f64 / writes as f64
-        },
+        redmux_commands_per_write: per_write(sent, writes),
     })
 }
 
@@ -836,6 +894,9 @@ mod tests {
     fn scenario_lists() {
         let s = Scenarios::parse("a,d").unwrap();
         assert!(s.throughput && s.redis_benchmark && !s.latency && !s.round_trips);
+        assert!(!s.cluster());
+        let s = Scenarios::parse("e,cluster-throughput").unwrap();
+        assert!(s.cluster_round_trips && s.cluster_throughput && !s.standalone());
         assert!(Scenarios::parse("").is_err());
         assert!(Scenarios::parse("x").is_err());
     }

@@ -135,6 +135,25 @@ pub struct RoundTrips {
     pub redmux_commands_per_write: f64,
 }
 
+/// (e) and (f), on a throwaway cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterFigures {
+    /// The nodes' server version.
+    pub server_version: String,
+    /// Primaries in the cluster.
+    pub primaries: usize,
+    /// Replicas in the cluster.
+    pub replicas: usize,
+    /// How (e)'s SETs fall on the primaries, in the order of their proxies.
+    pub sets_per_primary: Vec<usize>,
+    /// (e), if run: a burst of SETs across slots through one proxy per primary. The
+    /// floor is one pre-encoded stream per primary, written on bare sockets in
+    /// parallel; `round_trip_ms` is the median of every socket's PING round trips.
+    pub round_trips: Option<RoundTrips>,
+    /// (f), if run: (a)'s measurement on the cluster, straight to the nodes.
+    pub throughput: Option<ThroughputRow>,
+}
+
 /// redis-benchmark's figures, or why there are none.
 ///
 /// redis-benchmark and redmux run interleaved, right beside each other, round after
@@ -235,6 +254,8 @@ pub struct Settings {
     pub command_timeout_seconds: u64,
     /// tokio worker threads.
     pub tokio_workers: usize,
+    /// Tasks sharing one handle in (f).
+    pub cluster_concurrency: usize,
     /// Whether this was a `--quick` smoke run.
     pub quick: bool,
 }
@@ -264,6 +285,8 @@ pub struct Report {
     pub round_trips: Option<RoundTrips>,
     /// redis-benchmark, if run.
     pub redis_benchmark: Option<RedisBenchmark>,
+    /// (e) and (f), if either ran.
+    pub cluster: Option<ClusterFigures>,
 }
 
 /// Picks one figure of a latency summary.
@@ -396,42 +419,11 @@ impl Report {
                 rt.proxy_one_way_us as f64 * 2.0 / 1000.0,
                 rt.rounds
             );
-            let _ = writeln!(
-                o,
-                "| | redmux | redis-rs | fred | redmux/redis-rs | redmux/fred |"
-            );
-            let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
-            let _ = writeln!(
-                o,
-                "| wall ms | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
-                rt.wall_ms.redmux,
-                rt.wall_ms.redis_rs,
-                rt.wall_ms.fred,
-                rt.wall_ratios.vs_redis_rs,
-                rt.wall_ratios.vs_fred
-            );
-            let _ = writeln!(
-                o,
-                "| SETs/s | {} | {} | {} | | |",
-                thousands(rt.ops_per_sec.redmux),
-                thousands(rt.ops_per_sec.redis_rs),
-                thousands(rt.ops_per_sec.fred)
-            );
-            let _ = writeln!(
-                o,
-                "\nredmux wrote {:.1} commands per write. The floor, the same SETs encoded \
-                 beforehand and written as one stream on a bare socket through the same proxy, \
-                 took {:.1} ms (median; rounds: {}): redmux took {:.2}x the floor. The link's \
-                 measured round trip: {:.2} ms.",
-                rt.redmux_commands_per_write,
-                rt.raw_wall_ms,
-                rt.raw_round_wall_ms
-                    .iter()
-                    .map(|ms| format!("{ms:.1}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                rt.redmux_over_raw,
-                rt.round_trip_ms
+            render_round_trips(
+                &mut o,
+                rt,
+                "the same SETs encoded beforehand and written as one stream on a bare socket \
+                 through the same proxy",
             );
         }
 
@@ -446,8 +438,131 @@ impl Report {
                 render_redis_benchmark(&mut o, rb);
             }
         }
+        if let Some(c) = &self.cluster {
+            render_cluster(&mut o, c, s);
+        }
         o
     }
+}
+
+/// (c)'s or (e)'s table and the floor below it.
+fn render_round_trips(o: &mut String, rt: &RoundTrips, floor: &str) {
+    let _ = writeln!(
+        o,
+        "| | redmux | redis-rs | fred | redmux/redis-rs | redmux/fred |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        o,
+        "| wall ms | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+        rt.wall_ms.redmux,
+        rt.wall_ms.redis_rs,
+        rt.wall_ms.fred,
+        rt.wall_ratios.vs_redis_rs,
+        rt.wall_ratios.vs_fred
+    );
+    let _ = writeln!(
+        o,
+        "| SETs/s | {} | {} | {} | | |",
+        thousands(rt.ops_per_sec.redmux),
+        thousands(rt.ops_per_sec.redis_rs),
+        thousands(rt.ops_per_sec.fred)
+    );
+    let _ = writeln!(
+        o,
+        "\nredmux wrote {:.1} commands per write. The floor, {floor}, took {:.1} ms (median; \
+         rounds: {}): redmux took {:.2}x the floor. The link's measured round trip: {:.2} ms.",
+        rt.redmux_commands_per_write,
+        rt.raw_wall_ms,
+        rt.raw_round_wall_ms
+            .iter()
+            .map(|ms| format!("{ms:.1}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        rt.redmux_over_raw,
+        rt.round_trip_ms
+    );
+}
+
+/// (e) and (f).
+fn render_cluster(o: &mut String, c: &ClusterFigures, s: &Settings) {
+    let _ = writeln!(
+        o,
+        "\nCluster: a throwaway {} + {} cluster of redis-server {} (redmux-testkit); \
+         redis-rs's cluster async connection, fred in clustered mode.",
+        c.primaries, c.replicas, c.server_version
+    );
+    if let Some(r) = &c.throughput {
+        let _ = writeln!(
+            o,
+            "\n(f) Throughput on the cluster: C = {} tasks share one handle, each SETs then GETs \
+             its own key (keys over every slot), straight to the nodes; {} s per client in {} \
+             rounds, median round; CPU time of the whole process per op over all rounds. \
+             redmux wrote {:.1} commands per write.\n",
+            r.concurrency, s.seconds, s.rounds, r.redmux_commands_per_write
+        );
+        let cpu = Ratios::of(&r.cpu_us_per_op);
+        let _ = writeln!(
+            o,
+            "| | redmux | redis-rs | fred | redmux/redis-rs | redmux/fred |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
+        let f = &r.ops_per_sec;
+        let _ = writeln!(
+            o,
+            "| ops/s | {} | {} | {} | {:.2} | {:.2} |",
+            thousands(f.redmux),
+            thousands(f.redis_rs),
+            thousands(f.fred),
+            r.ratios.vs_redis_rs,
+            r.ratios.vs_fred
+        );
+        let c = &r.cpu_us_per_op;
+        let _ = writeln!(
+            o,
+            "| CPU µs/op | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            c.redmux, c.redis_rs, c.fred, cpu.vs_redis_rs, cpu.vs_fred
+        );
+        let _ = writeln!(
+            o,
+            "\nTarget: redmux ahead of both in CPU per op: {}.",
+            verdict(cpu.vs_redis_rs < 1.0 && cpu.vs_fred < 1.0)
+        );
+    }
+    if let Some(rt) = &c.round_trips {
+        let _ = writeln!(
+            o,
+            "\n(e) Round trips on the cluster: {} SETs across slots ({} per primary) issued at \
+             once through one proxy per primary adding {} µs each way ({:.1} ms round trip), \
+             each primary announcing its proxy's port; wall time to the last reply, median of \
+             {} bursts per client, each on a fresh connection. Ratio < 1: redmux faster.\n",
+            thousands(rt.sets as f64),
+            c.sets_per_primary
+                .iter()
+                .map(|n| thousands(*n as f64))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            rt.proxy_one_way_us,
+            rt.proxy_one_way_us as f64 * 2.0 / 1000.0,
+            rt.rounds
+        );
+        render_round_trips(
+            o,
+            rt,
+            "the same SETs encoded beforehand into one stream per primary (by hash slot) and \
+             written on bare sockets in parallel through the same proxies",
+        );
+        let _ = writeln!(
+            o,
+            "\nTarget: redmux within 1.3x the floor: {}; ahead of both peers: {}.",
+            verdict(rt.redmux_over_raw <= 1.3),
+            verdict(rt.wall_ratios.vs_redis_rs < 1.0 && rt.wall_ratios.vs_fred < 1.0)
+        );
+    }
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
 }
 
 /// (d)'s tables: the medians, then every round.

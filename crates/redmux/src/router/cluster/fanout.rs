@@ -44,6 +44,30 @@ pub(crate) enum Combine {
     PerNode,
 }
 
+/// The names [`spread`] may spread, for a look at a command's name alone.
+const SPREAD_NAMES: [&[u8]; 13] = [
+    b"DBSIZE",
+    b"FLUSHALL",
+    b"FLUSHDB",
+    b"KEYS",
+    b"INFO",
+    b"SCRIPT",
+    b"FUNCTION",
+    b"MGET",
+    b"MSET",
+    b"DEL",
+    b"UNLINK",
+    b"EXISTS",
+    b"TOUCH",
+];
+
+/// Whether a command named `name` may be spread: a look at the name alone, with no
+/// allocation, so the single-slot commands (nearly every one) skip reading their
+/// words back and upper-casing them in [`spread`].
+pub(crate) fn may_spread(name: &[u8]) -> bool {
+    SPREAD_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
 /// The spread of a command by its name (and subcommand), `None` for one that goes
 /// to one node.
 pub(crate) fn spread(words: &[&[u8]]) -> Option<Spread> {
@@ -245,5 +269,32 @@ fn combine_replies(
             }
             Ok(Value::Array(out))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_that_may_spread_are_spread() {
+        let mut names: Vec<&[u8]> = SPREAD_NAMES.to_vec();
+        names.extend([&b"GET"[..], b"SET", b"PING", b"HSET", b"EVAL", b"CLUSTER"]);
+        for name in names {
+            let lower = name.to_ascii_lowercase();
+            for subcommand in [&b"LOAD"[..], b"k1", b"FLUSH"] {
+                let words: Vec<&[u8]> = vec![&lower, subcommand, b"k2", b"k3", b"k4"];
+                if spread(&words).is_some() {
+                    assert!(may_spread(&lower), "{}", String::from_utf8_lossy(name));
+                }
+            }
+            assert_eq!(
+                may_spread(name),
+                SPREAD_NAMES.contains(&name),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+        }
+        assert!(!may_spread(b"DELX") && !may_spread(b""));
     }
 }

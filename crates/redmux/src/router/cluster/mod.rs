@@ -505,10 +505,15 @@ pub(crate) fn send(
         Ok(read) => read,
         Err(refused) => return Box::pin(async move { Err(refused) }),
     };
-    let spread = command.words().and_then(|words| {
-        fanout::spread(&words)
-            .map(|spread| (spread, words.iter().map(|w| w.to_vec()).collect::<Vec<_>>()))
-    });
+    // The name first: reading the words back allocates, and almost no command
+    // needs it.
+    let spread = fanout::may_spread(command.name_bytes())
+        .then(|| command.words())
+        .flatten()
+        .and_then(|words| {
+            fanout::spread(&words)
+                .map(|spread| (spread, words.iter().map(|w| w.to_vec()).collect::<Vec<_>>()))
+        });
     match spread {
         Some((spread, words)) => {
             Box::pin(fanout::run(cluster, command, words, spread, timeout, read))

@@ -41,7 +41,7 @@ pub(crate) async fn to_node(
     timeout: Duration,
 ) -> Result<Value> {
     let deadline = crate::mux::deadline(timeout);
-    match once(&node, &command, timeout, deadline).await {
+    match once(&node, &command, timeout, deadline, true).await {
         Attempt::Reply(reply) => Ok(reply),
         Attempt::NotSent(e) | Attempt::Failed(e) => Err(e),
     }
@@ -67,7 +67,9 @@ pub(crate) async fn to_slot(
     };
     if read != ReadFrom::Primary {
         // The first replica read connects the replicas (once per client).
-        cluster.want_replicas(deadline).await;
+        // Boxed, as the other rare paths below: inline it would size every
+        // command's future.
+        Box::pin(cluster.want_replicas(deadline)).await;
     }
     let mut ask: Option<NodeAddr> = None;
     let mut redirects = 0;
@@ -75,21 +77,27 @@ pub(crate) async fn to_slot(
     // A replica demanded and none up: a refresh (which also follows a MOVED) may
     // name new ones, so one is waited for, once, before giving up.
     let mut awaited_map = false;
+    // The first try is queued right after its deadline was set, in the caller's
+    // order, so the multiplexer's sweep can time it (see `once`).
+    let mut first = true;
     loop {
         let generation = cluster.generation();
         let mut asked: Option<String> = None;
         let attempt = match ask.take() {
-            Some(to) => match cluster.node_at(&to).await {
+            // The rare paths' futures are boxed where they are awaited: inline,
+            // the largest of them (a connection to a new node) would size the
+            // state of every command's future, which is boxed whole per command.
+            Some(to) => match Box::pin(cluster.node_at(&to)).await {
                 Ok(node) => {
                     asked = host_of(&node);
-                    asking(&node, &command, deadline).await
+                    Box::pin(asking(&node, &command, deadline)).await
                 }
                 Err(e) => Attempt::NotSent(e),
             },
             None => match cluster.pick(slot, read) {
                 Ok(Some(node)) => {
                     asked = host_of(&node);
-                    once(&node, &command, timeout, deadline).await
+                    once(&node, &command, timeout, deadline, first).await
                 }
                 Ok(None) => Attempt::NotSent(Error::ConnectionLost {
                     status: CommandStatus::NotSent,
@@ -98,7 +106,7 @@ pub(crate) async fn to_slot(
                 Err(_) if !awaited_map => {
                     awaited_map = true;
                     cluster.request_refresh();
-                    cluster.refreshed_since(generation, deadline).await;
+                    Box::pin(cluster.refreshed_since(generation, deadline)).await;
                     continue;
                 }
                 Err(reason) => {
@@ -109,6 +117,7 @@ pub(crate) async fn to_slot(
                 }
             },
         };
+        first = false;
         let unsent = match attempt {
             Attempt::Failed(e) => return Err(e),
             Attempt::NotSent(e) => e,
@@ -118,7 +127,7 @@ pub(crate) async fn to_slot(
                 };
                 match redirect {
                     Redirect::Retry => {
-                        if !wait(&mut pause, deadline).await {
+                        if !Box::pin(wait(&mut pause, deadline)).await {
                             return Ok(reply);
                         }
                         continue;
@@ -127,7 +136,7 @@ pub(crate) async fn to_slot(
                     Redirect::Moved { slot: moved, to } => {
                         let to = answered_by(to, &asked);
                         tracing::debug!(slot = moved, node = ?to, "MOVED");
-                        cluster.moved(moved, &to).await;
+                        Box::pin(cluster.moved(moved, &to)).await;
                         cluster.request_refresh();
                         // A command whose keys could not be read (a large key kept
                         // by reference) follows the slot the server named.
@@ -136,7 +145,7 @@ pub(crate) async fn to_slot(
                     Redirect::Ask { to } => ask = Some(answered_by(to, &asked)),
                     Redirect::Stale => {
                         cluster.request_refresh();
-                        cluster.refreshed_since(generation, deadline).await;
+                        Box::pin(cluster.refreshed_since(generation, deadline)).await;
                     }
                 }
                 redirects += 1;
@@ -147,8 +156,8 @@ pub(crate) async fn to_slot(
         // The map is asked for again, and the command waits for the new owner
         // within its own timeout.
         cluster.request_refresh();
-        cluster.refreshed_since(generation, deadline).await;
-        if Instant::now() >= deadline || !wait(&mut pause, deadline).await {
+        Box::pin(cluster.refreshed_since(generation, deadline)).await;
+        if Instant::now() >= deadline || !Box::pin(wait(&mut pause, deadline)).await {
             return Err(unsent);
         }
     }
@@ -182,15 +191,27 @@ async fn wait(pause: &mut Duration, deadline: Instant) -> bool {
     true
 }
 
-/// One try on `node`.
-async fn once(node: &Shared, command: &Command, timeout: Duration, deadline: Instant) -> Attempt {
-    let name = command.name();
-    // What is left of the timeout: a retried command's deadline is earlier than
-    // those of commands queued with it, so it keeps a timer of its own (the
-    // multiplexer's sweep relies on deadlines growing in queue order).
-    let left = deadline.saturating_duration_since(Instant::now());
+/// One try on `node`; `first` when nothing has been tried since `deadline` was
+/// set from `timeout`.
+async fn once(
+    node: &Shared,
+    command: &Command,
+    timeout: Duration,
+    deadline: Instant,
+    first: bool,
+) -> Attempt {
+    // A first try is queued as a standalone command is: with the client's own
+    // timeout the multiplexer's sweep fails it at its deadline, and no timer is
+    // set per command. A retried command's deadline is earlier than those of
+    // commands queued with it: given what is left of its timeout, it keeps a timer
+    // of its own (the sweep relies on deadlines growing in queue order).
+    let left = if first {
+        timeout
+    } else {
+        deadline.saturating_duration_since(Instant::now())
+    };
     match node.send(command.clone().into_parts(), left, deadline) {
-        Ok(ticket) => received(node, &name, timeout, deadline, ticket).await,
+        Ok(ticket) => received(node, command, timeout, deadline, ticket).await,
         Err(e) => classify(e),
     }
 }
@@ -219,25 +240,33 @@ async fn asking(node: &Shared, command: &Command, deadline: Instant) -> Attempt 
     }
 }
 
-/// Waits for a sent command's reply.
+/// Waits for a sent command's reply: on a timer only when the multiplexer does
+/// not enforce the deadline (`Ticket::timed`). The name is made only for an error.
 async fn received(
     node: &Shared,
-    name: &str,
+    command: &Command,
     timeout: Duration,
     deadline: Instant,
     ticket: Ticket,
 ) -> Attempt {
-    match tokio::time::timeout_at(deadline, ticket.rx).await {
+    let Ticket { rx, seq, timed } = ticket;
+    let received = if timed {
+        Ok(rx.await)
+    } else {
+        // Boxed: a timer is rare here, and inline it would grow every future.
+        Box::pin(tokio::time::timeout_at(deadline, rx)).await
+    };
+    match received {
         Ok(Ok(Ok(reply))) => Attempt::Reply(reply),
         Ok(Ok(Err(Error::Timeout(expired)))) => {
-            Attempt::Failed(node.timeout_error_as(name, timeout, expired.status))
+            Attempt::Failed(node.timeout_error_as(&command.name(), timeout, expired.status))
         }
         Ok(Ok(Err(e))) => classify(e),
         Ok(Err(SenderDropped)) => Attempt::Failed(Error::ConnectionLost {
-            status: node.status_of(ticket.seq),
+            status: node.status_of(seq),
             reason: "the client shut down before the reply came".into(),
         }),
-        Err(_) => Attempt::Failed(node.deadline_error(name, timeout, ticket.seq)),
+        Err(_) => Attempt::Failed(node.deadline_error(&command.name(), timeout, seq)),
     }
 }
 
