@@ -91,12 +91,15 @@ impl Router {
     /// cluster the cluster layer reads the command's slot; through sentinel, a
     /// read flagged for a replica goes to the replicas.
     #[inline]
-    pub(crate) fn route(&self, _command: &Command, flags: Flags) -> Route<'_> {
+    pub(crate) fn route(&self, command: &Command, flags: Flags) -> Route<'_> {
         match &self.nodes {
             Nodes::Standalone(node) => Route::Node(node),
             Nodes::Cluster(cluster) => Route::Cluster(cluster),
             Nodes::Sentinel(primary, replicas) => match ReadFrom::of(flags) {
                 ReadFrom::Primary => Route::Node(primary),
+                // A write under PREFER goes to the primary as any write does (and
+                // so through the client-side cache's own-write drop).
+                ReadFrom::PreferReplica if !replicas.serves(command) => Route::Node(primary),
                 _ => Route::Replicas(primary, replicas),
             },
         }
@@ -168,7 +171,13 @@ impl Router {
                 .into_iter()
                 .find(|(a, _)| a == addr)
                 .map(|(_, n)| n),
-            Nodes::Standalone(node) | Nodes::Sentinel(node, _) => Some(node.clone()),
+            Nodes::Standalone(node) => Some(node.clone()),
+            Nodes::Sentinel(node, replicas) => replicas
+                .nodes()
+                .into_iter()
+                .find(|(a, _)| a == addr)
+                .map(|(_, n)| n)
+                .or_else(|| Some(node.clone())),
         };
         let timeout = self.any_node().config().command_timeout;
         match node {

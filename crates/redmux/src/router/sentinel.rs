@@ -85,6 +85,13 @@ impl SentinelReplicas {
             .collect()
     }
 
+    /// Whether a replica may serve `command` (it only reads).
+    pub(crate) fn serves(&self, command: &Command) -> bool {
+        command
+            .words()
+            .is_some_and(|words| self.specs.is_read_only(&words))
+    }
+
     /// Sends `command` as `flags` ask: to a replica that is up, else (under
     /// `PREFER_REPLICA`) to `primary`.
     pub(crate) fn send(
@@ -95,10 +102,7 @@ impl SentinelReplicas {
         flags: crate::Flags,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send>> {
         let timeout = timeout.unwrap_or(self.config.command_timeout);
-        let read_only = command
-            .words()
-            .is_some_and(|words| self.specs.is_read_only(&words));
-        let read = match (ReadFrom::of(flags), read_only) {
+        let read = match (ReadFrom::of(flags), self.serves(&command)) {
             (ReadFrom::Primary, _) | (ReadFrom::PreferReplica, false) => {
                 return Box::pin(to_node(primary.clone(), command, timeout));
             }

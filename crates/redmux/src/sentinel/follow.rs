@@ -41,7 +41,10 @@ async fn subscribe(state: &Weak<Sentinels>) -> Option<Connection> {
         };
         let subscribe = cmd("SUBSCRIBE").arg("+switch-master").into_bytes();
         if conn.writer.write_all(&subscribe).await.is_ok()
-            && ask::read(&mut conn, &config).await.is_ok()
+            && matches!(
+                tokio::time::timeout(config.connect_timeout, ask::read(&mut conn, &config)).await,
+                Ok(Ok(_))
+            )
         {
             tracing::debug!(sentinel = %config.addr, "following +switch-master");
             return Some(conn);

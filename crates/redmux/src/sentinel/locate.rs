@@ -80,6 +80,10 @@ fn start(config: &mut Config) -> Result<Option<Arc<Sentinels>>> {
         username: settings.username.clone(),
         password: settings.password.clone(),
         tls: settings.tls.clone(),
+        // A sentinel link is plain request and reply: no tracking (its pushes
+        // would be taken for replies' absence), no READONLY.
+        client_cache: None,
+        read_only: false,
         db: 0,
         protocol: Protocol::Resp2,
         client_name: None,
@@ -106,6 +110,21 @@ fn start(config: &mut Config) -> Result<Option<Arc<Sentinels>>> {
     Ok(Some(state))
 }
 
+/// How long a quick look at whether a named primary takes connections may take.
+const REACHABLE_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Whether `addr` takes a TCP connection within [`REACHABLE_TIMEOUT`].
+async fn reachable(addr: &Addr) -> bool {
+    let Addr::Tcp { host, port } = addr else {
+        return true;
+    };
+    let dial = tokio::net::TcpStream::connect((host.as_str(), *port));
+    matches!(
+        tokio::time::timeout(REACHABLE_TIMEOUT, dial).await,
+        Ok(Ok(_))
+    )
+}
+
 impl Sentinels {
     /// The primary to dial now.
     async fn locate(&self) -> Result<Addr> {
@@ -113,7 +132,11 @@ impl Sentinels {
         switched.mark_unchanged();
         let mut addr = self.primary().await?;
         let repeated = matches!(&*self.last.lock(), Some((last, at)) if *last == addr && at.elapsed() < RECENT);
-        if repeated {
+        // Every connection of the client asks here (the multiplexer, the
+        // subscriber, each dedicated one): a second ask soon after the first is
+        // not by itself a failed dial. A primary that takes a TCP connection is
+        // dialled at once (the handshake's ROLE check refuses a demoted one).
+        if repeated && !reachable(&addr).await {
             // The last dial to this address failed or its connection was lost:
             // wait for the sentinels to announce a new primary, as long as the
             // reconnect's own pause would have been.
