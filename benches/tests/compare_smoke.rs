@@ -1,6 +1,6 @@
 //! The comparison in miniature, so CI runs the same code `scripts/compare` runs: every
-//! scenario, all three clients, against a throwaway server (or `REDIS_URL`), in a few
-//! seconds even in a debug build.
+//! scenario, all three clients, against a throwaway server (or `REDIS_URL`; (t) always
+//! starts its own TLS and plaintext servers), in a few seconds even in a debug build.
 
 use std::time::Duration;
 
@@ -103,12 +103,34 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
         assert!(rb.status.contains("not installed"), "{rb:?}");
     }
 
+    // (t): the quick run's C = 100, over TLS and, for redmux, plaintext too; or a
+    // skip that says the server has no TLS (Valkey's wheel).
+    let tls = report.tls.as_ref().unwrap();
+    assert_eq!(tls.concurrency, 100);
+    if tls.status == "ok" {
+        let names: Vec<_> = tls.rows.iter().map(|r| r.client).collect();
+        assert_eq!(
+            names,
+            ["redmux", "redis-rs", "fred", "redmux-plaintext"],
+            "{tls:?}"
+        );
+        for row in &tls.rows {
+            assert!(row.ops_per_sec > 0.0 && row.cpu_us_per_op > 0.0, "{row:?}");
+            assert_eq!(row.slice_ops_per_sec.len(), options.rounds, "{row:?}");
+        }
+        assert!(tls.redmux_tls_over_plain_cpu.unwrap() > 0.0, "{tls:?}");
+        assert!(tls.ops_ratios.unwrap().vs_fred > 0.0, "{tls:?}");
+    } else {
+        assert!(tls.status.contains("no TLS"), "{tls:?}");
+    }
+
     let rendered = report.render();
     for needle in [
         "(a) Throughput",
         "(b) Latency",
         "(c) Round trips",
         "(d) redis-benchmark",
+        "(t) TLS",
     ] {
         assert!(
             rendered.contains(needle),

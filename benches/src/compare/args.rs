@@ -13,12 +13,15 @@ usage: compare [options]
 
   --seconds N            measured seconds per client and concurrency in (a) (default 2)
   --concurrency LIST     tasks sharing one handle in (a) (default 1,10,100,1000)
-  --only LIST            scenarios to run, of a,b,c,d (default all):
+  --only LIST            scenarios to run, of a,b,c,d,t (default all):
                            a  throughput: C tasks, SET then GET of their own key
                            b  latency: one caller, sequential GETs
                            c  round trips: a burst of SETs through a 1 ms round-trip proxy
                            d  redis-benchmark on the same server (-P 1 and -P 64),
                               each with a redmux slice right beside it, interleaved
+                           t  TLS: (a) at --tls-concurrency over TLS, all three clients,
+                              against a throwaway TLS server, and redmux over plaintext
+                              beside them (skipped when redis-server has no TLS)
   --json PATH            where to write the figures (default benches/results/compare.json)
   --latency-ops N        GETs timed per client in (b) (default 20000)
   --burst N              SETs issued at once in (c) (default 100000)
@@ -26,9 +29,11 @@ usage: compare [options]
                            sized to about 0.2 s from a first short run (default 200000)
   --d-concurrency N      redmux's concurrency beside -P 64 in (d) (default: the best
                            in (a), or 1000 when (a) does not run)
+  --tls-concurrency N    tasks sharing one handle in (t) (default 1000)
   --nagle                leave redis-rs and fred with their default sockets (Nagle on);
                            by default TCP_NODELAY is set on them, as redmux sets it
-  --quick                a smoke run: 0.2 s, C = 1,10, 1000 GETs, 2000 SETs, 2000 requests
+  --quick                a smoke run: 0.2 s, C = 1,10, 1000 GETs, 2000 SETs, 2000 requests,
+                           C = 100 in (t)
   -h, --help             this text
 
 Set REDIS_URL to use a running server instead of a throwaway one.";
@@ -43,6 +48,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     let mut burst: Option<usize> = None;
     let mut bench_requests: Option<u64> = None;
     let mut d_concurrency: Option<usize> = None;
+    let mut tls_concurrency: Option<usize> = None;
     let mut quick = false;
     let mut nodelay = true;
 
@@ -92,6 +98,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
             "--burst" => burst = Some(positive(flag, &value()?)?),
             "--bench-requests" => bench_requests = Some(positive(flag, &value()?)? as u64),
             "--d-concurrency" => d_concurrency = Some(positive(flag, &value()?)?),
+            "--tls-concurrency" => tls_concurrency = Some(positive(flag, &value()?)?),
             other => return Err(format!("unknown argument {other}\n\n{USAGE}").into()),
         }
     }
@@ -119,6 +126,9 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     }
     if d_concurrency.is_some() {
         options.d_concurrency = d_concurrency;
+    }
+    if let Some(n) = tls_concurrency {
+        options.tls_concurrency = n;
     }
     if let Some(p) = json {
         options.json = Some(p);
@@ -169,6 +179,11 @@ mod tests {
         let o = parse_str("--d-concurrency 500").unwrap().unwrap();
         assert_eq!(o.d_concurrency, Some(500));
         assert!(parse_str("--d-concurrency 0").is_err());
+
+        let o = parse_str("--only t --tls-concurrency 50").unwrap().unwrap();
+        assert!(o.scenarios.tls && !o.scenarios.throughput);
+        assert_eq!(o.tls_concurrency, 50);
+        assert_eq!(parse_str("").unwrap().unwrap().tls_concurrency, 1000);
     }
 
     #[test]

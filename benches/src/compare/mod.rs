@@ -8,7 +8,9 @@
 //! - (c) round trips: a burst of SETs issued at once through redmux-testkit's
 //!   `FaultProxy` adding 0.5 ms each way: wall time to the last reply;
 //! - (d) `redis-benchmark` on the same server, for the server's own ceiling, with
-//!   redmux measured right beside it, interleaved round by round.
+//!   redmux measured right beside it, interleaved round by round;
+//! - (t) TLS: (a) at C = 1000 over TLS against a throwaway TLS server, and redmux over
+//!   plaintext in the same rounds, for TLS's cost per operation (`tls.rs`).
 //!
 //! Clients take turns within each scenario, in alternating order, so drift in the
 //! machine's speed hits all alike. [`run`] returns a [`Report`]; the binary prints it
@@ -20,6 +22,7 @@ pub mod machine;
 pub mod redis_benchmark;
 pub mod report;
 pub mod scenarios;
+pub mod tls;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -51,6 +54,8 @@ pub struct Scenarios {
     pub round_trips: bool,
     /// (d).
     pub redis_benchmark: bool,
+    /// (t).
+    pub tls: bool,
 }
 
 impl Scenarios {
@@ -60,6 +65,7 @@ impl Scenarios {
         latency: true,
         round_trips: true,
         redis_benchmark: true,
+        tls: true,
     };
 
     /// Parses `a,b,c,d` (or the long names).
@@ -69,6 +75,7 @@ impl Scenarios {
             latency: false,
             round_trips: false,
             redis_benchmark: false,
+            tls: false,
         };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
@@ -76,18 +83,19 @@ impl Scenarios {
                 "b" | "latency" => s.latency = true,
                 "c" | "round-trips" => s.round_trips = true,
                 "d" | "redis-benchmark" => s.redis_benchmark = true,
+                "t" | "tls" => s.tls = true,
                 other => {
                     return Err(format!(
-                        "--only: unknown scenario {other:?}; expected a, b, c or d"
+                        "--only: unknown scenario {other:?}; expected a, b, c, d or t"
                     )
                     .into());
                 }
             }
         }
-        if s.throughput || s.latency || s.round_trips || s.redis_benchmark {
+        if s.throughput || s.latency || s.round_trips || s.redis_benchmark || s.tls {
             Ok(s)
         } else {
-            Err("--only: name at least one scenario of a, b, c, d".into())
+            Err("--only: name at least one scenario of a, b, c, d, t".into())
         }
     }
 }
@@ -120,6 +128,8 @@ pub struct Options {
     pub d_concurrency: Option<usize>,
     /// Which scenarios run.
     pub scenarios: Scenarios,
+    /// Tasks sharing one handle in (t).
+    pub tls_concurrency: usize,
     /// Set TCP_NODELAY on redis-rs's and fred's sockets too.
     pub nodelay: bool,
     /// Where to write the JSON (`None`: nowhere).
@@ -144,6 +154,7 @@ impl Default for Options {
             bench_requests: 200_000,
             d_concurrency: None,
             scenarios: Scenarios::ALL,
+            tls_concurrency: 1000,
             nodelay: true,
             json: Some(default_json_path()),
             command_line: "compare".into(),
@@ -164,6 +175,7 @@ impl Options {
             burst: 2_000,
             burst_rounds: 1,
             bench_requests: 2_000,
+            tls_concurrency: 100,
             quick: true,
             ..Options::default()
         }
@@ -310,6 +322,11 @@ pub fn run(options: &Options) -> Result<Report> {
     } else {
         None
     };
+    let tls = if options.scenarios.tls {
+        Some(tls::run(&runtime, options, tuning)?)
+    } else {
+        None
+    };
     drop(runtime);
 
     let report = Report {
@@ -336,6 +353,7 @@ pub fn run(options: &Options) -> Result<Report> {
         latency,
         round_trips,
         redis_benchmark,
+        tls,
     };
     if let Some(path) = &options.json {
         write_json(&report, path)?;
@@ -836,6 +854,7 @@ mod tests {
     fn scenario_lists() {
         let s = Scenarios::parse("a,d").unwrap();
         assert!(s.throughput && s.redis_benchmark && !s.latency && !s.round_trips);
+        assert!(Scenarios::parse("t").unwrap().tls && !Scenarios::parse("a").unwrap().tls);
         assert!(Scenarios::parse("").is_err());
         assert!(Scenarios::parse("x").is_err());
     }

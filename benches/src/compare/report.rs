@@ -264,12 +264,14 @@ pub struct Report {
     pub round_trips: Option<RoundTrips>,
     /// redis-benchmark, if run.
     pub redis_benchmark: Option<RedisBenchmark>,
+    /// (t), if run.
+    pub tls: Option<super::tls::TlsComparison>,
 }
 
 /// Picks one figure of a latency summary.
 type Pick = fn(&LatencySummary) -> f64;
 
-fn thousands(v: f64) -> String {
+pub(super) fn thousands(v: f64) -> String {
     let n = v.round() as u64;
     let s = n.to_string();
     let mut out = String::new();
@@ -445,6 +447,9 @@ impl Report {
             } else {
                 render_redis_benchmark(&mut o, rb);
             }
+        }
+        if let Some(t) = &self.tls {
+            super::tls::render(&mut o, t);
         }
         o
     }
