@@ -103,25 +103,31 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
         assert!(rb.status.contains("not installed"), "{rb:?}");
     }
 
-    // (t): the quick run's C = 100, over TLS and, for redmux, plaintext too; or a
-    // skip that says the server has no TLS (Valkey's wheel).
+    // (t): the quick run's C = 100 and 1, over TLS and, for redmux, plaintext too;
+    // or a skip that says the server has no TLS (Valkey's wheel).
     let tls = report.tls.as_ref().unwrap();
-    assert_eq!(tls.concurrency, 100);
     if tls.status == "ok" {
-        let names: Vec<_> = tls.rows.iter().map(|r| r.client).collect();
-        assert_eq!(
-            names,
-            ["redmux", "redis-rs", "fred", "redmux-plaintext"],
-            "{tls:?}"
-        );
-        for row in &tls.rows {
-            assert!(row.ops_per_sec > 0.0 && row.cpu_us_per_op > 0.0, "{row:?}");
-            assert_eq!(row.slice_ops_per_sec.len(), options.rounds, "{row:?}");
+        let levels: Vec<_> = tls.levels.iter().map(|l| l.concurrency).collect();
+        assert_eq!(levels, [100, 1], "{tls:?}");
+        for level in &tls.levels {
+            let names: Vec<_> = level.rows.iter().map(|r| r.client).collect();
+            assert_eq!(
+                names,
+                ["redmux", "redis-rs", "fred", "redmux-plaintext"],
+                "{level:?}"
+            );
+            for row in &level.rows {
+                assert!(row.ops_per_sec > 0.0 && row.cpu_us_per_op > 0.0, "{row:?}");
+                assert_eq!(row.slice_ops_per_sec.len(), options.rounds, "{row:?}");
+                let redmux = row.client.starts_with("redmux");
+                assert_eq!(row.redmux_commands_per_write.is_some(), redmux, "{row:?}");
+            }
+            assert!(level.redmux_tls_over_plain_cpu.unwrap() > 0.0, "{level:?}");
+            assert!(level.ops_ratios.vs_fred > 0.0, "{level:?}");
         }
-        assert!(tls.redmux_tls_over_plain_cpu.unwrap() > 0.0, "{tls:?}");
-        assert!(tls.ops_ratios.unwrap().vs_fred > 0.0, "{tls:?}");
     } else {
         assert!(tls.status.contains("no TLS"), "{tls:?}");
+        assert!(tls.levels.is_empty(), "{tls:?}");
     }
 
     let rendered = report.render();

@@ -19,7 +19,7 @@ usage: compare [options]
                            c  round trips: a burst of SETs through a 1 ms round-trip proxy
                            d  redis-benchmark on the same server (-P 1 and -P 64),
                               each with a redmux slice right beside it, interleaved
-                           t  TLS: (a) at --tls-concurrency over TLS, all three clients,
+                           t  TLS: (a) at each --tls-concurrency over TLS, all three clients,
                               against a throwaway TLS server, and redmux over plaintext
                               beside them (skipped when redis-server has no TLS)
   --json PATH            where to write the figures (default benches/results/compare.json)
@@ -29,11 +29,11 @@ usage: compare [options]
                            sized to about 0.2 s from a first short run (default 200000)
   --d-concurrency N      redmux's concurrency beside -P 64 in (d) (default: the best
                            in (a), or 1000 when (a) does not run)
-  --tls-concurrency N    tasks sharing one handle in (t) (default 1000)
+  --tls-concurrency LIST tasks sharing one handle in (t) (default 1000,1)
   --nagle                leave redis-rs and fred with their default sockets (Nagle on);
                            by default TCP_NODELAY is set on them, as redmux sets it
   --quick                a smoke run: 0.2 s, C = 1,10, 1000 GETs, 2000 SETs, 2000 requests,
-                           C = 100 in (t)
+                           C = 100,1 in (t)
   -h, --help             this text
 
 Set REDIS_URL to use a running server instead of a throwaway one.";
@@ -48,7 +48,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     let mut burst: Option<usize> = None;
     let mut bench_requests: Option<u64> = None;
     let mut d_concurrency: Option<usize> = None;
-    let mut tls_concurrency: Option<usize> = None;
+    let mut tls_concurrency: Option<Vec<usize>> = None;
     let mut quick = false;
     let mut nodelay = true;
 
@@ -79,18 +79,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
                 seconds = Some(s);
             }
             "--concurrency" => {
-                let v = value()?;
-                let list = v
-                    .split(',')
-                    .map(|c| c.trim().parse::<usize>().ok().filter(|&n| n > 0))
-                    .collect::<Option<Vec<_>>>()
-                    .filter(|l| !l.is_empty())
-                    .ok_or_else(|| {
-                        format!(
-                            "--concurrency: expected positive numbers separated by commas, not {v}"
-                        )
-                    })?;
-                concurrency = Some(list);
+                concurrency = Some(list(flag, &value()?)?);
             }
             "--only" => scenarios = Scenarios::parse(&value()?)?,
             "--json" => json = Some(PathBuf::from(value()?)),
@@ -98,7 +87,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
             "--burst" => burst = Some(positive(flag, &value()?)?),
             "--bench-requests" => bench_requests = Some(positive(flag, &value()?)? as u64),
             "--d-concurrency" => d_concurrency = Some(positive(flag, &value()?)?),
-            "--tls-concurrency" => tls_concurrency = Some(positive(flag, &value()?)?),
+            "--tls-concurrency" => tls_concurrency = Some(list(flag, &value()?)?),
             other => return Err(format!("unknown argument {other}\n\n{USAGE}").into()),
         }
     }
@@ -142,6 +131,17 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     Ok(Some(options))
 }
 
+/// Positive numbers separated by commas.
+fn list(flag: &str, v: &str) -> Result<Vec<usize>> {
+    v.split(',')
+        .map(|c| c.trim().parse::<usize>().ok().filter(|&n| n > 0))
+        .collect::<Option<Vec<_>>>()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| {
+            format!("{flag}: expected positive numbers separated by commas, not {v}").into()
+        })
+}
+
 fn positive(flag: &str, v: &str) -> Result<usize> {
     v.replace('_', "")
         .parse::<usize>()
@@ -182,8 +182,12 @@ mod tests {
 
         let o = parse_str("--only t --tls-concurrency 50").unwrap().unwrap();
         assert!(o.scenarios.tls && !o.scenarios.throughput);
-        assert_eq!(o.tls_concurrency, 50);
-        assert_eq!(parse_str("").unwrap().unwrap().tls_concurrency, 1000);
+        assert_eq!(o.tls_concurrency, vec![50]);
+        assert_eq!(
+            parse_str("").unwrap().unwrap().tls_concurrency,
+            vec![1000, 1]
+        );
+        assert!(parse_str("--tls-concurrency 0").is_err());
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //!   `FaultProxy` adding 0.5 ms each way: wall time to the last reply;
 //! - (d) `redis-benchmark` on the same server, for the server's own ceiling, with
 //!   redmux measured right beside it, interleaved round by round;
-//! - (t) TLS: (a) at C = 1000 over TLS against a throwaway TLS server, and redmux over
-//!   plaintext in the same rounds, for TLS's cost per operation (`tls.rs`).
+//! - (t) TLS: (a) at C = 1000 and 1 over TLS against a throwaway TLS server, and redmux
+//!   over plaintext in the same rounds, for TLS's cost per operation (`tls.rs`).
 //!
 //! Clients take turns within each scenario, in alternating order, so drift in the
 //! machine's speed hits all alike. [`run`] returns a [`Report`]; the binary prints it
@@ -128,8 +128,8 @@ pub struct Options {
     pub d_concurrency: Option<usize>,
     /// Which scenarios run.
     pub scenarios: Scenarios,
-    /// Tasks sharing one handle in (t).
-    pub tls_concurrency: usize,
+    /// Concurrencies of (t).
+    pub tls_concurrency: Vec<usize>,
     /// Set TCP_NODELAY on redis-rs's and fred's sockets too.
     pub nodelay: bool,
     /// Where to write the JSON (`None`: nowhere).
@@ -154,7 +154,7 @@ impl Default for Options {
             bench_requests: 200_000,
             d_concurrency: None,
             scenarios: Scenarios::ALL,
-            tls_concurrency: 1000,
+            tls_concurrency: vec![1000, 1],
             nodelay: true,
             json: Some(default_json_path()),
             command_line: "compare".into(),
@@ -175,7 +175,7 @@ impl Options {
             burst: 2_000,
             burst_rounds: 1,
             bench_requests: 2_000,
-            tls_concurrency: 100,
+            tls_concurrency: vec![100, 1],
             quick: true,
             ..Options::default()
         }

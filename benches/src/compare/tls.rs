@@ -1,5 +1,5 @@
 //! (t) TLS: (a)'s load (C tasks share one handle, each SETs then GETs its own key and
-//! checks the value) at one concurrency, 1000 by default, over TLS: redmux
+//! checks the value) over TLS, at C = 1000 and for a lone caller (C = 1) by default: redmux
 //! (`rediss://`, `TlsConfig::ca_file`) against redis-rs (`tokio-rustls-comp`) and fred
 //! (`enable-rustls-ring`), all three on rustls with ring, against one throwaway TLS
 //! redis-server from the test kit. redmux over plaintext runs in the same rounds
@@ -84,8 +84,35 @@ pub struct TlsRow {
     pub cpu_us_per_op: f64,
     /// The server's CPU time per operation, in microseconds (0 where it cannot be read).
     pub server_cpu_us_per_op: f64,
+    /// Commands per write syscall redmux's writer made (redmux's rows only): a TLS
+    /// record is sealed per write, so this is also commands per record batch.
+    pub redmux_commands_per_write: Option<f64>,
     /// Each round's rate, in the order run.
     pub slice_ops_per_sec: Vec<f64>,
+}
+
+/// (t) at one concurrency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsLevel {
+    /// Tasks sharing one handle.
+    pub concurrency: usize,
+    /// redmux, redis-rs and fred over TLS, then redmux over plaintext.
+    pub rows: Vec<TlsRow>,
+    /// TLS throughput ratios; above 1 is better for redmux.
+    pub ops_ratios: Ratios,
+    /// TLS CPU-per-operation ratios; below 1 is better for redmux.
+    pub cpu_ratios: Ratios,
+    /// redmux's CPU per operation over TLS divided by its CPU per operation over
+    /// plaintext, in the same rounds. The goal is at most 1.5.
+    pub redmux_tls_over_plain_cpu: Option<f64>,
+    /// redmux's throughput over TLS divided by its throughput over plaintext.
+    pub redmux_tls_over_plain_ops: Option<f64>,
+}
+
+impl TlsLevel {
+    fn row(&self, client: &str) -> Option<&TlsRow> {
+        self.rows.iter().find(|r| r.client == client)
+    }
 }
 
 /// (t)'s figures, or why there are none.
@@ -93,45 +120,25 @@ pub struct TlsRow {
 pub struct TlsComparison {
     /// `ok`, or why it was skipped.
     pub status: String,
-    /// Tasks sharing one handle.
-    pub concurrency: usize,
-    /// Rounds, order rotating.
+    /// Rounds at each concurrency, order rotating.
     pub rounds: usize,
-    /// Measured seconds per contender, over all rounds.
+    /// Measured seconds per contender at each concurrency, over all rounds.
     pub seconds: f64,
     /// `redis_version` of the TLS server (the plaintext one is the same binary).
     pub server_version: String,
-    /// redmux, redis-rs and fred over TLS, then redmux over plaintext.
-    pub rows: Vec<TlsRow>,
-    /// TLS throughput ratios; above 1 is better for redmux.
-    pub ops_ratios: Option<Ratios>,
-    /// TLS CPU-per-operation ratios; below 1 is better for redmux.
-    pub cpu_ratios: Option<Ratios>,
-    /// redmux's CPU per operation over TLS divided by its CPU per operation over
-    /// plaintext, in the same run. The goal is at most 1.5.
-    pub redmux_tls_over_plain_cpu: Option<f64>,
-    /// redmux's throughput over TLS divided by its throughput over plaintext.
-    pub redmux_tls_over_plain_ops: Option<f64>,
+    /// One per concurrency asked for, in that order.
+    pub levels: Vec<TlsLevel>,
 }
 
 impl TlsComparison {
-    fn skipped(status: String, options: &Options) -> TlsComparison {
+    fn skipped(status: String) -> TlsComparison {
         TlsComparison {
             status,
-            concurrency: options.tls_concurrency,
             rounds: 0,
             seconds: 0.0,
             server_version: String::new(),
-            rows: Vec::new(),
-            ops_ratios: None,
-            cpu_ratios: None,
-            redmux_tls_over_plain_cpu: None,
-            redmux_tls_over_plain_ops: None,
+            levels: Vec::new(),
         }
-    }
-
-    fn row(&self, client: &str) -> Option<&TlsRow> {
-        self.rows.iter().find(|r| r.client == client)
     }
 }
 
@@ -149,7 +156,7 @@ pub fn run(
                           has; Valkey's PyPI wheel has not); (t) skipped"
                 .to_string();
             eprintln!("(t) {status}");
-            return Ok(TlsComparison::skipped(status, options));
+            return Ok(TlsComparison::skipped(status));
         }
         Err(e) => {
             return Err(format!("(t): cannot start a throwaway TLS redis-server: {e}").into());
@@ -197,12 +204,44 @@ async fn measure(
     tuning: Tuning,
     server_version: String,
 ) -> Result<TlsComparison> {
-    let redmux = connect_redmux_tls(&servers.tls_url, &servers.ca_path).await?;
-    let redis_rs = connect_redis_rs_tls(&servers.tls_url, &servers.ca_pem, tuning).await?;
-    let fred = connect_fred_tls(&servers.tls_url, &servers.ca_pem, tuning).await?;
-    let plain = clients::connect_redmux(&servers.plain_url).await?;
+    let clients = Clients {
+        redmux: connect_redmux_tls(&servers.tls_url, &servers.ca_path).await?,
+        redis_rs: connect_redis_rs_tls(&servers.tls_url, &servers.ca_pem, tuning).await?,
+        fred: connect_fred_tls(&servers.tls_url, &servers.ca_pem, tuning).await?,
+        plain: clients::connect_redmux(&servers.plain_url).await?,
+    };
+    let mut levels = Vec::with_capacity(options.tls_concurrency.len());
+    for &c in &options.tls_concurrency {
+        let level = measure_level(&clients, servers, options, c).await;
+        if level.is_err() {
+            clients::close_fred(&clients.fred).await;
+        }
+        levels.push(level?);
+    }
+    clients::close_fred(&clients.fred).await;
+    Ok(TlsComparison {
+        status: "ok".into(),
+        rounds: options.rounds.max(1),
+        seconds: options.seconds,
+        server_version,
+        levels,
+    })
+}
 
-    let c = options.tls_concurrency;
+/// The four handles, each shared by every task of a slice.
+struct Clients {
+    redmux: redmux::Client,
+    redis_rs: redis::aio::MultiplexedConnection,
+    fred: fred::clients::Client,
+    plain: redmux::Client,
+}
+
+async fn measure_level(
+    clients: &Clients,
+    servers: &Servers,
+    options: &Options,
+    c: usize,
+) -> Result<TlsLevel> {
     let rounds = options.rounds.max(1);
     let slice = Duration::from_secs_f64(options.seconds / rounds as f64);
     let mut slices: [Vec<f64>; 4] = Default::default();
@@ -210,36 +249,52 @@ async fn measure(
     let mut secs = [0f64; 4];
     let mut cpu = [ProcessCounters::default(); 4];
     let mut server_cpu = [0u64; 4];
+    let mut sent_writes = [(0u64, 0u64); 4];
     for round in 0..rounds {
         for step in 0..Contender::ALL.len() {
             let i = (round + step) % Contender::ALL.len();
             let who = Contender::ALL[i];
-            let pid = match who {
-                Contender::RedmuxPlain => servers.plain_pid,
-                _ => servers.tls_pid,
+            let (pid, stats) = match who {
+                Contender::RedmuxPlain => (servers.plain_pid, Some(&clients.plain)),
+                Contender::Redmux => (servers.tls_pid, Some(&clients.redmux)),
+                _ => (servers.tls_pid, None),
             };
             let mut marks = Vec::with_capacity(2);
-            let between = || marks.push((ProcessCounters::now(), pid.and_then(server_cpu_ns)));
+            let between = || {
+                marks.push((
+                    ProcessCounters::now(),
+                    pid.and_then(server_cpu_ns),
+                    stats.map(redmux::Client::stats),
+                ));
+            };
             let label = who.name();
             let (warmup, s) = (options.warmup, slice);
             // Each arm awaits its own client's future (they are of different types).
             let got = match who {
                 Contender::Redmux => {
-                    scenarios::throughput(&redmux, label, c, warmup, s, between).await
+                    scenarios::throughput(&clients.redmux, label, c, warmup, s, between).await
                 }
                 Contender::RedisRs => {
-                    scenarios::throughput(&redis_rs, label, c, warmup, s, between).await
+                    scenarios::throughput(&clients.redis_rs, label, c, warmup, s, between).await
                 }
-                Contender::Fred => scenarios::throughput(&fred, label, c, warmup, s, between).await,
+                Contender::Fred => {
+                    scenarios::throughput(&clients.fred, label, c, warmup, s, between).await
+                }
                 Contender::RedmuxPlain => {
-                    scenarios::throughput(&plain, label, c, warmup, s, between).await
+                    scenarios::throughput(&clients.plain, label, c, warmup, s, between).await
                 }
             }
             .map_err(|e| format!("(t) {label}: {e}"))?;
-            if let [(Some(before), b), (Some(after), a)] = marks[..] {
-                cpu[i].add(after.since(before));
+            if let [(before, b, bs), (after, a, as_)] = &marks[..] {
+                if let (Some(before), Some(after)) = (before, after) {
+                    cpu[i].add(after.since(*before));
+                }
                 if let (Some(b), Some(a)) = (b, a) {
-                    server_cpu[i] += a.saturating_sub(b);
+                    server_cpu[i] += a.saturating_sub(*b);
+                }
+                if let (Some(bs), Some(as_)) = (bs, as_) {
+                    sent_writes[i].0 += as_.commands_sent - bs.commands_sent;
+                    sent_writes[i].1 += as_.writes - bs.writes;
                 }
             }
             ops[i] += got.ops;
@@ -247,13 +302,13 @@ async fn measure(
             slices[i].push((got.ops as f64 / got.elapsed.as_secs_f64().max(1e-9)).round());
         }
     }
-    clients::close_fred(&fred).await;
 
     let rows: Vec<TlsRow> = Contender::ALL
         .iter()
         .enumerate()
         .map(|(i, who)| {
             let n = ops[i].max(1) as f64;
+            let (sent, writes) = sent_writes[i];
             TlsRow {
                 client: who.name(),
                 transport: who.transport(),
@@ -261,6 +316,7 @@ async fn measure(
                 mean_ops_per_sec: (ops[i] as f64 / secs[i].max(1e-9)).round(),
                 cpu_us_per_op: cpu[i].cpu_ns as f64 / 1000.0 / n,
                 server_cpu_us_per_op: server_cpu[i] as f64 / 1000.0 / n,
+                redmux_commands_per_write: (writes > 0).then(|| sent as f64 / writes as f64),
                 slice_ops_per_sec: std::mem::take(&mut slices[i]),
             }
         })
@@ -271,14 +327,10 @@ async fn measure(
         fred: f(&rows[2]),
     };
     let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
-    let report = TlsComparison {
-        status: "ok".into(),
+    let level = TlsLevel {
         concurrency: c,
-        rounds,
-        seconds: options.seconds,
-        server_version,
-        ops_ratios: Some(Ratios::of(&per(|r| r.ops_per_sec))),
-        cpu_ratios: Some(Ratios::of(&per(|r| r.cpu_us_per_op))),
+        ops_ratios: Ratios::of(&per(|r| r.ops_per_sec)),
+        cpu_ratios: Ratios::of(&per(|r| r.cpu_us_per_op)),
         redmux_tls_over_plain_cpu: ratio(rows[0].cpu_us_per_op, rows[3].cpu_us_per_op),
         redmux_tls_over_plain_ops: ratio(rows[0].ops_per_sec, rows[3].ops_per_sec),
         rows,
@@ -286,13 +338,13 @@ async fn measure(
     eprintln!(
         "(t) C = {c} over TLS: redmux {:.0}  redis-rs {:.0}  fred {:.0} ops/s; redmux plaintext {:.0} ops/s; \
          redmux TLS/plaintext CPU per op {:.2}x",
-        report.rows[0].ops_per_sec,
-        report.rows[1].ops_per_sec,
-        report.rows[2].ops_per_sec,
-        report.rows[3].ops_per_sec,
-        report.redmux_tls_over_plain_cpu.unwrap_or_default()
+        level.rows[0].ops_per_sec,
+        level.rows[1].ops_per_sec,
+        level.rows[2].ops_per_sec,
+        level.rows[3].ops_per_sec,
+        level.redmux_tls_over_plain_cpu.unwrap_or_default()
     );
-    Ok(report)
+    Ok(level)
 }
 
 /// redmux over TLS, trusting the test CA, otherwise as [`clients::connect_redmux`].
@@ -389,51 +441,61 @@ pub fn render(o: &mut String, t: &TlsComparison) {
     use std::fmt::Write as _;
     let _ = writeln!(
         o,
-        "\n(t) TLS: (a)'s load at C = {} over TLS (rustls with ring in all three), against a \
-         throwaway TLS redis-server {}; redmux over plaintext in the same rounds against a \
-         second throwaway server of the same binary. {} s per client in {} rounds, order \
-         rotating, median round; CPU is this process's (every thread) per op, over all rounds.",
-        t.concurrency, t.server_version, t.seconds, t.rounds
+        "\n(t) TLS: (a)'s load over TLS (rustls with ring in all three), against a throwaway \
+         TLS redis-server {}; redmux over plaintext in the same rounds against a second \
+         throwaway server of the same binary. {} s per client and concurrency in {} rounds, \
+         order rotating, median round; CPU is this process's (every thread) per op over all \
+         rounds, the server's beside it.",
+        t.server_version, t.seconds, t.rounds
     );
-    if t.rows.is_empty() {
+    if t.levels.is_empty() {
         let _ = writeln!(o, "\n{}", t.status);
         return;
     }
     let _ = writeln!(
         o,
-        "\n| client | transport | ops/s | CPU µs/op | server CPU µs/op |"
+        "\n| C | client | transport | ops/s | CPU µs/op | server CPU µs/op | cmds/write |"
     );
-    let _ = writeln!(o, "|---|---|---:|---:|---:|");
-    for r in &t.rows {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {:.2} | {:.2} |",
-            r.client,
-            r.transport,
-            super::report::thousands(r.ops_per_sec),
-            r.cpu_us_per_op,
-            r.server_cpu_us_per_op
-        );
+    let _ = writeln!(o, "|---:|---|---|---:|---:|---:|---:|");
+    for level in &t.levels {
+        for r in &level.rows {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {:.2} | {:.2} | {} |",
+                level.concurrency,
+                r.client,
+                r.transport,
+                super::report::thousands(r.ops_per_sec),
+                r.cpu_us_per_op,
+                r.server_cpu_us_per_op,
+                r.redmux_commands_per_write
+                    .map(|n| format!("{n:.1}"))
+                    .unwrap_or_default()
+            );
+        }
     }
-    if let (Some(ops), Some(cpu)) = (&t.ops_ratios, &t.cpu_ratios) {
-        let _ = writeln!(
+    let _ = writeln!(o);
+    for level in &t.levels {
+        let (ops, cpu) = (&level.ops_ratios, &level.cpu_ratios);
+        let _ = write!(
             o,
-            "\nOver TLS, redmux/redis-rs: {:.2}x the throughput at {:.2}x the CPU per op; \
-             redmux/fred: {:.2}x the throughput at {:.2}x the CPU per op.",
-            ops.vs_redis_rs, cpu.vs_redis_rs, ops.vs_fred, cpu.vs_fred
+            "C = {}: over TLS, redmux/redis-rs {:.2}x the throughput at {:.2}x the CPU per op, \
+             redmux/fred {:.2}x at {:.2}x.",
+            level.concurrency, ops.vs_redis_rs, cpu.vs_redis_rs, ops.vs_fred, cpu.vs_fred
         );
-    }
-    if let (Some(cpu), Some(ops), Some(tls), Some(plain)) = (
-        t.redmux_tls_over_plain_cpu,
-        t.redmux_tls_over_plain_ops,
-        t.row("redmux"),
-        t.row("redmux-plaintext"),
-    ) {
-        let _ = writeln!(
-            o,
-            "redmux's TLS costs {cpu:.2}x its plaintext CPU per op ({:.2} against {:.2} µs; \
-             goal: at most 1.5x), at {ops:.2}x its plaintext throughput.",
-            tls.cpu_us_per_op, plain.cpu_us_per_op
-        );
+        if let (Some(cpu), Some(ops), Some(tls), Some(plain)) = (
+            level.redmux_tls_over_plain_cpu,
+            level.redmux_tls_over_plain_ops,
+            level.row("redmux"),
+            level.row("redmux-plaintext"),
+        ) {
+            let _ = write!(
+                o,
+                " redmux's TLS costs {cpu:.2}x its plaintext CPU per op ({:.2} against {:.2} µs; \
+                 goal: at most 1.5x), at {ops:.2}x its plaintext throughput.",
+                tls.cpu_us_per_op, plain.cpu_us_per_op
+            );
+        }
+        let _ = writeln!(o);
     }
 }
