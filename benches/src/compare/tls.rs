@@ -439,6 +439,10 @@ fn server_cpu_ns(pid: u32) -> Option<u64> {
 /// (t) as Markdown, appended to the report.
 pub fn render(o: &mut String, t: &TlsComparison) {
     use std::fmt::Write as _;
+    if t.levels.is_empty() {
+        let _ = writeln!(o, "\n(t) TLS: {}", t.status);
+        return;
+    }
     let _ = writeln!(
         o,
         "\n(t) TLS: (a)'s load over TLS (rustls with ring in all three), against a throwaway \
@@ -448,10 +452,6 @@ pub fn render(o: &mut String, t: &TlsComparison) {
          rounds, the server's beside it.",
         t.server_version, t.seconds, t.rounds
     );
-    if t.levels.is_empty() {
-        let _ = writeln!(o, "\n{}", t.status);
-        return;
-    }
     let _ = writeln!(
         o,
         "\n| C | client | transport | ops/s | CPU µs/op | server CPU µs/op | cmds/write |"
