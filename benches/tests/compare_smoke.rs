@@ -1,6 +1,6 @@
 //! The comparison in miniature, so CI runs the same code `scripts/compare` runs: every
 //! scenario, all three clients, against a throwaway server (or `REDIS_URL`) and a
-//! throwaway cluster, in a few seconds even in a debug build.
+//! throwaway cluster ((t) always starts its own TLS and plaintext servers), in a few seconds even in a debug build.
 
 use std::time::Duration;
 
@@ -129,6 +129,32 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
         cpu.redmux > 0.0 && cpu.redis_rs > 0.0 && cpu.fred > 0.0,
         "{row:?}"
     );
+    // (t): the quick run's C = 100 and 1, over TLS and, for redmux, plaintext too;
+    // or a skip that says the server has no TLS (Valkey's wheel).
+    let tls = report.tls.as_ref().unwrap();
+    if tls.status == "ok" {
+        let levels: Vec<_> = tls.levels.iter().map(|l| l.concurrency).collect();
+        assert_eq!(levels, [100, 1], "{tls:?}");
+        for level in &tls.levels {
+            let names: Vec<_> = level.rows.iter().map(|r| r.client).collect();
+            assert_eq!(
+                names,
+                ["redmux", "redis-rs", "fred", "redmux-plaintext"],
+                "{level:?}"
+            );
+            for row in &level.rows {
+                assert!(row.ops_per_sec > 0.0 && row.cpu_us_per_op > 0.0, "{row:?}");
+                assert_eq!(row.slice_ops_per_sec.len(), options.rounds, "{row:?}");
+                let redmux = row.client.starts_with("redmux");
+                assert_eq!(row.redmux_commands_per_write.is_some(), redmux, "{row:?}");
+            }
+            assert!(level.redmux_tls_over_plain_cpu.unwrap() > 0.0, "{level:?}");
+            assert!(level.ops_ratios.vs_fred > 0.0, "{level:?}");
+        }
+    } else {
+        assert!(tls.status.contains("no TLS"), "{tls:?}");
+        assert!(tls.levels.is_empty(), "{tls:?}");
+    }
 
     let rendered = report.render();
     for needle in [
@@ -138,6 +164,7 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
         "(d) redis-benchmark",
         "(e) Round trips on the cluster",
         "(f) Throughput on the cluster",
+        "(t) TLS",
     ] {
         assert!(
             rendered.contains(needle),

@@ -14,7 +14,7 @@ usage: compare [options]
 
   --seconds N            measured seconds per client and concurrency in (a) (default 2)
   --concurrency LIST     tasks sharing one handle in (a) (default 1,10,100,1000)
-  --only LIST            scenarios to run, of a,b,c,d,e,f (default all):
+  --only LIST            scenarios to run, of a,b,c,d,e,f,t (default all):
                            a  throughput: C tasks, SET then GET of their own key
                            b  latency: one caller, sequential GETs
                            c  round trips: a burst of SETs through a 1 ms round-trip proxy
@@ -23,6 +23,9 @@ usage: compare [options]
                            e  cluster round trips: a burst of SETs across slots through
                               one 1 ms round-trip proxy per primary of a 3+3 cluster
                            f  cluster throughput and CPU per op at C = 1000
+                           t  TLS: (a) at each --tls-concurrency over TLS, all three clients,
+                              against a throwaway TLS server, and redmux over plaintext
+                              beside them (skipped when redis-server has no TLS)
   --json PATH            where to write the figures (default benches/results/compare.json)
   --latency-ops N        GETs timed per client in (b) (default 20000)
   --burst N              SETs issued at once in (c) and (e) (default 100000)
@@ -31,10 +34,11 @@ usage: compare [options]
                            sized to about 0.2 s from a first short run (default 200000)
   --d-concurrency N      redmux's concurrency beside -P 64 in (d) (default: the best
                            in (a), or 1000 when (a) does not run)
+  --tls-concurrency LIST tasks sharing one handle in (t) (default 1000,1)
   --nagle                leave redis-rs and fred with their default sockets (Nagle on);
                            by default TCP_NODELAY is set on them, as redmux sets it
   --quick                a smoke run: 0.2 s, C = 1,10, 1000 GETs, 2000 SETs, 2000 requests,
-                           C = 100 in (f)
+                           C = 100 in (f), C = 100,1 in (t)
   -h, --help             this text
 
 Set REDIS_URL to use a running server instead of a throwaway one for (a)-(d); (e)
@@ -51,6 +55,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     let mut bench_requests: Option<u64> = None;
     let mut d_concurrency: Option<usize> = None;
     let mut cluster_concurrency: Option<usize> = None;
+    let mut tls_concurrency: Option<Vec<usize>> = None;
     let mut quick = false;
     let mut nodelay = true;
 
@@ -81,18 +86,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
                 seconds = Some(s);
             }
             "--concurrency" => {
-                let v = value()?;
-                let list = v
-                    .split(',')
-                    .map(|c| c.trim().parse::<usize>().ok().filter(|&n| n > 0))
-                    .collect::<Option<Vec<_>>>()
-                    .filter(|l| !l.is_empty())
-                    .ok_or_else(|| {
-                        format!(
-                            "--concurrency: expected positive numbers separated by commas, not {v}"
-                        )
-                    })?;
-                concurrency = Some(list);
+                concurrency = Some(list(flag, &value()?)?);
             }
             "--only" => scenarios = Scenarios::parse(&value()?)?,
             "--json" => json = Some(PathBuf::from(value()?)),
@@ -101,6 +95,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
             "--bench-requests" => bench_requests = Some(positive(flag, &value()?)? as u64),
             "--d-concurrency" => d_concurrency = Some(positive(flag, &value()?)?),
             "--cluster-concurrency" => cluster_concurrency = Some(positive(flag, &value()?)?),
+            "--tls-concurrency" => tls_concurrency = Some(list(flag, &value()?)?),
             other => return Err(format!("unknown argument {other}\n\n{USAGE}").into()),
         }
     }
@@ -132,6 +127,9 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
     if d_concurrency.is_some() {
         options.d_concurrency = d_concurrency;
     }
+    if let Some(n) = tls_concurrency {
+        options.tls_concurrency = n;
+    }
     if let Some(p) = json {
         options.json = Some(p);
     }
@@ -142,6 +140,17 @@ pub fn parse(args: &[String]) -> Result<Option<Options>> {
         .collect::<Vec<_>>()
         .join(" ");
     Ok(Some(options))
+}
+
+/// Positive numbers separated by commas.
+fn list(flag: &str, v: &str) -> Result<Vec<usize>> {
+    v.split(',')
+        .map(|c| c.trim().parse::<usize>().ok().filter(|&n| n > 0))
+        .collect::<Option<Vec<_>>>()
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| {
+            format!("{flag}: expected positive numbers separated by commas, not {v}").into()
+        })
 }
 
 fn positive(flag: &str, v: &str) -> Result<usize> {
@@ -188,6 +197,15 @@ mod tests {
         let o = parse_str("--d-concurrency 500").unwrap().unwrap();
         assert_eq!(o.d_concurrency, Some(500));
         assert!(parse_str("--d-concurrency 0").is_err());
+
+        let o = parse_str("--only t --tls-concurrency 50").unwrap().unwrap();
+        assert!(o.scenarios.tls && !o.scenarios.throughput);
+        assert_eq!(o.tls_concurrency, vec![50]);
+        assert_eq!(
+            parse_str("").unwrap().unwrap().tls_concurrency,
+            vec![1000, 1]
+        );
+        assert!(parse_str("--tls-concurrency 0").is_err());
     }
 
     #[test]

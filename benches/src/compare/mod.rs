@@ -12,6 +12,8 @@
 //! - (e) and (f) on a throwaway 3 + 3 cluster (`cluster`): a burst of SETs across
 //!   slots through one proxy per primary, against a floor of pre-encoded per-node
 //!   streams; and (a)'s throughput and CPU per op at C = 1000.
+//! - (t) TLS: (a) at C = 1000 and 1 over TLS against a throwaway TLS server, and redmux
+//!   over plaintext in the same rounds, for TLS's cost per operation (`tls.rs`).
 //!
 //! Clients take turns within each scenario, in alternating order, so drift in the
 //! machine's speed hits all alike. [`run`] returns a [`Report`]; the binary prints it
@@ -24,6 +26,7 @@ pub mod machine;
 pub mod redis_benchmark;
 pub mod report;
 pub mod scenarios;
+pub mod tls;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -59,6 +62,8 @@ pub struct Scenarios {
     pub cluster_round_trips: bool,
     /// (f): throughput and CPU per op on a cluster.
     pub cluster_throughput: bool,
+    /// (t).
+    pub tls: bool,
 }
 
 impl Scenarios {
@@ -70,6 +75,7 @@ impl Scenarios {
         redis_benchmark: true,
         cluster_round_trips: true,
         cluster_throughput: true,
+        tls: true,
     };
 
     /// Parses `a,b,c,d,e,f` (or the long names).
@@ -81,6 +87,7 @@ impl Scenarios {
             redis_benchmark: false,
             cluster_round_trips: false,
             cluster_throughput: false,
+            tls: false,
         };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
@@ -90,18 +97,19 @@ impl Scenarios {
                 "d" | "redis-benchmark" => s.redis_benchmark = true,
                 "e" | "cluster-round-trips" => s.cluster_round_trips = true,
                 "f" | "cluster-throughput" => s.cluster_throughput = true,
+                "t" | "tls" => s.tls = true,
                 other => {
                     return Err(format!(
-                        "--only: unknown scenario {other:?}; expected a, b, c, d, e or f"
+                        "--only: unknown scenario {other:?}; expected a, b, c, d, e, f or t"
                     )
                     .into());
                 }
             }
         }
-        if s.standalone() || s.cluster() {
+        if s.standalone() || s.cluster() || s.tls {
             Ok(s)
         } else {
-            Err("--only: name at least one scenario of a, b, c, d, e, f".into())
+            Err("--only: name at least one scenario of a, b, c, d, e, f, t".into())
         }
     }
 
@@ -147,6 +155,8 @@ pub struct Options {
     pub d_concurrency: Option<usize>,
     /// Which scenarios run.
     pub scenarios: Scenarios,
+    /// Concurrencies of (t).
+    pub tls_concurrency: Vec<usize>,
     /// Set TCP_NODELAY on redis-rs's and fred's sockets too.
     pub nodelay: bool,
     /// Where to write the JSON (`None`: nowhere).
@@ -172,6 +182,7 @@ impl Default for Options {
             bench_requests: 200_000,
             d_concurrency: None,
             scenarios: Scenarios::ALL,
+            tls_concurrency: vec![1000, 1],
             nodelay: true,
             json: Some(default_json_path()),
             command_line: "compare".into(),
@@ -193,6 +204,7 @@ impl Options {
             burst_rounds: 1,
             bench_requests: 2_000,
             cluster_concurrency: 100,
+            tls_concurrency: vec![100, 1],
             quick: true,
             ..Options::default()
         }
@@ -344,6 +356,11 @@ pub fn run(options: &Options) -> Result<Report> {
     } else {
         None
     };
+    let tls = if options.scenarios.tls {
+        Some(tls::run(&runtime, options, tuning)?)
+    } else {
+        None
+    };
     drop(runtime);
 
     let report = Report {
@@ -372,6 +389,7 @@ pub fn run(options: &Options) -> Result<Report> {
         round_trips,
         redis_benchmark,
         cluster,
+        tls,
     };
     if let Some(path) = &options.json {
         write_json(&report, path)?;
@@ -897,6 +915,7 @@ mod tests {
         assert!(!s.cluster());
         let s = Scenarios::parse("e,cluster-throughput").unwrap();
         assert!(s.cluster_round_trips && s.cluster_throughput && !s.standalone());
+        assert!(Scenarios::parse("t").unwrap().tls && !Scenarios::parse("a").unwrap().tls);
         assert!(Scenarios::parse("").is_err());
         assert!(Scenarios::parse("x").is_err());
     }

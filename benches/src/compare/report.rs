@@ -287,12 +287,14 @@ pub struct Report {
     pub redis_benchmark: Option<RedisBenchmark>,
     /// (e) and (f), if either ran.
     pub cluster: Option<ClusterFigures>,
+    /// (t), if run.
+    pub tls: Option<super::tls::TlsComparison>,
 }
 
 /// Picks one figure of a latency summary.
 type Pick = fn(&LatencySummary) -> f64;
 
-fn thousands(v: f64) -> String {
+pub(super) fn thousands(v: f64) -> String {
     let n = v.round() as u64;
     let s = n.to_string();
     let mut out = String::new();
@@ -440,6 +442,9 @@ impl Report {
         }
         if let Some(c) = &self.cluster {
             render_cluster(&mut o, c, s);
+        }
+        if let Some(t) = &self.tls {
+            super::tls::render(&mut o, t);
         }
         o
     }
