@@ -124,13 +124,9 @@ impl Kv for redmux::Client {
         async move { Ok(reply.await?) }
     }
 
-    fn lazy_set<'a>(
-        &'a self,
-        key: &'a [u8],
-        value: &'a [u8],
-    ) -> impl Future<Output = Result<()>> + Send + 'a {
-        // Built, encoded and sent only when first polled.
-        async move { Ok(redmux::Commands::set(self, key, value).await?) }
+    // Built, encoded and sent only when first polled.
+    async fn lazy_set(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        Ok(redmux::Commands::set(self, key, value).await?)
     }
 }
 
