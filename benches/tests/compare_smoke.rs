@@ -64,7 +64,16 @@ fn quick_comparison_runs_every_scenario_and_writes_json() {
     let rt = report.round_trips.as_ref().unwrap();
     assert_eq!(rt.sets, 2_000);
     assert_eq!(rt.round_wall_ms.redis_rs.len(), rt.rounds);
-    for ms in [rt.wall_ms.redmux, rt.wall_ms.redis_rs, rt.wall_ms.fred] {
+    // The idiomatic form ran beside the eager one, every round.
+    let lazy = rt.redmux_lazy.as_ref().unwrap();
+    assert_eq!(lazy.round_wall_ms.len(), rt.rounds);
+    assert!(lazy.commands_per_write > 0.9, "{rt:?}");
+    for ms in [
+        rt.wall_ms.redmux,
+        lazy.wall_ms,
+        rt.wall_ms.redis_rs,
+        rt.wall_ms.fred,
+    ] {
         // At least one 1 ms round trip through the proxy, and far less than a timeout.
         assert!((1.0..30_000.0).contains(&ms), "{rt:?}");
     }

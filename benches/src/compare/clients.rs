@@ -77,6 +77,19 @@ pub trait Kv: Clone + Send + Sync + 'static {
         async move { client.set(key, value).await }
     }
 
+    /// `SET key value` as a lazy future, the way a Rust user writes a burst
+    /// (`join_all(keys.map(|k| client.set(k, v)))` needs a `Future`, so an
+    /// `async` block around the call): nothing is sent until `join_all` first polls
+    /// it. For redis-rs and fred this is [`Kv::issue_set`]; redmux's override
+    /// borrows the client instead of cloning it, as the idiomatic form does.
+    fn lazy_set<'a>(
+        &'a self,
+        key: &'a [u8],
+        value: &'a [u8],
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        self.issue_set(key, value)
+    }
+
     /// `SET key value` with a value the caller already holds as `Bytes`, for a client
     /// that can send it without copying (redmux; fred takes `Bytes` too). The
     /// default copies, as `set` does.
@@ -110,6 +123,11 @@ impl Kv for redmux::Client {
         // Sent here, in `into_future`; awaited later.
         let reply = redmux::Commands::set(self, key, value).into_future();
         async move { Ok(reply.await?) }
+    }
+
+    // Built, encoded and sent only when first polled.
+    async fn lazy_set(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        Ok(redmux::Commands::set(self, key, value).await?)
     }
 }
 

@@ -246,7 +246,9 @@ async fn run_round_trips(
                     let client = clients::connect_redmux(&url).await?;
                     warm(&client, label).await?;
                     let before = super::redmux_counts(&client);
-                    let took = scenarios::burst(&client, label, &keys, salt).await?;
+                    let took =
+                        scenarios::burst(&client, label, &keys, salt, scenarios::Form::Issued)
+                            .await?;
                     let after = super::redmux_counts(&client);
                     sent += after.0 - before.0;
                     writes += after.1 - before.1;
@@ -255,12 +257,14 @@ async fn run_round_trips(
                 ClientKind::RedisRs => {
                     let client = clients::connect_redis_rs_cluster(seeds, tuning).await?;
                     warm(&client, label).await?;
-                    scenarios::burst(&client, label, &keys, salt).await?
+                    scenarios::burst(&client, label, &keys, salt, scenarios::Form::Issued).await?
                 }
                 ClientKind::Fred => {
                     let client = clients::connect_fred_cluster(seeds, tuning).await?;
                     warm(&client, label).await?;
-                    let took = scenarios::burst(&client, label, &keys, salt).await;
+                    let took =
+                        scenarios::burst(&client, label, &keys, salt, scenarios::Form::Issued)
+                            .await;
                     clients::close_fred(&client).await;
                     took?
                 }
@@ -304,6 +308,7 @@ async fn run_round_trips(
         round_wall_ms: walls,
         ops_per_sec: rate,
         redmux_commands_per_write: super::per_write(sent, writes),
+        redmux_lazy: None,
     })
 }
 

@@ -38,9 +38,10 @@ use clients::{ClientKind, Tuning};
 use machine::ProcessCounters;
 use redis_benchmark::Target;
 use report::{
-    BenchPair, BenchRound, Latency, PerClient, Ratios, RedisBenchmark, Report, RoundTrips,
-    Settings, ThroughputRow,
+    BenchPair, BenchRound, Latency, LazyBurst, PerClient, Ratios, RedisBenchmark, Report,
+    RoundTrips, Settings, ThroughputRow,
 };
+use scenarios::Form;
 
 /// Any error, with a message that says what failed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -603,6 +604,8 @@ async fn run_round_trips(
     let mut walls = PerClient::<Vec<f64>>::default();
     let (mut raw_walls, mut pings) = (Vec::new(), Vec::new());
     let (mut sent, mut writes) = (0u64, 0u64);
+    let mut lazy_walls = Vec::new();
+    let (mut lazy_sent, mut lazy_writes) = (0u64, 0u64);
     for round in 0..options.burst_rounds.max(1) {
         // The floor first: the same SETs on a bare socket through the same proxy.
         let keys: Vec<Vec<u8>> = (0..options.burst)
@@ -627,24 +630,48 @@ async fn run_round_trips(
             // sequential round trips first.
             let took = match kind {
                 ClientKind::Redmux => {
-                    let client = clients::connect_redmux(proxied).await?;
-                    warm(&client, label).await?;
-                    let before = client.stats();
-                    let took = scenarios::burst(&client, label, &keys, salt).await?;
-                    let after = client.stats();
-                    sent += after.commands_sent - before.commands_sent;
-                    writes += after.writes - before.writes;
-                    took
+                    // Both forms, each on a fresh connection, which goes first
+                    // alternating by round; the eager one is redmux's figure.
+                    let mut forms = [Form::Issued, Form::Lazy];
+                    if round % 2 == 1 {
+                        forms.reverse();
+                    }
+                    let mut eager = Duration::ZERO;
+                    for form in forms {
+                        let client = clients::connect_redmux(proxied).await?;
+                        warm(&client, label).await?;
+                        let before = client.stats();
+                        let took = scenarios::burst(&client, label, &keys, salt, form).await?;
+                        let after = client.stats();
+                        let (sent, writes) = match form {
+                            Form::Issued => {
+                                eager = took;
+                                (&mut sent, &mut writes)
+                            }
+                            Form::Lazy => {
+                                eprintln!(
+                                    "(c) redmux, lazy futures: {} SETs at once through the proxy in {:.1} ms",
+                                    options.burst,
+                                    took.as_secs_f64() * 1000.0
+                                );
+                                lazy_walls.push(took.as_secs_f64() * 1000.0);
+                                (&mut lazy_sent, &mut lazy_writes)
+                            }
+                        };
+                        *sent += after.commands_sent - before.commands_sent;
+                        *writes += after.writes - before.writes;
+                    }
+                    eager
                 }
                 ClientKind::RedisRs => {
                     let client = clients::connect_redis_rs(proxied, tuning).await?;
                     warm(&client, label).await?;
-                    scenarios::burst(&client, label, &keys, salt).await?
+                    scenarios::burst(&client, label, &keys, salt, Form::Issued).await?
                 }
                 ClientKind::Fred => {
                     let client = clients::connect_fred(proxied, tuning).await?;
                     warm(&client, label).await?;
-                    let took = scenarios::burst(&client, label, &keys, salt).await;
+                    let took = scenarios::burst(&client, label, &keys, salt, Form::Issued).await;
                     clients::close_fred(&client).await;
                     took?
                 }
@@ -665,6 +692,14 @@ async fn run_round_trips(
         *rate.get_mut(kind) = options.burst as f64 / (median / 1000.0).max(1e-9);
     }
     let raw_wall_ms = median(&raw_walls);
+    let per_write = |sent: u64, writes: u64| {
+        if writes == 0 {
+            0.0
+        } else {
+            sent as f64 / writes as f64
+        }
+    };
+    let lazy_wall_ms = median(&lazy_walls);
     Ok(RoundTrips {
         sets: options.burst,
         round_trip_ms: median(&pings),
@@ -678,6 +713,12 @@ async fn run_round_trips(
         round_wall_ms: walls,
         ops_per_sec: rate,
         redmux_commands_per_write: per_write(sent, writes),
+        redmux_lazy: Some(LazyBurst {
+            wall_ms: lazy_wall_ms,
+            over_raw: lazy_wall_ms / raw_wall_ms.max(1e-9),
+            round_wall_ms: lazy_walls,
+            commands_per_write: per_write(lazy_sent, lazy_writes),
+        }),
     })
 }
 

@@ -182,8 +182,19 @@ pub fn summarise(samples: &mut [u64]) -> LatencySummary {
     }
 }
 
+/// How (c)'s futures are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// [`Kv::issue_set`]: as each library documents issuing a command now and
+    /// awaiting it later (redmux: `into_future` as the future is made).
+    Issued,
+    /// [`Kv::lazy_set`]: an `async` block around the call, sent when `join_all`
+    /// first polls it: how a Rust user writes the burst.
+    Lazy,
+}
+
 /// (c) `keys.len()` SETs issued at once: every future is created with
-/// [`Kv::issue_set`], then all are joined. redis-rs's and fred's futures each own a
+/// [`Kv::issue_set`] or [`Kv::lazy_set`] (`form`), then all are joined. redis-rs's and fred's futures each own a
 /// clone of the handle (redis-rs needs `&mut`) and send when first polled; redmux's
 /// request is sent as it becomes a future and borrows nothing. Returns the wall time
 /// from the first future's creation to the last reply, after checking a sample of the
@@ -196,16 +207,23 @@ pub async fn burst<K: Kv>(
     label: &str,
     keys: &[Vec<u8>],
     round: u32,
+    form: Form,
 ) -> Result<Duration> {
     let value = value_for(u32::MAX - 1 - round, u32::try_from(keys.len())?);
     let start = Instant::now();
-    // Each SET issued as its library documents issuing now and awaiting later (see
-    // `Kv::issue_set`), then all awaited together.
-    let futures: Vec<_> = keys
-        .iter()
-        .map(|key| client.issue_set(key, &value))
-        .collect();
-    let results = join_all(futures).await;
+    let results = match form {
+        // Each SET issued as its library documents issuing now and awaiting later
+        // (see `Kv::issue_set`), then all awaited together.
+        Form::Issued => {
+            let futures: Vec<_> = keys
+                .iter()
+                .map(|key| client.issue_set(key, &value))
+                .collect();
+            join_all(futures).await
+        }
+        // The idiomatic form: lazy futures straight into `join_all`.
+        Form::Lazy => join_all(keys.iter().map(|key| client.lazy_set(key, &value))).await,
+    };
     let elapsed = start.elapsed();
     let failed = results.iter().filter(|r| r.is_err()).count();
     if let Some(Err(e)) = results.into_iter().find(Result::is_err) {

@@ -324,19 +324,43 @@ fn put_arg(out: &mut BytesMut, arg: &Repr<'_>) {
 }
 
 fn put_bulk(out: &mut BytesMut, payload: &[u8]) {
-    // `$`, the length's digits and `\r\n` composed right-aligned on the stack, then
-    // appended after one reserve: the payload is copied once, straight into `out`.
+    let len = payload.len();
+    // Keys and values are mostly under 100 bytes: their `$len\r\n` is a store of
+    // a few bytes of fixed length, not a loop of divisions and a copy of unknown
+    // length. One exact reserve for the whole bulk string (more would make the
+    // buffer grow where it fits today); the appends after it only compare.
+    if len < 10 {
+        out.reserve(len + 6);
+        out.extend_from_slice(&[b'$', b'0' + len as u8, b'\r', b'\n']);
+    } else if len < 100 {
+        out.reserve(len + 7);
+        out.extend_from_slice(&[
+            b'$',
+            b'0' + (len / 10) as u8,
+            b'0' + (len % 10) as u8,
+            b'\r',
+            b'\n',
+        ]);
+    } else {
+        put_bulk_head(out, len);
+    }
+    out.extend_from_slice(payload);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `$len\r\n` for a length of 100 or more, composed right-aligned on the stack,
+/// after a reserve for the whole bulk string.
+#[inline(never)]
+fn put_bulk_head(out: &mut BytesMut, len: usize) {
     let mut head = [0u8; 24];
     let crlf = head.len() - 2;
     head[crlf..].copy_from_slice(b"\r\n");
-    let mut at = digits_before(&mut head, crlf, payload.len() as u64);
+    let mut at = digits_before(&mut head, crlf, len as u64);
     at -= 1;
     head[at] = b'$';
     let head = &head[at..];
-    out.reserve(head.len() + payload.len() + 2);
+    out.reserve(head.len() + len + 2);
     out.extend_from_slice(head);
-    out.extend_from_slice(payload);
-    out.extend_from_slice(b"\r\n");
 }
 
 /// Appends a finite float in the shortest form that parses back to the same value,

@@ -32,12 +32,12 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use bytes::Buf;
+use bytes::{Buf, BytesMut};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::config::{BacklogPolicy, Config};
-use crate::connection::Activity;
+use crate::connection::{Activity, WriteHalf};
 pub(crate) use crate::connection::{FOREVER, deadline};
 use crate::error::{CommandStatus, Error, LinkSnapshot, TimeoutDiagnostics};
 pub(crate) use crate::state::ConnectionState;
@@ -140,7 +140,11 @@ impl Shared {
             return Ok(self.write_now(fast, entry));
         }
         match self.queue.push(entry) {
-            Ok(seq) => Ok(seq),
+            Ok((seq, false)) => Ok(seq),
+            Ok((seq, true)) => {
+                self.assist();
+                Ok(seq)
+            }
             Err(PushError::Closed) => Err(SubmitError::Refused(Error::Closed)),
             Err(PushError::Full(entry)) => Err(SubmitError::Full(entry)),
         }
@@ -149,31 +153,83 @@ impl Shared {
     /// The fast path: the caller writes what the socket takes at once; the writer
     /// task finishes the rest, or finds the error that broke the socket.
     fn write_now(&self, fast: queue::FastPath, entry: Entry) -> u64 {
-        let Entry {
-            mut bytes, slot, ..
-        } = entry;
+        let Entry { bytes, slot, .. } = entry;
         // The slot goes in before the bytes go out: a reply cannot beat its slot.
         self.pending.push(slot);
         self.counters.commands_sent.fetch_add(1, Relaxed);
-        // WouldBlock and real errors alike leave everything to the writer.
-        let written = fast.socket.try_write(&bytes).unwrap_or_default();
+        self.try_write(&fast.socket, bytes);
+        fast.seq
+    }
+
+    /// Writes what the socket takes of `bytes` at once, for a caller that owns the
+    /// socket, and gives it back: the writer task finishes the rest, or finds the
+    /// error that broke the socket.
+    fn try_write(&self, socket: &WriteHalf, mut bytes: BytesMut) {
+        // In pieces of at most one write's worth, as the writer writes. WouldBlock
+        // and real errors alike leave everything to the writer.
+        let max_write = self.queue.max_write();
+        let (mut written, mut syscalls) = (0, 0);
+        while written < bytes.len() {
+            let piece = &bytes[written..bytes.len().min(written + max_write)];
+            let n = socket.try_write(piece).unwrap_or_default();
+            if n > 0 {
+                syscalls += 1;
+            }
+            written += n;
+            if n < piece.len() {
+                break;
+            }
+        }
         let rest = if written < bytes.len() {
             bytes.advance(written);
             Some(bytes)
-        } else if fast.socket.has_buffered() {
+        } else if socket.has_buffered() {
             // All taken, but not all on the wire (a TLS socket's ciphertext): the
             // writer flushes it, with an empty rest.
-            Some(bytes::BytesMut::new())
+            Some(BytesMut::new())
         } else {
             None
         };
         if written > 0 {
-            self.counters.writes.fetch_add(1, Relaxed);
+            self.counters.writes.fetch_add(syscalls, Relaxed);
             self.counters.bytes_out.fetch_add(written as u64, Relaxed);
             self.touch_write();
         }
         self.queue.end_fast_path(rest);
-        fast.seq
+    }
+
+    /// A caller whose push left [`queue::ASSIST_BYTES`] queued that the writer has
+    /// not come for writes them out itself, as the writer would: a task pushing a
+    /// long burst keeps the writer from running on its thread (see
+    /// `ASSIST_BYTES`), so without this nothing would reach the wire until the
+    /// burst was all encoded. Cold: ordinary load never queues this much.
+    #[cold]
+    #[inline(never)]
+    fn assist(&self) {
+        let mut entries = Vec::new();
+        let Some(queue::Assist { rest, socket }) = self.queue.begin_assist(&mut entries) else {
+            return;
+        };
+        let now = Instant::now();
+        let mut out = rest.unwrap_or_default();
+        out.reserve(entries.iter().map(Entry::len).sum());
+        let mut slots = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if entry.deadline <= now {
+                // Its caller was already told it timed out unsent (as the writer does).
+                entry.slot.fail(self.expired_error(CommandStatus::NotSent));
+                self.counters.expired.fetch_add(1, Relaxed);
+                continue;
+            }
+            slots.push(entry.slot);
+            out.extend_from_slice(&entry.bytes);
+        }
+        // The slots go in before the bytes go out: a reply cannot beat its slot.
+        self.counters
+            .commands_sent
+            .fetch_add(slots.len() as u64, Relaxed);
+        self.pending.extend(&mut slots);
+        self.try_write(&socket, out);
     }
 
     /// Queues commands that go out back to back, with no other caller's command

@@ -21,6 +21,10 @@ use super::slot::Slot;
 use crate::connection::WriteHalf;
 use crate::error::{CommandStatus, Error};
 
+/// Commands at least this large are written from their own buffer instead of being
+/// copied into the batch: a 4 MiB value costs a syscall, not a 4 MiB memcpy.
+const WRITE_DIRECTLY: usize = 64 * 1024;
+
 /// One command waiting to be written.
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -66,6 +70,13 @@ impl Entry {
             entry.parts = Some(parts.into_boxed_slice());
         }
         entry
+    }
+
+    /// Whether the writer writes it from its own buffers instead of copying it
+    /// into the batch: a command with large parts, or one of at least
+    /// [`WRITE_DIRECTLY`] bytes.
+    pub(crate) fn is_direct(&self) -> bool {
+        self.parts.is_some() || self.bytes.len() >= WRITE_DIRECTLY
     }
 
     /// Its encoded size.
@@ -138,6 +149,25 @@ pub(crate) struct FastPath {
     pub(crate) socket: Arc<WriteHalf>,
 }
 
+/// Queued bytes past which (or past one write's worth, if less) a caller writes the
+/// queue out itself when the writer task
+/// has not come for it. The writer is woken on a push from a worker thread, which
+/// tokio runs next *on that thread* (its LIFO slot, which no other worker can
+/// steal): while one task pushes a long burst, the writer cannot run until the task
+/// yields, and nothing reaches the wire. A quarter of a default write (1 MiB):
+/// well above what a thousand small commands queue between two of the writer's
+/// takes, so ordinary load never gets here, and a write this large costs a
+/// syscall per few thousand commands, never more syscalls than the writer makes.
+pub(crate) const ASSIST_BYTES: usize = 256 * 1024;
+
+/// A caller's permission to write out what is queued (see [`Queue::begin_assist`]).
+#[derive(Debug)]
+pub(crate) struct Assist {
+    /// The rest of an earlier write cut short, to go first.
+    pub(crate) rest: Option<BytesMut>,
+    pub(crate) socket: Arc<WriteHalf>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Queue {
     state: Mutex<State>,
@@ -147,6 +177,10 @@ pub(crate) struct Queue {
     room: Notify,
     max_commands: usize,
     max_bytes: usize,
+    /// [`ASSIST_BYTES`], or one write's worth if that is less.
+    assist_bytes: usize,
+    /// The most bytes in one write (`Config::max_write_bytes`).
+    max_write: usize,
 }
 
 /// Why a command was not queued.
@@ -159,18 +193,28 @@ pub(crate) enum PushError {
 }
 
 impl Queue {
-    pub(crate) fn new(max_commands: usize, max_bytes: usize) -> Self {
+    pub(crate) fn new(max_commands: usize, max_bytes: usize, max_write: usize) -> Self {
+        let max_write = max_write.max(1);
         Queue {
             state: Mutex::new(State::default()),
             wake: Notify::new(),
             room: Notify::new(),
             max_commands: max_commands.max(1),
             max_bytes: max_bytes.max(1),
+            assist_bytes: ASSIST_BYTES.min(max_write),
+            max_write,
         }
     }
 
-    /// Appends a command; returns its sequence number.
-    pub(crate) fn push(&self, mut entry: Entry) -> Result<u64, PushError> {
+    /// The most bytes in one write.
+    pub(crate) fn max_write(&self) -> usize {
+        self.max_write
+    }
+
+    /// Appends a command; returns its sequence number, and whether the queue now
+    /// holds [`ASSIST_BYTES`] (or a write's worth) that the writer has not come for (see
+    /// [`Queue::begin_assist`]).
+    pub(crate) fn push(&self, mut entry: Entry) -> Result<(u64, bool), PushError> {
         let mut state = self.state.lock();
         if state.closed {
             return Err(PushError::Closed);
@@ -179,7 +223,10 @@ impl Queue {
             return Err(PushError::Full(entry));
         }
         entry.seq = Self::number(&mut state);
-        Ok(self.append(state, entry))
+        // Read under the lock the push holds anyway: one compare per command.
+        let assist = state.bytes + entry.len() >= self.assist_bytes
+            && matches!(state.owner, Owner::Free | Owner::Partial);
+        Ok((self.append(state, entry), assist))
     }
 
     /// The next sequence number.
@@ -384,6 +431,50 @@ impl Queue {
             seq: state.pushed,
             socket,
         })
+    }
+
+    /// Lets a caller write out what is queued when the writer task has not come
+    /// for it (nobody owns the socket, or only the rest of a cut-short write
+    /// waits): takes the queued commands into `into` (which must be empty), oldest
+    /// first, up to the first one the writer must handle itself (one that holds
+    /// the writer or keeps large parts by reference), and gives the caller the
+    /// socket. The caller records their slots, writes them after `rest` if any,
+    /// and calls [`Queue::end_fast_path`]: they cannot overtake anything, and
+    /// nothing overtakes them.
+    pub(crate) fn begin_assist(&self, into: &mut Vec<Entry>) -> Option<Assist> {
+        let mut state = self.state.lock();
+        if !matches!(state.owner, Owner::Free | Owner::Partial) || state.bytes < self.assist_bytes {
+            return None;
+        }
+        let socket = state.socket.clone()?;
+        let end = state
+            .entries
+            .iter()
+            .position(|e| e.hold.is_some() || e.is_direct())
+            .unwrap_or(state.entries.len());
+        if end == 0 {
+            return None;
+        }
+        if end == state.entries.len() {
+            std::mem::swap(&mut state.entries, into);
+            state.bytes = 0;
+        } else {
+            into.extend(state.entries.drain(..end));
+            state.bytes = state.entries.iter().map(Entry::len).sum();
+        }
+        let rest = match state.owner {
+            Owner::Partial => state.partial.take(),
+            _ => None,
+        };
+        state.owner = Owner::Caller;
+        if let Some(last) = into.iter().map(|e| e.seq).max() {
+            state.taken = state.taken.max(last);
+        }
+        state.swept = 0;
+        self.unpark(&mut state);
+        drop(state);
+        self.room.notify_waiters();
+        Some(Assist { rest, socket })
     }
 
     /// Ends a fast-path write; `rest` is what the socket did not take, which the

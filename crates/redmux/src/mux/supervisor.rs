@@ -43,7 +43,11 @@ pub(crate) fn start_lazy(config: Config) -> Arc<Shared> {
 fn shared(config: Config, state: ConnectionState) -> Arc<Shared> {
     let (state_tx, _) = watch::channel(state);
     Arc::new(Shared {
-        queue: queue::Queue::new(config.max_queued_commands, config.max_queued_bytes),
+        queue: queue::Queue::new(
+            config.max_queued_commands,
+            config.max_queued_bytes,
+            config.max_write_bytes,
+        ),
         config,
         pending: slot::Pending::default(),
         counters: Counters::default(),

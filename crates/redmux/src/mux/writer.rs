@@ -19,10 +19,6 @@ use super::slot::Slot;
 use crate::connection::WriteHalf;
 use crate::error::{CommandStatus, Error};
 
-/// Commands at least this large are written from their own buffer instead of being
-/// copied into the batch: a 4 MiB value costs a syscall, not a 4 MiB memcpy.
-const WRITE_DIRECTLY: usize = 64 * 1024;
-
 /// A command written from its own buffers: its encoded bytes, then the large
 /// arguments it kept by reference, if any.
 type Direct = (BytesMut, Option<Box<[Bytes]>>);
@@ -183,8 +179,9 @@ impl Writer<'_> {
                     self.shared.counters.expired.fetch_add(1, Relaxed);
                     continue;
                 }
+                let is_direct = entry.is_direct();
                 self.slots.push(entry.slot);
-                if entry.parts.is_some() || entry.bytes.len() >= WRITE_DIRECTLY {
+                if is_direct {
                     direct = Some((entry.bytes, entry.parts));
                 } else {
                     self.out.extend_from_slice(&entry.bytes);
