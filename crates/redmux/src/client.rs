@@ -52,6 +52,7 @@ struct Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         // As `Client::close`, with nobody left to wait for it.
+        self.router.mark_closed();
         for (_, node) in self.router.nodes() {
             node.close(close_deadline(node.config()));
         }
@@ -416,6 +417,8 @@ impl Client {
     /// # }
     /// ```
     pub async fn close_within(&self, deadline: Duration) -> bool {
+        // First, so a node or replica connected from now on is closed at once.
+        self.handle.router.mark_closed();
         let nodes = self.handle.router.nodes();
         // Each supervisor keeps the deadline: past it, it tears its connection down.
         for (_, node) in &nodes {

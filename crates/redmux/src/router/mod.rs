@@ -194,6 +194,17 @@ impl Router {
         }
     }
 
+    /// The client is closing: a node or replica connected from now on (a refresh,
+    /// a redirect, a replica read still in flight) is closed at once instead of
+    /// running on with no owner. Call before taking [`Router::nodes`] to close them.
+    pub(crate) fn mark_closed(&self) {
+        match &self.nodes {
+            Nodes::Standalone(_) => {}
+            Nodes::Sentinel(_, replicas) => replicas.mark_closed(),
+            Nodes::Cluster(cluster) => cluster.mark_closed(),
+        }
+    }
+
     /// Every multiplexer, with its node's address, for closing and per-node stats.
     pub(crate) fn nodes(&self) -> Vec<(String, Arc<Shared>)> {
         match &self.nodes {

@@ -3,10 +3,14 @@
 //! sentinels list as up (`SENTINEL REPLICAS`), each with a multiplexer of its own.
 //!
 //! The replicas are asked for on the first flagged read (which waits for them to
-//! connect), then again at most every [`REFRESH`] when a flagged read comes, and at
-//! once (at most every [`RETRY`]) when a read finds none up. A replica that leaves
-//! the list is closed. Everything else goes to the primary, as without sentinel.
-//! A standalone replica serves reads without `READONLY` (that is for clusters).
+//! connect, within its own deadline), then in the background when a flagged read
+//! finds the list older than [`REFRESH`], and again (at most every [`RETRY`], the
+//! read waiting within its deadline) when a read finds none up. The asking and
+//! connecting run in a task of their own, so a caller that gives up cancels
+//! nothing, and no read waits for a refresh while a replica is up. A replica that
+//! leaves the list is closed, and so is one connected after the client closed.
+//! Everything else goes to the primary, as without sentinel. A standalone replica
+//! serves reads without `READONLY` (that is for clusters).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -14,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use redmux_resp::Value;
+use tokio::sync::watch;
 
 use super::cluster::{ReadFrom, to_node};
 use crate::command::Command;
@@ -22,7 +27,8 @@ use crate::error::{Error, Result};
 use crate::keys::KeySpecs;
 use crate::mux::{self, ConnectionState, Shared};
 
-/// How long a list of replicas is trusted before a flagged read asks again.
+/// How long a list of replicas is trusted before a flagged read asks again (in
+/// the background).
 const REFRESH: Duration = Duration::from_secs(10);
 /// The least time between two asks made because no replica was up.
 const RETRY: Duration = Duration::from_secs(1);
@@ -35,10 +41,14 @@ pub(crate) struct SentinelReplicas {
     find: FindReplicas,
     /// Which commands only read, so a replica may serve them.
     specs: KeySpecs,
-    nodes: Mutex<Vec<(Addr, Arc<Shared>)>>,
+    /// The connections, and whether the client has closed (then a connection
+    /// made is closed at once, not left running with no owner).
+    nodes: Mutex<(Vec<(Addr, Arc<Shared>)>, bool)>,
     next: AtomicUsize,
-    /// When the sentinels were last asked; one ask at a time.
-    asked: tokio::sync::Mutex<Option<Instant>>,
+    /// When the sentinels were last asked.
+    asked: Mutex<Option<Instant>>,
+    /// The refresh in flight, if any: says when it is done.
+    refreshing: Mutex<Option<watch::Receiver<bool>>>,
 }
 
 impl std::fmt::Debug for SentinelReplicas {
@@ -46,6 +56,7 @@ impl std::fmt::Debug for SentinelReplicas {
         let nodes: Vec<String> = self
             .nodes
             .lock()
+            .0
             .iter()
             .map(|(a, _)| a.to_string())
             .collect();
@@ -69,9 +80,10 @@ impl SentinelReplicas {
             config,
             find,
             specs: KeySpecs::builtin(),
-            nodes: Mutex::new(Vec::new()),
+            nodes: Mutex::new((Vec::new(), false)),
             next: AtomicUsize::new(0),
-            asked: tokio::sync::Mutex::new(None),
+            asked: Mutex::new(None),
+            refreshing: Mutex::new(None),
         }
     }
 
@@ -80,9 +92,15 @@ impl SentinelReplicas {
     pub(crate) fn nodes(&self) -> Vec<(String, Arc<Shared>)> {
         let nodes = self.nodes.lock();
         nodes
+            .0
             .iter()
             .map(|(a, n)| (format!("{a} (replica)"), n.clone()))
             .collect()
+    }
+
+    /// The client is closing: no replica connected from now on is kept.
+    pub(crate) fn mark_closed(&self) {
+        self.nodes.lock().1 = true;
     }
 
     /// Whether a replica may serve `command` (it only reads).
@@ -115,20 +133,22 @@ impl SentinelReplicas {
             }
             (read, true) => read,
         };
-        // A list fresh enough: no wait, so the read is queued right now.
-        if let Some(node) = self.fresh_pick() {
+        let asked = *self.asked.lock();
+        if let Some(node) = self.pick() {
+            // Queued now; a list grown old is asked for again behind it.
+            if asked.is_none_or(|at| at.elapsed() >= REFRESH) {
+                self.start_refresh();
+            }
             return Box::pin(to_node(node, command, timeout));
         }
         let (this, primary) = (self.clone(), primary.clone());
         Box::pin(async move {
-            let until = Instant::now() + timeout;
-            this.refresh(until, REFRESH).await;
-            let mut node = this.pick();
-            if node.is_none() {
-                this.refresh(until, RETRY).await;
-                node = this.pick();
+            let until = tokio::time::Instant::now() + timeout;
+            if asked.is_none_or(|at| at.elapsed() >= RETRY) {
+                let mut done = this.start_refresh();
+                let _ = tokio::time::timeout_at(until, done.wait_for(|d| *d)).await;
             }
-            match (node, read) {
+            match (this.pick(), read) {
                 (Some(node), _) => to_node(node, command, timeout).await,
                 (None, ReadFrom::DemandReplica) => Err(Error::NoReplica {
                     command: command.name().to_ascii_uppercase(),
@@ -139,20 +159,10 @@ impl SentinelReplicas {
         })
     }
 
-    /// A replica that is up, if the list was asked for within [`REFRESH`].
-    fn fresh_pick(&self) -> Option<Arc<Shared>> {
-        let fresh = self
-            .asked
-            .try_lock()
-            .ok()
-            .and_then(|asked| *asked)
-            .is_some_and(|at| at.elapsed() < REFRESH);
-        if fresh { self.pick() } else { None }
-    }
-
     /// The next replica that is up, in turn.
     fn pick(&self) -> Option<Arc<Shared>> {
         let nodes = self.nodes.lock();
+        let nodes = &nodes.0;
         let start = self.next.fetch_add(1, Relaxed);
         (0..nodes.len())
             .map(|i| &nodes[(start + i) % nodes.len()].1)
@@ -160,16 +170,32 @@ impl SentinelReplicas {
             .cloned()
     }
 
-    /// Asks the sentinels for the replicas unless that was done within `within`,
-    /// connects the new ones and closes those no longer listed; gives up waiting
-    /// at `until` (what is connected by then serves).
-    async fn refresh(&self, until: Instant, within: Duration) {
-        let mut asked = self.asked.lock().await;
-        if asked.is_some_and(|at| at.elapsed() < within) {
-            return;
+    /// Starts asking the sentinels for the replicas, unless that is under way;
+    /// the receiver says when it is done.
+    fn start_refresh(self: &Arc<Self>) -> watch::Receiver<bool> {
+        let mut refreshing = self.refreshing.lock();
+        if let Some(done) = refreshing.as_ref()
+            && !*done.borrow()
+        {
+            return done.clone();
         }
-        *asked = Some(Instant::now());
-        let listed = match tokio::time::timeout_at(until.into(), (self.find)()).await {
+        *self.asked.lock() = Some(Instant::now());
+        let (tx, done) = watch::channel(false);
+        *refreshing = Some(done.clone());
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.refresh().await;
+            let _ = tx.send(true);
+        });
+        done
+    }
+
+    /// Asks the sentinels for the replicas, connects the new ones and closes those
+    /// no longer listed. Runs in a task of its own (see [`start_refresh`]), within
+    /// the connect timeout.
+    async fn refresh(&self) {
+        let within = self.config.connect_timeout;
+        let listed = match tokio::time::timeout(within, (self.find)()).await {
             Ok(Ok(listed)) => listed,
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "the sentinels did not list the replicas");
@@ -177,33 +203,43 @@ impl SentinelReplicas {
             }
             Err(_) => return,
         };
-        let gone: Vec<Arc<Shared>> = {
-            let mut nodes = self.nodes.lock();
-            let (kept, gone) = nodes.drain(..).partition(|(a, _)| listed.contains(a));
-            *nodes = kept;
-            gone.into_iter().map(|(_, n)| n).collect()
+        let (gone, known): (Vec<Arc<Shared>>, Vec<Addr>) = {
+            let mut guard = self.nodes.lock();
+            let (kept, gone): (Vec<_>, Vec<_>) =
+                guard.0.drain(..).partition(|(a, _)| listed.contains(a));
+            guard.0 = kept;
+            let known = guard.0.iter().map(|(a, _)| a.clone()).collect();
+            (gone.into_iter().map(|(_, n)| n).collect(), known)
         };
         for node in gone {
             node.close(Duration::ZERO);
         }
-        let known: Vec<Addr> = self.nodes.lock().iter().map(|(a, _)| a.clone()).collect();
         let mut connecting = tokio::task::JoinSet::new();
         for addr in listed.into_iter().filter(|a| !known.contains(a)) {
             let mut config = self.config.clone();
             config.addr = addr.clone();
             connecting.spawn(async move { (addr, mux::start(config).await) });
         }
-        let connect = async {
-            while let Some(done) = connecting.join_next().await {
-                match done {
-                    Ok((addr, Ok((node, _)))) => self.nodes.lock().push((addr, node)),
-                    Ok((addr, Err(e))) => {
-                        tracing::debug!(replica = %addr, error = %e, "replica unreachable");
-                    }
-                    Err(e) => tracing::debug!(error = %e, "connecting a replica failed"),
+        while let Some(outcome) = connecting.join_next().await {
+            match outcome {
+                Ok((addr, Ok((node, _)))) => self.keep(addr, node),
+                Ok((addr, Err(e))) => {
+                    tracing::debug!(replica = %addr, error = %e, "replica unreachable");
                 }
+                Err(e) => tracing::debug!(error = %e, "connecting a replica failed"),
             }
-        };
-        let _ = tokio::time::timeout_at(until.into(), connect).await;
+        }
+    }
+
+    /// Keeps `node` for `addr`, unless one is kept already or the client closed:
+    /// then it is closed.
+    fn keep(&self, addr: Addr, node: Arc<Shared>) {
+        let mut guard = self.nodes.lock();
+        if guard.1 || guard.0.iter().any(|(a, _)| *a == addr) {
+            drop(guard);
+            node.close(Duration::ZERO);
+            return;
+        }
+        guard.0.push((addr, node));
     }
 }

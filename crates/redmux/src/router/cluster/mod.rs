@@ -69,6 +69,9 @@ pub(crate) struct Cluster {
     hostnames: Mutex<HashMap<NodeAddr, String>>,
     /// The replica connections (made once a command asks for a replica).
     replicas: replicas::Replicas,
+    /// Set (under `nodes`' lock) when the client closes: a node connected after
+    /// that is closed at once.
+    closed: std::sync::atomic::AtomicBool,
     /// Wakes the refresh task.
     wake: Arc<Notify>,
     /// Bumped after every refresh, whether it changed the map or not.
@@ -113,6 +116,7 @@ impl Cluster {
             map: RwLock::new(Arc::new(SlotMap::default())),
             nodes: Mutex::new(HashMap::new()),
             hostnames: Mutex::new(HashMap::new()),
+            closed: std::sync::atomic::AtomicBool::new(false),
             replicas: replicas::Replicas::default(),
             wake: Arc::new(Notify::new()),
             generation: watch::channel(0).0,
@@ -162,6 +166,15 @@ impl Cluster {
             self.seed.clone(),
         ));
         out
+    }
+
+    /// The client is closing: nodes and replicas connected from now on are closed
+    /// at once (call before taking `nodes()` to close them).
+    pub(crate) fn mark_closed(&self) {
+        let _nodes = self.nodes.lock();
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.replicas.mark_closed();
     }
 
     /// Closes every node's multiplexer (a discovery that failed).
@@ -275,9 +288,27 @@ impl Cluster {
         let config = self.node_config(addr);
         let (node, _) = mux::start(config).await?;
         crate::cache::attach(&node);
-        // Another caller may have connected it meanwhile: keep the first.
-        let mut nodes = self.nodes.lock();
-        Ok(nodes.entry(addr.clone()).or_insert(node).clone())
+        // Another caller may have connected it meanwhile: keep the first, and
+        // close this one (its tasks would otherwise run on with no owner), as
+        // one connected after the client closed.
+        let mut guard = self.nodes.lock();
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            drop(guard);
+            node.close(Duration::ZERO);
+            return Err(Error::Closed);
+        }
+        match guard.get(addr) {
+            Some(first) => {
+                let first = first.clone();
+                drop(guard);
+                node.close(Duration::ZERO);
+                Ok(first)
+            }
+            None => {
+                guard.insert(addr.clone(), node.clone());
+                Ok(node)
+            }
+        }
     }
 
     /// MOVED: the slot is served elsewhere now. Fixes that one slot at once (the
@@ -401,7 +432,7 @@ impl Cluster {
                 owners[usize::from(slot)] = index;
             }
         }
-        let replicas = self.replicas_of(topology, &primaries).await;
+        let replicas = self.replicas_of(topology, &primaries);
         tracing::debug!(primaries = primaries.len(), "cluster map installed");
         let mut map = self.map.write();
         let changed = map.owners != owners
@@ -429,7 +460,7 @@ impl Cluster {
 impl Cluster {
     /// The replicas `topology` names for each of `primaries`, connected (those
     /// that answer) once replica reads were asked for.
-    async fn replicas_of(
+    fn replicas_of(
         &self,
         topology: &Topology,
         primaries: &[(NodeAddr, Arc<Shared>)],
@@ -446,8 +477,9 @@ impl Cluster {
             }
         }
         if self.replicas.wanted() {
-            self.connect_replicas(addrs.iter().flatten().cloned().collect())
-                .await;
+            // In the background: a replica that is slow to answer must not hold
+            // back the new map (and the MOVED and failovers it serves).
+            let _ = self.connect_replicas(addrs.iter().flatten().cloned().collect());
         }
         addrs
             .into_iter()

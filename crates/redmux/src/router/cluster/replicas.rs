@@ -25,10 +25,11 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::Cluster;
 use super::topology::NodeAddr;
-use super::{Cluster, SlotMap};
 use crate::command::Command;
 use crate::error::Error;
 use crate::mux::{self, Shared};
@@ -74,12 +75,35 @@ const NO_REPLICA_REFRESH: Duration = Duration::from_secs(1);
 /// The replica connections, by address, and the round-robin counter.
 #[derive(Debug, Default)]
 pub(super) struct Replicas {
-    nodes: Mutex<HashMap<NodeAddr, Arc<Shared>>>,
-    /// Set once the first flagged command has connected the map's replicas.
-    wanted: tokio::sync::OnceCell<()>,
+    /// Shared with the tasks that connect replicas in the background.
+    pool: Arc<Pool>,
+    /// Set by the first flagged command: says when the first connections are done.
+    wanted: tokio::sync::OnceCell<watch::Receiver<bool>>,
     next: AtomicUsize,
     /// When a read last asked for a refresh because it found no replica listed.
     asked_for_map: Mutex<Option<Instant>>,
+}
+
+/// The replica connections, and whether the client has closed: a connection made
+/// after that is closed at once rather than left running with no owner.
+#[derive(Debug, Default)]
+struct Pool {
+    nodes: Mutex<(HashMap<NodeAddr, Arc<Shared>>, bool)>,
+}
+
+impl Pool {
+    /// Keeps `node` for `addr`, unless one is kept already or the client closed:
+    /// then it is closed.
+    fn keep(&self, addr: NodeAddr, node: Arc<Shared>) {
+        let mut guard = self.nodes.lock();
+        let (nodes, closed) = &mut *guard;
+        if *closed || nodes.contains_key(&addr) {
+            drop(guard);
+            node.close(Duration::ZERO);
+            return;
+        }
+        nodes.insert(addr, node);
+    }
 }
 
 impl Replicas {
@@ -90,13 +114,22 @@ impl Replicas {
 
     /// The connected replica at `addr`, if any.
     pub(super) fn get(&self, addr: &NodeAddr) -> Option<Arc<Shared>> {
-        self.nodes.lock().get(addr).cloned()
+        self.pool.nodes.lock().0.get(addr).cloned()
     }
 
     /// Every replica connection, with its address, for closing and stats.
     pub(super) fn all(&self) -> Vec<(NodeAddr, Arc<Shared>)> {
-        let nodes = self.nodes.lock();
-        nodes.iter().map(|(a, n)| (a.clone(), n.clone())).collect()
+        let nodes = self.pool.nodes.lock();
+        nodes
+            .0
+            .iter()
+            .map(|(a, n)| (a.clone(), n.clone()))
+            .collect()
+    }
+
+    /// The client is closing: no replica connected from now on is kept.
+    pub(super) fn mark_closed(&self) {
+        self.pool.nodes.lock().1 = true;
     }
 }
 
@@ -122,37 +155,45 @@ impl Cluster {
         }
     }
 
-    /// Connects the map's replicas the first time a command asks for one (every
-    /// later call returns at once), waiting no later than `until`: past it the
-    /// command goes on with what is connected (its primary, under `PREFER`).
+    /// Connects the map's replicas the first time a command asks for one, in the
+    /// background, and waits for that no later than `until`: past it the command
+    /// goes on with what is connected (its primary, under `PREFER`). The
+    /// connecting is not the caller's: a caller that gives up (or one replica that
+    /// never answers) leaves it running for the others, and later commands wait
+    /// for it only within their own deadline.
     pub(super) async fn want_replicas(&self, until: Instant) {
-        if self.replicas.wanted() {
-            return;
+        let done = self
+            .replicas
+            .wanted
+            .get_or_init(|| async {
+                // The map may be as old as the discovery, which can predate the
+                // replicas (a server lists a replica only once it has synced).
+                let generation = self.generation();
+                self.request_refresh();
+                self.refreshed_since(generation, until).await;
+                let missing: Vec<NodeAddr> = {
+                    let map = self.map.read();
+                    map.replicas
+                        .iter()
+                        .flatten()
+                        .filter(|r| r.node.is_none())
+                        .map(|r| r.addr.clone())
+                        .collect()
+                };
+                self.connect_replicas(missing)
+            })
+            .await;
+        if !*done.borrow() {
+            let mut done = done.clone();
+            let _ = tokio::time::timeout_at(until, done.wait_for(|d| *d)).await;
         }
-        let connect = self.replicas.wanted.get_or_init(|| async {
-            // The map may be as old as the discovery, which can predate the
-            // replicas (a server lists a replica only once it has synced).
-            let generation = self.generation();
-            self.request_refresh();
-            self.refreshed_since(generation, until).await;
-            let missing: Vec<NodeAddr> = {
-                let map = self.map.read();
-                map.replicas
-                    .iter()
-                    .flatten()
-                    .filter(|r| r.node.is_none())
-                    .map(|r| r.addr.clone())
-                    .collect()
-            };
-            self.connect_replicas(missing).await;
-            self.fill_replicas();
-        });
-        let _ = tokio::time::timeout_at(until, connect).await;
     }
 
-    /// Connects (in parallel) the replicas among `addrs` not connected yet; one
-    /// that cannot be reached is left out until a later refresh.
-    pub(super) async fn connect_replicas(&self, addrs: Vec<NodeAddr>) {
+    /// Connects (in parallel, in a task of its own) the replicas among `addrs` not
+    /// connected yet; one that cannot be reached is left out until a later
+    /// refresh. The receiver says when every attempt is over.
+    pub(super) fn connect_replicas(&self, addrs: Vec<NodeAddr>) -> watch::Receiver<bool> {
+        let (done, finished) = watch::channel(false);
         let mut connecting = tokio::task::JoinSet::new();
         for addr in addrs {
             if self.replicas.get(&addr).is_some() {
@@ -164,47 +205,22 @@ impl Cluster {
             config.client_cache = None;
             connecting.spawn(async move { (addr, mux::start(config).await) });
         }
-        while let Some(done) = connecting.join_next().await {
-            match done {
-                Ok((addr, Ok((node, _)))) => {
-                    // Another caller may have connected it meanwhile: keep the first.
-                    let extra = match self.replicas.nodes.lock().entry(addr) {
-                        std::collections::hash_map::Entry::Occupied(_) => Some(node),
-                        std::collections::hash_map::Entry::Vacant(place) => {
-                            place.insert(node);
-                            None
-                        }
-                    };
-                    if let Some(extra) = extra {
-                        extra.close(Duration::ZERO);
+        let pool = self.replicas.pool.clone();
+        // Detached: nothing that waits for it can cancel it, so no connection made
+        // is dropped unclosed.
+        tokio::spawn(async move {
+            while let Some(outcome) = connecting.join_next().await {
+                match outcome {
+                    Ok((addr, Ok((node, _)))) => pool.keep(addr, node),
+                    Ok((addr, Err(e))) => {
+                        tracing::debug!(node = ?addr, error = %e, "cluster replica unreachable");
                     }
+                    Err(e) => tracing::debug!(error = %e, "connecting a cluster replica failed"),
                 }
-                Ok((addr, Err(e))) => {
-                    tracing::debug!(node = ?addr, error = %e, "cluster replica unreachable");
-                }
-                Err(e) => tracing::debug!(error = %e, "connecting a cluster replica failed"),
             }
-        }
-    }
-
-    /// Puts the connected replicas into the current map, in place of the ones
-    /// it lists unconnected.
-    fn fill_replicas(&self) {
-        let mut guard = self.map.write();
-        if guard.replicas.iter().flatten().all(|r| r.node.is_some()) {
-            return;
-        }
-        let mut replicas = guard.replicas.clone();
-        for replica in replicas.iter_mut().flatten() {
-            if replica.node.is_none() {
-                replica.node = self.replicas.get(&replica.addr);
-            }
-        }
-        *guard = Arc::new(SlotMap {
-            owners: guard.owners.clone(),
-            primaries: guard.primaries.clone(),
-            replicas,
+            let _ = done.send(true);
         });
+        finished
     }
 
     /// The multiplexer a command for `slot` goes to (any primary's for a keyless
@@ -237,10 +253,15 @@ impl Cluster {
             let start = self.replicas.next.fetch_add(1, Relaxed);
             for i in 0..replicas.len() {
                 let replica = &replicas[(start + i) % replicas.len()];
-                if let Some(node) = &replica.node
+                // One connected since this map was made is in the pool.
+                let node = replica
+                    .node
+                    .clone()
+                    .or_else(|| self.replicas.get(&replica.addr));
+                if let Some(node) = node
                     && node.state() == ConnectionState::Connected
                 {
-                    return Ok(Some(node.clone()));
+                    return Ok(Some(node));
                 }
             }
         }
