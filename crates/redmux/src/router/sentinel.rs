@@ -33,6 +33,9 @@ const REFRESH: Duration = Duration::from_secs(10);
 /// The least time between two asks made because no replica was up.
 const RETRY: Duration = Duration::from_secs(1);
 
+/// A replica's address and its multiplexer.
+type Replica = (Addr, Arc<Shared>);
+
 /// The replicas of a sentinel-found primary, connected on demand.
 pub(crate) struct SentinelReplicas {
     /// The client's configuration, to dial a replica directly (no sentinel
@@ -43,7 +46,7 @@ pub(crate) struct SentinelReplicas {
     specs: KeySpecs,
     /// The connections, and whether the client has closed (then a connection
     /// made is closed at once, not left running with no owner).
-    nodes: Mutex<(Vec<(Addr, Arc<Shared>)>, bool)>,
+    nodes: Mutex<(Vec<Replica>, bool)>,
     next: AtomicUsize,
     /// When the sentinels were last asked.
     asked: Mutex<Option<Instant>>,
