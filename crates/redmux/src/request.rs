@@ -20,7 +20,7 @@ use crate::error::{Error, Result, ServerError};
 use crate::from_value::{FromValue, convert};
 use redmux_resp::Value;
 
-use crate::cache::{OwnWrite, track_cluster_write};
+use crate::cache::{OwnWrite, Write, track_cluster_write};
 use crate::mux::{ReplyReceiver, SenderDropped, Shared, Ticket};
 use crate::router::{Route, Router, send_clustered};
 
@@ -409,7 +409,18 @@ fn routed(
                 None => call,
             }
         }
-        Route::Replicas(primary, replicas) => replicas.send(primary, command, timeout, flags),
+        Route::Replicas(primary, replicas) => {
+            // A write flagged for a replica goes to the primary, through the
+            // replicas' own trip: its keys are dropped from the primary's cache
+            // once sent and again once answered (`crate::cache`). A read writes
+            // nothing, so costs nothing here.
+            let own_write = OwnWrite::of(primary, &command);
+            let call = replicas.send(primary, command, timeout, flags);
+            match own_write {
+                Some(own_write) => Write::Node(own_write).wrap(call),
+                None => call,
+            }
+        }
         Route::Node(node) => {
             let node = node.clone();
             let timeout = timeout.unwrap_or(node.config().command_timeout);
