@@ -134,6 +134,23 @@ impl Store {
         }
     }
 
+    /// A fresh entry for `request`, if there is one: the hit path, which asks no
+    /// more of the request (an entry exists only for a request that was checked
+    /// when its fill began). A miss counts nothing here: [`Store::lookup`] follows.
+    #[inline]
+    pub(crate) fn hit(&self, request: &[u8]) -> Option<Value> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock();
+        let entry = inner.entries.get_mut(request)?;
+        if entry.expires <= now {
+            return None;
+        }
+        entry.referenced = true;
+        let value = entry.value.clone();
+        inner.stats.hits += 1;
+        Some(value)
+    }
+
     /// Looks `request` up; on a miss with no flight, registers this caller's,
     /// reading `key` (given only then).
     pub(crate) fn lookup(&self, request: &[u8], key: impl FnOnce() -> Bytes) -> Lookup {
