@@ -104,11 +104,14 @@ struct KeyRefs {
     flights: Vec<Arc<Flight>>,
 }
 
+/// The maps' hash: foldhash, seeded per process (see `Cargo.toml` for why).
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 struct Inner {
-    entries: HashMap<Bytes, Entry>,
-    keys: HashMap<Bytes, KeyRefs>,
-    flights: HashMap<Bytes, Arc<Flight>>,
+    entries: Map<Bytes, Entry>,
+    keys: Map<Bytes, KeyRefs>,
+    flights: Map<Bytes, Arc<Flight>>,
     /// Requests in insertion order with their entry's id; an id that no longer
     /// matches is a ghost, skipped (and compacted away when they pile up).
     clock: VecDeque<(Bytes, u64)>,
@@ -266,9 +269,9 @@ impl Store {
                 flight.stale.store(true, Relaxed);
             }
         }
-        inner.entries = HashMap::new();
-        inner.keys = HashMap::new();
-        inner.flights = HashMap::new();
+        inner.entries = Map::default();
+        inner.keys = Map::default();
+        inner.flights = Map::default();
         inner.clock = VecDeque::new();
         inner.bytes = 0;
         inner.stats.flushes += 1;
