@@ -1,7 +1,8 @@
 //! Client-side caching against a real server (Redis 7.0 or Valkey 9.1, as
 //! `REDIS_SERVER_BIN` names): a hit makes no round trip, another client's write
 //! invalidates (the delay is measured and printed), the client's own write is never
-//! followed by the old value, a reconnect and FLUSHALL flush, a stress test of 4
+//! followed by the old value (a request, a batch, a transaction, a script, a
+//! dedicated connection), a reconnect and FLUSHALL flush, a stress test of 4
 //! writers and 100 readers checks that no version goes backwards or is stale by
 //! more than 50 ms, memory stays within the bound over 100,000 keys, a refused
 //! `CLIENT TRACKING` fails connect, and on a cluster a node that loses a slot loses
@@ -109,16 +110,24 @@ async fn another_clients_write_invalidates_within_milliseconds() {
     let mut delays = Vec::new();
     let mut after_reply = Vec::new();
     for round in 0..50 {
-        other.set("k", round).await.unwrap();
-        let seen: Option<i64> = client.get("k").cached(TTL).await.unwrap();
-        assert_eq!(seen, Some(round));
+        // A value the cache never held: once a cached read returns it, it came
+        // from a fill made after this write, so the server tracks the key for us
+        // again. (Reading the old entry back, whose invalidation was still on its
+        // way, left the key untracked once that push came: the write below then
+        // sent none, and the test waited in vain.)
+        let (before, after) = (round * 2, round * 2 + 1);
+        other.set("k", before).await.unwrap();
+        eventually(Duration::from_secs(2), async || {
+            client.get::<Option<i64>>("k").cached(TTL).await.unwrap() == Some(before)
+        })
+        .await;
         let hit: Option<i64> = client.get("k").cached(TTL).await.unwrap();
-        assert_eq!(hit, Some(round));
+        assert_eq!(hit, Some(before));
         let invalidations = stats(&client).invalidations;
         // From the write's start (an upper bound: it includes the write's own
         // round trip) and from its reply, to the entry dropped by the server's push.
         let started = Instant::now();
-        other.set("k", round + 1).await.unwrap();
+        other.set("k", after).await.unwrap();
         let written = Instant::now();
         eventually(Duration::from_secs(2), async || {
             stats(&client).invalidations > invalidations
@@ -127,7 +136,7 @@ async fn another_clients_write_invalidates_within_milliseconds() {
         delays.push(started.elapsed());
         after_reply.push(written.elapsed());
         let fresh: Option<i64> = client.get("k").cached(TTL).await.unwrap();
-        assert_eq!(fresh, Some(round + 1));
+        assert_eq!(fresh, Some(after));
     }
     delays.sort();
     after_reply.sort();
@@ -171,6 +180,125 @@ async fn no_stale_read_after_the_clients_own_write() {
         r.await.unwrap();
     }
     assert!(stats(&client).hits > 0);
+}
+
+/// Readers keep `key`'s entry filled and fills in flight while `write(i)` writes
+/// `i` to it through some path of the client's own, `rounds` times; after each
+/// write returns, a cached read must see it. Before each write the entry is
+/// filled with the value before, so a write that drops nothing is caught at once.
+async fn own_writes_are_seen(
+    client: &Client,
+    key: &str,
+    rounds: i64,
+    mut write: impl AsyncFnMut(i64),
+) {
+    client.set(key, 0).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let (client, stop, key) = (client.clone(), stop.clone(), key.to_string());
+        readers.push(tokio::spawn(async move {
+            while !stop.load(Relaxed) {
+                let _: Option<i64> = client.get(key.as_str()).cached(TTL).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let hits = stats(client).hits;
+    for i in 1..=rounds {
+        assert_eq!(read(client, key).await, Some(i - 1));
+        write(i).await;
+        assert_eq!(
+            read(client, key).await,
+            Some(i),
+            "the cached read after the write {i}"
+        );
+    }
+    stop.store(true, Relaxed);
+    for r in readers {
+        r.await.unwrap();
+    }
+    assert!(
+        stats(client).hits > hits,
+        "the readers never hit: the test proves nothing"
+    );
+}
+
+async fn read(client: &Client, key: &str) -> Option<i64> {
+    client.get(key).cached(TTL).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_stale_read_after_the_clients_own_batch_write() {
+    let (_server, client, _other) = setup().await;
+    let script = redmux::Script::new("return redis.call('SET', KEYS[1], ARGV[1])");
+    own_writes_are_seen(&client, "k", 1_500, async |i| match i % 3 {
+        // `execute` queues the chunk: a cached read made then is queued after
+        // it, so it sees the write before the batch is even awaited.
+        0 => {
+            let mut batch = client.batch();
+            batch.add(client.incr("unrelated"));
+            batch.add(client.set("k", i));
+            let results = batch.execute();
+            assert_eq!(read(&client, "k").await, Some(i), "read once queued");
+            assert_eq!(results.await.errors().count(), 0);
+        }
+        // A script call in a batch: its keys are the script's KEYS.
+        1 => {
+            let mut batch = client.batch();
+            batch.add(script.call::<()>().key("k").arg(i));
+            let results = batch.execute();
+            assert_eq!(read(&client, "k").await, Some(i), "read once queued");
+            assert_eq!(results.await.errors().count(), 0);
+        }
+        _ => {
+            use futures::StreamExt;
+            let results: Vec<_> = client
+                .batch_iter([client.set("k", i), client.set("unrelated:2", i)])
+                .collect()
+                .await;
+            assert!(results.iter().all(Result::is_ok), "{results:?}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_stale_read_after_the_clients_own_transaction() {
+    let (_server, client, _other) = setup().await;
+    own_writes_are_seen(&client, "k", 1_500, async |i| {
+        let mut tx = client.transaction();
+        tx.add(client.set("k", i));
+        if i % 2 == 0 {
+            // With a condition: WATCH and the checks first, MULTI ... EXEC once
+            // they are read, so only the await says it is queued.
+            tx.add_condition(redmux::Condition::key_exists("k"));
+            assert!(tx.execute().await.unwrap().is_committed());
+        } else {
+            // Without: MULTI ... EXEC is queued by `execute`, and a cached read
+            // made then is written after EXEC.
+            let outcome = tx.execute();
+            assert_eq!(read(&client, "k").await, Some(i), "read once queued");
+            assert!(outcome.await.unwrap().is_committed());
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_stale_read_after_a_write_on_a_dedicated_connection() {
+    let (_server, client, _other) = setup().await;
+    let conn = client.dedicated().await.unwrap();
+    own_writes_are_seen(&client, "k", 1_500, async |i| {
+        if i % 2 == 0 {
+            conn.set("k", i).await.unwrap();
+        } else {
+            conn.command::<()>(cmd("SET").arg("k").arg(i))
+                .await
+                .unwrap();
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -669,4 +797,25 @@ async fn a_cluster_node_that_loses_a_slot_loses_its_entries() {
     client.set(k.as_str(), "mine").await.unwrap();
     let v: Option<String> = client.get(k.as_str()).cached(TTL).await.unwrap();
     assert_eq!(v.as_deref(), Some("mine"));
+    // So does a batch's, once queued on the key's node, a transaction's, and a
+    // dedicated connection's.
+    let mut batch = client.batch();
+    batch.add(client.set(k.as_str(), "batched"));
+    batch.add(client.set(kc.as_str(), "batched"));
+    let results = batch.execute();
+    for key in [&k, &kc] {
+        let v: Option<String> = client.get(key.as_str()).cached(TTL).await.unwrap();
+        assert_eq!(v.as_deref(), Some("batched"), "{key}");
+    }
+    assert_eq!(results.await.errors().count(), 0);
+    let mut tx = client.transaction();
+    tx.add(client.set(k.as_str(), "in a transaction"));
+    let outcome = tx.execute();
+    let v: Option<String> = client.get(k.as_str()).cached(TTL).await.unwrap();
+    assert_eq!(v.as_deref(), Some("in a transaction"));
+    assert!(outcome.await.unwrap().is_committed());
+    let conn = client.dedicated_for(k.as_str()).await.unwrap();
+    conn.set(k.as_str(), "dedicated").await.unwrap();
+    let v: Option<String> = client.get(k.as_str()).cached(TTL).await.unwrap();
+    assert_eq!(v.as_deref(), Some("dedicated"));
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use redmux_resp::{TooLarge, Value};
 use tokio::sync::Mutex;
 
+use crate::cache::Caches;
 use crate::client::Client;
 use crate::command::Command;
 use crate::connection::{self, Activity, FrameReader, WriteHalf};
@@ -64,6 +65,10 @@ struct Inner {
     writer: WriteHalf,
     health: Health,
     activity: Activity,
+    /// The client's caches, when it has any: a write sent here drops its keys
+    /// there (the server's invalidation reaches the shared connection on its own
+    /// time, maybe after this reply; see `crate::cache`).
+    caches: Option<Caches>,
 }
 
 /// Whether the stream can still be trusted.
@@ -92,7 +97,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn dedicated(&self) -> Result<DedicatedConnection> {
-        DedicatedConnection::open(self.config()).await
+        DedicatedConnection::open(self.config(), Caches::of(self.router())).await
     }
 
     /// Opens an exclusive connection to the node that owns `key`: on a cluster,
@@ -117,12 +122,12 @@ impl Client {
         if let Some(addr) = slot.and_then(|slot| self.router().addr_of_slot(slot)) {
             config.addr = addr;
         }
-        DedicatedConnection::open(&config).await
+        DedicatedConnection::open(&config, Caches::of(self.router())).await
     }
 }
 
 impl DedicatedConnection {
-    async fn open(config: &crate::Config) -> Result<DedicatedConnection> {
+    async fn open(config: &crate::Config, caches: Option<Caches>) -> Result<DedicatedConnection> {
         // No tracking: the client-side cache lives on the shared connections.
         let mut config = config.clone();
         config.client_cache = None;
@@ -132,6 +137,7 @@ impl DedicatedConnection {
             writer: conn.writer,
             health: Health::Ready,
             activity: Activity::default(),
+            caches,
         }));
         Ok(DedicatedConnection {
             commands: Commands::new(Target::Exclusive(inner.clone())),
@@ -284,7 +290,22 @@ impl Inner {
             }
         }
         self.health = Health::Busy;
-        match self.exchange(command).await {
+        // Without a cache, one branch on `None`.
+        let own_write = self
+            .caches
+            .as_ref()
+            .and_then(|caches| caches.write(&command));
+        if let Some(own_write) = &own_write {
+            own_write.apply();
+        }
+        let outcome = self.exchange(command).await;
+        // Again now the reply is in: a fill the shared connection sent after the
+        // first drop may have run before this write, and the server's word of it
+        // may not have reached the shared connection yet.
+        if let Some(own_write) = &own_write {
+            own_write.apply();
+        }
+        match outcome {
             Ok(Ok(reply)) => {
                 self.health = Health::Ready;
                 Ok(reply)

@@ -20,7 +20,7 @@ use crate::error::{Error, Result, ServerError};
 use crate::from_value::{FromValue, convert};
 use redmux_resp::Value;
 
-use crate::cache::{OwnWrite, track_cluster_write};
+use crate::cache::{OwnWrite, Write, track_cluster_write};
 use crate::mux::{ReplyReceiver, SenderDropped, Shared, Ticket};
 use crate::router::{Route, Router, send_clustered};
 
@@ -409,7 +409,19 @@ fn routed(
                 None => call,
             }
         }
-        Route::Replicas(primary, replicas) => replicas.send(primary, command, timeout, flags),
+        Route::Replicas(primary, replicas) => {
+            // The router sends a write flagged PREFER_REPLICA to the primary
+            // itself, and DEMAND_REPLICA refuses one; should a write come this way
+            // all the same, its keys are dropped from the primary's cache once
+            // sent and again once answered (`crate::cache`). A read writes
+            // nothing, so costs nothing here.
+            let own_write = OwnWrite::of(primary, &command);
+            let call = replicas.send(primary, command, timeout, flags);
+            match own_write {
+                Some(own_write) => Write::Node(own_write).wrap(call),
+                None => call,
+            }
+        }
         Route::Node(node) => {
             let node = node.clone();
             let timeout = timeout.unwrap_or(node.config().command_timeout);

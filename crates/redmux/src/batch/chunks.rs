@@ -18,6 +18,7 @@ use redmux_resp::Value;
 use tokio::time::{Instant, Sleep};
 
 use super::{Item, Options, ScriptsSent};
+use crate::cache::OwnWrite;
 use crate::client::Client;
 use crate::error::{Error, Result, ServerError};
 use crate::mux::{Collector, Group};
@@ -70,6 +71,9 @@ pub(crate) struct Chunks {
     /// On a cluster: a chunk needed commands sent again, so no new chunk goes out
     /// until every chunk in flight is answered and put right.
     resending: bool,
+    /// The client has a client-side cache: each chunk's writes drop their keys'
+    /// entries once queued. Looked up once per batch.
+    own_writes: bool,
 }
 
 impl std::fmt::Debug for Chunks {
@@ -88,7 +92,6 @@ impl Chunks {
     pub(crate) fn new(client: Client, options: Options) -> Self {
         let timeout = options.timeout.unwrap_or(client.config().command_timeout);
         Chunks {
-            client,
             options,
             timeout,
             staged: Vec::new(),
@@ -100,6 +103,8 @@ impl Chunks {
             room: None,
             next_index: 0,
             resending: false,
+            own_writes: client.config().client_cache.is_some(),
+            client,
         }
     }
 
@@ -267,7 +272,8 @@ impl Chunks {
         let deadline = crate::mux::deadline(self.timeout);
         if let Some(cluster) = self.client.router().as_cluster() {
             let collector = Collector::new(count);
-            let resend = super::cluster::submit(cluster, items, &collector, deadline);
+            let resend =
+                super::cluster::submit(cluster, items, &collector, deadline, self.own_writes);
             self.in_flight.push_back(Chunk {
                 collector,
                 resend,
@@ -283,7 +289,15 @@ impl Chunks {
         let collector = group.collector().clone();
         let mut refused = Vec::new();
         let mut scripts = ScriptsSent::default();
+        let mut own_write = if self.own_writes {
+            OwnWrite::group(self.client.node())
+        } else {
+            None
+        };
         for (i, item) in items.into_iter().enumerate() {
+            if let Some(own_write) = &mut own_write {
+                item.note_write(own_write);
+            }
             match item.encode(&mut scripts) {
                 Ok(bytes) => group.push(i, bytes),
                 Err(e) => refused.push((i, e)),
@@ -295,6 +309,11 @@ impl Chunks {
                 Ok(seq) => first_seq = seq,
                 Err(e) => collector.fail_all(&e),
             }
+        }
+        // Once queued: a fill registered before is made stale, one registered
+        // after is queued after the chunk (`crate::cache`).
+        if let Some(own_write) = own_write {
+            own_write.apply();
         }
         for (i, e) in refused {
             collector.replace(i, Err(e));

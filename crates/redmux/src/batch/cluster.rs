@@ -21,6 +21,7 @@ use redmux_resp::Value;
 use tokio::time::Instant;
 
 use super::{Item, ScriptsSent};
+use crate::cache::{OwnWrite, track_cluster_write};
 use crate::command::Command;
 use crate::error::{CommandStatus, Error, Result};
 use crate::mux::{Collector, Group, Shared};
@@ -32,12 +33,15 @@ pub(crate) type Resend = Vec<Option<Command>>;
 /// Replies put right after a resend, by their place in the chunk.
 pub(crate) type Fixing = Pin<Box<dyn Future<Output = Vec<(usize, Result<Value>)>> + Send>>;
 
-/// Sends a chunk's items to their nodes; returns what a resend would need.
+/// Sends a chunk's items to their nodes; returns what a resend would need. With
+/// `own_writes` (the client has a cache), each node's group drops the keys it
+/// writes from that node's cache once queued.
 pub(crate) fn submit(
     cluster: &Arc<Cluster>,
     items: Vec<Item>,
     collector: &Arc<Collector>,
     deadline: Instant,
+    own_writes: bool,
 ) -> Resend {
     // Every item routed from one look at the map (see `Cluster::nodes_for`).
     let slots: Vec<Option<u16>> = items
@@ -50,7 +54,7 @@ pub(crate) fn submit(
     let owners = cluster.nodes_for(&slots);
     // One group per node, each with its own record of the scripts it has sent as
     // EVAL: a script first seen by another node must go to this one as EVAL too.
-    let mut groups: Vec<(Arc<Shared>, Group, ScriptsSent)> = Vec::new();
+    let mut groups: Vec<(Arc<Shared>, Group, ScriptsSent, Option<OwnWrite>)> = Vec::new();
     let mut resend = Vec::with_capacity(items.len());
     for ((i, item), owner) in items.into_iter().enumerate().zip(owners) {
         if item.slot(&cluster.specs) == crate::KeySlot::Cross {
@@ -76,26 +80,39 @@ pub(crate) fn submit(
             );
             continue;
         };
-        let at = match groups.iter().position(|(n, _, _)| Arc::ptr_eq(n, &node)) {
+        let at = match groups.iter().position(|(n, ..)| Arc::ptr_eq(n, &node)) {
             Some(at) => at,
             None => {
+                let own_write = if own_writes {
+                    OwnWrite::group(&node)
+                } else {
+                    None
+                };
                 groups.push((
                     node,
                     Group::sharing(collector, deadline),
                     ScriptsSent::default(),
+                    own_write,
                 ));
                 groups.len() - 1
             }
         };
-        let (_, group, scripts) = &mut groups[at];
+        let (_, group, scripts, own_write) = &mut groups[at];
+        if let Some(own_write) = own_write {
+            item.note_write(own_write);
+        }
         match item.encode(scripts) {
             Ok(bytes) => group.push(i, bytes),
             Err(e) => collector.replace(i, Err(e)),
         }
     }
-    for (node, group, _) in groups {
+    for (node, group, _, own_write) in groups {
         // A refused group's slots record "not sent" as they drop: sent again below.
         let _ = node.send_group(group);
+        // Once queued, as a single command's (`crate::cache`).
+        if let Some(own_write) = own_write {
+            own_write.apply();
+        }
     }
     resend
 }
@@ -134,7 +151,14 @@ pub(crate) fn fix(
                     reason: "the batch's timeout passed before this command could be sent again to its slot's new owner".into(),
                 })
             } else {
-                to_slot(cluster.clone(), command, left, ReadFrom::Primary).await
+                // A client-side cache drops what it writes on its new owner,
+                // once queued there and once answered (`crate::cache`).
+                let own_write = track_cluster_write(&cluster, &command);
+                let trip = Box::pin(to_slot(cluster.clone(), command, left, ReadFrom::Primary));
+                match own_write {
+                    Some(own_write) => own_write.wrap(trip).await,
+                    None => trip.await,
+                }
             };
             fixed.push((i, reply));
         }

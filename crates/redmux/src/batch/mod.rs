@@ -25,6 +25,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use redmux_resp::Value;
 
+use crate::cache::OwnWrite;
 use crate::client::Client;
 use crate::command::Command;
 use crate::error::{Error, Result};
@@ -110,6 +111,17 @@ impl Item {
             Item::Encoded(command) => command.slot_with(specs),
             Item::Script(call) => call.command(false).slot(),
             Item::Refused(_) => crate::KeySlot::Keyless,
+        }
+    }
+
+    /// Adds what the command writes to the record a client-side cache keeps of
+    /// the client's own writes (`crate::cache`), before it is encoded.
+    pub(crate) fn note_write(&self, write: &mut OwnWrite) {
+        match self {
+            Item::Encoded(command) => write.add(command),
+            // Its keys are marked, and EVALSHA writes what EVAL would.
+            Item::Script(call) => write.add(&call.command(false)),
+            Item::Refused(_) => {}
         }
     }
 

@@ -10,7 +10,7 @@
 //! | `value.rs` | a reply's size as the bound counts it, and its copy out of the read buffer |
 //! | `read.rs` | [`crate::Request::cached`] and [`CachedRequest`]: a hit, a miss that joins the fill in flight, or one that starts it |
 //! | `fill.rs` | a miss's one read (`CLIENT CACHING YES`, the read, `PTTL` in one group) and what becomes of its reply |
-//! | `own_writes.rs` | the client's own writes drop what they change as soon as they are queued |
+//! | `own_writes.rs` | the client's own writes (requests, batches, transactions, scripts, dedicated connections) drop what they change as soon as they are queued |
 //! | `stats.rs` | [`CacheStats`] and [`crate::Client::cache_stats`] |
 //! | this file | [`Cache`]: one per shared connection, attached to its multiplexer; the invalidation pushes |
 //!
@@ -33,7 +33,7 @@ use bytes::Bytes;
 use redmux_resp::Value;
 
 use crate::mux::{Shared, Tracking};
-pub(crate) use own_writes::{OwnWrite, track_cluster_write};
+pub(crate) use own_writes::{Caches, OwnWrite, Write, track_cluster_write};
 pub use read::CachedRequest;
 pub use settings::{ClientCache, TrackingMode};
 pub use stats::CacheStats;

@@ -139,7 +139,6 @@ impl<T> CachedRequest<'_, T> {
                 "a cached read needs its reply, so it cannot be fire-and-forget",
             ));
         }
-        commands::check(&command).map_err(|reason| not_cacheable(name, reason))?;
         let Target::Shared(router) = self.target else {
             return Err(not_cacheable(
                 name,
@@ -180,23 +179,30 @@ impl<T> CachedRequest<'_, T> {
                 "the client has no cache: set Config::client_cache",
             ));
         };
-        let short = command.short_name();
+        // A hit first, with nothing checked: an entry exists only for a request
+        // whose fill passed every check below, and the request is its name.
         let (encoded, parts) = command.into_parts();
+        if parts.is_empty()
+            && let Some(value) = cache.store.hit(&encoded)
+        {
+            return Ok(Started::Hit(value));
+        }
+        // A miss: read the request back from its bytes (it may cost what it costs).
+        let args: Vec<&[u8]> = bulk_args(&encoded).collect();
+        let name = args.first().copied().unwrap_or_default();
         if !parts.is_empty() {
             return Err(not_cacheable(
-                short.as_bytes(),
+                name,
                 "a cached read's arguments must be small enough to be kept in its buffer",
             ));
         }
-        let Some(key) = bulk_args(&encoded).nth(1) else {
-            return Err(not_cacheable(
-                short.as_bytes(),
-                "a cached read names one key",
-            ));
+        commands::check(name, args.len()).map_err(|reason| not_cacheable(name, reason))?;
+        let Some(&key) = args.get(1) else {
+            return Err(not_cacheable(name, "a cached read names one key"));
         };
         if !cache.settings.covers(key) {
             return Err(not_cacheable(
-                short.as_bytes(),
+                name,
                 "the key is under none of the broadcast prefixes, so the server would not say when it changes",
             ));
         }
@@ -209,7 +215,7 @@ impl<T> CachedRequest<'_, T> {
         let node = node.clone();
         let timeout = self.timeout.unwrap_or(node.config().command_timeout);
         let deadline = crate::mux::deadline(timeout);
-        let short = short.as_string();
+        let short = String::from_utf8_lossy(name).to_ascii_uppercase();
         if leads {
             let runtime = tokio::runtime::Handle::try_current();
             let (Some(cache), Ok(runtime)) = (shared_cache(&node), runtime) else {

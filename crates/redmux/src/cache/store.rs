@@ -104,11 +104,14 @@ struct KeyRefs {
     flights: Vec<Arc<Flight>>,
 }
 
+/// The maps' hash: foldhash, seeded per process (see `Cargo.toml` for why).
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 struct Inner {
-    entries: HashMap<Bytes, Entry>,
-    keys: HashMap<Bytes, KeyRefs>,
-    flights: HashMap<Bytes, Arc<Flight>>,
+    entries: Map<Bytes, Entry>,
+    keys: Map<Bytes, KeyRefs>,
+    flights: Map<Bytes, Arc<Flight>>,
     /// Requests in insertion order with their entry's id; an id that no longer
     /// matches is a ghost, skipped (and compacted away when they pile up).
     clock: VecDeque<(Bytes, u64)>,
@@ -132,6 +135,23 @@ impl Store {
             max_bytes,
             max_entries,
         }
+    }
+
+    /// A fresh entry for `request`, if there is one: the hit path, which asks no
+    /// more of the request (an entry exists only for a request that was checked
+    /// when its fill began). A miss counts nothing here: [`Store::lookup`] follows.
+    #[inline]
+    pub(crate) fn hit(&self, request: &[u8]) -> Option<Value> {
+        let now = Instant::now();
+        let mut inner = self.inner.lock();
+        let entry = inner.entries.get_mut(request)?;
+        if entry.expires <= now {
+            return None;
+        }
+        entry.referenced = true;
+        let value = entry.value.clone();
+        inner.stats.hits += 1;
+        Some(value)
     }
 
     /// Looks `request` up; on a miss with no flight, registers this caller's,
@@ -249,9 +269,9 @@ impl Store {
                 flight.stale.store(true, Relaxed);
             }
         }
-        inner.entries = HashMap::new();
-        inner.keys = HashMap::new();
-        inner.flights = HashMap::new();
+        inner.entries = Map::default();
+        inner.keys = Map::default();
+        inner.flights = Map::default();
         inner.clock = VecDeque::new();
         inner.bytes = 0;
         inner.stats.flushes += 1;

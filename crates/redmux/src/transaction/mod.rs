@@ -32,6 +32,7 @@ use redmux_resp::Value;
 use tokio::time::Instant;
 
 use crate::batch::{BatchIndex, BatchItem, BatchResults, Item, ScriptsSent};
+use crate::cache::OwnWrite;
 use crate::client::Client;
 use crate::command::cmd;
 use crate::error::{CommandStatus, Error, Result, ServerError};
@@ -448,6 +449,9 @@ struct Run {
     /// (dropped unused, it sends UNWATCH, so the connection never keeps a watch
     /// for another caller to trip on).
     checks: Option<(Arc<Collector>, Release)>,
+    /// With a client-side cache: the keys the commands write, dropped from the
+    /// node's cache once MULTI ... EXEC is queued (`crate::cache`).
+    own_write: Option<OwnWrite>,
 }
 
 impl Run {
@@ -461,9 +465,17 @@ impl Run {
             ..
         } = transaction;
         let mut scripts = ScriptsSent::default();
+        // One look for a cache per transaction (and per attempt on a cluster:
+        // the node may have changed).
+        let mut own_write = OwnWrite::group(&node);
         let commands = items
             .into_iter()
-            .map(|item| item.encode(&mut scripts))
+            .map(|item| {
+                if let Some(own_write) = &mut own_write {
+                    item.note_write(own_write);
+                }
+                item.encode(&mut scripts)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Run {
             _client: client,
@@ -473,6 +485,7 @@ impl Run {
             deadline,
             exec: None,
             checks: None,
+            own_write,
         })
     }
 
@@ -483,7 +496,21 @@ impl Run {
     /// Queues the first group; returns its first sequence number.
     fn queue_first(&mut self) -> Result<u64> {
         let group = self.first_group();
-        self.shared().send_group(group)
+        let seq = self.shared().send_group(group)?;
+        if self.checks.is_none() {
+            // MULTI ... EXEC is queued whole.
+            self.drop_written();
+        }
+        Ok(seq)
+    }
+
+    /// Drops from the node's cache what the commands write, once MULTI ... EXEC
+    /// is queued: a fill registered before is made stale, and one registered
+    /// after is written after EXEC (the writer's hold lets nothing in between).
+    fn drop_written(&mut self) {
+        if let Some(own_write) = self.own_write.take() {
+            own_write.apply();
+        }
     }
 
     /// The group that goes through the queue. Without conditions it is MULTI, and
@@ -556,6 +583,7 @@ impl Run {
                     reason: "the writer stopped waiting between the checks and EXEC (the connection broke, or the timeout passed); nothing ran".into(),
                 });
             }
+            self.drop_written();
         }
         let Some(collector) = self.exec.take() else {
             return Err(Error::protocol("transaction without its EXEC"));
