@@ -373,6 +373,32 @@ async fn fills_in_flight_fail_when_the_connection_is_lost() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_with_a_short_timeout_gives_up_alone() {
+    let server = RedisServer::start().unwrap();
+    let proxy = redmux_testkit::FaultProxy::start(server.addr()).unwrap();
+    let client = caching(&proxy.url(), ClientCache::default()).await;
+    client.set("slow", "v").await.unwrap();
+    proxy.set_latency(Duration::from_millis(50));
+    // The first miss leads the fill with a 5 ms timeout; the second joins it with
+    // the client's.
+    let leader = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .get::<Option<String>>("slow")
+                .timeout(Duration::from_millis(5))
+                .cached(TTL)
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let joiner = client.get::<Option<String>>("slow").cached(TTL).await;
+    let leader = leader.await.unwrap();
+    assert!(matches!(leader, Err(Error::Timeout(_))), "{leader:?}");
+    assert_eq!(joiner.unwrap().as_deref(), Some("v"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flushall_flushes_the_cache() {
     let (_server, client, other) = setup().await;
     other.set("a", "1").await.unwrap();

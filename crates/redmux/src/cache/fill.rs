@@ -32,6 +32,20 @@ pub(super) struct Fill {
     pub(super) name: String,
 }
 
+/// A fill dropped before it published (its task cancelled: the runtime shut down
+/// mid-read) must not stay registered: every later miss of its key would join it
+/// and wait for an outcome that never comes.
+impl Drop for Fill {
+    fn drop(&mut self) {
+        if !self.flight.published() {
+            self.cache.store.fill(&self.flight, None);
+            self.flight.publish(Err(Error::protocol(
+                "a cached read's fill was cancelled before its reply (its runtime shut down)",
+            )));
+        }
+    }
+}
+
 /// A fill's group: sent, waiting for room, or refused.
 pub(super) enum Sending {
     Sent(Arc<Collector>, Instant),

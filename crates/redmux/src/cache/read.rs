@@ -225,14 +225,18 @@ impl<T> CachedRequest<'_, T> {
                 flight.publish(Err(error.clone()));
                 return Err(error);
             };
+            // The fill serves every caller that joins it, so it is not bound by
+            // this one's own timeout when that is shorter than the client's: a
+            // leader with `.timeout(1ms)` gives up alone.
+            let fill_timeout = timeout.max(node.config().command_timeout);
             let fill = Fill {
                 cache,
                 node: node.clone(),
                 cluster: cluster.cloned(),
                 flight: flight.clone(),
                 ttl: self.ttl,
-                timeout,
-                deadline,
+                timeout: fill_timeout,
+                deadline: crate::mux::deadline(fill_timeout),
                 name: short.clone(),
             };
             let sending = fill.send(encoded);

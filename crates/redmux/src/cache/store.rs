@@ -55,6 +55,11 @@ impl Flight {
         &self.request
     }
 
+    /// Whether the outcome is in.
+    pub(crate) fn published(&self) -> bool {
+        self.outcome.borrow().is_some()
+    }
+
     /// Hands the outcome to everyone waiting.
     pub(crate) fn publish(&self, outcome: Result<Value>) {
         self.outcome.send_replace(Some(outcome));
