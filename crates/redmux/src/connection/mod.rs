@@ -74,7 +74,10 @@ pub(crate) struct Connection {
 /// Opens a connection and runs the handshake, all within `config.connect_timeout`.
 ///
 /// With `config.locate` set (sentinel), the address is asked for first, on every
-/// call: a reconnect dials whatever node is the primary now.
+/// call: a reconnect dials whatever node is the primary now. That ask is outside
+/// `connect_timeout`: it has its own bounds (each sentinel at most
+/// `min(connect_timeout, 2 s)`, and the wait for `+switch-master` at most the
+/// reconnect's longest pause).
 pub(crate) async fn connect(config: &Config) -> Result<Connection> {
     let located;
     let config = match &config.locate {
