@@ -16,3 +16,19 @@ pub async fn wait_for_state(client: &Client, want: ConnectionState, within: Dura
         .unwrap();
     started.elapsed()
 }
+
+/// How many times `command` ran (calls, rejected calls and failed calls) by an
+/// `INFO commandstats` reply's text; 0 when it never ran.
+pub fn command_calls(info: &[u8], command: &str) -> i64 {
+    let text = String::from_utf8_lossy(info);
+    let prefix = format!("cmdstat_{command}:");
+    let Some(line) = text.lines().find(|l| l.starts_with(&prefix)) else {
+        return 0;
+    };
+    line[prefix.len()..]
+        .split(',')
+        .filter_map(|field| field.split_once('='))
+        .filter(|(name, _)| matches!(*name, "calls" | "rejected_calls" | "failed_calls"))
+        .filter_map(|(_, value)| value.parse::<i64>().ok())
+        .sum()
+}

@@ -25,17 +25,7 @@ async fn client(url: &str) -> Client {
 /// `INFO commandstats` of one node as (command, calls + rejected calls + failed calls).
 fn command_stats(cluster: &RedisCluster, node: usize, command: &str) -> i64 {
     let reply = cluster.call(node, &["INFO", "commandstats"]).unwrap();
-    let text = String::from_utf8_lossy(reply.as_bytes().unwrap_or_default()).into_owned();
-    let prefix = format!("cmdstat_{command}:");
-    let Some(line) = text.lines().find(|l| l.starts_with(&prefix)) else {
-        return 0;
-    };
-    line[prefix.len()..]
-        .split(',')
-        .filter_map(|field| field.split_once('='))
-        .filter(|(name, _)| matches!(*name, "calls" | "rejected_calls" | "failed_calls"))
-        .filter_map(|(_, value)| value.parse::<i64>().ok())
-        .sum()
+    redmux_tests::command_calls(reply.as_bytes().unwrap_or_default(), command)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,17 +32,7 @@ fn channel_in(slot: u16, name: &str) -> String {
 /// `INFO commandstats` of one node: calls, rejected and failed calls of `command`.
 fn command_stats(cluster: &RedisCluster, node: usize, command: &str) -> i64 {
     let reply = cluster.call(node, &["INFO", "commandstats"]).unwrap();
-    let text = String::from_utf8_lossy(reply.as_bytes().unwrap_or_default()).into_owned();
-    let prefix = format!("cmdstat_{command}:");
-    let Some(line) = text.lines().find(|l| l.starts_with(&prefix)) else {
-        return 0;
-    };
-    line[prefix.len()..]
-        .split(',')
-        .filter_map(|field| field.split_once('='))
-        .filter(|(name, _)| matches!(*name, "calls" | "rejected_calls" | "failed_calls"))
-        .filter_map(|(_, value)| value.parse::<i64>().ok())
-        .sum()
+    redmux_tests::command_calls(reply.as_bytes().unwrap_or_default(), command)
 }
 
 /// Subscribers of `channel` on one node: `PUBSUB SHARDNUMSUB` (shard) or `NUMSUB`.

@@ -11,17 +11,7 @@ use redmux_testkit::{RawConnection, RedisSentinelSet};
 /// Calls, rejected calls and failed calls of `command` in `INFO commandstats`.
 fn calls(conn: &mut RawConnection, command: &str) -> i64 {
     let reply = conn.call(&["INFO", "commandstats"]).unwrap();
-    let text = String::from_utf8_lossy(reply.as_bytes().unwrap_or_default()).into_owned();
-    let prefix = format!("cmdstat_{command}:");
-    let Some(line) = text.lines().find(|l| l.starts_with(&prefix)) else {
-        return 0;
-    };
-    line[prefix.len()..]
-        .split(',')
-        .filter_map(|field| field.split_once('='))
-        .filter(|(name, _)| matches!(*name, "calls" | "rejected_calls" | "failed_calls"))
-        .filter_map(|(_, value)| value.parse::<i64>().ok())
-        .sum()
+    redmux_tests::command_calls(reply.as_bytes().unwrap_or_default(), command)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
