@@ -68,7 +68,7 @@ impl CommandBuf {
 
     /// Starts a command whose encoded size is expected to be about `capacity` bytes.
     pub fn with_capacity(name: impl ToArg, capacity: usize) -> Self {
-        let mut buf = BytesMut::with_capacity(HEADER_ROOM + capacity);
+        let mut buf = crate::buffer_pool::take(HEADER_ROOM + capacity);
         buf.extend_from_slice(b"*0\r\n");
         let before = buf.len();
         // Copied even if large: `name()` reads it from the buffer.
@@ -88,6 +88,24 @@ impl CommandBuf {
             name_len,
             rare: None,
         }
+    }
+
+    /// Hands back the buffer of a command that has been written (from
+    /// [`CommandBuf::finish`] or [`CommandBuf::finish_parts`]), so the next command
+    /// encoded on this thread reuses it instead of allocating. Large buffers are
+    /// simply freed.
+    ///
+    /// ```
+    /// use redmux_resp::CommandBuf;
+    /// let bytes = CommandBuf::new("PING").finish();
+    /// // ... written to the socket ...
+    /// CommandBuf::recycle(bytes);
+    /// let again = CommandBuf::new("PING").finish();
+    /// assert_eq!(&again[..], b"*1\r\n$4\r\nPING\r\n");
+    /// ```
+    #[inline]
+    pub fn recycle(buf: BytesMut) {
+        crate::buffer_pool::give_back(buf);
     }
 
     /// Appends one argument. A large `Bytes` ([`SHARED_ARG_MIN`] or more) is kept by

@@ -7,6 +7,7 @@
 //! | [`arg`] | [`ToArg`] and [`Arg`]: an argument hands over its payload, never framing |
 //! | [`encode`] | [`CommandBuf`]: commands as arrays of bulk strings, written once, every byte of framing written here |
 //! | [`error`] | [`DecodeError`], why a stream is not valid RESP |
+//! | `buffer_pool` | command buffers handed back after a write ([`CommandBuf::recycle`]), reused per thread |
 //!
 //! Payloads are [`bytes::Bytes`] sliced from the read buffer: decoding a 4 MiB bulk
 //! string copies nothing.
@@ -27,6 +28,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod arg;
+mod buffer_pool;
 pub mod decode;
 pub mod encode;
 pub mod error;

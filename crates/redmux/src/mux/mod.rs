@@ -188,6 +188,8 @@ impl Shared {
             // writer flushes it, with an empty rest.
             Some(BytesMut::new())
         } else {
+            // All on the wire: the buffer serves this thread's next command.
+            redmux_resp::CommandBuf::recycle(bytes);
             None
         };
         if written > 0 {
@@ -223,6 +225,7 @@ impl Shared {
             }
             slots.push(entry.slot);
             out.extend_from_slice(&entry.bytes);
+            redmux_resp::CommandBuf::recycle(entry.bytes);
         }
         // The slots go in before the bytes go out: a reply cannot beat its slot.
         self.counters

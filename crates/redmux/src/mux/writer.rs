@@ -185,6 +185,8 @@ impl Writer<'_> {
                     direct = Some((entry.bytes, entry.parts));
                 } else {
                     self.out.extend_from_slice(&entry.bytes);
+                    // Copied: its buffer serves the next command encoded here.
+                    redmux_resp::CommandBuf::recycle(entry.bytes);
                 }
                 if let Some(rest) = entry.hold {
                     hold = Some((rest, entry.deadline));
