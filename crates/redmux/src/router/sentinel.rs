@@ -151,13 +151,15 @@ impl SentinelReplicas {
                 let mut done = this.start_refresh();
                 let _ = tokio::time::timeout_at(until, done.wait_for(|d| *d)).await;
             }
+            // What is left of the command's own timeout after the wait.
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
             match (this.pick(), read) {
-                (Some(node), _) => to_node(node, command, timeout).await,
+                (Some(node), _) => to_node(node, command, left).await,
                 (None, ReadFrom::DemandReplica) => Err(Error::NoReplica {
                     command: command.name().to_ascii_uppercase(),
                     reason: "no replica the sentinels list is up".into(),
                 }),
-                (None, _) => to_node(primary, command, timeout).await,
+                (None, _) => to_node(primary, command, left).await,
             }
         })
     }
@@ -184,9 +186,15 @@ impl SentinelReplicas {
         }
         *self.asked.lock() = Some(Instant::now());
         let (tx, done) = watch::channel(false);
+        // A request made into a future outside a tokio runtime cannot start the
+        // task: it is then done at once (with what is connected).
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            let _ = tx.send(true);
+            return done;
+        };
         *refreshing = Some(done.clone());
         let this = self.clone();
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             this.refresh().await;
             let _ = tx.send(true);
         });
