@@ -1,6 +1,9 @@
 //! redmux integration tests: see the files in `tests/tests/`, one per area. This
 //! library holds the helpers more than one of them needs.
 
+mod counting;
+pub use counting::Counting;
+
 use std::time::{Duration, Instant};
 
 use redmux::{Client, ConnectionState};

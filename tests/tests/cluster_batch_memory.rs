@@ -8,56 +8,14 @@
 //! group refused as overloaded (and sent again command by command). Its own test binary, so its counting allocator sees
 //! nothing else; the two tests take turns.
 
-// The counting allocator wraps the system one; it is the only unsafe code here.
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use redmux::{Client, Config, cmd};
 use redmux_testkit::RedisCluster;
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call goes straight to `System`; the counters only observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-            PEAK.fetch_max(live, Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above, for `dealloc`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as above, for `realloc`.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                let live =
-                    LIVE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
-                PEAK.fetch_max(live, Relaxed);
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Relaxed);
-            }
-        }
-        p
-    }
-}
+use redmux_tests::Counting;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -112,8 +70,7 @@ async fn a_million_streamed_gets_across_nodes_stay_within_the_window() {
         }
     });
 
-    let baseline = LIVE.load(Relaxed);
-    PEAK.store(baseline, Relaxed);
+    let baseline = Counting::start_peak();
     let started = Instant::now();
     let gets = (0..GETS).map(|i| cmd("GET").arg(&keys[i % 1000]));
     let mut results = client.batch_iter::<Option<String>, _>(gets);
@@ -128,7 +85,7 @@ async fn a_million_streamed_gets_across_nodes_stay_within_the_window() {
     done.store(true, Relaxed);
     let most_outstanding = sampler.await.unwrap();
     let elapsed = started.elapsed();
-    let grew = PEAK.load(Relaxed) - baseline;
+    let grew = Counting::peak() - baseline;
     eprintln!(
         "{GETS} streamed GETs across {} primaries in {elapsed:?}: at most {most_outstanding} \
          commands queued or in flight, peak heap growth {:.2} MiB",
