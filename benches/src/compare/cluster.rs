@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 use redmux_testkit::{FaultProxy, RedisCluster, Reply};
 
 use super::clients::{self, ClientKind, Kv, Tuning};
-use super::report::{ClusterFigures, PerClient, Ratios, RoundTrips};
-use super::{Options, Result, median, order, scenarios};
+use super::report::{ClusterFigures, PerClient, RoundTrips};
+use super::{Options, Result, order, scenarios};
 
 /// The node timeout of the benchmark's cluster: long, so a burst on a busy 2-core
 /// machine never makes a node look failed (the test kit's default is 500 ms).
@@ -287,29 +287,13 @@ async fn run_round_trips(
             walls.get_mut(kind).push(took.as_secs_f64() * 1000.0);
         }
     }
-    let mut wall = PerClient::<f64>::default();
-    let mut rate = PerClient::<f64>::default();
-    for kind in ClientKind::ALL {
-        let m = median(walls.get(kind));
-        *wall.get_mut(kind) = m;
-        *rate.get_mut(kind) = options.burst as f64 / (m / 1000.0).max(1e-9);
-    }
-    let raw_wall_ms = median(&raw_walls);
-    Ok(RoundTrips {
-        sets: options.burst,
-        round_trip_ms: median(&pings),
-        raw_wall_ms,
-        raw_round_wall_ms: raw_walls,
-        redmux_over_raw: wall.redmux / raw_wall_ms.max(1e-9),
-        proxy_one_way_us: u64::try_from(options.proxy_one_way.as_micros()).unwrap_or(u64::MAX),
-        rounds: options.burst_rounds.max(1),
-        wall_ratios: Ratios::of(&wall),
-        wall_ms: wall,
-        round_wall_ms: walls,
-        ops_per_sec: rate,
-        redmux_commands_per_write: super::per_write(sent, writes),
-        redmux_lazy: None,
-    })
+    Ok(RoundTrips::from_rounds(
+        options,
+        walls,
+        raw_walls,
+        &pings,
+        super::per_write(sent, writes),
+    ))
 }
 
 /// [`WARM_KEYS`] sequential SETs on keys spread over the slots.

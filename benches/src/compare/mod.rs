@@ -684,42 +684,53 @@ async fn run_round_trips(
             walls.get_mut(kind).push(took.as_secs_f64() * 1000.0);
         }
     }
-    let mut wall = PerClient::<f64>::default();
-    let mut rate = PerClient::<f64>::default();
-    for kind in ClientKind::ALL {
-        let median = median(walls.get(kind));
-        *wall.get_mut(kind) = median;
-        *rate.get_mut(kind) = options.burst as f64 / (median / 1000.0).max(1e-9);
-    }
     let raw_wall_ms = median(&raw_walls);
-    let per_write = |sent: u64, writes: u64| {
-        if writes == 0 {
-            0.0
-        } else {
-            sent as f64 / writes as f64
-        }
-    };
     let lazy_wall_ms = median(&lazy_walls);
-    Ok(RoundTrips {
-        sets: options.burst,
-        round_trip_ms: median(&pings),
-        raw_wall_ms,
-        raw_round_wall_ms: raw_walls,
-        redmux_over_raw: wall.redmux / raw_wall_ms.max(1e-9),
-        proxy_one_way_us: u64::try_from(options.proxy_one_way.as_micros()).unwrap_or(u64::MAX),
-        rounds: options.burst_rounds.max(1),
-        wall_ratios: Ratios::of(&wall),
-        wall_ms: wall,
-        round_wall_ms: walls,
-        ops_per_sec: rate,
-        redmux_commands_per_write: per_write(sent, writes),
-        redmux_lazy: Some(LazyBurst {
-            wall_ms: lazy_wall_ms,
-            over_raw: lazy_wall_ms / raw_wall_ms.max(1e-9),
-            round_wall_ms: lazy_walls,
-            commands_per_write: per_write(lazy_sent, lazy_writes),
-        }),
-    })
+    let mut round_trips =
+        RoundTrips::from_rounds(options, walls, raw_walls, &pings, per_write(sent, writes));
+    round_trips.redmux_lazy = Some(LazyBurst {
+        wall_ms: lazy_wall_ms,
+        over_raw: lazy_wall_ms / raw_wall_ms.max(1e-9),
+        round_wall_ms: lazy_walls,
+        commands_per_write: per_write(lazy_sent, lazy_writes),
+    });
+    Ok(round_trips)
+}
+
+impl RoundTrips {
+    /// (c)'s or (e)'s figures from each round's wall times (per client and the
+    /// floor's) and the link's PINGs; no lazy form.
+    pub(crate) fn from_rounds(
+        options: &Options,
+        walls: PerClient<Vec<f64>>,
+        raw_walls: Vec<f64>,
+        pings: &[f64],
+        redmux_commands_per_write: f64,
+    ) -> RoundTrips {
+        let mut wall = PerClient::<f64>::default();
+        let mut rate = PerClient::<f64>::default();
+        for kind in ClientKind::ALL {
+            let m = median(walls.get(kind));
+            *wall.get_mut(kind) = m;
+            *rate.get_mut(kind) = options.burst as f64 / (m / 1000.0).max(1e-9);
+        }
+        let raw_wall_ms = median(&raw_walls);
+        RoundTrips {
+            sets: options.burst,
+            round_trip_ms: median(pings),
+            raw_wall_ms,
+            raw_round_wall_ms: raw_walls,
+            redmux_over_raw: wall.redmux / raw_wall_ms.max(1e-9),
+            proxy_one_way_us: u64::try_from(options.proxy_one_way.as_micros()).unwrap_or(u64::MAX),
+            rounds: options.burst_rounds.max(1),
+            wall_ratios: Ratios::of(&wall),
+            wall_ms: wall,
+            round_wall_ms: walls,
+            ops_per_sec: rate,
+            redmux_commands_per_write,
+            redmux_lazy: None,
+        }
+    }
 }
 
 /// The median (the mean of the middle two for an even count).
