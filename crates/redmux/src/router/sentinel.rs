@@ -123,18 +123,10 @@ impl SentinelReplicas {
         flags: crate::Flags,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send>> {
         let timeout = timeout.unwrap_or(self.config.command_timeout);
-        let read = match (ReadFrom::of(flags), self.serves(&command)) {
-            (ReadFrom::Primary, _) | (ReadFrom::PreferReplica, false) => {
-                return Box::pin(to_node(primary.clone(), command, timeout));
-            }
-            (ReadFrom::DemandReplica, false) => {
-                let e = Error::NoReplica {
-                    command: command.name().to_ascii_uppercase(),
-                    reason: "it is not a read-only command, and replicas serve only reads".into(),
-                };
-                return Box::pin(std::future::ready(Err(e)));
-            }
-            (read, true) => read,
+        let read = match ReadFrom::for_command(flags, &command, || self.serves(&command)) {
+            Ok(ReadFrom::Primary) => return Box::pin(to_node(primary.clone(), command, timeout)),
+            Ok(read) => read,
+            Err(refused) => return Box::pin(std::future::ready(Err(refused))),
         };
         let asked = *self.asked.lock();
         if let Some(node) = self.pick() {

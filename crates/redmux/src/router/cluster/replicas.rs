@@ -48,6 +48,28 @@ pub(crate) enum ReadFrom {
 }
 
 impl ReadFrom {
+    /// Where `command`, flagged `flags`, may be read from: a replica only if it
+    /// only reads (`read_only`, asked only under a replica flag). Anything else
+    /// goes to the primary under `PREFER_REPLICA` and is refused under
+    /// `DEMAND_REPLICA`. Clusters and sentinel alike.
+    pub(crate) fn for_command(
+        flags: Flags,
+        command: &Command,
+        read_only: impl FnOnce() -> bool,
+    ) -> Result<ReadFrom, Error> {
+        let read = ReadFrom::of(flags);
+        if read == ReadFrom::Primary || read_only() {
+            return Ok(read);
+        }
+        match read {
+            ReadFrom::DemandReplica => Err(Error::NoReplica {
+                command: command.name().to_ascii_uppercase(),
+                reason: "it is not a read-only command, and replicas serve only reads".into(),
+            }),
+            _ => Ok(ReadFrom::Primary),
+        }
+    }
+
     /// The choice `flags` make (`DEMAND_REPLICA` wins over `PREFER_REPLICA`).
     pub(crate) fn of(flags: Flags) -> ReadFrom {
         if flags.contains(Flags::DEMAND_REPLICA) {
@@ -138,21 +160,11 @@ impl Cluster {
     /// command that is not read-only under `PREFER_REPLICA`; an error for one
     /// under `DEMAND_REPLICA`.
     pub(super) fn read_from(&self, flags: Flags, command: &Command) -> Result<ReadFrom, Error> {
-        let read = ReadFrom::of(flags);
-        if read == ReadFrom::Primary {
-            return Ok(read);
-        }
-        let read_only = command
-            .words()
-            .is_some_and(|words| self.specs.is_read_only(&words));
-        match (read_only, read) {
-            (true, _) => Ok(read),
-            (false, ReadFrom::DemandReplica) => Err(Error::NoReplica {
-                command: command.name().to_ascii_uppercase(),
-                reason: "it is not a read-only command, and replicas serve only reads".into(),
-            }),
-            (false, _) => Ok(ReadFrom::Primary),
-        }
+        ReadFrom::for_command(flags, command, || {
+            command
+                .words()
+                .is_some_and(|words| self.specs.is_read_only(&words))
+        })
     }
 
     /// Connects the map's replicas the first time a command asks for one, in the
