@@ -6,6 +6,8 @@
 //!   write is refused before sending.
 //! - Round-robin over a primary's two replicas; with both killed `DEMAND_REPLICA`
 //!   fails clearly and `PREFER_REPLICA` falls back to the primary.
+//! - With `Config::availability_zone`, reads go to the replica in the client's
+//!   zone (on a server that reports one), and to the other once it is down.
 //! - A replica read for a slot that moved follows the MOVED to the new owner's
 //!   replica.
 //! - An EVALSHA `Script` and an FCALL, routed by their key, still run after a
@@ -257,6 +259,38 @@ async fn demand_replica_fails_clearly_with_the_replicas_down_and_prefer_falls_ba
         "reads spread over both replicas: {spread:?}"
     );
 
+    // Availability-zone affinity: a client in zone "az-b" reads only from the
+    // replica that reports "az-b" (Valkey 8 and later). A server that cannot be
+    // given a zone (Redis) reports none, and the reads spread as before.
+    let zoned = cluster
+        .call(replicas[0], &["CONFIG", "SET", "availability-zone", "az-b"])
+        .is_ok_and(|r| r.as_str() == Some("OK"));
+    let mut config =
+        Config::from_url(&format!("{}?availability_zone=az-b", cluster.url())).unwrap();
+    config.command_timeout = Duration::from_secs(5);
+    let in_zone = Client::connect_with(config).await.unwrap();
+    let before = stats_of(&cluster, &replicas, "get");
+    for _ in 0..50 {
+        let v: Option<String> = in_zone
+            .get("greeting")
+            .flags(Flags::PREFER_REPLICA)
+            .await
+            .unwrap();
+        assert_eq!(v.as_deref(), Some("hello"));
+    }
+    let after = stats_of(&cluster, &replicas, "get");
+    let spread: Vec<i64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    println!("zone reported: {zoned}; reads per replica {spread:?}");
+    assert_eq!(spread.iter().sum::<i64>(), 50);
+    if zoned {
+        assert_eq!(spread, [50, 0], "every read went to the replica in az-b");
+    } else {
+        assert!(
+            spread.iter().all(|&n| n >= 10),
+            "no zone: spread {spread:?}"
+        );
+    }
+
     // One replica down: the other serves every read.
     let survivor = replicas[1];
     kill(&cluster, replicas[0]).await;
@@ -275,6 +309,19 @@ async fn demand_replica_fails_clearly_with_the_replicas_down_and_prefer_falls_ba
         20
     );
     assert_eq!(command_stats(&cluster, primary, "get"), primary_before);
+    // The replica in the client's zone is gone: its reads go to another zone's.
+    for _ in 0..10 {
+        let v: Option<String> = in_zone
+            .get("greeting")
+            .flags(Flags::DEMAND_REPLICA)
+            .await
+            .unwrap();
+        assert_eq!(v.as_deref(), Some("hello"));
+    }
+    assert_eq!(
+        command_stats(&cluster, survivor, "get") - survivor_before,
+        30
+    );
 
     // Both down: DEMAND fails at once, clearly, and sent nothing; PREFER reads
     // the primary.

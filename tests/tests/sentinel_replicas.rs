@@ -55,6 +55,22 @@ async fn flagged_reads_go_to_the_replica_the_sentinels_list() {
         "{:?}",
         client.nodes()
     );
+    // A client in a zone no server reports still reads from the replica: the
+    // zone orders the replicas, it does not send reads to the primary.
+    let mut config = redmux::Config::from_url(&set.url()).unwrap();
+    config.availability_zone = Some("nowhere-1a".into());
+    let elsewhere = Client::connect_with(config).await.unwrap();
+    let replica_before = calls(&mut replica, "get");
+    for _ in 0..20 {
+        let v: Option<String> = elsewhere
+            .get("sentinel-replica")
+            .flags(Flags::DEMAND_REPLICA)
+            .await
+            .unwrap();
+        assert_eq!(v.as_deref(), Some("v1"));
+    }
+    assert_eq!(calls(&mut replica, "get") - replica_before, 20);
+    elsewhere.close().await;
 
     // A write flagged for a replica: PREFER runs it on the primary, DEMAND refuses.
     client

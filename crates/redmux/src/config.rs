@@ -168,6 +168,23 @@ pub struct Config {
     /// config.client_cache = Some(redmux::ClientCache::default());
     /// ```
     pub client_cache: Option<crate::cache::ClientCache>,
+    /// The availability zone this client runs in (default `None`; URL option
+    /// `availability_zone`). Set, a read flagged [`crate::Flags::PREFER_REPLICA`]
+    /// or [`crate::Flags::DEMAND_REPLICA`] goes first to the replicas whose server
+    /// reports the same zone (Valkey 8 and later, `availability-zone` in its
+    /// configuration, read at each connect), round-robin among them; only when none
+    /// of those is up does it go to another replica, and then as the flag says. A
+    /// server that reports no zone (Redis) is never in the client's zone. Clusters
+    /// and sentinel alike; it keeps cross-zone traffic (and its cost and latency)
+    /// off the read path.
+    ///
+    /// ```
+    /// let mut config = redmux::Config::from_url("redis://127.0.0.1:7000").unwrap();
+    /// config.availability_zone = Some("eu-west-1a".into());
+    /// let same = redmux::Config::from_url("redis://127.0.0.1:7000?availability_zone=eu-west-1a").unwrap();
+    /// assert_eq!(same.availability_zone, config.availability_zone);
+    /// ```
+    pub availability_zone: Option<String>,
 }
 
 /// How a broken connection is rebuilt: exponential backoff with jitter.
@@ -242,6 +259,7 @@ impl Default for Config {
             locate: None,
             read_only: false,
             client_cache: None,
+            availability_zone: None,
         }
     }
 }
@@ -272,6 +290,7 @@ impl fmt::Debug for Config {
                 &self.credentials.as_ref().map(|_| "<provider>"),
             )
             .field("client_cache", &self.client_cache)
+            .field("availability_zone", &self.availability_zone)
             .finish_non_exhaustive()
     }
 }
@@ -502,6 +521,7 @@ fn parse_query(query: &str, config: &mut Config) -> Result<()> {
                 }
             }
             "client_name" | "name" => config.client_name = Some(value),
+            "availability_zone" => config.availability_zone = Some(value),
             "sentinel_username" | "sentinel_password" => {
                 let Some(sentinel) = config.sentinel.as_mut() else {
                     return Err(Error::config(format!(
@@ -515,7 +535,7 @@ fn parse_query(query: &str, config: &mut Config) -> Result<()> {
             }
             other => {
                 return Err(Error::config(format!(
-                    "unknown URL option {other:?}: expected db, protocol or client_name"
+                    "unknown URL option {other:?}: expected db, protocol, client_name or availability_zone"
                 )));
             }
         }

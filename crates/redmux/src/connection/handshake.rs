@@ -45,26 +45,55 @@ pub(crate) enum ServerMode {
 }
 
 impl ServerMode {
-    /// Reads `mode` from a `HELLO` reply: a RESP3 map or a RESP2 flat array.
+    /// Reads `mode` from a `HELLO` reply.
     fn of_hello(reply: &Value) -> ServerMode {
-        let pairs: Vec<(&Value, &Value)> = match reply {
-            Value::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
-            Value::Array(items) => items.chunks_exact(2).map(|p| (&p[0], &p[1])).collect(),
-            _ => return ServerMode::Standalone,
-        };
-        let text = |v: &Value| match v {
-            Value::BulkString(b) | Value::SimpleString(b) => Some(b.clone()),
-            _ => None,
-        };
-        let mode = pairs
-            .into_iter()
-            .find(|(k, _)| text(k).is_some_and(|k| k.eq_ignore_ascii_case(b"mode")))
-            .and_then(|(_, v)| text(v));
-        match mode.as_deref() {
+        match hello_field(reply, b"mode").as_deref() {
             Some(m) if m.eq_ignore_ascii_case(b"cluster") => ServerMode::Cluster,
             Some(m) if m.eq_ignore_ascii_case(b"sentinel") => ServerMode::Sentinel,
             _ => ServerMode::Standalone,
         }
+    }
+}
+
+/// What the server said of itself in its `HELLO` reply.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hello {
+    pub(crate) mode: ServerMode,
+    /// The server's `availability_zone` (Valkey 8 and later, when configured):
+    /// replica reads prefer nodes in the client's own zone
+    /// (`Config::availability_zone`). `None` from servers that report none.
+    pub(crate) zone: Option<std::sync::Arc<str>>,
+}
+
+impl Hello {
+    fn of(reply: &Value) -> Hello {
+        let zone = hello_field(reply, b"availability_zone")
+            .filter(|z| !z.is_empty())
+            .map(|z| String::from_utf8_lossy(&z).into());
+        Hello {
+            mode: ServerMode::of_hello(reply),
+            zone,
+        }
+    }
+}
+
+/// The text of field `name` in a `HELLO` reply: a RESP3 map or a RESP2 flat array.
+fn hello_field(reply: &Value, name: &[u8]) -> Option<bytes::Bytes> {
+    let text = |v: &Value| match v {
+        Value::BulkString(b) | Value::SimpleString(b) => Some(b.clone()),
+        _ => None,
+    };
+    let is_name = |k: &Value| text(k).is_some_and(|k| k.eq_ignore_ascii_case(name));
+    match reply {
+        Value::Map(pairs) => pairs
+            .iter()
+            .find(|(k, _)| is_name(k))
+            .and_then(|(_, v)| text(v)),
+        Value::Array(items) => items
+            .chunks_exact(2)
+            .find(|p| is_name(&p[0]))
+            .and_then(|p| text(&p[1])),
+        _ => None,
     }
 }
 
@@ -82,8 +111,8 @@ pub(super) async fn run(
     reader: &mut FrameReader,
     writer: &WriteHalf,
     config: &Config,
-) -> Result<ServerMode, Error> {
-    let mut mode = ServerMode::default();
+) -> Result<Hello, Error> {
+    let mut hello = Hello::default();
     let mut out = BytesMut::with_capacity(256);
     let mut steps = Vec::with_capacity(6);
     let mut push = |out: &mut BytesMut, step: Step, args: &[&dyn ToArg]| {
@@ -189,7 +218,7 @@ pub(super) async fn run(
         })?;
         let Some(line) = reply.as_error() else {
             if matches!(step, Step::Hello | Step::Describe) {
-                mode = ServerMode::of_hello(&reply);
+                hello = Hello::of(&reply);
             }
             if step == Step::Role && !is_primary(&reply) {
                 return Err(Error::Connect {
@@ -238,6 +267,47 @@ pub(super) async fn run(
             }
         }
     }
-    tracing::debug!(addr = %config.addr, protocol = ?config.protocol, db = config.db, ?mode, "connected");
-    Ok(mode)
+    tracing::debug!(addr = %config.addr, protocol = ?config.protocol, db = config.db, mode = ?hello.mode, zone = ?hello.zone, "connected");
+    Ok(hello)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Value {
+        Value::BulkString(bytes::Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn hello_gives_the_mode_and_the_zone_in_either_protocol() {
+        let resp3 = Value::Map(vec![
+            (text("server"), text("valkey")),
+            (text("mode"), text("cluster")),
+            (text("availability_zone"), text("az-b")),
+        ]);
+        let hello = Hello::of(&resp3);
+        assert_eq!(hello.mode, ServerMode::Cluster);
+        assert_eq!(hello.zone.as_deref(), Some("az-b"));
+
+        let resp2 = Value::Array(vec![
+            text("mode"),
+            text("standalone"),
+            text("availability_zone"),
+            text("az-c"),
+        ]);
+        let hello = Hello::of(&resp2);
+        assert_eq!(hello.mode, ServerMode::Standalone);
+        assert_eq!(hello.zone.as_deref(), Some("az-c"));
+    }
+
+    #[test]
+    fn no_zone_or_an_empty_one_is_none() {
+        let redis = Value::Map(vec![(text("mode"), text("sentinel"))]);
+        assert_eq!(Hello::of(&redis).mode, ServerMode::Sentinel);
+        assert_eq!(Hello::of(&redis).zone, None);
+        let unset = Value::Map(vec![(text("availability_zone"), text(""))]);
+        assert_eq!(Hello::of(&unset).zone, None);
+        assert_eq!(Hello::of(&Value::Integer(1)).mode, ServerMode::Standalone);
+    }
 }

@@ -69,6 +69,8 @@ pub(crate) struct Connection {
     pub(crate) writer: WriteHalf,
     /// What kind of server this is, as its `HELLO` said.
     pub(crate) mode: ServerMode,
+    /// Its availability zone, if its `HELLO` named one.
+    pub(crate) zone: Option<std::sync::Arc<str>>,
 }
 
 /// Opens a connection and runs the handshake, all within `config.connect_timeout`.
@@ -120,11 +122,12 @@ async fn connect_inner(config: &Config) -> Result<Connection> {
                 },
             })?;
     let mut reader = FrameReader::new(reader, config.limits);
-    let mode = handshake::run(&mut reader, &writer, config).await?;
+    let hello = handshake::run(&mut reader, &writer, config).await?;
     Ok(Connection {
         reader,
         writer,
-        mode,
+        mode: hello.mode,
+        zone: hello.zone,
     })
 }
 

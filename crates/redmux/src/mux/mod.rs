@@ -104,6 +104,8 @@ pub(crate) struct Shared {
     /// The client-side cache of this connection, if the client has one: it hears
     /// the push frames, the disconnects and the slots lost. Set once, after start.
     tracking: OnceLock<Arc<dyn Tracking>>,
+    /// The server's availability zone, as its last handshake said (Valkey 8+).
+    zone: Mutex<Option<Arc<str>>>,
 }
 
 /// Why a command was not queued.
@@ -119,6 +121,14 @@ impl Shared {
     /// The configuration the client was made with.
     pub(crate) fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Whether this connection is up and may serve a replica read for a client in
+    /// `zone` (any zone when `None`): the server's own zone, from its last
+    /// handshake, must be the same.
+    pub(crate) fn serves_zone(&self, zone: Option<&str>) -> bool {
+        self.state() == ConnectionState::Connected
+            && zone.is_none_or(|zone| self.zone.lock().as_deref() == Some(zone))
     }
 
     /// Queues a command for the writer; returns its sequence number.

@@ -25,6 +25,8 @@ pub(crate) async fn start(config: Config) -> Result<(Arc<Shared>, ServerMode), E
     let conn = connection::connect(&config).await?;
     let mode = conn.mode;
     let shared = shared(config, ConnectionState::Connected);
+    // Known before the caller sees the node, so its first replica read finds it.
+    shared.zone.lock().clone_from(&conn.zone);
     let sweep = tokio::spawn(expiry::run(shared.clone()));
     tokio::spawn(supervise(shared.clone(), Some(conn), sweep));
     Ok((shared, mode))
@@ -58,6 +60,7 @@ fn shared(config: Config, state: ConnectionState) -> Arc<Shared> {
         last_connect_error: Mutex::new(None),
         closing: watch::channel(None).0,
         gave_up: Default::default(),
+        zone: Mutex::new(None),
         tracking: Default::default(),
     })
 }
@@ -219,7 +222,13 @@ impl Redial for Reconnecting<'_> {
 /// every reply is in (returns `None`). When it returns, nothing more can be written
 /// to that connection and nothing more read from it.
 async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
-    let Connection { reader, writer, .. } = conn;
+    let Connection {
+        reader,
+        writer,
+        zone,
+        ..
+    } = conn;
+    *shared.zone.lock() = zone;
     let socket = Arc::new(writer);
     shared.queue.attach(socket.clone());
     let lost = serve_with(shared, reader, &socket).await;

@@ -20,12 +20,12 @@ use parking_lot::Mutex;
 use redmux_resp::Value;
 use tokio::sync::watch;
 
-use super::cluster::{ReadFrom, to_node};
+use super::cluster::{ReadFrom, to_node, zones};
 use crate::command::Command;
 use crate::config::{Addr, BacklogPolicy, Config, FindReplicas};
 use crate::error::{Error, Result};
 use crate::keys::KeySpecs;
-use crate::mux::{self, ConnectionState, Shared};
+use crate::mux::{self, Shared};
 
 /// How long a list of replicas is trusted before a flagged read asks again (in
 /// the background).
@@ -161,10 +161,12 @@ impl SentinelReplicas {
         let nodes = self.nodes.lock();
         let nodes = &nodes.0;
         let start = self.next.fetch_add(1, Relaxed);
-        (0..nodes.len())
-            .map(|i| &nodes[(start + i) % nodes.len()].1)
-            .find(|node| node.state() == ConnectionState::Connected)
-            .cloned()
+        zones(self.config.availability_zone.as_deref()).find_map(|zone| {
+            (0..nodes.len())
+                .map(|i| &nodes[(start + i) % nodes.len()].1)
+                .find(|node| node.serves_zone(zone))
+                .cloned()
+        })
     }
 
     /// Starts asking the sentinels for the replicas, unless that is under way;

@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::keys::{KeySpecs, SLOTS};
 use crate::mux::{self, Shared};
 
-pub(crate) use replicas::ReadFrom;
+pub(crate) use replicas::{ReadFrom, zones};
 pub(crate) use send::{to_node, to_slot};
 
 /// Whether a reply is a cluster's refusal of the command (MOVED, ASK, TRYAGAIN,

@@ -34,7 +34,6 @@ use crate::command::Command;
 use crate::error::Error;
 use crate::mux::{self, Shared};
 use crate::request::Flags;
-use crate::state::ConnectionState;
 
 /// Where a command may be read from, from its [`Flags`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +79,12 @@ impl ReadFrom {
             ReadFrom::Primary
         }
     }
+}
+
+/// The zones a replica read looks in, in turn: the client's own first (when
+/// `Config::availability_zone` names one), then any.
+pub(crate) fn zones(own: Option<&str>) -> impl Iterator<Item = Option<&str>> {
+    own.map(Some).into_iter().chain(std::iter::once(None))
 }
 
 /// One replica in the map: its address, and its multiplexer once connected.
@@ -263,17 +268,19 @@ impl Cluster {
             self.ask_for_replicas();
         } else {
             let start = self.replicas.next.fetch_add(1, Relaxed);
-            for i in 0..replicas.len() {
-                let replica = &replicas[(start + i) % replicas.len()];
-                // One connected since this map was made is in the pool.
-                let node = replica
-                    .node
-                    .clone()
-                    .or_else(|| self.replicas.get(&replica.addr));
-                if let Some(node) = node
-                    && node.state() == ConnectionState::Connected
-                {
-                    return Ok(Some(node));
+            for zone in zones(self.config.availability_zone.as_deref()) {
+                for i in 0..replicas.len() {
+                    let replica = &replicas[(start + i) % replicas.len()];
+                    // One connected since this map was made is in the pool.
+                    let node = replica
+                        .node
+                        .clone()
+                        .or_else(|| self.replicas.get(&replica.addr));
+                    if let Some(node) = node
+                        && node.serves_zone(zone)
+                    {
+                        return Ok(Some(node));
+                    }
                 }
             }
         }
