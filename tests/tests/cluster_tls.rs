@@ -231,4 +231,36 @@ async fn each_node_is_checked_against_its_announced_hostname_or_the_users_mappin
         .await
         .unwrap_err();
     assert!(err.to_string().contains("host name"), "{err}");
+
+    // The classic subscriber starts on the seed (named by the mapping); with the
+    // seed killed it moves to another node, named by the hostname that announces.
+    let mut classic = client.subscribe("sni-classic").await.unwrap();
+    let seed_node = cluster
+        .nodes()
+        .iter()
+        .position(|n| n.addr() == cluster.addrs()[0])
+        .unwrap();
+    tokio::task::block_in_place(|| cluster.kill(seed_node)).unwrap();
+    let killed = std::time::Instant::now();
+    let mut gaps = 0;
+    loop {
+        assert!(
+            killed.elapsed() < Duration::from_secs(20),
+            "the classic subscriber never moved off the killed seed: {:?}",
+            client.subscriber_stats()
+        );
+        // Publishing may fail while the cluster fails the seed over.
+        if client.publish("sni-classic", "moved").await.is_ok() {
+            match tokio::time::timeout(Duration::from_millis(500), classic.next()).await {
+                Ok(Some(Event::Message(_))) => break,
+                // Said once the subscriber has lost its connection.
+                Ok(Some(Event::Gap)) => gaps += 1,
+                Ok(other) => panic!("{other:?}"),
+                Err(_) => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(gaps, 1, "the move was reported once");
+    println!("classic subscriber moved within {:?}", killed.elapsed());
 }

@@ -88,9 +88,10 @@ pub(crate) trait Redial {
     /// A pause between attempts ended (to purge what expired meanwhile).
     fn paused(&mut self) {}
 
-    /// Where the next attempt goes, if not to `config.addr`: a cluster's classic
-    /// pub/sub connection tries the other nodes in turn (any node will do).
-    fn next_addr(&mut self) -> Option<crate::config::Addr> {
+    /// Where the next attempt goes, if not where `config` says: a cluster's
+    /// classic pub/sub connection tries the other nodes in turn (any node will
+    /// do), each with its own TLS server name.
+    fn elsewhere(&mut self, _config: &Config) -> Option<Config> {
         None
     }
 }
@@ -103,10 +104,7 @@ pub(crate) async fn redial(config: &Config, owner: &mut impl Redial) -> Option<C
         if owner.done() {
             return None;
         }
-        let elsewhere = owner.next_addr().map(|addr| Config {
-            addr,
-            ..config.clone()
-        });
+        let elsewhere = owner.elsewhere(config);
         let target = elsewhere.as_ref().unwrap_or(config);
         let attempt = tokio::select! {
             biased;

@@ -76,9 +76,24 @@ pub(crate) struct Subscriber {
 }
 
 /// The nodes a cluster's classic subscriber may move to, asked afresh on each
-/// reconnect attempt (the map changes with failovers).
+/// reconnect attempt (the map changes with failovers): each one's address, and
+/// the hostname it announces, if any (its TLS server name, as the cluster layer
+/// names its own connections to it).
 #[derive(Clone)]
-pub(crate) struct NodeList(pub(crate) Arc<dyn Fn() -> Vec<Addr> + Send + Sync>);
+pub(crate) struct NodeList(pub(crate) Arc<dyn Fn() -> Vec<(Addr, Option<String>)> + Send + Sync>);
+
+/// `config` pointed at another node: `addr`, checked over TLS against the
+/// hostname the node announces (`TlsConfig::server_name_for` still comes first).
+pub(crate) fn config_at(config: &Config, addr: Addr, announced: Option<String>) -> Config {
+    let mut config = Config {
+        addr,
+        ..config.clone()
+    };
+    if let (Some(tls), Some(name)) = (&mut config.tls, announced) {
+        tls.server_name = Some(name);
+    }
+    config
+}
 
 impl fmt::Debug for NodeList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -111,20 +126,17 @@ impl Subscriber {
             Err(first) => {
                 let others = failover.as_ref().map(|f| (f.0)()).unwrap_or_default();
                 let mut found = None;
-                for addr in others.into_iter().filter(|a| *a != config.addr) {
-                    let elsewhere = Config {
-                        addr,
-                        ..config.clone()
-                    };
+                for (addr, announced) in others.into_iter().filter(|(a, _)| *a != config.addr) {
+                    let elsewhere = config_at(&config, addr, announced);
                     if let Ok(conn) = connection::connect(&elsewhere).await {
-                        found = Some((conn, elsewhere.addr));
+                        found = Some((conn, elsewhere));
                         break;
                     }
                 }
-                let Some((conn, addr)) = found else {
+                let Some((conn, elsewhere)) = found else {
                     return Err(first);
                 };
-                config.addr = addr;
+                config = elsewhere;
                 conn
             }
         };
@@ -395,7 +407,7 @@ impl Redial for Reconnecting<'_> {
         self.subscriber.registry.lock().fail_waiting(error);
     }
 
-    fn next_addr(&mut self) -> Option<Addr> {
+    fn elsewhere(&mut self, config: &Config) -> Option<Config> {
         let nodes = (self.subscriber.failover.as_ref()?.0)();
         if nodes.is_empty() {
             return None;
@@ -405,12 +417,12 @@ impl Redial for Reconnecting<'_> {
         let current = self.subscriber.addr.lock().clone();
         let after = nodes
             .iter()
-            .position(|a| *a == current)
+            .position(|(a, _)| *a == current)
             .map_or(0, |i| i + 1);
-        let addr = nodes[(after + self.attempts) % nodes.len()].clone();
+        let (addr, announced) = nodes[(after + self.attempts) % nodes.len()].clone();
         self.attempts += 1;
         self.tried = Some(addr.clone());
-        Some(addr)
+        Some(config_at(config, addr, announced))
     }
 }
 

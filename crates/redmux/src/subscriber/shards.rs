@@ -25,7 +25,7 @@ use tokio::sync::{Notify, oneshot, watch};
 
 use super::frame::Kind;
 use super::mailbox::Mailbox;
-use super::{NodeList, Queued, Subscriber};
+use super::{NodeList, Queued, Subscriber, config_at};
 use crate::config::{Addr, Config};
 use crate::error::{CommandStatus, Error, Result};
 use crate::keys::hash_slot;
@@ -192,16 +192,11 @@ impl ShardSubscribers {
                 "the cluster map names a node as {addr:?}, which is no host:port"
             )));
         };
-        let mut config = Config {
-            addr: node_addr,
-            ..self.config.clone()
+        let announced = match &node_addr {
+            Addr::Tcp { host, port } => self.cluster.announced_hostname(host, *port),
+            _ => None,
         };
-        if let (Some(tls), Addr::Tcp { host, port }) = (&mut config.tls, &config.addr)
-            && let Some(name) = self.cluster.announced_hostname(host, *port)
-        {
-            // As the cluster layer names its own connections to this node.
-            tls.server_name = Some(name);
-        }
+        let config = config_at(&self.config, node_addr, announced);
         let node = Subscriber::start_node(config, self.client_state.clone(), self.relocate.clone());
         placement.nodes.insert(addr.to_string(), node.clone());
         Ok(node)
@@ -387,6 +382,13 @@ pub(crate) fn classic_failover(cluster: &Arc<Cluster>) -> NodeList {
                 c.primaries()
                     .iter()
                     .filter_map(|(addr, _, _)| parse_addr(addr))
+                    .map(|addr| {
+                        let announced = match &addr {
+                            Addr::Tcp { host, port } => c.announced_hostname(host, *port),
+                            _ => None,
+                        };
+                        (addr, announced)
+                    })
                     .collect()
             })
             .unwrap_or_default()
