@@ -242,17 +242,7 @@ async fn demand_replica_fails_clearly_with_the_replicas_down_and_prefer_falls_ba
     read_on_replica(&client, "greeting", "hello").await;
 
     // Round-robin: both replicas take reads.
-    let before = stats_of(&cluster, &replicas, "get");
-    for _ in 0..100 {
-        let v: Option<String> = client
-            .get("greeting")
-            .flags(Flags::DEMAND_REPLICA)
-            .await
-            .unwrap();
-        assert_eq!(v.as_deref(), Some("hello"));
-    }
-    let after = stats_of(&cluster, &replicas, "get");
-    let spread: Vec<i64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    let spread = reads_served(&cluster, &replicas, &client, 100, Flags::DEMAND_REPLICA).await;
     assert_eq!(spread.iter().sum::<i64>(), 100);
     assert!(
         spread.iter().all(|&n| n >= 25),
@@ -269,17 +259,7 @@ async fn demand_replica_fails_clearly_with_the_replicas_down_and_prefer_falls_ba
         Config::from_url(&format!("{}?availability_zone=az-b", cluster.url())).unwrap();
     config.command_timeout = Duration::from_secs(5);
     let in_zone = Client::connect_with(config).await.unwrap();
-    let before = stats_of(&cluster, &replicas, "get");
-    for _ in 0..50 {
-        let v: Option<String> = in_zone
-            .get("greeting")
-            .flags(Flags::PREFER_REPLICA)
-            .await
-            .unwrap();
-        assert_eq!(v.as_deref(), Some("hello"));
-    }
-    let after = stats_of(&cluster, &replicas, "get");
-    let spread: Vec<i64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    let spread = reads_served(&cluster, &replicas, &in_zone, 50, Flags::PREFER_REPLICA).await;
     println!("zone reported: {zoned}; reads per replica {spread:?}");
     assert_eq!(spread.iter().sum::<i64>(), 50);
     if zoned {
@@ -294,34 +274,12 @@ async fn demand_replica_fails_clearly_with_the_replicas_down_and_prefer_falls_ba
     // One replica down: the other serves every read.
     let survivor = replicas[1];
     kill(&cluster, replicas[0]).await;
-    let primary_before = command_stats(&cluster, primary, "get");
-    let survivor_before = command_stats(&cluster, survivor, "get");
-    for _ in 0..20 {
-        let v: Option<String> = client
-            .get("greeting")
-            .flags(Flags::DEMAND_REPLICA)
-            .await
-            .unwrap();
-        assert_eq!(v.as_deref(), Some("hello"));
-    }
-    assert_eq!(
-        command_stats(&cluster, survivor, "get") - survivor_before,
-        20
-    );
-    assert_eq!(command_stats(&cluster, primary, "get"), primary_before);
+    let nodes = [primary, survivor];
+    let served = reads_served(&cluster, &nodes, &client, 20, Flags::DEMAND_REPLICA).await;
+    assert_eq!(served, [0, 20], "primary, survivor");
     // The replica in the client's zone is gone: its reads go to another zone's.
-    for _ in 0..10 {
-        let v: Option<String> = in_zone
-            .get("greeting")
-            .flags(Flags::DEMAND_REPLICA)
-            .await
-            .unwrap();
-        assert_eq!(v.as_deref(), Some("hello"));
-    }
-    assert_eq!(
-        command_stats(&cluster, survivor, "get") - survivor_before,
-        30
-    );
+    let served = reads_served(&cluster, &nodes, &in_zone, 10, Flags::DEMAND_REPLICA).await;
+    assert_eq!(served, [0, 10], "primary, survivor");
 
     // Both down: DEMAND fails at once, clearly, and sent nothing; PREFER reads
     // the primary.
@@ -354,6 +312,24 @@ async fn demand_replica_fails_clearly_with_the_replicas_down_and_prefer_falls_ba
         20,
         "PREFER fell back to the primary"
     );
+}
+
+/// Reads "greeting" (which holds "hello") `reads` times under `flags`; returns
+/// how many of the reads each of `nodes` served.
+async fn reads_served(
+    cluster: &RedisCluster,
+    nodes: &[usize],
+    client: &Client,
+    reads: usize,
+    flags: Flags,
+) -> Vec<i64> {
+    let before = stats_of(cluster, nodes, "get");
+    for _ in 0..reads {
+        let v: Option<String> = client.get("greeting").flags(flags).await.unwrap();
+        assert_eq!(v.as_deref(), Some("hello"));
+    }
+    let after = stats_of(cluster, nodes, "get");
+    after.iter().zip(&before).map(|(a, b)| a - b).collect()
 }
 
 /// Kills `node` (blocking, so off the runtime's threads).
