@@ -229,7 +229,22 @@ impl CommandBuf {
     /// assert_eq!(parts[0].as_ptr(), value.as_ptr()); // not copied
     /// assert_eq!(&parts[1][..], b"\r\n");
     /// ```
+    #[inline]
     pub fn finish_parts(self) -> (BytesMut, Vec<Bytes>) {
+        // The usual command (up to 9 bulk strings, nothing kept by reference): one
+        // digit to fill in, in line at the caller; the rest out of line.
+        if self.argc <= 9 && self.rare.is_none() {
+            let CommandBuf { mut buf, argc, .. } = self;
+            buf[1] = b'0' + argc as u8;
+            return (buf, Vec::new());
+        }
+        self.finish_parts_rare()
+    }
+
+    /// [`CommandBuf::finish_parts`] for 10 or more bulk strings, or large
+    /// arguments kept by reference.
+    #[inline(never)]
+    fn finish_parts_rare(self) -> (BytesMut, Vec<Bytes>) {
         let CommandBuf {
             mut buf,
             argc,

@@ -98,6 +98,7 @@ pub(crate) struct ReplySender(Option<Arc<Cell>>);
 impl ReplySender {
     /// Delivers the reply and wakes the receiver. If the receiver is gone the reply
     /// is dropped with the cell.
+    #[inline]
     pub(crate) fn send(mut self, reply: Result<Value>) {
         if let Some(cell) = self.0.take() {
             cell.finish(State::Sent(reply));
@@ -121,6 +122,7 @@ impl Drop for ReplySender {
 }
 
 impl Cell {
+    #[inline]
     fn finish(&self, outcome: State) {
         let waker = {
             let mut state = self.state.lock();
@@ -174,6 +176,7 @@ pub(crate) struct SenderDropped;
 impl Future for ReplyReceiver {
     type Output = std::result::Result<Result<Value>, SenderDropped>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let Some(cell) = &this.cell else {
