@@ -108,6 +108,21 @@ impl CommandBuf {
         crate::buffer_pool::give_back(buf);
     }
 
+    /// [`CommandBuf::recycle`] for every buffer in `bufs`, which is left empty
+    /// (its capacity kept): for a writer that wrote out many commands at once.
+    ///
+    /// ```
+    /// use redmux_resp::CommandBuf;
+    /// let mut written = vec![CommandBuf::new("PING").finish(), CommandBuf::new("GET").finish()];
+    /// // ... written to the socket ...
+    /// CommandBuf::recycle_all(&mut written);
+    /// assert!(written.is_empty());
+    /// assert_eq!(&CommandBuf::new("PING").finish()[..], b"*1\r\n$4\r\nPING\r\n");
+    /// ```
+    pub fn recycle_all(bufs: &mut Vec<BytesMut>) {
+        crate::buffer_pool::give_back_all(bufs);
+    }
+
     /// Appends one argument. A large `Bytes` ([`SHARED_ARG_MIN`] or more) is kept by
     /// reference instead of copied.
     #[inline]
