@@ -176,7 +176,9 @@ pub(crate) struct SenderDropped;
 impl Future for ReplyReceiver {
     type Output = std::result::Result<Result<Value>, SenderDropped>;
 
-    #[inline]
+    // Always in line in `Response::poll`, its only hot caller, which polls it twice
+    // per command: left to the compiler it stayed a call of its own.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let Some(cell) = &this.cell else {
