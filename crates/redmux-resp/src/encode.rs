@@ -71,15 +71,22 @@ impl CommandBuf {
         let mut buf = crate::buffer_pool::take(HEADER_ROOM + capacity);
         buf.extend_from_slice(b"*0\r\n");
         let before = buf.len();
+        let name = name.to_arg();
         // Copied even if large: `name()` reads it from the buffer.
-        put_arg(&mut buf, &name.to_arg().0);
-        let written = &buf[before..];
-        // Past `$len\r\n`: a few bytes, not worth a memchr call.
-        let name_at = before
-            + written
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
+        put_arg(&mut buf, &name.0);
+        let name_at = match name.0 {
+            // The usual name, a string: its payload ends just before the final
+            // CRLF, so no scan for the end of `$len\r\n` is needed.
+            Repr::Borrowed(payload) => buf.len() - 2 - payload.len(),
+            // Past `$len\r\n`: a few bytes, not worth a memchr call.
+            _ => {
+                before
+                    + buf[before..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(0, |i| i + 1)
+            }
+        };
         let name_len = buf.len() - name_at - 2;
         CommandBuf {
             buf,

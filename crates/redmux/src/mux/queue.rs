@@ -240,6 +240,7 @@ impl Queue {
 
     /// Appends a numbered entry within the bound, releases the lock, and wakes the
     /// writer if the queue was empty; returns the entry's number.
+    #[inline]
     fn append(&self, mut state: MutexGuard<'_, State>, entry: Entry) -> u64 {
         let seq = entry.seq;
         state.bytes += entry.len();
