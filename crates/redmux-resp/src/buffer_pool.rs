@@ -60,6 +60,24 @@ pub(crate) fn give_back(mut buf: BytesMut) {
     });
 }
 
+/// [`give_back`] for every buffer in `bufs`, which is left empty: one thread-local
+/// access for a whole write's worth of commands instead of one each (callgrind,
+/// C = 1000: about 35 instructions per command less for the writer).
+pub(crate) fn give_back_all(bufs: &mut Vec<BytesMut>) {
+    let _ = BUFFERS.try_with(|buffers| {
+        if let Ok(mut buffers) = buffers.try_borrow_mut() {
+            for mut buf in bufs.drain(..) {
+                if buf.capacity() <= MAX_CAPACITY && buffers.len() < MAX_BUFFERS {
+                    buf.clear();
+                    buffers.push(buf);
+                }
+            }
+        }
+    });
+    // Whatever was not kept (no room, or the thread is going away) is freed.
+    bufs.clear();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +92,21 @@ mod tests {
         assert!(again.is_empty());
         assert_eq!(again.as_ptr(), at);
         assert!(again.capacity() >= 64);
+    }
+
+    #[test]
+    fn buffers_given_back_together_are_taken_again_empty_and_large_ones_freed() {
+        let mut bufs = vec![take(64), BytesMut::with_capacity(MAX_CAPACITY + 1)];
+        bufs[0].extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        let at = bufs[0].as_ptr();
+        give_back_all(&mut bufs);
+        assert!(bufs.is_empty());
+        let again = take(64);
+        assert!(again.is_empty());
+        assert_eq!(again.as_ptr(), at);
+        // The large one was not kept: the next take is a new buffer, not it.
+        let next = take(16);
+        assert!(next.capacity() <= MAX_CAPACITY);
     }
 
     #[test]

@@ -71,15 +71,22 @@ impl CommandBuf {
         let mut buf = crate::buffer_pool::take(HEADER_ROOM + capacity);
         buf.extend_from_slice(b"*0\r\n");
         let before = buf.len();
+        let name = name.to_arg();
         // Copied even if large: `name()` reads it from the buffer.
-        put_arg(&mut buf, &name.to_arg().0);
-        let written = &buf[before..];
-        // Past `$len\r\n`: a few bytes, not worth a memchr call.
-        let name_at = before
-            + written
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
+        put_arg(&mut buf, &name.0);
+        let name_at = match name.0 {
+            // The usual name, a string: its payload ends just before the final
+            // CRLF, so no scan for the end of `$len\r\n` is needed.
+            Repr::Borrowed(payload) => buf.len() - 2 - payload.len(),
+            // Past `$len\r\n`: a few bytes, not worth a memchr call.
+            _ => {
+                before
+                    + buf[before..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(0, |i| i + 1)
+            }
+        };
         let name_len = buf.len() - name_at - 2;
         CommandBuf {
             buf,
@@ -106,6 +113,21 @@ impl CommandBuf {
     #[inline]
     pub fn recycle(buf: BytesMut) {
         crate::buffer_pool::give_back(buf);
+    }
+
+    /// [`CommandBuf::recycle`] for every buffer in `bufs`, which is left empty
+    /// (its capacity kept): for a writer that wrote out many commands at once.
+    ///
+    /// ```
+    /// use redmux_resp::CommandBuf;
+    /// let mut written = vec![CommandBuf::new("PING").finish(), CommandBuf::new("GET").finish()];
+    /// // ... written to the socket ...
+    /// CommandBuf::recycle_all(&mut written);
+    /// assert!(written.is_empty());
+    /// assert_eq!(&CommandBuf::new("PING").finish()[..], b"*1\r\n$4\r\nPING\r\n");
+    /// ```
+    pub fn recycle_all(bufs: &mut Vec<BytesMut>) {
+        crate::buffer_pool::give_back_all(bufs);
     }
 
     /// Appends one argument. A large `Bytes` ([`SHARED_ARG_MIN`] or more) is kept by
@@ -229,7 +251,22 @@ impl CommandBuf {
     /// assert_eq!(parts[0].as_ptr(), value.as_ptr()); // not copied
     /// assert_eq!(&parts[1][..], b"\r\n");
     /// ```
+    #[inline]
     pub fn finish_parts(self) -> (BytesMut, Vec<Bytes>) {
+        // The usual command (up to 9 bulk strings, nothing kept by reference): one
+        // digit to fill in, in line at the caller; the rest out of line.
+        if self.argc <= 9 && self.rare.is_none() {
+            let CommandBuf { mut buf, argc, .. } = self;
+            buf[1] = b'0' + argc as u8;
+            return (buf, Vec::new());
+        }
+        self.finish_parts_rare()
+    }
+
+    /// [`CommandBuf::finish_parts`] for 10 or more bulk strings, or large
+    /// arguments kept by reference.
+    #[inline(never)]
+    fn finish_parts_rare(self) -> (BytesMut, Vec<Bytes>) {
         let CommandBuf {
             mut buf,
             argc,

@@ -307,6 +307,7 @@ impl Command {
 
     /// The encoded command as a buffer followed by the large `Bytes` arguments it
     /// kept by reference (none for most commands).
+    #[inline]
     pub(crate) fn into_parts(self) -> (BytesMut, Vec<bytes::Bytes>) {
         self.buf.finish_parts()
     }

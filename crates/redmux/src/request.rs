@@ -557,7 +557,11 @@ impl<T: FromValue> Future for Response<T> {
         // Done: a later poll gets the "polled after completion" error, not a made-up
         // one, and the timer (if any) goes now.
         *this.state = State::Done(None);
-        *this.sleep = None;
+        // Tested first: most commands never had a timer, and the drop of an
+        // `Option` of one is a call of its own.
+        if this.sleep.is_some() {
+            *this.sleep = None;
+        }
         Poll::Ready(outcome)
     }
 }

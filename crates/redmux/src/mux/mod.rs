@@ -132,6 +132,9 @@ impl Shared {
     }
 
     /// Queues a command for the writer; returns its sequence number.
+    // In line in `send`, so the entry is built where it is pushed instead of
+    // being copied through each call on the way.
+    #[inline]
     fn submit(&self, entry: Entry) -> Result<u64, SubmitError> {
         if let Some(refusal) = self.refusal() {
             return Err(SubmitError::Refused(refusal));
@@ -163,7 +166,18 @@ impl Shared {
     /// The fast path: the caller writes what the socket takes at once; the writer
     /// task finishes the rest, or finds the error that broke the socket.
     fn write_now(&self, fast: queue::FastPath, entry: Entry) -> u64 {
-        let Entry { bytes, slot, .. } = entry;
+        let Entry {
+            bytes,
+            slot,
+            parts,
+            hold,
+            ..
+        } = entry;
+        // `submit` comes here only with neither: forgetting two `None`s skips two
+        // out-of-line drop calls per command.
+        debug_assert!(parts.is_none() && hold.is_none());
+        std::mem::forget(parts);
+        std::mem::forget(hold);
         // The slot goes in before the bytes go out: a reply cannot beat its slot.
         self.pending.push(slot);
         self.counters.commands_sent.fetch_add(1, Relaxed);
@@ -258,7 +272,21 @@ impl Shared {
     /// While the connection is down, a command is refused at once under the
     /// fail-fast policy, or when the server rejects the client's credentials (a
     /// backlog would only wait out its timeout).
+    #[inline]
     fn refusal(&self) -> Option<Error> {
+        // Asked per command: while connected (state 0) one load and a compare, with
+        // the rest out of line (callgrind, C = 1000: 24 instructions per command
+        // as a call of its own).
+        if self.state.load(Relaxed) == ConnectionState::Connected as u8 {
+            return None;
+        }
+        self.refusal_while_down()
+    }
+
+    /// [`Shared::refusal`] off the connected path.
+    #[cold]
+    #[inline(never)]
+    fn refusal_while_down(&self) -> Option<Error> {
         if !self.state().is_down() {
             return None;
         }

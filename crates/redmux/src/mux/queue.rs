@@ -48,6 +48,7 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    #[inline]
     pub(crate) fn new(bytes: BytesMut, slot: Slot, deadline: Instant) -> Self {
         Entry {
             bytes,
@@ -60,6 +61,7 @@ impl Entry {
     }
 
     /// A command encoded as a buffer followed by large parts.
+    #[inline]
     pub(crate) fn with_parts(
         (bytes, parts): (BytesMut, Vec<Bytes>),
         slot: Slot,
@@ -214,6 +216,7 @@ impl Queue {
     /// Appends a command; returns its sequence number, and whether the queue now
     /// holds [`ASSIST_BYTES`] (or a write's worth) that the writer has not come for (see
     /// [`Queue::begin_assist`]).
+    #[inline]
     pub(crate) fn push(&self, mut entry: Entry) -> Result<(u64, bool), PushError> {
         let mut state = self.state.lock();
         if state.closed {
@@ -237,6 +240,7 @@ impl Queue {
 
     /// Appends a numbered entry within the bound, releases the lock, and wakes the
     /// writer if the queue was empty; returns the entry's number.
+    #[inline]
     fn append(&self, mut state: MutexGuard<'_, State>, entry: Entry) -> u64 {
         let seq = entry.seq;
         state.bytes += entry.len();

@@ -98,10 +98,14 @@ pub(crate) struct ReplySender(Option<Arc<Cell>>);
 impl ReplySender {
     /// Delivers the reply and wakes the receiver. If the receiver is gone the reply
     /// is dropped with the cell.
+    #[inline]
     pub(crate) fn send(mut self, reply: Result<Value>) {
         if let Some(cell) = self.0.take() {
             cell.finish(State::Sent(reply));
         }
+        // Emptied above, so `Drop` has nothing to do: skipping its call saves
+        // about 17 instructions per reply (callgrind).
+        std::mem::forget(self);
     }
 
     /// Whether the receiving future is gone: nobody wants the reply.
@@ -121,6 +125,7 @@ impl Drop for ReplySender {
 }
 
 impl Cell {
+    #[inline]
     fn finish(&self, outcome: State) {
         let waker = {
             let mut state = self.state.lock();
@@ -174,6 +179,9 @@ pub(crate) struct SenderDropped;
 impl Future for ReplyReceiver {
     type Output = std::result::Result<Result<Value>, SenderDropped>;
 
+    // Always in line in `Response::poll`, its only hot caller, which polls it twice
+    // per command: left to the compiler it stayed a call of its own.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let Some(cell) = &this.cell else {

@@ -40,6 +40,9 @@ struct Writer<'a> {
     stop: watch::Receiver<bool>,
     out: BytesMut,
     slots: Vec<Slot>,
+    /// Buffers of the commands copied into `out`, handed back for reuse together
+    /// once the batch is filled (`CommandBuf::recycle_all`).
+    spent: Vec<BytesMut>,
     max_write: usize,
 }
 
@@ -54,6 +57,7 @@ pub(crate) async fn run(
         stop,
         out: BytesMut::with_capacity(64 * 1024),
         slots: Vec::with_capacity(256),
+        spent: Vec::with_capacity(256),
         max_write: shared.config.max_write_bytes.max(1),
     };
     let mut batch: Vec<Entry> = Vec::with_capacity(256);
@@ -186,7 +190,11 @@ impl Writer<'_> {
                 } else {
                     self.out.extend_from_slice(&entry.bytes);
                     // Copied: its buffer serves the next command encoded here.
-                    redmux_resp::CommandBuf::recycle(entry.bytes);
+                    self.spent.push(entry.bytes);
+                    // Not direct, so it has no parts: forgetting `None` skips an
+                    // out-of-line drop call per command (callgrind, C = 1000: 17
+                    // instructions).
+                    std::mem::forget(entry.parts);
                 }
                 if let Some(rest) = entry.hold {
                     hold = Some((rest, entry.deadline));
@@ -196,6 +204,7 @@ impl Writer<'_> {
                     break;
                 }
             }
+            redmux_resp::CommandBuf::recycle_all(&mut self.spent);
             if self.slots.is_empty() {
                 return Ok(None);
             }
