@@ -27,9 +27,10 @@ mod supervisor;
 mod tracking;
 mod writer;
 
+use std::any::Any;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
@@ -104,6 +105,11 @@ pub(crate) struct Shared {
     /// The client-side cache of this connection, if the client has one: it hears
     /// the push frames, the disconnects and the slots lost. Set once, after start.
     tracking: OnceLock<Arc<dyn Tracking>>,
+    /// What the layer above made this connection for, opaque here: a cluster's
+    /// node knows its cluster, so a command sent straight to it can be handed
+    /// back to the cluster layer when a redirect comes. Weak: the owner holds
+    /// the connection, not the other way round.
+    owner: OnceLock<Weak<dyn Any + Send + Sync>>,
 }
 
 /// Why a command was not queued.
@@ -124,6 +130,12 @@ impl Shared {
     /// Queues a command for the writer; returns its sequence number.
     fn submit(&self, entry: Entry) -> Result<u64, SubmitError> {
         if let Some(refusal) = self.refusal() {
+            if entry.keep {
+                // A command its future may send again hears of the refusal
+                // through its slot, with its bytes (numbered 0: never queued).
+                entry.fail(refusal);
+                return Ok(0);
+            }
             return Err(SubmitError::Refused(refusal));
         }
         // An idle connection (nothing in flight, and the last read brought one
@@ -153,18 +165,32 @@ impl Shared {
     /// The fast path: the caller writes what the socket takes at once; the writer
     /// task finishes the rest, or finds the error that broke the socket.
     fn write_now(&self, fast: queue::FastPath, entry: Entry) -> u64 {
-        let Entry { bytes, slot, .. } = entry;
+        let Entry {
+            bytes, slot, keep, ..
+        } = entry;
+        // A command its future may send again gets its bytes back there once
+        // written, through a handle on its reply cell: the slot itself goes to the
+        // reader first. Its future is not polled before this call returns, so it
+        // finds them whenever the reply comes.
+        let keeper = if keep { slot.keeper() } else { None };
         // The slot goes in before the bytes go out: a reply cannot beat its slot.
         self.pending.push(slot);
         self.counters.commands_sent.fetch_add(1, Relaxed);
-        self.try_write(&fast.socket, bytes);
+        let spent = self.try_write(&fast.socket, bytes, keeper.is_some());
+        match (spent, keeper) {
+            (Some(bytes), Some(keeper)) => keeper.keep(bytes),
+            // The buffer serves this thread's next command.
+            (Some(bytes), None) => redmux_resp::CommandBuf::recycle(bytes),
+            (None, _) => {}
+        }
         fast.seq
     }
 
     /// Writes what the socket takes of `bytes` at once, for a caller that owns the
     /// socket, and gives it back: the writer task finishes the rest, or finds the
-    /// error that broke the socket.
-    fn try_write(&self, socket: &WriteHalf, mut bytes: BytesMut) {
+    /// error that broke the socket. Returns the buffer once the writer needs
+    /// nothing of it (always, for one to `keep` whole).
+    fn try_write(&self, socket: &WriteHalf, mut bytes: BytesMut, keep: bool) -> Option<BytesMut> {
         // In pieces of at most one write's worth, as the writer writes. WouldBlock
         // and real errors alike leave everything to the writer.
         let max_write = self.queue.max_write();
@@ -180,17 +206,22 @@ impl Shared {
                 break;
             }
         }
-        let rest = if written < bytes.len() {
-            bytes.advance(written);
-            Some(bytes)
+        let (rest, spent) = if written < bytes.len() {
+            if keep {
+                // Rare (a full socket buffer): what is left is copied, so the
+                // command stays whole for its future.
+                (Some(BytesMut::from(&bytes[written..])), Some(bytes))
+            } else {
+                bytes.advance(written);
+                (Some(bytes), None)
+            }
         } else if socket.has_buffered() {
             // All taken, but not all on the wire (a TLS socket's ciphertext): the
             // writer flushes it, with an empty rest.
-            Some(BytesMut::new())
+            (Some(BytesMut::new()), Some(bytes))
         } else {
-            // All on the wire: the buffer serves this thread's next command.
-            redmux_resp::CommandBuf::recycle(bytes);
-            None
+            // All on the wire.
+            (None, Some(bytes))
         };
         if written > 0 {
             self.counters.writes.fetch_add(syscalls, Relaxed);
@@ -198,6 +229,7 @@ impl Shared {
             self.touch_write();
         }
         self.queue.end_fast_path(rest);
+        spent
     }
 
     /// A caller whose push left [`queue::ASSIST_BYTES`] queued that the writer has
@@ -219,20 +251,31 @@ impl Shared {
         for entry in entries {
             if entry.deadline <= now {
                 // Its caller was already told it timed out unsent (as the writer does).
-                entry.slot.fail(self.expired_error(CommandStatus::NotSent));
+                entry.fail(self.expired_error(CommandStatus::NotSent));
                 self.counters.expired.fetch_add(1, Relaxed);
                 continue;
             }
-            slots.push(entry.slot);
             out.extend_from_slice(&entry.bytes);
-            redmux_resp::CommandBuf::recycle(entry.bytes);
+            // As the writer does: kept for a future that may send it again, before
+            // its slot is pending; else it serves the next command encoded here.
+            let spare = if entry.keep {
+                entry.slot.keep(entry.bytes)
+            } else {
+                Some(entry.bytes)
+            };
+            if let Some(spare) = spare {
+                redmux_resp::CommandBuf::recycle(spare);
+            }
+            slots.push(entry.slot);
         }
         // The slots go in before the bytes go out: a reply cannot beat its slot.
         self.counters
             .commands_sent
             .fetch_add(slots.len() as u64, Relaxed);
         self.pending.extend(&mut slots);
-        self.try_write(&socket, out);
+        if let Some(out) = self.try_write(&socket, out, false) {
+            redmux_resp::CommandBuf::recycle(out);
+        }
     }
 
     /// Queues commands that go out back to back, with no other caller's command
@@ -467,6 +510,17 @@ impl Shared {
     /// they could concern.
     pub(crate) fn attach_tracking(&self, tracking: Arc<dyn Tracking>) -> bool {
         self.tracking.set(tracking).is_ok()
+    }
+
+    /// Records what this connection was made for (see [`Shared::owner`]); the
+    /// first one set stays.
+    pub(crate) fn set_owner(&self, owner: Weak<dyn Any + Send + Sync>) {
+        let _ = self.owner.set(owner);
+    }
+
+    /// What this connection was made for, if it was set and is still alive.
+    pub(crate) fn owner(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.owner.get()?.upgrade()
     }
 
     /// The connection's client-side cache, if one is attached.

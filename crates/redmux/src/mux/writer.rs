@@ -129,7 +129,7 @@ pub(crate) async fn run(
                         // transaction after its MULTI): on the next connection it
                         // would run on its own. It fails as unsent instead.
                         for entry in entries {
-                            entry.slot.fail(Error::ConnectionLost {
+                            entry.fail(Error::ConnectionLost {
                                 status: CommandStatus::NotSent,
                                 reason: "the connection broke while the group it belongs to was being written".into(),
                             });
@@ -179,15 +179,23 @@ impl Writer<'_> {
                     self.shared.counters.expired.fetch_add(1, Relaxed);
                     continue;
                 }
-                let is_direct = entry.is_direct();
-                self.slots.push(entry.slot);
-                if is_direct {
+                if entry.is_direct() {
                     direct = Some((entry.bytes, entry.parts));
                 } else {
                     self.out.extend_from_slice(&entry.bytes);
-                    // Copied: its buffer serves the next command encoded here.
-                    redmux_resp::CommandBuf::recycle(entry.bytes);
+                    // Copied: its buffer serves the next command encoded here, or
+                    // its future, which may send it again (a cluster redirect).
+                    // Kept before its slot is pending, so before any reply.
+                    let spare = if entry.keep {
+                        entry.slot.keep(entry.bytes)
+                    } else {
+                        Some(entry.bytes)
+                    };
+                    if let Some(spare) = spare {
+                        redmux_resp::CommandBuf::recycle(spare);
+                    }
                 }
+                self.slots.push(entry.slot);
                 if let Some(rest) = entry.hold {
                     hold = Some((rest, entry.deadline));
                     break;
