@@ -523,6 +523,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_finished_command_comes_back_whole_and_garbage_does_not() {
+        for argc in [1usize, 2, 9, 10, 12, 120] {
+            let mut cmd = CommandBuf::new("RPUSH");
+            for i in 1..argc {
+                cmd.arg(format!("a{i}"));
+            }
+            let first = cmd.finish();
+            let again = CommandBuf::from_finished(first.clone()).unwrap();
+            assert_eq!(again.name(), b"RPUSH");
+            assert_eq!(again.argc(), argc);
+            assert_eq!(again.finish(), first, "{argc} arguments");
+        }
+        for garbage in [
+            &b""[..],
+            b"*",
+            b"*x\r\n",
+            b"+OK\r\n",
+            b"*0\r\n",
+            b"*1\r\n$9\r\nGET\r\n",
+        ] {
+            assert!(CommandBuf::from_finished(BytesMut::from(garbage)).is_none());
+        }
+    }
+
+    #[test]
     fn long_commands_get_a_longer_header_and_keep_their_shared_parts() {
         // Shared payloads at every position (none, first, last, adjacent, every
         // third), and a large copied argument, around the 9/10 boundary.
