@@ -303,7 +303,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
                     // Straight to its slot's primary, as on a standalone server;
                     // the cluster layer takes over only if the reply redirects it.
                     let timeout = self.timeout.unwrap_or(node.config().command_timeout);
-                    return send(node, command, timeout, slot);
+                    return send_direct(node, command, timeout, slot);
                 }
                 route => {
                     let call = routed(route, command, self.timeout, self.flags);
@@ -334,7 +334,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
         let response = if config.tracing {
             traced(node, command, timeout)
         } else {
-            send(node.clone(), command, timeout, UNROUTED)
+            send(node, command, timeout)
         };
         if let Some(own_write) = own_write {
             own_write.apply();
@@ -350,7 +350,7 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
 fn traced<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<T> {
     let name = command.short_name();
     let reply = crate::trace::command(node.config(), name.as_bytes(), || {
-        send::<Value>(node.clone(), command, timeout, UNROUTED)
+        send::<Value>(node, command, timeout)
     });
     Response::boxed(reply)
 }
@@ -358,20 +358,42 @@ fn traced<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Respons
 /// [`State::Waiting`]'s `route` for a command that is not a cluster's.
 const UNROUTED: u16 = u16::MAX;
 
-/// Queues `command` on `node`; the future completes with its reply. `route` is
-/// the slot of a cluster command sent straight to its primary (see
-/// `router/cluster/direct.rs`), whose bytes come back to the future in case the
-/// reply redirects it; [`UNROUTED`] for any other.
+/// Queues `command` on `node`; the future completes with its reply.
 #[inline]
-fn send<T>(node: Arc<Shared>, command: Command, timeout: Duration, route: u16) -> Response<T> {
+fn send<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<T> {
     let deadline = crate::mux::deadline(timeout);
     let name = command.short_name();
-    let ticket = if route == UNROUTED {
-        node.send(command.into_parts(), timeout, deadline)
-    } else {
-        node.send_kept(command.into_parts(), timeout, deadline)
-    };
-    match ticket {
+    match node.send(command.into_parts(), timeout, deadline) {
+        Ok(Ticket { rx, seq, timed }) => Response {
+            state: State::Waiting {
+                rx,
+                shared: node.clone(),
+                seq,
+                name,
+                timeout,
+                deadline,
+                timed,
+                route: UNROUTED,
+            },
+            sleep: None,
+        },
+        Err(e) => Response::ready(Err(e)),
+    }
+}
+
+/// [`send`] for a cluster command sent straight to `node`, its slot's primary
+/// (see `router/cluster/direct.rs`): its bytes come back to the future in case
+/// the reply redirects it, and `slot` goes with them. Apart from `send`, so a
+/// standalone command carries none of it.
+fn send_direct<T>(
+    node: Arc<Shared>,
+    command: Command,
+    timeout: Duration,
+    slot: u16,
+) -> Response<T> {
+    let deadline = crate::mux::deadline(timeout);
+    let name = command.short_name();
+    match node.send_kept(command.into_parts(), timeout, deadline) {
         Ok(Ticket { rx, seq, timed }) => Response {
             state: State::Waiting {
                 rx,
@@ -381,7 +403,7 @@ fn send<T>(node: Arc<Shared>, command: Command, timeout: Duration, route: u16) -
                 timeout,
                 deadline,
                 timed,
-                route,
+                route: slot,
             },
             sleep: None,
         },
@@ -545,6 +567,10 @@ impl<T: FromValue> Future for Response<T> {
         let outcome = 'waiting: {
             if let Poll::Ready(received) = Pin::new(&mut *rx).poll(cx) {
                 let received = match received {
+                    // A success, the common case, first: it pays for nothing below.
+                    Ok(Ok(value)) if value.as_error().is_none() => {
+                        break 'waiting T::from_value(value);
+                    }
                     // A cluster command refused (MOVED, ASK, ...) or never
                     // written: the cluster layer follows it from here, boxed now.
                     Ok(outcome) if route != UNROUTED && is_resumable(&outcome) => {

@@ -165,21 +165,29 @@ impl Shared {
     /// The fast path: the caller writes what the socket takes at once; the writer
     /// task finishes the rest, or finds the error that broke the socket.
     fn write_now(&self, fast: queue::FastPath, entry: Entry) -> u64 {
-        let Entry {
-            bytes, slot, keep, ..
-        } = entry;
-        // A command its future may send again gets its bytes back there once
-        // written, through a handle on its reply cell: the slot itself goes to the
-        // reader first. Its future is not polled before this call returns, so it
-        // finds them whenever the reply comes.
-        let keeper = if keep { slot.keeper() } else { None };
+        if entry.keep {
+            return self.write_now_kept(fast, entry);
+        }
+        let Entry { bytes, slot, .. } = entry;
         // The slot goes in before the bytes go out: a reply cannot beat its slot.
         self.pending.push(slot);
         self.counters.commands_sent.fetch_add(1, Relaxed);
-        let spent = self.try_write(&fast.socket, bytes, keeper.is_some());
+        self.try_write::<false>(&fast.socket, bytes);
+        fast.seq
+    }
+
+    /// [`write_now`](Self::write_now) for a command its future may send again: its
+    /// bytes go back to the future once written, through a handle on its reply
+    /// cell (the slot itself goes to the reader first). The future is not polled
+    /// before this returns, so it finds them whenever the reply comes.
+    fn write_now_kept(&self, fast: queue::FastPath, entry: Entry) -> u64 {
+        let Entry { bytes, slot, .. } = entry;
+        let keeper = slot.keeper();
+        self.pending.push(slot);
+        self.counters.commands_sent.fetch_add(1, Relaxed);
+        let spent = self.try_write::<true>(&fast.socket, bytes);
         match (spent, keeper) {
             (Some(bytes), Some(keeper)) => keeper.keep(bytes),
-            // The buffer serves this thread's next command.
             (Some(bytes), None) => redmux_resp::CommandBuf::recycle(bytes),
             (None, _) => {}
         }
@@ -188,9 +196,13 @@ impl Shared {
 
     /// Writes what the socket takes of `bytes` at once, for a caller that owns the
     /// socket, and gives it back: the writer task finishes the rest, or finds the
-    /// error that broke the socket. Returns the buffer once the writer needs
-    /// nothing of it (always, for one to `keep` whole).
-    fn try_write(&self, socket: &WriteHalf, mut bytes: BytesMut, keep: bool) -> Option<BytesMut> {
+    /// error that broke the socket. With `KEEP`, the whole command is returned for
+    /// its future (what is left to write is then a copy); without, it is recycled.
+    fn try_write<const KEEP: bool>(
+        &self,
+        socket: &WriteHalf,
+        mut bytes: BytesMut,
+    ) -> Option<BytesMut> {
         // In pieces of at most one write's worth, as the writer writes. WouldBlock
         // and real errors alike leave everything to the writer.
         let max_write = self.queue.max_write();
@@ -207,8 +219,8 @@ impl Shared {
             }
         }
         let (rest, spent) = if written < bytes.len() {
-            if keep {
-                // Rare (a full socket buffer): what is left is copied, so the
+            if KEEP {
+                // Rare (a full socket buffer): a copy of what is left, so the
                 // command stays whole for its future.
                 (Some(BytesMut::from(&bytes[written..])), Some(bytes))
             } else {
@@ -218,10 +230,13 @@ impl Shared {
         } else if socket.has_buffered() {
             // All taken, but not all on the wire (a TLS socket's ciphertext): the
             // writer flushes it, with an empty rest.
-            (Some(BytesMut::new()), Some(bytes))
-        } else {
-            // All on the wire.
+            (Some(BytesMut::new()), KEEP.then_some(bytes))
+        } else if KEEP {
             (None, Some(bytes))
+        } else {
+            // All on the wire: the buffer serves this thread's next command.
+            redmux_resp::CommandBuf::recycle(bytes);
+            (None, None)
         };
         if written > 0 {
             self.counters.writes.fetch_add(syscalls, Relaxed);
@@ -273,9 +288,7 @@ impl Shared {
             .commands_sent
             .fetch_add(slots.len() as u64, Relaxed);
         self.pending.extend(&mut slots);
-        if let Some(out) = self.try_write(&socket, out, false) {
-            redmux_resp::CommandBuf::recycle(out);
-        }
+        self.try_write::<false>(&socket, out);
     }
 
     /// Queues commands that go out back to back, with no other caller's command

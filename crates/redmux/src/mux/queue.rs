@@ -52,6 +52,7 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    #[inline]
     pub(crate) fn new(bytes: BytesMut, slot: Slot, deadline: Instant) -> Self {
         Entry {
             bytes,
@@ -74,6 +75,7 @@ impl Entry {
     }
 
     /// A command encoded as a buffer followed by large parts.
+    #[inline]
     pub(crate) fn with_parts(
         (bytes, parts): (BytesMut, Vec<Bytes>),
         slot: Slot,

@@ -43,7 +43,7 @@ impl Shared {
         timeout: Duration,
         deadline: Instant,
     ) -> Result<Ticket> {
-        self.send_entry(frame, timeout, deadline, false)
+        self.send_entry::<false>(frame, timeout, deadline)
     }
 
     /// As [`send`](Self::send), for a command its future may have to send again
@@ -51,8 +51,8 @@ impl Shared {
     /// failed unsent, its bytes go to the ticket's receiver
     /// ([`ReplyReceiver::take_kept`](super::ReplyReceiver::take_kept)) instead of
     /// being recycled, and a refusal (a node whose connection is down) comes
-    /// through the ticket too, with them. A command with large parts
-    /// ([`Frame`]'s second half) is not kept whole: send those with `send`.
+    /// through the ticket too, with them. A command the writer writes from its own
+    /// buffers (large, or with large parts) is not kept: send those with `send`.
     #[inline]
     pub(crate) fn send_kept(
         &self,
@@ -60,16 +60,15 @@ impl Shared {
         timeout: Duration,
         deadline: Instant,
     ) -> Result<Ticket> {
-        self.send_entry(frame, timeout, deadline, true)
+        self.send_entry::<true>(frame, timeout, deadline)
     }
 
-    #[inline]
-    fn send_entry(
+    /// `send` and `send_kept`: a constant, so `send` carries none of the keeping.
+    fn send_entry<const KEEP: bool>(
         &self,
         frame: Frame,
         timeout: Duration,
         deadline: Instant,
-        keep: bool,
     ) -> Result<Ticket> {
         let (tx, rx) = reply_channel();
         let mut timed = timeout == self.config.command_timeout;
@@ -79,8 +78,10 @@ impl Shared {
             Slot::Waiter(tx)
         };
         let mut entry = Entry::with_parts(frame, slot, deadline.into_std());
-        // A command written from its own buffers is not kept (see `send_kept`).
-        entry.keep = keep && !entry.is_direct();
+        if KEEP {
+            // A command written from its own buffers is not kept (see `send_kept`).
+            entry.keep = !entry.is_direct();
+        }
         let seq = match self.submit(entry) {
             Ok(seq) => seq,
             Err(SubmitError::Refused(e)) => return Err(e),
