@@ -222,6 +222,56 @@ impl CommandBuf {
         &self.buf[self.name_at + self.name_len + 2..]
     }
 
+    /// Takes back a command [`CommandBuf::finish`] made (and that was written), to
+    /// send it again without encoding it again: a client resending a command a
+    /// server refused. `None` if `bytes` is not one such command.
+    ///
+    /// ```
+    /// use redmux_resp::CommandBuf;
+    /// let mut set = CommandBuf::new("SET");
+    /// set.arg("k").arg("v");
+    /// let again = CommandBuf::from_finished(set.finish()).unwrap();
+    /// assert_eq!(again.name(), b"SET");
+    /// assert_eq!(again.argc(), 3);
+    /// assert_eq!(&again.finish()[..], b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    /// ```
+    pub fn from_finished(mut buf: BytesMut) -> Option<CommandBuf> {
+        let header = buf.iter().position(|&b| b == b'\n')? + 1;
+        let argc: usize = std::str::from_utf8(buf.get(1..header.checked_sub(2)?)?)
+            .ok()?
+            .parse()
+            .ok()?;
+        if buf.first() != Some(&b'*') || argc == 0 {
+            return None;
+        }
+        if header != HEADER_ROOM {
+            // Ten arguments or more: the header is longer than the room a
+            // `CommandBuf` keeps for it. Rare, and only on a resend: copied.
+            let mut roomy = BytesMut::with_capacity(HEADER_ROOM + buf.len() - header);
+            roomy.extend_from_slice(b"*0\r\n");
+            roomy.extend_from_slice(buf.get(header..)?);
+            buf = roomy;
+        }
+        // `$len\r\n` then the name.
+        let length_end = HEADER_ROOM + buf.get(HEADER_ROOM..)?.iter().position(|&b| b == b'\n')?;
+        let name_len: usize =
+            std::str::from_utf8(buf.get(HEADER_ROOM + 1..length_end.checked_sub(1)?)?)
+                .ok()?
+                .parse()
+                .ok()?;
+        let name_at = length_end + 1;
+        if buf.len() < name_at + name_len + 2 {
+            return None;
+        }
+        Some(CommandBuf {
+            buf,
+            argc,
+            name_at,
+            name_len,
+            rare: None,
+        })
+    }
+
     /// Writes the array header and returns the whole command as one buffer (large
     /// `Bytes` arguments are copied in here; [`CommandBuf::finish_parts`] avoids it).
     pub fn finish(self) -> BytesMut {
@@ -508,6 +558,31 @@ impl Decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_finished_command_comes_back_whole_and_garbage_does_not() {
+        for argc in [1usize, 2, 9, 10, 12, 120] {
+            let mut cmd = CommandBuf::new("RPUSH");
+            for i in 1..argc {
+                cmd.arg(format!("a{i}"));
+            }
+            let first = cmd.finish();
+            let again = CommandBuf::from_finished(first.clone()).unwrap();
+            assert_eq!(again.name(), b"RPUSH");
+            assert_eq!(again.argc(), argc);
+            assert_eq!(again.finish(), first, "{argc} arguments");
+        }
+        for garbage in [
+            &b""[..],
+            b"*",
+            b"*x\r\n",
+            b"+OK\r\n",
+            b"*0\r\n",
+            b"*1\r\n$9\r\nGET\r\n",
+        ] {
+            assert!(CommandBuf::from_finished(BytesMut::from(garbage)).is_none());
+        }
+    }
 
     #[test]
     fn long_commands_get_a_longer_header_and_keep_their_shared_parts() {

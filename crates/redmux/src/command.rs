@@ -305,6 +305,16 @@ impl Command {
         self.buf.finish()
     }
 
+    /// A command taken back from the bytes it was encoded to ([`Command::into_parts`]
+    /// with no parts), to send again: a cluster command a node refused (MOVED,
+    /// ASK, ...). Its keys are not marked: whoever resends it knows its slot.
+    pub(crate) fn from_encoded(bytes: BytesMut) -> Option<Command> {
+        Some(Command {
+            buf: CommandBuf::from_finished(bytes)?,
+            keys: Keys::default(),
+        })
+    }
+
     /// The encoded command as a buffer followed by the large `Bytes` arguments it
     /// kept by reference (none for most commands).
     #[inline]

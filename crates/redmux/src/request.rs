@@ -22,7 +22,7 @@ use redmux_resp::Value;
 
 use crate::cache::{OwnWrite, Write, track_cluster_write};
 use crate::mux::{ReplyReceiver, SenderDropped, Shared, Ticket};
-use crate::router::{Route, Router, send_clustered};
+use crate::router::{Route, Router, is_resumable, resume, send_clustered};
 
 /// Per-command options, in the StackExchange.Redis spirit.
 ///
@@ -297,6 +297,14 @@ impl<T: FromValue> IntoFuture for Request<'_, T> {
         let node = match self.target {
             Target::Shared(router) => match router.route(&command, self.flags) {
                 Route::Node(node) => node,
+                Route::Cluster(cluster)
+                    if let Some((node, slot)) = cluster.direct(&command, self.flags) =>
+                {
+                    // Straight to its slot's primary, as on a standalone server;
+                    // the cluster layer takes over only if the reply redirects it.
+                    let timeout = self.timeout.unwrap_or(node.config().command_timeout);
+                    return send_direct(node, command, timeout, slot);
+                }
                 route => {
                     let call = routed(route, command, self.timeout, self.flags);
                     // Polled once now: the command is queued at `into_future`, as
@@ -347,6 +355,9 @@ fn traced<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Respons
     Response::boxed(reply)
 }
 
+/// [`State::Waiting`]'s `route` for a command that is not a cluster's.
+const UNROUTED: u16 = u16::MAX;
+
 /// Queues `command` on `node`; the future completes with its reply.
 #[inline]
 fn send<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<T> {
@@ -362,6 +373,37 @@ fn send<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<
                 timeout,
                 deadline,
                 timed,
+                route: UNROUTED,
+            },
+            sleep: None,
+        },
+        Err(e) => Response::ready(Err(e)),
+    }
+}
+
+/// [`send`] for a cluster command sent straight to `node`, its slot's primary
+/// (see `router/cluster/direct.rs`): its bytes come back to the future in case
+/// the reply redirects it, and `slot` goes with them. Apart from `send`, so a
+/// standalone command carries none of it.
+fn send_direct<T>(
+    node: Arc<Shared>,
+    command: Command,
+    timeout: Duration,
+    slot: u16,
+) -> Response<T> {
+    let deadline = crate::mux::deadline(timeout);
+    let name = command.short_name();
+    match node.send_kept(command.into_parts(), timeout, deadline) {
+        Ok(Ticket { rx, seq, timed }) => Response {
+            state: State::Waiting {
+                rx,
+                shared: node,
+                seq,
+                name,
+                timeout,
+                deadline,
+                timed,
+                route: slot,
             },
             sleep: None,
         },
@@ -455,6 +497,9 @@ enum State<T> {
         deadline: Instant,
         /// The multiplexer's sweep enforces the deadline (`Slot::Timed`).
         timed: bool,
+        /// A cluster command's slot, sent straight to its primary: a redirect
+        /// hands it to the cluster layer. [`UNROUTED`] for any other command.
+        route: u16,
     },
 }
 
@@ -496,7 +541,7 @@ impl<T: FromValue> Future for Response<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = self.project();
-        let (rx, shared, seq, name, timeout, deadline, timed) =
+        let (rx, shared, seq, name, timeout, deadline, timed, route) =
             match this.state {
                 State::Waiting {
                     rx,
@@ -506,7 +551,8 @@ impl<T: FromValue> Future for Response<T> {
                     timeout,
                     deadline,
                     timed,
-                } => (rx, shared, seq, name, timeout, deadline, *timed),
+                    route,
+                } => (rx, shared, seq, name, timeout, deadline, *timed, *route),
                 State::Done(outcome) => {
                     return Poll::Ready(outcome.take().unwrap_or_else(|| {
                         Err(Error::protocol("response polled after completion"))
@@ -519,7 +565,35 @@ impl<T: FromValue> Future for Response<T> {
                 }
             };
         let outcome = 'waiting: {
-            if let Poll::Ready(received) = Pin::new(rx).poll(cx) {
+            if let Poll::Ready(received) = Pin::new(&mut *rx).poll(cx) {
+                let received = match received {
+                    // A success, the common case, first: it pays for nothing below.
+                    Ok(Ok(value)) if value.as_error().is_none() => {
+                        break 'waiting T::from_value(value);
+                    }
+                    // A cluster command refused (MOVED, ASK, ...) or never
+                    // written: the cluster layer follows it from here, boxed now.
+                    Ok(outcome) if route != UNROUTED && is_resumable(&outcome) => {
+                        let kept = rx.take_kept();
+                        match resume(shared, kept, route, *timeout, *deadline, outcome) {
+                            Ok(mut call) => {
+                                *this.sleep = None;
+                                return match call.as_mut().poll(cx) {
+                                    Poll::Ready(outcome) => {
+                                        *this.state = State::Done(None);
+                                        Poll::Ready(outcome.and_then(convert))
+                                    }
+                                    Poll::Pending => {
+                                        *this.state = State::Boxed(call);
+                                        Poll::Pending
+                                    }
+                                };
+                            }
+                            Err(outcome) => Ok(outcome),
+                        }
+                    }
+                    received => received,
+                };
                 break 'waiting match received {
                     // What `convert` does, with the error reply counted on the
                     // branch it takes anyway: a success pays nothing for the count.

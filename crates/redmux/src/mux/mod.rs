@@ -27,9 +27,10 @@ mod supervisor;
 mod tracking;
 mod writer;
 
+use std::any::Any;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
@@ -106,6 +107,11 @@ pub(crate) struct Shared {
     tracking: OnceLock<Arc<dyn Tracking>>,
     /// The server's availability zone, as its last handshake said (Valkey 8+).
     zone: Mutex<Option<Arc<str>>>,
+    /// What the layer above made this connection for, opaque here: a cluster's
+    /// node knows its cluster, so a command sent straight to it can be handed
+    /// back to the cluster layer when a redirect comes. Weak: the owner holds
+    /// the connection, not the other way round.
+    owner: OnceLock<Weak<dyn Any + Send + Sync>>,
 }
 
 /// Why a command was not queued.
@@ -137,6 +143,12 @@ impl Shared {
     #[inline]
     fn submit(&self, entry: Entry) -> Result<u64, SubmitError> {
         if let Some(refusal) = self.refusal() {
+            if entry.keep {
+                // A command its future may send again hears of the refusal
+                // through its slot, with its bytes (numbered 0: never queued).
+                entry.fail(refusal);
+                return Ok(0);
+            }
             return Err(SubmitError::Refused(refusal));
         }
         // An idle connection (nothing in flight, and the last read brought one
@@ -166,6 +178,9 @@ impl Shared {
     /// The fast path: the caller writes what the socket takes at once; the writer
     /// task finishes the rest, or finds the error that broke the socket.
     fn write_now(&self, fast: queue::FastPath, entry: Entry) -> u64 {
+        if entry.keep {
+            return self.write_now_kept(fast, entry);
+        }
         let Entry {
             bytes,
             slot,
@@ -181,14 +196,37 @@ impl Shared {
         // The slot goes in before the bytes go out: a reply cannot beat its slot.
         self.pending.push(slot);
         self.counters.commands_sent.fetch_add(1, Relaxed);
-        self.try_write(&fast.socket, bytes);
+        self.try_write::<false>(&fast.socket, bytes);
+        fast.seq
+    }
+
+    /// [`write_now`](Self::write_now) for a command its future may send again: its
+    /// bytes go back to the future once written, through a handle on its reply
+    /// cell (the slot itself goes to the reader first). The future is not polled
+    /// before this returns, so it finds them whenever the reply comes.
+    fn write_now_kept(&self, fast: queue::FastPath, entry: Entry) -> u64 {
+        let Entry { bytes, slot, .. } = entry;
+        let keeper = slot.keeper();
+        self.pending.push(slot);
+        self.counters.commands_sent.fetch_add(1, Relaxed);
+        let spent = self.try_write::<true>(&fast.socket, bytes);
+        match (spent, keeper) {
+            (Some(bytes), Some(keeper)) => keeper.keep(bytes),
+            (Some(bytes), None) => redmux_resp::CommandBuf::recycle(bytes),
+            (None, _) => {}
+        }
         fast.seq
     }
 
     /// Writes what the socket takes of `bytes` at once, for a caller that owns the
     /// socket, and gives it back: the writer task finishes the rest, or finds the
-    /// error that broke the socket.
-    fn try_write(&self, socket: &WriteHalf, mut bytes: BytesMut) {
+    /// error that broke the socket. With `KEEP`, the whole command is returned for
+    /// its future (what is left to write is then a copy); without, it is recycled.
+    fn try_write<const KEEP: bool>(
+        &self,
+        socket: &WriteHalf,
+        mut bytes: BytesMut,
+    ) -> Option<BytesMut> {
         // In pieces of at most one write's worth, as the writer writes. WouldBlock
         // and real errors alike leave everything to the writer.
         let max_write = self.queue.max_write();
@@ -204,17 +242,25 @@ impl Shared {
                 break;
             }
         }
-        let rest = if written < bytes.len() {
-            bytes.advance(written);
-            Some(bytes)
+        let (rest, spent) = if written < bytes.len() {
+            if KEEP {
+                // Rare (a full socket buffer): a copy of what is left, so the
+                // command stays whole for its future.
+                (Some(BytesMut::from(&bytes[written..])), Some(bytes))
+            } else {
+                bytes.advance(written);
+                (Some(bytes), None)
+            }
         } else if socket.has_buffered() {
             // All taken, but not all on the wire (a TLS socket's ciphertext): the
             // writer flushes it, with an empty rest.
-            Some(BytesMut::new())
+            (Some(BytesMut::new()), KEEP.then_some(bytes))
+        } else if KEEP {
+            (None, Some(bytes))
         } else {
             // All on the wire: the buffer serves this thread's next command.
             redmux_resp::CommandBuf::recycle(bytes);
-            None
+            (None, None)
         };
         if written > 0 {
             self.counters.writes.fetch_add(syscalls, Relaxed);
@@ -222,6 +268,7 @@ impl Shared {
             self.touch_write();
         }
         self.queue.end_fast_path(rest);
+        spent
     }
 
     /// A caller whose push left [`queue::ASSIST_BYTES`] queued that the writer has
@@ -243,20 +290,29 @@ impl Shared {
         for entry in entries {
             if entry.deadline <= now {
                 // Its caller was already told it timed out unsent (as the writer does).
-                entry.slot.fail(self.expired_error(CommandStatus::NotSent));
+                entry.fail(self.expired_error(CommandStatus::NotSent));
                 self.counters.expired.fetch_add(1, Relaxed);
                 continue;
             }
-            slots.push(entry.slot);
             out.extend_from_slice(&entry.bytes);
-            redmux_resp::CommandBuf::recycle(entry.bytes);
+            // As the writer does: kept for a future that may send it again, before
+            // its slot is pending; else it serves the next command encoded here.
+            let spare = if entry.keep {
+                entry.slot.keep(entry.bytes)
+            } else {
+                Some(entry.bytes)
+            };
+            if let Some(spare) = spare {
+                redmux_resp::CommandBuf::recycle(spare);
+            }
+            slots.push(entry.slot);
         }
         // The slots go in before the bytes go out: a reply cannot beat its slot.
         self.counters
             .commands_sent
             .fetch_add(slots.len() as u64, Relaxed);
         self.pending.extend(&mut slots);
-        self.try_write(&socket, out);
+        self.try_write::<false>(&socket, out);
     }
 
     /// Queues commands that go out back to back, with no other caller's command
@@ -505,6 +561,17 @@ impl Shared {
     /// they could concern.
     pub(crate) fn attach_tracking(&self, tracking: Arc<dyn Tracking>) -> bool {
         self.tracking.set(tracking).is_ok()
+    }
+
+    /// Records what this connection was made for (see [`Shared::owner`]); the
+    /// first one set stays.
+    pub(crate) fn set_owner(&self, owner: Weak<dyn Any + Send + Sync>) {
+        let _ = self.owner.set(owner);
+    }
+
+    /// What this connection was made for, if it was set and is still alive.
+    pub(crate) fn owner(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.owner.get()?.upgrade()
     }
 
     /// The connection's client-side cache, if one is attached.

@@ -45,6 +45,10 @@ pub(crate) struct Entry {
     /// Its number in the queue, given when it is pushed; 0 for entries that never
     /// went through the queue (a hold's follow-up).
     pub(crate) seq: u64,
+    /// Its bytes go to its awaited future once written, or with its failure,
+    /// instead of being recycled: a cluster command kept to resend after a
+    /// redirect (see [`Entry::fail`]).
+    pub(crate) keep: bool,
 }
 
 impl Entry {
@@ -57,7 +61,17 @@ impl Entry {
             deadline,
             hold: None,
             seq: 0,
+            keep: false,
         }
+    }
+
+    /// Fails the command, handing its bytes to its future first if it keeps them:
+    /// one failed unsent can be sent again.
+    pub(crate) fn fail(self, error: Error) {
+        if self.keep {
+            let _ = self.slot.keep(self.bytes);
+        }
+        self.slot.fail(error);
     }
 
     /// A command encoded as a buffer followed by large parts.

@@ -36,7 +36,35 @@ impl Shared {
     /// With the client's own timeout the multiplexer's sweep fails it at its
     /// deadline and the caller's future needs no timer; with another timeout, or
     /// under overload, the future keeps one (`Ticket::timed` is `false`).
+    #[inline]
     pub(crate) fn send(
+        &self,
+        frame: Frame,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<Ticket> {
+        self.send_entry::<false>(frame, timeout, deadline)
+    }
+
+    /// As [`send`](Self::send), for a command its future may have to send again
+    /// (a cluster command, should the reply be a redirect): once written, or
+    /// failed unsent, its bytes go to the ticket's receiver
+    /// ([`ReplyReceiver::take_kept`](super::ReplyReceiver::take_kept)) instead of
+    /// being recycled, and a refusal (a node whose connection is down) comes
+    /// through the ticket too, with them. A command the writer writes from its own
+    /// buffers (large, or with large parts) is not kept: send those with `send`.
+    #[inline]
+    pub(crate) fn send_kept(
+        &self,
+        frame: Frame,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<Ticket> {
+        self.send_entry::<true>(frame, timeout, deadline)
+    }
+
+    /// `send` and `send_kept`: a constant, so `send` carries none of the keeping.
+    fn send_entry<const KEEP: bool>(
         &self,
         frame: Frame,
         timeout: Duration,
@@ -49,7 +77,11 @@ impl Shared {
         } else {
             Slot::Waiter(tx)
         };
-        let entry = Entry::with_parts(frame, slot, deadline.into_std());
+        let mut entry = Entry::with_parts(frame, slot, deadline.into_std());
+        if KEEP {
+            // A command written from its own buffers is not kept (see `send_kept`).
+            entry.keep = !entry.is_direct();
+        }
         let seq = match self.submit(entry) {
             Ok(seq) => seq,
             Err(SubmitError::Refused(e)) => return Err(e),

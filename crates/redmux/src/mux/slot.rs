@@ -7,10 +7,11 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use bytes::BytesMut;
 use parking_lot::Mutex;
 use redmux_resp::Value;
 
-use super::reply::ReplySender;
+use super::reply::{Keeper, ReplySender};
 use crate::error::{CommandStatus, Error, Result};
 
 /// Where one reply goes.
@@ -66,6 +67,28 @@ impl Slot {
                     false
                 }
             }
+        }
+    }
+
+    /// Keeps a written command's bytes for its awaited future, which may send it
+    /// again ([`super::reply::ReplySender::keep`]); gives them back when there is
+    /// no such future.
+    pub(crate) fn keep(&self, bytes: BytesMut) -> Option<BytesMut> {
+        match self {
+            Slot::Waiter(tx) | Slot::Timed(tx, _) => {
+                tx.keep(bytes);
+                None
+            }
+            _ => Some(bytes),
+        }
+    }
+
+    /// A handle to keep the command's bytes for its awaited future once the
+    /// slot itself has gone to the reader; `None` when there is no such future.
+    pub(crate) fn keeper(&self) -> Option<Keeper> {
+        match self {
+            Slot::Waiter(tx) | Slot::Timed(tx, _) => tx.keeper(),
+            _ => None,
         }
     }
 

@@ -62,6 +62,7 @@ fn shared(config: Config, state: ConnectionState) -> Arc<Shared> {
         gave_up: Default::default(),
         zone: Mutex::new(None),
         tracking: Default::default(),
+        owner: Default::default(),
     })
 }
 
@@ -93,7 +94,7 @@ async fn supervise(
         shared.give_up();
     }
     for entry in unsent {
-        entry.slot.fail(Error::Closed);
+        entry.fail(Error::Closed);
     }
     // Every command has its outcome now: nothing is left to expire.
     sweep.abort();
@@ -164,7 +165,7 @@ async fn serve_until_closed(shared: &Arc<Shared>, mut conn: Connection) {
 /// Fails every backlogged command: they were not sent, so a retry is safe.
 fn fail_backlog(shared: &Shared, error: &Error) {
     for entry in shared.queue.drain() {
-        entry.slot.fail(error.clone());
+        entry.fail(error.clone());
     }
 }
 

@@ -133,7 +133,7 @@ pub(crate) async fn run(
                         // transaction after its MULTI): on the next connection it
                         // would run on its own. It fails as unsent instead.
                         for entry in entries {
-                            entry.slot.fail(Error::ConnectionLost {
+                            entry.fail(Error::ConnectionLost {
                                 status: CommandStatus::NotSent,
                                 reason: "the connection broke while the group it belongs to was being written".into(),
                             });
@@ -183,19 +183,24 @@ impl Writer<'_> {
                     self.shared.counters.expired.fetch_add(1, Relaxed);
                     continue;
                 }
-                let is_direct = entry.is_direct();
-                self.slots.push(entry.slot);
-                if is_direct {
+                if entry.is_direct() {
                     direct = Some((entry.bytes, entry.parts));
                 } else {
                     self.out.extend_from_slice(&entry.bytes);
-                    // Copied: its buffer serves the next command encoded here.
-                    self.spent.push(entry.bytes);
+                    // Copied: its buffer serves the next command encoded here, or
+                    // its future, which may send it again (a cluster redirect).
+                    // Kept before its slot is pending, so before any reply.
+                    if !entry.keep {
+                        self.spent.push(entry.bytes);
+                    } else if let Some(spare) = entry.slot.keep(entry.bytes) {
+                        self.spent.push(spare);
+                    }
                     // Not direct, so it has no parts: forgetting `None` skips an
                     // out-of-line drop call per command (callgrind, C = 1000: 17
                     // instructions).
                     std::mem::forget(entry.parts);
                 }
+                self.slots.push(entry.slot);
                 if let Some(rest) = entry.hold {
                     hold = Some((rest, entry.deadline));
                     break;

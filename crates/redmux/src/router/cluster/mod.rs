@@ -6,6 +6,7 @@
 //! | `redirect.rs` | MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING, READONLY read from a reply |
 //! | `send.rs` | one command's trip: route by slot, follow redirects, wait out a failover |
 //! | `replicas.rs` | reads flagged `PREFER_REPLICA` / `DEMAND_REPLICA`: replica connections (READONLY), round-robin |
+//! | `direct.rs` | the fast path: a one-slot command sent straight to its primary, handed to `send.rs` only on a redirect |
 //! | `fanout.rs` | commands for every primary (DBSIZE, FLUSHALL, KEYS, INFO, SCRIPT LOAD) and multi-key commands split by slot (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH) |
 //! | this file | [`Cluster`]: the nodes, the map, and the one task that refreshes it |
 //!
@@ -14,6 +15,7 @@
 //! cluster layer routes it again once the map says where its slot went. A command it
 //! wrote and lost comes back "sent, may have run" and is never resent (invariant 10).
 
+mod direct;
 mod fanout;
 mod redirect;
 mod replicas;
@@ -35,7 +37,7 @@ use crate::keys::{KeySpecs, SLOTS};
 use crate::mux::{self, Shared};
 
 pub(crate) use replicas::{ReadFrom, zones};
-pub(crate) use send::{to_node, to_slot};
+pub(crate) use send::{is_resumable, resume, to_node, to_slot};
 
 /// Whether a reply is a cluster's refusal of the command (MOVED, ASK, TRYAGAIN,
 /// CLUSTERDOWN, LOADING, READONLY): it did not run, and may be sent again.
@@ -53,6 +55,8 @@ const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(100);
 /// A cluster's nodes and slot map, shared by every clone of a client.
 #[derive(Debug)]
 pub(crate) struct Cluster {
+    /// Itself, for each node it connects to know it (see `direct.rs`).
+    me: Weak<Cluster>,
     /// The configuration each node's connection starts from (its address replaced).
     config: Config,
     /// The node the client first reached: also what `Client::config`, the
@@ -109,7 +113,8 @@ impl Cluster {
         // A node that is down refuses at once: the cluster layer, not a node's
         // backlog, decides where an unsent command goes next.
         node_config.backlog = BacklogPolicy::FailFast;
-        let cluster = Arc::new(Cluster {
+        let cluster = Arc::new_cyclic(|me| Cluster {
+            me: me.clone(),
             config: node_config,
             seed: seed.clone(),
             specs,
@@ -288,6 +293,7 @@ impl Cluster {
         let config = self.node_config(addr);
         let (node, _) = mux::start(config).await?;
         crate::cache::attach(&node);
+        node.set_owner(self.me.clone());
         // Another caller may have connected it meanwhile: keep the first, and
         // close this one (its tasks would otherwise run on with no owner), as
         // one connected after the client closed.

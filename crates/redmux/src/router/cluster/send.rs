@@ -6,8 +6,10 @@
 //! again once the map is refreshed. A command written to a node whose connection
 //! was then lost fails "sent, may have run" and is never resent.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use redmux_resp::Value;
 use tokio::time::Instant;
 
@@ -56,7 +58,7 @@ pub(crate) async fn to_slot(
     read: ReadFrom,
 ) -> Result<Value> {
     let deadline = crate::mux::deadline(timeout);
-    let mut slot = match command.slot_with(&cluster.specs) {
+    let slot = match command.slot_with(&cluster.specs) {
         KeySlot::One(slot) => Some(slot),
         KeySlot::Keyless | KeySlot::Unknown => None,
         KeySlot::Cross => {
@@ -71,6 +73,90 @@ pub(crate) async fn to_slot(
         // command's future.
         Box::pin(cluster.want_replicas(deadline)).await;
     }
+    let trip = Trip {
+        cluster,
+        command,
+        timeout,
+        deadline,
+        read,
+    };
+    follow(trip, slot, None).await
+}
+
+/// Takes over a command the fast path sent straight to its slot's primary
+/// (`node`), whose first try came to `first`: a redirect, or a refusal that says
+/// it was never written. It is followed from there as [`to_slot`] would have,
+/// from `kept`, its bytes as the node gave them back. When it cannot be (its
+/// bytes did not come back, or the client is gone), `first` is given back.
+pub(crate) fn resume(
+    node: &Arc<Shared>,
+    kept: Option<BytesMut>,
+    slot: u16,
+    timeout: Duration,
+    deadline: Instant,
+    first: Result<Value>,
+) -> std::result::Result<BoxedReply, Result<Value>> {
+    let cluster = match Cluster::owning(node) {
+        Some(cluster) => cluster,
+        None => return Err(first),
+    };
+    let Some(command) = kept.and_then(Command::from_encoded) else {
+        return Err(first);
+    };
+    let attempt = match first {
+        Ok(reply) => Attempt::Reply(reply),
+        Err(e) => classify(e),
+    };
+    let trip = Trip {
+        cluster,
+        command,
+        timeout,
+        deadline,
+        read: ReadFrom::Primary,
+    };
+    Ok(Box::pin(follow(
+        trip,
+        Some(slot),
+        Some((attempt, host_of(node))),
+    )))
+}
+
+/// Whether a fast-path command's first outcome is one [`resume`] follows: a
+/// redirect, or an error that says it was never written.
+pub(crate) fn is_resumable(outcome: &Result<Value>) -> bool {
+    match outcome {
+        Ok(reply) => Redirect::of(reply).is_some(),
+        Err(e) => is_unsent(e),
+    }
+}
+
+type BoxedReply = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send>>;
+
+/// One command's trip through the cluster, what stays the same from try to try.
+struct Trip {
+    cluster: Arc<Cluster>,
+    command: Command,
+    timeout: Duration,
+    deadline: Instant,
+    read: ReadFrom,
+}
+
+/// Tries `trip`'s command (on `slot`'s node, any primary's for `None`) until it
+/// gets a reply that is not a redirect, fails in a way a resend could not fix,
+/// or runs out of time; `done` is a first try made already, with the host it
+/// went to.
+async fn follow(
+    trip: Trip,
+    mut slot: Option<u16>,
+    mut done: Option<(Attempt, Option<String>)>,
+) -> Result<Value> {
+    let Trip {
+        cluster,
+        command,
+        timeout,
+        deadline,
+        read,
+    } = trip;
     let mut ask: Option<NodeAddr> = None;
     let mut redirects = 0;
     let mut pause = Duration::from_millis(10);
@@ -79,42 +165,47 @@ pub(crate) async fn to_slot(
     let mut awaited_map = false;
     // The first try is queued right after its deadline was set, in the caller's
     // order, so the multiplexer's sweep can time it (see `once`).
-    let mut first = true;
+    let mut first = done.is_none();
     loop {
         let generation = cluster.generation();
-        let mut asked: Option<String> = None;
-        let attempt = match ask.take() {
-            // The rare paths' futures are boxed where they are awaited: inline,
-            // the largest of them (a connection to a new node) would size the
-            // state of every command's future, which is boxed whole per command.
-            Some(to) => match Box::pin(cluster.node_at(&to)).await {
-                Ok(node) => {
-                    asked = host_of(&node);
-                    Box::pin(asking(&node, &command, deadline)).await
-                }
-                Err(e) => Attempt::NotSent(e),
-            },
-            None => match cluster.pick(slot, read) {
-                Ok(Some(node)) => {
-                    asked = host_of(&node);
-                    once(&node, &command, timeout, deadline, first).await
-                }
-                Ok(None) => Attempt::NotSent(Error::ConnectionLost {
-                    status: CommandStatus::NotSent,
-                    reason: "no cluster node serves this slot now".into(),
-                }),
-                Err(_) if !awaited_map => {
-                    awaited_map = true;
-                    cluster.request_refresh();
-                    Box::pin(cluster.refreshed_since(generation, deadline)).await;
-                    continue;
-                }
-                Err(reason) => {
-                    return Err(Error::NoReplica {
-                        command: command.name().to_ascii_uppercase(),
-                        reason,
-                    });
-                }
+        let (attempt, asked) = match done.take() {
+            Some(done) => done,
+            None => match ask.take() {
+                // The rare paths' futures are boxed where they are awaited: inline,
+                // the largest of them (a connection to a new node) would size the
+                // state of every command's future, which is boxed whole per command.
+                Some(to) => match Box::pin(cluster.node_at(&to)).await {
+                    Ok(node) => (
+                        Box::pin(asking(&node, &command, deadline)).await,
+                        host_of(&node),
+                    ),
+                    Err(e) => (Attempt::NotSent(e), None),
+                },
+                None => match cluster.pick(slot, read) {
+                    Ok(Some(node)) => (
+                        once(&node, &command, timeout, deadline, first).await,
+                        host_of(&node),
+                    ),
+                    Ok(None) => (
+                        Attempt::NotSent(Error::ConnectionLost {
+                            status: CommandStatus::NotSent,
+                            reason: "no cluster node serves this slot now".into(),
+                        }),
+                        None,
+                    ),
+                    Err(_) if !awaited_map => {
+                        awaited_map = true;
+                        cluster.request_refresh();
+                        Box::pin(cluster.refreshed_since(generation, deadline)).await;
+                        continue;
+                    }
+                    Err(reason) => {
+                        return Err(Error::NoReplica {
+                            command: command.name().to_ascii_uppercase(),
+                            reason,
+                        });
+                    }
+                },
             },
         };
         first = false;
@@ -273,11 +364,20 @@ async fn received(
 /// An error from a node: one that says the command was never written may be
 /// routed again; anything else is the caller's.
 fn classify(error: Error) -> Attempt {
-    match &error {
+    if is_unsent(&error) {
+        Attempt::NotSent(error)
+    } else {
+        Attempt::Failed(error)
+    }
+}
+
+/// Whether `error` says the command was never written.
+fn is_unsent(error: &Error) -> bool {
+    matches!(
+        error,
         Error::ConnectionLost {
             status: CommandStatus::NotSent | CommandStatus::Backlogged,
             ..
-        } => Attempt::NotSent(error),
-        _ => Attempt::Failed(error),
-    }
+        }
+    )
 }
