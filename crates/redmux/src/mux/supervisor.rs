@@ -199,7 +199,25 @@ impl Redial for Reconnecting<'_> {
     }
 
     fn failed(&mut self, error: Error) {
-        *self.0.last_connect_error.lock() = Some(error);
+        let shared = self.0;
+        if shared.config.backlog == BacklogPolicy::FailFast {
+            // A command can pass `Shared::refusal` just before the state turned and
+            // be queued just after the backlog was failed: it would wait out its
+            // whole timeout (a cluster's command, which its router would send to the
+            // new owner, seen in tests/tests/cluster.rs). Each failed attempt fails
+            // what is queued again; the hot path pays nothing for it.
+            fail_backlog(
+                shared,
+                &Error::ConnectionLost {
+                    status: CommandStatus::NotSent,
+                    reason: format!(
+                        "the connection is down and the backlog policy is fail-fast; last attempt: {error}"
+                    )
+                    .into(),
+                },
+            );
+        }
+        *shared.last_connect_error.lock() = Some(error);
     }
 
     fn rejected(&mut self, error: &Error) {
