@@ -32,10 +32,9 @@ const VALUE: [u8; 16] = *b"profile-load-val";
 async fn lazy(client: &Client, n: usize) {
     // `Request` is `IntoFuture`, not a `Future`: `join_all` needs the async block,
     // and with it nothing is sent until `join_all` first polls each one.
-    let results = join_all(
-        (0..n).map(|i| async move { client.set(format!("b:{i}"), &VALUE[..]).await }),
-    )
-    .await;
+    let results =
+        join_all((0..n).map(|i| async move { client.set(format!("b:{i}"), &VALUE[..]).await }))
+            .await;
     assert!(results.iter().all(Result::is_ok), "a SET failed");
 }
 
