@@ -479,7 +479,12 @@ impl Queue {
             return None;
         }
         if end == state.entries.len() {
-            std::mem::swap(&mut state.entries, into);
+            // The queue keeps room for as many again: a burst pushes the next batch
+            // at once, and a queue left with `into`'s empty vector grew it again
+            // by doubling, a dozen reallocations per batch (callgrind, 100,000
+            // SETs from one task: 119 instructions per command).
+            let room = Vec::with_capacity(end);
+            *into = std::mem::replace(&mut state.entries, room);
             state.bytes = 0;
         } else {
             into.extend(state.entries.drain(..end));
