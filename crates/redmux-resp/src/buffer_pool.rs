@@ -9,30 +9,68 @@
 //! push or pop, with no lock. With a current-thread runtime (and for a lone caller,
 //! who writes its own command) the buffers go round on one thread; on a
 //! multi-thread runtime a worker that writes more than it encodes keeps up to
-//! [`MAX_BUFFERS`] idle, and the rest are freed as before.
+//! [`MAX_HELD`] bytes of them idle, and the rest are freed as before.
 
 use std::cell::RefCell;
 
 use bytes::BytesMut;
 
-/// Idle buffers kept per thread: enough for a thousand callers' commands taken by
-/// one write and encoded again right after it.
-const MAX_BUFFERS: usize = 1024;
+/// Idle bytes kept per thread, each buffer counted as its capacity plus its handle:
+/// what 1,024 buffers of [`MAX_CAPACITY`] take, enough for a thousand callers'
+/// commands taken by one write and encoded again right after it. Counted in bytes,
+/// not buffers, so the usual small command (68 bytes) gets about 2,900 of them: a
+/// burst from one task writes a few thousand commands at a time (the caller's write
+/// assist, `ASSIST_BYTES` in redmux's queue), and with only 1,024 kept most of
+/// each batch was freed and allocated again (callgrind, 100,000 SETs from one
+/// task: see docs/benchmarks.md).
+const MAX_HELD: usize = 1024 * (MAX_CAPACITY + HANDLE);
 
-/// Larger buffers are freed, not kept: with [`MAX_BUFFERS`] this bounds what a
-/// thread holds idle to 256 KiB, and a command this large pays for its copy
+/// What a kept buffer's handle takes in the pool's `Vec`.
+const HANDLE: usize = std::mem::size_of::<BytesMut>();
+
+/// Larger buffers are freed, not kept: a command this large pays for its copy
 /// anyway.
 const MAX_CAPACITY: usize = 256;
 
+/// This thread's idle buffers and the bytes they hold (see [`MAX_HELD`]).
+struct Pool {
+    buffers: Vec<BytesMut>,
+    held: usize,
+}
+
+impl Pool {
+    /// Keeps `buf` (emptied) if it is small and there is room; frees it otherwise.
+    #[inline]
+    fn keep(&mut self, mut buf: BytesMut) {
+        let cost = buf.capacity() + HANDLE;
+        if buf.capacity() <= MAX_CAPACITY && self.held + cost <= MAX_HELD {
+            buf.clear();
+            self.held += cost;
+            self.buffers.push(buf);
+        }
+    }
+}
+
 thread_local! {
-    static BUFFERS: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    static BUFFERS: RefCell<Pool> = const {
+        RefCell::new(Pool {
+            buffers: Vec::new(),
+            held: 0,
+        })
+    };
 }
 
 /// An empty buffer of at least `capacity` bytes: a kept one if this thread has
 /// one, else a new one.
 #[inline]
 pub(crate) fn take(capacity: usize) -> BytesMut {
-    match BUFFERS.try_with(|buffers| buffers.try_borrow_mut().ok()?.pop()) {
+    let kept = BUFFERS.try_with(|pool| {
+        let mut pool = pool.try_borrow_mut().ok()?;
+        let buf = pool.buffers.pop()?;
+        pool.held = pool.held.saturating_sub(buf.capacity() + HANDLE);
+        Some(buf)
+    });
+    match kept {
         Ok(Some(mut buf)) => {
             // Kept buffers are empty and at most `MAX_CAPACITY`: a no-op unless
             // this command asks for more.
@@ -46,16 +84,13 @@ pub(crate) fn take(capacity: usize) -> BytesMut {
 /// Keeps `buf` for the next [`take`] on this thread, emptied, if it is small and
 /// there is room; frees it otherwise.
 #[inline]
-pub(crate) fn give_back(mut buf: BytesMut) {
+pub(crate) fn give_back(buf: BytesMut) {
     if buf.capacity() > MAX_CAPACITY {
         return;
     }
-    buf.clear();
-    let _ = BUFFERS.try_with(|buffers| {
-        if let Ok(mut buffers) = buffers.try_borrow_mut()
-            && buffers.len() < MAX_BUFFERS
-        {
-            buffers.push(buf);
+    let _ = BUFFERS.try_with(|pool| {
+        if let Ok(mut pool) = pool.try_borrow_mut() {
+            pool.keep(buf);
         }
     });
 }
@@ -64,13 +99,10 @@ pub(crate) fn give_back(mut buf: BytesMut) {
 /// access for a whole write's worth of commands instead of one each (callgrind,
 /// C = 1000: about 35 instructions per command less for the writer).
 pub(crate) fn give_back_all(bufs: &mut Vec<BytesMut>) {
-    let _ = BUFFERS.try_with(|buffers| {
-        if let Ok(mut buffers) = buffers.try_borrow_mut() {
-            for mut buf in bufs.drain(..) {
-                if buf.capacity() <= MAX_CAPACITY && buffers.len() < MAX_BUFFERS {
-                    buf.clear();
-                    buffers.push(buf);
-                }
+    let _ = BUFFERS.try_with(|pool| {
+        if let Ok(mut pool) = pool.try_borrow_mut() {
+            for buf in bufs.drain(..) {
+                pool.keep(buf);
             }
         }
     });
@@ -116,5 +148,33 @@ mod tests {
         let buf = take(200);
         assert!(buf.is_empty());
         assert!(buf.capacity() >= 200);
+    }
+
+    fn kept() -> usize {
+        BUFFERS.with(|pool| pool.borrow().buffers.len())
+    }
+
+    #[test]
+    fn the_bound_is_in_bytes_so_small_buffers_are_kept_by_the_thousands() {
+        // A thread of its own: the pool is per thread and other tests use it.
+        std::thread::spawn(|| {
+            let mut small: Vec<BytesMut> = (0..3000).map(|_| take(68)).collect();
+            give_back_all(&mut small);
+            let fit = MAX_HELD / (68 + HANDLE);
+            assert!(kept() > 1024, "only {} small buffers kept", kept());
+            assert!(kept() <= fit);
+            // Taken again: the bytes held go down, and large ones fill it to the
+            // same bound as before (1,024 of them).
+            while kept() > 0 {
+                drop(take(1));
+            }
+            let mut large: Vec<BytesMut> = (0..2000)
+                .map(|_| BytesMut::with_capacity(MAX_CAPACITY))
+                .collect();
+            give_back_all(&mut large);
+            assert_eq!(kept(), 1024);
+        })
+        .join()
+        .unwrap();
     }
 }

@@ -287,6 +287,9 @@ impl Shared {
         let mut out = rest.unwrap_or_default();
         out.reserve(entries.iter().map(Entry::len).sum());
         let mut slots = Vec::with_capacity(entries.len());
+        // The spent buffers go back to this thread's pool together, once (as the
+        // writer's do): one thread-local access per assist, not per command.
+        let mut spent = Vec::with_capacity(entries.len());
         for entry in entries {
             if entry.deadline <= now {
                 // Its caller was already told it timed out unsent (as the writer does).
@@ -297,16 +300,19 @@ impl Shared {
             out.extend_from_slice(&entry.bytes);
             // As the writer does: kept for a future that may send it again, before
             // its slot is pending; else it serves the next command encoded here.
-            let spare = if entry.keep {
-                entry.slot.keep(entry.bytes)
-            } else {
-                Some(entry.bytes)
-            };
-            if let Some(spare) = spare {
-                redmux_resp::CommandBuf::recycle(spare);
+            if !entry.keep {
+                spent.push(entry.bytes);
+            } else if let Some(spare) = entry.slot.keep(entry.bytes) {
+                spent.push(spare);
             }
+            // `begin_assist` hands over no entry with parts or a hold: forgetting
+            // the two `None`s skips two out-of-line drop calls per command.
+            debug_assert!(entry.parts.is_none() && entry.hold.is_none());
+            std::mem::forget(entry.parts);
+            std::mem::forget(entry.hold);
             slots.push(entry.slot);
         }
+        redmux_resp::CommandBuf::recycle_all(&mut spent);
         // The slots go in before the bytes go out: a reply cannot beat its slot.
         self.counters
             .commands_sent
