@@ -176,7 +176,8 @@ impl Command {
     /// with none marked, the server's key specifications find them among the
     /// arguments (a raw [`cmd`] built with `arg`).
     pub(crate) fn slot_with(&self, specs: &KeySpecs) -> KeySlot {
-        if self.keys.len() > 0 {
+        // The first mark is set whenever any key is: one look, not a count.
+        if self.keys.first != KeyMark::NONE {
             return self.slot();
         }
         let args: Vec<&[u8]> = std::iter::once(self.buf.name())
