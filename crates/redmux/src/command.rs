@@ -122,24 +122,23 @@ impl Command {
     /// The slot the marked keys hash to: computed when asked (a router with more
     /// than one node asks once, before queueing), never while building.
     pub(crate) fn slot(&self) -> KeySlot {
+        // One key (GET, SET, INCR, ...), nearly every command routed on a cluster:
+        // no iterator over the marks (callgrind, 100,000 SETs on a cluster: the
+        // chained, filtered iterator was about 60 instructions per command).
+        if self.keys.second == KeyMark::NONE && self.keys.rest.is_none() {
+            return match KeyMark::unpack(self.keys.first) {
+                None => KeySlot::Keyless,
+                Some(mark) => match self.mark_slot(mark) {
+                    Ok(slot) => KeySlot::One(slot),
+                    Err(no) => no,
+                },
+            };
+        }
         let mut slot = KeySlot::Keyless;
         for mark in self.keys.iter() {
-            let this = match mark {
-                // An offset too large to pack (see `KeyMark::pack`).
-                KeyMark::Slot(s) if s >= crate::keys::SLOTS => return KeySlot::Unknown,
-                KeyMark::Slot(s) => s,
-                KeyMark::At(at) => {
-                    let arg = self
-                        .buf
-                        .args_bytes()
-                        .get(at..)
-                        .and_then(|b| BulkArgs(b).next());
-                    match arg {
-                        Some(key) => hash_slot(key),
-                        // Not where it was put: cannot happen, but never guess.
-                        None => return KeySlot::Cross,
-                    }
-                }
+            let this = match self.mark_slot(mark) {
+                Ok(this) => this,
+                Err(no) => return no,
             };
             slot = match slot {
                 KeySlot::Keyless => KeySlot::One(this),
@@ -150,11 +149,35 @@ impl Command {
         slot
     }
 
+    /// The slot of one marked key, or what the whole command's slot is when it
+    /// cannot be known.
+    #[inline(always)]
+    fn mark_slot(&self, mark: KeyMark) -> Result<u16, KeySlot> {
+        match mark {
+            // An offset too large to pack (see `KeyMark::pack`).
+            KeyMark::Slot(s) if s >= crate::keys::SLOTS => Err(KeySlot::Unknown),
+            KeyMark::Slot(s) => Ok(s),
+            KeyMark::At(at) => {
+                let arg = self
+                    .buf
+                    .args_bytes()
+                    .get(at..)
+                    .and_then(|b| BulkArgs(b).next());
+                match arg {
+                    Some(key) => Ok(hash_slot(key)),
+                    // Not where it was put: cannot happen, but never guess.
+                    None => Err(KeySlot::Cross),
+                }
+            }
+        }
+    }
+
     /// The slot of a command whose keys may not be marked: marked keys decide;
     /// with none marked, the server's key specifications find them among the
     /// arguments (a raw [`cmd`] built with `arg`).
     pub(crate) fn slot_with(&self, specs: &KeySpecs) -> KeySlot {
-        if self.keys.len() > 0 {
+        // The first mark is set whenever any key is: one look, not a count.
+        if self.keys.first != KeyMark::NONE {
             return self.slot();
         }
         let args: Vec<&[u8]> = std::iter::once(self.buf.name())
@@ -467,13 +490,26 @@ struct BulkArgs<'a>(&'a [u8]);
 impl<'a> Iterator for BulkArgs<'a> {
     type Item = &'a [u8];
 
+    // The length is read digit by digit: `str::from_utf8` and `parse` cost over a
+    // hundred instructions per key, and a cluster reads every command's key here
+    // to find its slot (callgrind, 100,000 SETs on a 3 + 3 cluster).
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.0.strip_prefix(b"$")?;
-        let header_end = rest.iter().position(|&b| b == b'\r')?;
-        let len: usize = std::str::from_utf8(&rest[..header_end])
-            .ok()?
-            .parse()
-            .ok()?;
+        let mut len = 0usize;
+        let mut header_end = 0;
+        loop {
+            match *rest.get(header_end)? {
+                b'\r' if header_end > 0 => break,
+                digit @ b'0'..=b'9' => {
+                    len = len
+                        .checked_mul(10)?
+                        .checked_add(usize::from(digit - b'0'))?;
+                }
+                _ => return None,
+            }
+            header_end += 1;
+        }
         let start = header_end + 2;
         let payload = rest.get(start..start + len)?;
         self.0 = rest.get(start + len + 2..).unwrap_or(&[]);

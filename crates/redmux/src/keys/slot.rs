@@ -16,7 +16,35 @@ pub const SLOTS: u16 = 16_384;
 /// assert_eq!(hash_slot(b"foo{}{bar}"), hash_slot(b"foo{}{bar}")); // `{}` is no tag
 /// ```
 pub fn hash_slot(key: &[u8]) -> u16 {
-    crc16(hash_tag(key)) % SLOTS
+    // One pass for the usual key, with no `{`: its CRC is worked out while
+    // looking for one, instead of a scan for `{` and then a second pass for the
+    // CRC (a cluster hashes every command's key).
+    let mut crc = 0u16;
+    for (i, &b) in key.iter().enumerate() {
+        if b == b'{' {
+            return crc16_from(crc, hash_tag(key), i, key) % SLOTS;
+        }
+        crc = crc16_step(crc, b);
+    }
+    crc % SLOTS
+}
+
+/// The CRC of `hashed` (the key's hash tag, or the whole key), knowing that `crc`
+/// is already the CRC of `key`'s first `done` bytes.
+#[cold]
+fn crc16_from(crc: u16, hashed: &[u8], done: usize, key: &[u8]) -> u16 {
+    if hashed.len() == key.len() {
+        // No tag: the whole key, from where the CRC stopped.
+        key[done..].iter().fold(crc, |crc, &b| crc16_step(crc, b))
+    } else {
+        crc16(hashed)
+    }
+}
+
+/// One byte into the CRC.
+#[inline(always)]
+fn crc16_step(crc: u16, b: u8) -> u16 {
+    (crc << 8) ^ TABLE[usize::from(((crc >> 8) as u8) ^ b)]
 }
 
 /// The part of a key that is hashed: its hash tag if it has a non-empty one.
@@ -32,9 +60,7 @@ fn hash_tag(key: &[u8]) -> &[u8] {
 
 /// CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, no reflection.
 fn crc16(bytes: &[u8]) -> u16 {
-    bytes.iter().fold(0u16, |crc, &b| {
-        (crc << 8) ^ TABLE[usize::from(((crc >> 8) as u8) ^ b)]
-    })
+    bytes.iter().fold(0u16, |crc, &b| crc16_step(crc, b))
 }
 
 /// The CRC16 table, computed at compile time.
@@ -86,5 +112,28 @@ mod tests {
         assert_eq!(hash_tag(b"{"), b"{");
         assert_eq!(hash_tag(b"}{"), b"}{");
         assert_eq!(hash_slot(b"a{tag}b"), hash_slot(b"tag"));
+    }
+
+    #[test]
+    fn the_one_pass_slot_is_the_crc_of_the_tag_or_key() {
+        // `hash_slot` hashes while it looks for `{`: it must agree with the two
+        // steps it folds together, tag or no tag, wherever the `{` is.
+        let keys: [&[u8]; 12] = [
+            b"b:12345",
+            b"{",
+            b"a{",
+            b"ab{cd",
+            b"ab{cd}",
+            b"ab{}cd",
+            b"{}",
+            b"x{}{y}",
+            b"{user1000}.following",
+            b"foo{{bar}}zap",
+            b"}{",
+            b"long:key:with:no:tag:at:all",
+        ];
+        for key in keys {
+            assert_eq!(hash_slot(key), crc16(hash_tag(key)) % SLOTS, "{key:?}");
+        }
     }
 }

@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use super::Cluster;
 use super::fanout;
-use super::replicas::ReadFrom;
 use crate::command::{Command, KeySlot};
 use crate::mux::Shared;
 use crate::request::Flags;
@@ -47,10 +46,9 @@ impl Cluster {
         let KeySlot::One(slot) = command.slot_with(&self.specs) else {
             return None;
         };
-        match self.pick(Some(slot), ReadFrom::Primary) {
-            Ok(Some(node)) => Some((node, slot)),
-            _ => None,
-        }
+        // The map's primary straight away: `pick`'s replica choices are for
+        // flagged reads, which never come here.
+        self.node_for(Some(slot)).map(|node| (node, slot))
     }
 
     /// The cluster `node` was connected for, while its client lives.
