@@ -6,7 +6,8 @@ pub use counting::Counting;
 
 use std::time::{Duration, Instant};
 
-use redmux::{Client, ConnectionState};
+use redmux::{Client, Config, ConnectionState};
+use redmux_testkit::RedisCluster;
 
 /// Waits until `client` is in state `want`, failing the test (with the client's
 /// counters) after `within`; returns how long it took.
@@ -34,4 +35,19 @@ pub fn command_calls(info: &[u8], command: &str) -> i64 {
         .filter(|(name, _)| matches!(*name, "calls" | "rejected_calls" | "failed_calls"))
         .filter_map(|(_, value)| value.parse::<i64>().ok())
         .sum()
+}
+
+/// How many times `command` ran on node `node` of `cluster` (calls, rejected calls
+/// and failed calls), by its `INFO commandstats`.
+pub fn node_command_calls(cluster: &RedisCluster, node: usize, command: &str) -> i64 {
+    let reply = cluster.call(node, &["INFO", "commandstats"]).unwrap();
+    command_calls(reply.as_bytes().unwrap_or_default(), command)
+}
+
+/// A client of `url` whose commands time out after 5 s: the cluster tests' setting,
+/// long enough to wait out a failover.
+pub async fn cluster_client(url: &str) -> Client {
+    let mut config = Config::from_url(url).unwrap();
+    config.command_timeout = Duration::from_secs(5);
+    Client::connect_with(config).await.unwrap()
 }

@@ -15,18 +15,8 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use redmux::{Client, Config, Error, ScanOptions, Value, cmd};
 use redmux_testkit::{RedisCluster, hash_tag_for_slot, key_slot};
-
-async fn client(url: &str) -> Client {
-    let mut config = Config::from_url(url).unwrap();
-    config.command_timeout = Duration::from_secs(5);
-    Client::connect_with(config).await.unwrap()
-}
-
-/// `INFO commandstats` of one node as (command, calls + rejected calls + failed calls).
-fn command_stats(cluster: &RedisCluster, node: usize, command: &str) -> i64 {
-    let reply = cluster.call(node, &["INFO", "commandstats"]).unwrap();
-    redmux_tests::command_calls(reply.as_bytes().unwrap_or_default(), command)
-}
+use redmux_tests::cluster_client as client;
+use redmux_tests::node_command_calls as command_stats;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_tasks_route_every_key_to_its_owner() {

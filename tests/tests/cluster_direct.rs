@@ -9,20 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redmux::{Client, Config};
 use redmux_testkit::{RedisCluster, hash_tag_for_slot};
-
-async fn client(url: &str) -> Client {
-    let mut config = Config::from_url(url).unwrap();
-    config.command_timeout = Duration::from_secs(5);
-    Client::connect_with(config).await.unwrap()
-}
-
-/// `INFO commandstats` of one node as (command, calls + rejected calls + failed calls).
-fn command_stats(cluster: &RedisCluster, node: usize, command: &str) -> i64 {
-    let reply = cluster.call(node, &["INFO", "commandstats"]).unwrap();
-    redmux_tests::command_calls(reply.as_bytes().unwrap_or_default(), command)
-}
+use redmux_tests::cluster_client as client;
+use redmux_tests::node_command_calls as command_stats;
 
 /// A primary other than `slot`'s owner.
 fn other_primary(cluster: &RedisCluster, slot: u16) -> (usize, usize) {

@@ -15,6 +15,7 @@ use futures::StreamExt;
 use redmux::pubsub::Event;
 use redmux::{Client, Config, Subscription};
 use redmux_testkit::{RedisCluster, hash_tag_for_slot, key_slot};
+use redmux_tests::node_command_calls as command_stats;
 
 const PROTOCOLS: [&str; 2] = ["resp2", "resp3"];
 
@@ -27,12 +28,6 @@ async fn client(url: &str, protocol: &str) -> Client {
 /// A shard channel in `slot`.
 fn channel_in(slot: u16, name: &str) -> String {
     format!("{}{name}", hash_tag_for_slot(slot).unwrap())
-}
-
-/// `INFO commandstats` of one node: calls, rejected and failed calls of `command`.
-fn command_stats(cluster: &RedisCluster, node: usize, command: &str) -> i64 {
-    let reply = cluster.call(node, &["INFO", "commandstats"]).unwrap();
-    redmux_tests::command_calls(reply.as_bytes().unwrap_or_default(), command)
 }
 
 /// Subscribers of `channel` on one node: `PUBSUB SHARDNUMSUB` (shard) or `NUMSUB`.

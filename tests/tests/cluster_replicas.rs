@@ -21,19 +21,8 @@ use std::time::Duration;
 
 use redmux::{Client, Config, Error, Flags, Script, cmd};
 use redmux_testkit::{RedisCluster, RedisServer, hash_tag_for_slot, key_slot};
-
-async fn client(url: &str) -> Client {
-    let mut config = Config::from_url(url).unwrap();
-    config.command_timeout = Duration::from_secs(5);
-    Client::connect_with(config).await.unwrap()
-}
-
-/// How many times `command` ran on `node` (calls, rejected and failed calls), from
-/// its `INFO commandstats`.
-fn command_stats(cluster: &RedisCluster, node: usize, command: &str) -> i64 {
-    let reply = cluster.call(node, &["INFO", "commandstats"]).unwrap();
-    redmux_tests::command_calls(reply.as_bytes().unwrap_or_default(), command)
-}
+use redmux_tests::cluster_client as client;
+use redmux_tests::node_command_calls as command_stats;
 
 /// Each node's count of `command`.
 fn stats_of(cluster: &RedisCluster, nodes: &[usize], command: &str) -> Vec<i64> {
