@@ -71,6 +71,9 @@ pub(crate) struct Chunks {
     /// On a cluster: a chunk needed commands sent again, so no new chunk goes out
     /// until every chunk in flight is answered and put right.
     resending: bool,
+    /// On a cluster: the map the newest chunk was routed with. A chunk is not
+    /// routed on another while older ones are in flight (see `batch::cluster`).
+    routed_with: Option<crate::router::MapSeen>,
     /// The client has a client-side cache: each chunk's writes drop their keys'
     /// entries once queued. Looked up once per batch.
     own_writes: bool,
@@ -103,6 +106,7 @@ impl Chunks {
             room: None,
             next_index: 0,
             resending: false,
+            routed_with: None,
             own_writes: client.config().client_cache.is_some(),
             client,
         }
@@ -227,10 +231,24 @@ impl Chunks {
                     Poll::Pending => break,
                 }
             }
-            if self.staged.is_empty() || !self.has_room(cx) {
+            if self.staged.is_empty() {
                 return;
             }
-            self.submit_staged();
+            // On a cluster, the chunk is routed with the map as it is now; if that
+            // changed since the chunks in flight were routed, they are answered
+            // (and their redirects followed) first, or a later command could
+            // overtake an earlier one being redirected to the same node.
+            let map = self.client.router().as_cluster().map(|c| c.map_seen());
+            if let (Some(now), Some(seen)) = (&map, &self.routed_with)
+                && !self.in_flight.is_empty()
+                && !now.same(seen)
+            {
+                return;
+            }
+            if !self.has_room(cx) {
+                return;
+            }
+            self.submit_staged(map);
         }
     }
 
@@ -265,15 +283,16 @@ impl Chunks {
     }
 
     /// Queues the staged commands as one chunk.
-    fn submit_staged(&mut self) {
+    fn submit_staged(&mut self, map: Option<crate::router::MapSeen>) {
         let items = std::mem::take(&mut self.staged);
         self.staged_bytes = 0;
         let count = items.len();
         let deadline = crate::mux::deadline(self.timeout);
-        if let Some(cluster) = self.client.router().as_cluster() {
+        if let (Some(cluster), Some(map)) = (self.client.router().as_cluster(), map) {
             let collector = Collector::new(count);
             let resend =
-                super::cluster::submit(cluster, items, &collector, deadline, self.own_writes);
+                super::cluster::submit(cluster, items, &collector, deadline, self.own_writes, &map);
+            self.routed_with = Some(map);
             self.in_flight.push_back(Chunk {
                 collector,
                 resend,

@@ -10,7 +10,11 @@
 //! slot, ASK the key), and they are all sent again in batch order. Once a chunk has
 //! commands to send again, no new chunk goes out until every chunk in flight is
 //! answered and put right (`Chunks::resending`), so a later chunk cannot run on the
-//! new owner ahead of them. Not covered: a multi-key command refused with TRYAGAIN
+//! new owner ahead of them. Nor does a chunk go out on a map other than the one
+//! the chunks in flight were routed with (another caller's MOVED, or a refresh,
+//! changed it) until they are all answered and put right: routed on the new map, a
+//! later command could reach the new owner before an earlier one's redirect is
+//! followed. Not covered: a multi-key command refused with TRYAGAIN
 //! while a later single-key command on one of its keys ran.
 
 use std::future::Future;
@@ -25,7 +29,7 @@ use crate::cache::{OwnWrite, track_cluster_write};
 use crate::command::Command;
 use crate::error::{CommandStatus, Error, Result};
 use crate::mux::{Collector, Group, Shared};
-use crate::router::{Cluster, ReadFrom, is_refusal, to_slot};
+use crate::router::{Cluster, MapSeen, ReadFrom, is_refusal, to_slot};
 
 /// The chunk's commands kept to be sent again, by their place in the chunk.
 pub(crate) type Resend = Vec<Option<Command>>;
@@ -33,7 +37,8 @@ pub(crate) type Resend = Vec<Option<Command>>;
 /// Replies put right after a resend, by their place in the chunk.
 pub(crate) type Fixing = Pin<Box<dyn Future<Output = Vec<(usize, Result<Value>)>> + Send>>;
 
-/// Sends a chunk's items to their nodes; returns what a resend would need. With
+/// Sends a chunk's items to their nodes as `map` has them; returns what a resend
+/// would need. With
 /// `own_writes` (the client has a cache), each node's group drops the keys it
 /// writes from that node's cache once queued.
 pub(crate) fn submit(
@@ -42,6 +47,7 @@ pub(crate) fn submit(
     collector: &Arc<Collector>,
     deadline: Instant,
     own_writes: bool,
+    map: &MapSeen,
 ) -> Resend {
     // Every item routed from one look at the map (see `Cluster::nodes_for`).
     let slots: Vec<Option<u16>> = items
@@ -51,7 +57,7 @@ pub(crate) fn submit(
             _ => None,
         })
         .collect();
-    let owners = cluster.nodes_for(&slots);
+    let owners = cluster.nodes_for(&slots, map);
     // One group per node, each with its own record of the scripts it has sent as
     // EVAL: a script first seen by another node must go to this one as EVAL too.
     let mut groups: Vec<(Arc<Shared>, Group, ScriptsSent, Option<OwnWrite>)> = Vec::new();

@@ -22,9 +22,9 @@ use crate::mux::Shared;
 mod cluster;
 mod sentinel;
 
-pub(crate) use cluster::Cluster;
 pub(crate) use cluster::send as send_clustered;
 pub(crate) use cluster::to_node;
+pub(crate) use cluster::{Cluster, MapSeen};
 pub(crate) use cluster::{ReadFrom, is_refusal, is_resumable, resume, to_slot};
 pub(crate) use sentinel::SentinelReplicas;
 

@@ -84,6 +84,18 @@ pub(crate) struct Cluster {
     changes: watch::Sender<u64>,
 }
 
+/// The map a batch chunk was routed with, to tell whether it has changed since.
+/// Holds it alive, so a new map can never be mistaken for it.
+#[derive(Debug, Clone)]
+pub(crate) struct MapSeen(Arc<SlotMap>);
+
+impl MapSeen {
+    /// Whether both are the same map.
+    pub(crate) fn same(&self, other: &MapSeen) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// Which node owns each slot.
 #[derive(Debug, Default)]
 struct SlotMap {
@@ -241,11 +253,15 @@ impl Cluster {
             .map(|(_, node)| node.clone())
     }
 
-    /// The owners of many slots from one look at the map, so that commands routed
-    /// together (a batch chunk) all see the same map: two commands on one key
-    /// never go to two nodes because the map changed between them.
-    pub(crate) fn nodes_for(&self, slots: &[Option<u16>]) -> Vec<Option<Arc<Shared>>> {
-        let map = self.map.read();
+    /// The owners of many slots as one map (`map_seen`) has them, so that commands
+    /// routed together (a batch chunk) all see the same map: two commands on one
+    /// key never go to two nodes because the map changed between them.
+    pub(crate) fn nodes_for(
+        &self,
+        slots: &[Option<u16>],
+        map: &MapSeen,
+    ) -> Vec<Option<Arc<Shared>>> {
+        let map = &map.0;
         slots
             .iter()
             .map(|slot| match slot {
@@ -258,6 +274,13 @@ impl Cluster {
                 None => map.primaries.first().map(|(_, n)| n.clone()),
             })
             .collect()
+    }
+
+    /// The map now, to route a batch chunk with and to tell later whether it has
+    /// changed since (any change, a MOVED fixed or a refresh installed, makes a new
+    /// one).
+    pub(crate) fn map_seen(&self) -> MapSeen {
+        MapSeen(self.map.read().clone())
     }
 
     /// The configuration a connection to the node at `addr` starts from: its
