@@ -93,6 +93,34 @@ async fn mget_across_slots_comes_back_in_order_and_del_counts_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loading_a_script_reaches_every_primary_and_a_keyless_one_runs() {
+    let cluster = RedisCluster::shared().unwrap();
+    let client = client(&cluster.url()).await;
+    // A body no other test loads, so each primary's SCRIPT EXISTS says what this
+    // load did.
+    let script = redmux::Script::new(format!("return '{}'", cluster.key_prefix("script-load")));
+    let sha: String = script.load(&client).await.unwrap();
+    assert_eq!(sha, script.sha1());
+    for primary in cluster.primaries() {
+        let exists = cluster
+            .call(primary, &["SCRIPT", "EXISTS", sha.as_str()])
+            .unwrap();
+        let exists = exists.as_array().unwrap_or_default();
+        assert_eq!(
+            exists.first().and_then(|e| e.as_int()),
+            Some(1),
+            "primary {primary} has the script"
+        );
+    }
+    // A script with no key goes to a primary (any will do) and runs.
+    let two: i64 = client
+        .command(cmd("EVAL").arg("return 2").arg(0))
+        .await
+        .unwrap();
+    assert_eq!(two, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crossslot_is_refused_before_anything_is_sent() {
     let cluster = RedisCluster::shared().unwrap();
     let client = client(&cluster.url()).await;

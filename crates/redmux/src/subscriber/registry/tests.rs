@@ -270,3 +270,25 @@ fn moved_on_a_cluster_node_keeps_the_call_waiting_and_sets_the_channel_aside() {
         .unwrap();
     assert!(matches!(rx[0].try_recv(), Ok(Err(Error::Server(_)))));
 }
+
+#[test]
+fn back_to_back_shard_subscribes_each_take_their_own_refusal() {
+    // One SSUBSCRIBE per slot, written together: the server answers them in order,
+    // so a MOVED for the first refuses only its channels, and the second's
+    // confirmation is the second's (why writing them back to back is safe here).
+    assert_ne!(hash_slot(b"a"), hash_slot(b"b"));
+    let mut wakers = Vec::new();
+    let mut r = Registry::relocating();
+    let m = Arc::new(Mailbox::new(8));
+    let mut rx = r.register(Kind::Shard, &[b("a"), b("b")], 1, &m).unwrap();
+    assert_eq!(
+        written(&mut r),
+        "*2 $10 SSUBSCRIBE $1 a *2 $10 SSUBSCRIBE $1 b "
+    );
+    r.on_frame(Frame::Error(b("MOVED 15495 127.0.0.1:7001")), &mut wakers)
+        .unwrap();
+    r.on_frame(shard_confirm(true, "b"), &mut wakers).unwrap();
+    assert_eq!(r.take_misplaced(), [b("a")], "only a's command was refused");
+    assert!(rx[0].try_recv().is_err(), "a waits for its new owner");
+    assert!(matches!(rx[1].try_recv(), Ok(Ok(()))), "b is confirmed");
+}
