@@ -25,6 +25,19 @@ async fn client(url: &str, protocol: &str) -> Client {
     Client::connect_with(config).await.unwrap()
 }
 
+/// One client per protocol, each with `channel` shard-subscribed; the clients are
+/// returned to be kept alive for as long as their subscriptions are read.
+async fn shard_subscribers(url: &str, channel: &str) -> (Vec<Client>, Vec<Subscription>) {
+    let mut clients = Vec::new();
+    let mut subs = Vec::new();
+    for protocol in PROTOCOLS {
+        let c = client(url, protocol).await;
+        subs.push(c.ssubscribe(channel).await.unwrap());
+        clients.push(c);
+    }
+    (clients, subs)
+}
+
 /// A shard channel in `slot`.
 fn channel_in(slot: u16, name: &str) -> String {
     format!("{}{name}", hash_tag_for_slot(slot).unwrap())
@@ -243,13 +256,7 @@ async fn a_shard_subscription_keeps_receiving_after_its_slot_is_migrated() {
     let channel = channel_in(slot, "moving");
     assert_eq!(cluster.slot_owner(slot), Some(0));
     let publisher = client(&cluster.url(), "resp3").await;
-    let mut subs = Vec::new();
-    let mut clients = Vec::new();
-    for protocol in PROTOCOLS {
-        let c = client(&cluster.url(), protocol).await;
-        subs.push(c.ssubscribe(channel.as_str()).await.unwrap());
-        clients.push(c);
-    }
+    let (_clients, mut subs) = shard_subscribers(&cluster.url(), &channel).await;
     assert_eq!(publisher.spublish(&channel, "m-first").await.unwrap(), 2);
     for sub in &mut subs {
         let first = next_payload(sub, Duration::from_secs(5)).await;
@@ -275,13 +282,7 @@ async fn a_shard_subscription_keeps_receiving_after_a_failover_and_a_kill() {
     assert_eq!(cluster.slot_owner(slot), Some(0));
     // The publisher starts at another node: it must outlive node 0.
     let publisher = client(&cluster.node(1).url(), "resp3").await;
-    let mut subs = Vec::new();
-    let mut clients = Vec::new();
-    for protocol in PROTOCOLS {
-        let c = client(&cluster.url(), protocol).await;
-        subs.push(c.ssubscribe(channel.as_str()).await.unwrap());
-        clients.push(c);
-    }
+    let (clients, mut subs) = shard_subscribers(&cluster.url(), &channel).await;
     assert_eq!(publisher.spublish(&channel, "m-first").await.unwrap(), 2);
     for sub in &mut subs {
         assert!(next_payload(sub, Duration::from_secs(5)).await.is_some());
