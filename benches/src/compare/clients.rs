@@ -214,6 +214,16 @@ pub async fn connect_redis_rs(
 /// pipelined, no command timeout) and, if asked, `TCP_NODELAY`.
 pub async fn connect_fred(url: &str, tuning: Tuning) -> Result<fred::clients::Client> {
     let config = fred::types::config::Config::from_url(url)?;
+    connect_fred_with(config, url, tuning).await
+}
+
+/// [`connect_fred`] from a `config` the caller made (`url` names the server in
+/// errors): with a TLS connector of its own, say.
+pub async fn connect_fred_with(
+    config: fred::types::config::Config,
+    url: &str,
+    tuning: Tuning,
+) -> Result<fred::clients::Client> {
     let client = fred::types::Builder::from_config(config)
         .with_connection_config(|c| {
             c.tcp = fred::types::config::TcpConfig {

@@ -18,7 +18,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fred::interfaces::ClientLike;
 use redmux_testkit::{RedisServer, TlsMode};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -402,19 +401,7 @@ async fn connect_fred_tls(
     let plain_url = url.replacen("rediss://", "redis://", 1);
     let mut config = fred::types::config::Config::from_url(&plain_url)?;
     config.tls = Some(fred::types::config::TlsConnector::from(tls).into());
-    let client = fred::types::Builder::from_config(config)
-        .with_connection_config(|c| {
-            c.tcp = fred::types::config::TcpConfig {
-                nodelay: tuning.nodelay.then_some(true),
-                ..Default::default()
-            };
-        })
-        .build()?;
-    client
-        .init()
-        .await
-        .map_err(|e| format!("fred: cannot connect to {url}: {e}"))?;
-    Ok(client)
+    clients::connect_fred_with(config, url, tuning).await
 }
 
 /// A process's CPU time over all its threads, in nanoseconds, from
