@@ -65,7 +65,8 @@ pub(crate) struct Chunks {
     ready: std::vec::IntoIter<Result<Value>>,
     /// Fires at the oldest chunk's deadline.
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
-    room: Option<Room>,
+    /// Waiting for room, until the deadline the first wait set.
+    room: Option<(Instant, Room)>,
     /// The position in the batch of the next command pulled.
     next_index: usize,
     /// On a cluster: a chunk needed commands sent again, so no new chunk goes out
@@ -256,30 +257,35 @@ impl Chunks {
     /// it can (or when the batch's timeout has passed, and the chunk is queued anyway
     /// to fail as overloaded).
     fn has_room(&mut self, cx: &mut Context<'_>) -> bool {
-        if let Some(room) = &mut self.room {
-            if room.as_mut().poll(cx).is_pending() {
-                return false;
-            }
-            self.room = None;
-            return true;
+        loop {
+            let deadline = match &mut self.room {
+                Some((deadline, room)) => {
+                    if room.as_mut().poll(cx).is_pending() {
+                        return false;
+                    }
+                    let deadline = *deadline;
+                    self.room = None;
+                    if Instant::now() >= deadline {
+                        return true;
+                    }
+                    deadline
+                }
+                None => crate::mux::deadline(self.timeout),
+            };
+            // On a cluster a chunk is split over the primaries, so it waits while
+            // any of them is at its bound: a group sent to a full queue would be
+            // refused as overloaded. Room on the node waited for says nothing of
+            // the others (nor of that node by now), so all are looked at again.
+            let full = match self.client.router().as_cluster() {
+                Some(cluster) => cluster.full_primary(),
+                None => Some(self.client.node().clone()).filter(|node| !node.has_room()),
+            };
+            let Some(node) = full else {
+                return true;
+            };
+            let room: Room = Box::pin(async move { node.wait_for_room(deadline).await });
+            self.room = Some((deadline, room));
         }
-        // On a cluster a chunk is split over the primaries, so it waits while any
-        // of them is at its bound: a group sent to a full queue would be refused
-        // as overloaded.
-        let full = match self.client.router().as_cluster() {
-            Some(cluster) => cluster.full_primary(),
-            None => Some(self.client.node().clone()).filter(|node| !node.has_room()),
-        };
-        let Some(node) = full else {
-            return true;
-        };
-        let deadline = crate::mux::deadline(self.timeout);
-        let mut room: Room = Box::pin(async move { node.wait_for_room(deadline).await });
-        if room.as_mut().poll(cx).is_ready() {
-            return true;
-        }
-        self.room = Some(room);
-        false
     }
 
     /// Queues the staged commands as one chunk.
