@@ -20,6 +20,7 @@ use crate::keys::KeySpecs;
 use crate::mux::Shared;
 
 mod cluster;
+mod replica_pool;
 mod sentinel;
 
 pub(crate) use cluster::send as send_clustered;

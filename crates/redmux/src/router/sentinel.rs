@@ -26,15 +26,13 @@ use crate::config::{Addr, BacklogPolicy, Config, FindReplicas};
 use crate::error::{Error, Result};
 use crate::keys::KeySpecs;
 use crate::mux::{self, Shared};
+use crate::router::replica_pool::ReplicaPool;
 
 /// How long a list of replicas is trusted before a flagged read asks again (in
 /// the background).
 const REFRESH: Duration = Duration::from_secs(10);
 /// The least time between two asks made because no replica was up.
 const RETRY: Duration = Duration::from_secs(1);
-
-/// A replica's address and its multiplexer.
-type Replica = (Addr, Arc<Shared>);
 
 /// The replicas of a sentinel-found primary, connected on demand.
 pub(crate) struct SentinelReplicas {
@@ -44,9 +42,8 @@ pub(crate) struct SentinelReplicas {
     find: FindReplicas,
     /// Which commands only read, so a replica may serve them.
     specs: KeySpecs,
-    /// The connections, and whether the client has closed (then a connection
-    /// made is closed at once, not left running with no owner).
-    nodes: Mutex<(Vec<Replica>, bool)>,
+    /// The connections.
+    pool: ReplicaPool<Addr>,
     next: AtomicUsize,
     /// When the sentinels were last asked.
     asked: Mutex<Option<Instant>>,
@@ -56,13 +53,7 @@ pub(crate) struct SentinelReplicas {
 
 impl std::fmt::Debug for SentinelReplicas {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let nodes: Vec<String> = self
-            .nodes
-            .lock()
-            .0
-            .iter()
-            .map(|(a, _)| a.to_string())
-            .collect();
+        let nodes: Vec<String> = self.pool.all().iter().map(|(a, _)| a.to_string()).collect();
         f.debug_struct("SentinelReplicas")
             .field("replicas", &nodes)
             .finish_non_exhaustive()
@@ -83,7 +74,7 @@ impl SentinelReplicas {
             config,
             find,
             specs: KeySpecs::builtin(),
-            nodes: Mutex::new((Vec::new(), false)),
+            pool: ReplicaPool::default(),
             next: AtomicUsize::new(0),
             asked: Mutex::new(None),
             refreshing: Mutex::new(None),
@@ -93,17 +84,13 @@ impl SentinelReplicas {
     /// The replica connections, with their addresses, for `Client::nodes`, stats
     /// and closing.
     pub(crate) fn nodes(&self) -> Vec<(String, Arc<Shared>)> {
-        let nodes = self.nodes.lock();
-        nodes
-            .0
-            .iter()
-            .map(|(a, n)| (format!("{a} (replica)"), n.clone()))
-            .collect()
+        let nodes = self.pool.all().into_iter();
+        nodes.map(|(a, n)| (format!("{a} (replica)"), n)).collect()
     }
 
     /// The client is closing: no replica connected from now on is kept.
     pub(crate) fn mark_closed(&self) {
-        self.nodes.lock().1 = true;
+        self.pool.mark_closed();
     }
 
     /// Whether a replica may serve `command` (it only reads).
@@ -158,15 +145,9 @@ impl SentinelReplicas {
 
     /// The next replica that is up, in turn.
     fn pick(&self) -> Option<Arc<Shared>> {
-        let nodes = self.nodes.lock();
-        let nodes = &nodes.0;
         let start = self.next.fetch_add(1, Relaxed);
-        zones(self.config.availability_zone.as_deref()).find_map(|zone| {
-            (0..nodes.len())
-                .map(|i| &nodes[(start + i) % nodes.len()].1)
-                .find(|node| node.serves_zone(zone))
-                .cloned()
-        })
+        zones(self.config.availability_zone.as_deref())
+            .find_map(|zone| self.pool.find_from(start, |node| node.serves_zone(zone)))
     }
 
     /// Starts asking the sentinels for the replicas, unless that is under way;
@@ -208,17 +189,7 @@ impl SentinelReplicas {
             }
             Err(_) => return,
         };
-        let (gone, known): (Vec<Arc<Shared>>, Vec<Addr>) = {
-            let mut guard = self.nodes.lock();
-            let (kept, gone): (Vec<_>, Vec<_>) =
-                guard.0.drain(..).partition(|(a, _)| listed.contains(a));
-            guard.0 = kept;
-            let known = guard.0.iter().map(|(a, _)| a.clone()).collect();
-            (gone.into_iter().map(|(_, n)| n).collect(), known)
-        };
-        for node in gone {
-            node.close(Duration::ZERO);
-        }
+        let known = self.pool.retain(|a| listed.contains(a));
         let mut connecting = tokio::task::JoinSet::new();
         for addr in listed.into_iter().filter(|a| !known.contains(a)) {
             let mut config = self.config.clone();
@@ -227,24 +198,12 @@ impl SentinelReplicas {
         }
         while let Some(outcome) = connecting.join_next().await {
             match outcome {
-                Ok((addr, Ok((node, _)))) => self.keep(addr, node),
+                Ok((addr, Ok((node, _)))) => self.pool.keep(addr, node),
                 Ok((addr, Err(e))) => {
                     tracing::debug!(replica = %addr, error = %e, "replica unreachable");
                 }
                 Err(e) => tracing::debug!(error = %e, "connecting a replica failed"),
             }
         }
-    }
-
-    /// Keeps `node` for `addr`, unless one is kept already or the client closed:
-    /// then it is closed.
-    fn keep(&self, addr: Addr, node: Arc<Shared>) {
-        let mut guard = self.nodes.lock();
-        if guard.1 || guard.0.iter().any(|(a, _)| *a == addr) {
-            drop(guard);
-            node.close(Duration::ZERO);
-            return;
-        }
-        guard.0.push((addr, node));
     }
 }

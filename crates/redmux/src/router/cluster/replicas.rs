@@ -19,7 +19,6 @@
 //!   that failed is not listed); its multiplexer is kept, as a primary's is, in
 //!   case it comes back.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
@@ -34,6 +33,7 @@ use crate::command::Command;
 use crate::error::Error;
 use crate::mux::{self, Shared};
 use crate::request::Flags;
+use crate::router::replica_pool::ReplicaPool;
 
 /// Where a command may be read from, from its [`Flags`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,34 +103,12 @@ const NO_REPLICA_REFRESH: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub(super) struct Replicas {
     /// Shared with the tasks that connect replicas in the background.
-    pool: Arc<Pool>,
+    pool: Arc<ReplicaPool<NodeAddr>>,
     /// Set by the first flagged command: says when the first connections are done.
     wanted: tokio::sync::OnceCell<watch::Receiver<bool>>,
     next: AtomicUsize,
     /// When a read last asked for a refresh because it found no replica listed.
     asked_for_map: Mutex<Option<Instant>>,
-}
-
-/// The replica connections, and whether the client has closed: a connection made
-/// after that is closed at once rather than left running with no owner.
-#[derive(Debug, Default)]
-struct Pool {
-    nodes: Mutex<(HashMap<NodeAddr, Arc<Shared>>, bool)>,
-}
-
-impl Pool {
-    /// Keeps `node` for `addr`, unless one is kept already or the client closed:
-    /// then it is closed.
-    fn keep(&self, addr: NodeAddr, node: Arc<Shared>) {
-        let mut guard = self.nodes.lock();
-        let (nodes, closed) = &mut *guard;
-        if *closed || nodes.contains_key(&addr) {
-            drop(guard);
-            node.close(Duration::ZERO);
-            return;
-        }
-        nodes.insert(addr, node);
-    }
 }
 
 impl Replicas {
@@ -141,22 +119,17 @@ impl Replicas {
 
     /// The connected replica at `addr`, if any.
     pub(super) fn get(&self, addr: &NodeAddr) -> Option<Arc<Shared>> {
-        self.pool.nodes.lock().0.get(addr).cloned()
+        self.pool.get(addr)
     }
 
     /// Every replica connection, with its address, for closing and stats.
     pub(super) fn all(&self) -> Vec<(NodeAddr, Arc<Shared>)> {
-        let nodes = self.pool.nodes.lock();
-        nodes
-            .0
-            .iter()
-            .map(|(a, n)| (a.clone(), n.clone()))
-            .collect()
+        self.pool.all()
     }
 
     /// The client is closing: no replica connected from now on is kept.
     pub(super) fn mark_closed(&self) {
-        self.pool.nodes.lock().1 = true;
+        self.pool.mark_closed();
     }
 }
 
