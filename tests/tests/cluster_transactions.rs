@@ -56,9 +56,9 @@ async fn a_transaction_on_keys_already_migrated_commits_on_the_importing_node() 
 
     let moving = cluster.clone();
     let runtime = tokio::runtime::Handle::current();
-    let (tx_client, ta, tb) = (client.clone(), a.clone(), b.clone());
+    let (tx_client, ta, tb, tstays) = (client.clone(), a.clone(), b.clone(), stays.clone());
     tokio::task::spawn_blocking(move || {
-        let (client, a, b) = (tx_client, ta, tb);
+        let (client, a, b, stays) = (tx_client, ta, tb, tstays);
         let mut migration = moving.begin_migration(slot, target).unwrap();
         assert!(migration.move_key(&a).unwrap());
         assert!(migration.move_key(&b).unwrap());
@@ -105,7 +105,23 @@ async fn a_transaction_on_keys_already_migrated_commits_on_the_importing_node() 
                 }) => {}
                 other => panic!("expected the condition to fail: {other:?}"),
             }
+
+            // Keys on both sides of the migration: no node can run the block
+            // whole (the old owner refuses `a` with ASK, the importing node
+            // refuses EXEC with TRYAGAIN), so it never runs half, and after its
+            // resends the last refusal is the error.
+            let mut tx = client.transaction();
+            tx.add(client.incr(&a));
+            tx.add(client.incr(&stays));
+            let error = tx.execute().await.unwrap_err();
+            let code = error.server_error().map(|e| e.code().to_string());
+            assert!(
+                matches!(code.as_deref(), Some("TRYAGAIN" | "ASK")),
+                "{error}"
+            );
         });
+        let reply = moving.call(source, &["GET", stays.as_str()]).unwrap();
+        assert_eq!(reply.as_str(), Some("1"), "half the block ran: {reply:?}");
 
         // Each block reached the old owner first (the test would pass without
         // exercising the ASK otherwise).
@@ -119,7 +135,11 @@ async fn a_transaction_on_keys_already_migrated_commits_on_the_importing_node() 
             assert_eq!(reply.as_str(), Some(want), "{key}: {reply:?}");
         }
         let reply = moving.call(source, &["EXISTS", a.as_str()]).unwrap();
-        assert_ne!(reply.as_int(), Some(1), "the old owner has the key: {reply:?}");
+        assert_ne!(
+            reply.as_int(),
+            Some(1),
+            "the old owner has the key: {reply:?}"
+        );
         migration.finish().unwrap();
     })
     .await
