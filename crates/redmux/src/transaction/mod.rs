@@ -330,8 +330,9 @@ impl Transaction {
     /// overload. On a cluster, keys in several slots are refused before anything
     /// is sent ([`Error::CrossSlot`]); a block the cluster refused as a whole
     /// (its slot moved or is moving: MOVED, ASK, TRYAGAIN, ...) is sent again
-    /// where the refusal says, and after 5 refusals in a row the last is the
-    /// error ([`Error::Server`], with its code); nothing ran.
+    /// where the refusal says, up to 5 times within the timeout; refused still,
+    /// the last refusal is the error ([`Error::Server`], with its code), and
+    /// nothing ran.
     ///
     /// # Cancellation
     ///
