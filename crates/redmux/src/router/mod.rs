@@ -25,7 +25,7 @@ mod sentinel;
 
 pub(crate) use cluster::send as send_clustered;
 pub(crate) use cluster::to_node;
-pub(crate) use cluster::{Cluster, MapSeen};
+pub(crate) use cluster::{BlockRetry, Cluster, MapSeen};
 pub(crate) use cluster::{ReadFrom, is_refusal, is_resumable, resume, to_slot};
 pub(crate) use sentinel::SentinelReplicas;
 

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | this file | [`Transaction`], [`TransactionOutcome`], [`AbortReason`], and the exchange with the writer |
 //! | `condition.rs` | [`Condition`] and [`Comparison`]: the kinds of check, their reads and their tests |
+//! | `cluster.rs` | on a cluster, the block sent again after a refusal of the whole (MOVED, ASK, ...), to the importing node with ASKING after an ASK |
 //!
 //! A transaction is one entry in the client's queue, and its other commands follow
 //! it through the writer's *hold* (see `mux::queue::Entry::hold`): once the writer
@@ -21,6 +22,7 @@
 //! While a transaction waits for its checks' replies the writer is idle: other
 //! callers wait one round trip. That is the price of WATCH on a shared connection.
 
+mod cluster;
 mod condition;
 
 use std::fmt;
@@ -256,31 +258,6 @@ impl Transaction {
         })
     }
 
-    fn clone_parts(&self) -> (Client, Vec<Condition>, Vec<crate::batch::Item>) {
-        (
-            self.client.clone(),
-            self.conditions.clone(),
-            self.items.clone(),
-        )
-    }
-
-    /// Whether an outcome is a cluster's refusal of the whole block (MOVED, ASK
-    /// or TRYAGAIN at WATCH or while queueing): nothing ran, so it may be sent
-    /// again once the map is fresh.
-    fn redirected(outcome: &Result<TransactionOutcome>) -> bool {
-        let redirect = |e: &Error| {
-            e.server_error()
-                .is_some_and(|s| matches!(s.code(), "MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN"))
-        };
-        match outcome {
-            Err(e) => redirect(e),
-            Ok(TransactionOutcome::Aborted(AbortReason::Rejected(results))) => {
-                results.errors().any(|(_, e)| redirect(e))
-            }
-            _ => false,
-        }
-    }
-
     /// Adds a condition; returns its position, which
     /// [`AbortReason::ConditionFailed`] names if it fails.
     ///
@@ -350,7 +327,12 @@ impl Transaction {
     /// An abort is not an error: it is [`TransactionOutcome::Aborted`]. Errors are
     /// a refused blocking command (nothing is sent), a timeout, a lost connection
     /// (with [`Error::status`] saying whether EXEC may have run), or the queue's
-    /// overload.
+    /// overload. On a cluster, keys in several slots are refused before anything
+    /// is sent ([`Error::CrossSlot`]); a block the cluster refused as a whole
+    /// (its slot moved or is moving: MOVED, ASK, TRYAGAIN, ...) is sent again
+    /// where the refusal says, up to 5 times within the timeout; refused still,
+    /// the last refusal is the error ([`Error::Server`], with its code), and
+    /// nothing ran.
     ///
     /// # Cancellation
     ///
@@ -371,13 +353,10 @@ impl Transaction {
         let deadline = crate::mux::deadline(timeout);
         // Made before anything is queued, so it covers the whole exchange.
         let span = crate::trace::transaction(self.client.config(), self.items.len());
-        // On a cluster a copy is kept: a MOVED at WATCH or while queueing refuses
-        // the whole block, which then runs again on the slot's new owner.
-        let again = self
-            .client
-            .router()
-            .as_cluster()
-            .map(|cluster| (cluster.clone(), self.clone_parts()));
+        // On a cluster a copy is kept: a MOVED or ASK at WATCH, at a check, while
+        // queueing or at EXEC refuses the whole block, which then runs again
+        // where the refusal says (`cluster.rs`).
+        let again = cluster::Again::of(&self, timeout);
         let mut run = Run::new(self, deadline);
         // Queued now when there is room, so the transaction keeps its place among
         // the caller's commands; under overload the future waits for room.
@@ -394,27 +373,12 @@ impl Transaction {
                     run.queue_first()?
                 }
             };
-            let mut outcome = run.finish(seq, timeout).await;
-            if let Some((cluster, (client, conditions, items))) = again {
-                let mut attempts = 0;
-                while Transaction::redirected(&outcome) && attempts < 5 {
-                    attempts += 1;
-                    let generation = cluster.generation();
-                    cluster.request_refresh();
-                    cluster.refreshed_since(generation, deadline).await;
-                    let transaction = Transaction {
-                        client: client.clone(),
-                        conditions: conditions.clone(),
-                        items: items.clone(),
-                        timeout: Some(timeout),
-                    };
-                    let mut run = Run::new(transaction, deadline)?;
-                    run.shared().wait_for_room(deadline).await;
-                    let seq = run.queue_first()?;
-                    outcome = run.finish(seq, timeout).await;
-                }
+            let node = run.shared().clone();
+            let outcome = run.finish(seq, timeout).await;
+            match again {
+                Some(again) => again.follow(outcome, node, deadline).await,
+                None => outcome,
             }
-            outcome
         };
         async move {
             let Some(span) = span else {
@@ -452,12 +416,30 @@ struct Run {
     /// With a client-side cache: the keys the commands write, dropped from the
     /// node's cache once MULTI ... EXEC is queued (`crate::cache`).
     own_write: Option<OwnWrite>,
+    /// On the node a slot is moving to, after an ASK: every command sent outside
+    /// MULTI gets an `ASKING` of its own, and MULTI one for the whole block
+    /// (`cluster.rs` says why).
+    asking: bool,
+    /// Replies of MULTI, each command and EXEC: the exec collector's first
+    /// places, before any ASKING's.
+    exec_len: usize,
 }
 
 impl Run {
-    /// Encodes the commands; a refused one (a blocking command) refuses them all.
+    /// Encodes the commands, to run on the node the keys' slot names (see
+    /// [`Transaction::node`]); a refused one (a blocking command) refuses them all.
     fn new(transaction: Transaction, deadline: Instant) -> Result<Run> {
         let node = transaction.node()?;
+        Run::on(transaction, node, false, deadline)
+    }
+
+    /// As [`Run::new`], on `node`, with `ASKING` where a slot moving to it needs one.
+    fn on(
+        transaction: Transaction,
+        node: Arc<Shared>,
+        asking: bool,
+        deadline: Instant,
+    ) -> Result<Run> {
         let Transaction {
             client,
             conditions,
@@ -486,6 +468,8 @@ impl Run {
             exec: None,
             checks: None,
             own_write,
+            asking,
+            exec_len: 0,
         })
     }
 
@@ -524,10 +508,15 @@ impl Run {
             self.exec = Some(group.collector().clone());
             return group.chained();
         }
-        let mut group = Group::new(self.conditions.len() + 1, self.deadline);
+        // WATCH and the checks at 0..=n; each one's ASKING, if any, after them,
+        // where its reply is left unread.
+        let len = self.conditions.len() + 1;
+        let mut group = Group::new(if self.asking { 2 * len } else { len }, self.deadline);
+        self.push_asking(&mut group, len);
         let keys = self.conditions.iter().map(|c| c.key().to_vec());
         group.push(0, cmd("WATCH").keys(keys).into_bytes());
         for (i, condition) in self.conditions.iter().enumerate() {
+            self.push_asking(&mut group, len + i + 1);
             group.push(i + 1, condition.check().into_bytes());
         }
         let release = group.hold_last(self.shared(), cmd("UNWATCH").into_bytes());
@@ -535,10 +524,14 @@ impl Run {
         group
     }
 
-    /// MULTI, the commands and EXEC, replies gathered in one collector.
+    /// MULTI, the commands and EXEC, replies gathered in one collector (and the
+    /// one ASKING before MULTI, if any, its reply after theirs, left unread).
     fn exec_group(&mut self) -> Group {
         let commands = std::mem::take(&mut self.commands);
-        let mut group = Group::new(commands.len() + 2, self.deadline);
+        self.exec_len = commands.len() + 2;
+        let len = self.exec_len + usize::from(self.asking);
+        let mut group = Group::new(len, self.deadline);
+        self.push_asking(&mut group, self.exec_len);
         group.push(0, cmd("MULTI").into_bytes());
         let count = commands.len();
         for (i, bytes) in commands.into_iter().enumerate() {
@@ -546,6 +539,13 @@ impl Run {
         }
         group.push(count + 1, cmd("EXEC").into_bytes());
         group
+    }
+
+    /// `ASKING`, its reply at `index`, on the node a slot is moving to.
+    fn push_asking(&self, group: &mut Group, index: usize) {
+        if self.asking {
+            group.push(index, cmd("ASKING").into_bytes());
+        }
     }
 
     async fn finish(mut self, seq: u64, timeout: Duration) -> Result<TransactionOutcome> {
@@ -588,7 +588,8 @@ impl Run {
         let Some(collector) = self.exec.take() else {
             return Err(Error::protocol("transaction without its EXEC"));
         };
-        let replies = self.collect(&collector, "EXEC", seq, timeout).await?;
+        let mut replies = self.collect(&collector, "EXEC", seq, timeout).await?;
+        replies.truncate(self.exec_len);
         self.outcome(replies, seq, timeout)
     }
 

@@ -37,7 +37,7 @@ use crate::keys::{KeySpecs, SLOTS};
 use crate::mux::{self, Shared};
 
 pub(crate) use replicas::{ReadFrom, zones};
-pub(crate) use send::{is_resumable, resume, to_node, to_slot};
+pub(crate) use send::{BlockRetry, is_resumable, resume, to_node, to_slot};
 
 /// Whether a reply is a cluster's refusal of the command (MOVED, ASK, TRYAGAIN,
 /// CLUSTERDOWN, LOADING, READONLY): it did not run, and may be sent again.

@@ -23,8 +23,11 @@ pub(crate) enum Redirect {
 impl Redirect {
     /// The redirect an error reply asks for, if it is one.
     pub(crate) fn of(reply: &Value) -> Option<Redirect> {
-        let line = reply.as_error()?;
-        let text = std::str::from_utf8(line).ok()?;
+        Redirect::of_line(std::str::from_utf8(reply.as_error()?).ok()?)
+    }
+
+    /// The redirect an error line (`MOVED 3999 host:port`) asks for, if it is one.
+    pub(crate) fn of_line(text: &str) -> Option<Redirect> {
         let mut words = text.split_ascii_whitespace();
         match words.next()? {
             "MOVED" => {

@@ -130,6 +130,33 @@ pub(crate) fn is_resumable(outcome: &Result<Value>) -> bool {
     }
 }
 
+/// Where a block of commands the cluster refused as a whole goes next. A
+/// transaction cannot follow a redirect command by command: its first commands
+/// were watched or queued on the node that refused it, and nothing of it ran
+/// there. It is sent again, whole (see `transaction/cluster.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BlockRetry {
+    /// `ASK`: its keys are mid-migration and already on the importing node,
+    /// which the map does not name yet (it changes only when the migration
+    /// ends). The block goes there, each command sent outside MULTI after an
+    /// `ASKING` of its own.
+    Ask(NodeAddr),
+    /// `MOVED`, `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `READONLY`: to the slot's
+    /// owner once the map is refreshed.
+    Owner,
+}
+
+impl BlockRetry {
+    /// What `refusal`, answered by `answered`, asks for; `None` when it is not a
+    /// cluster's refusal.
+    pub(crate) fn of(refusal: &crate::ServerError, answered: &Shared) -> Option<BlockRetry> {
+        Some(match Redirect::of_line(refusal.line())? {
+            Redirect::Ask { to } => BlockRetry::Ask(answered_by(to, &host_of(answered))),
+            Redirect::Moved { .. } | Redirect::Retry | Redirect::Stale => BlockRetry::Owner,
+        })
+    }
+}
+
 type BoxedReply = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value>> + Send>>;
 
 /// One command's trip through the cluster, what stays the same from try to try.

@@ -1,0 +1,135 @@
+//! A transaction the cluster refused as a whole, sent again.
+//!
+//! A cluster node refuses a transaction's block, and runs none of it, when the
+//! keys' slot is not served there. The refusal comes at `WATCH` or at a
+//! condition's check (the block stops there and sends `UNWATCH`), as a command is
+//! queued (`EXEC` then answers `EXECABORT`), or at `EXEC` itself (the server
+//! checks every queued command's keys again at `EXEC` and discards the
+//! transaction). The block is then sent again, whole:
+//!
+//! | refusal | where the block goes |
+//! |---|---|
+//! | `ASK` | the node the slot is moving to, which it names, with `ASKING` before each command sent outside MULTI |
+//! | `MOVED`, `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `READONLY` | the slot's owner, once the map is refreshed |
+//!
+//! **One ASKING per command outside MULTI, one for the whole MULTI.** A server
+//! forgets `ASKING` after the next command, except inside MULTI: once MULTI is
+//! entered the flag holds until `EXEC` is done (Redis's `resetClient` keeps
+//! `CLIENT_ASKING` while `CLIENT_MULTI` is set; Valkey's does the same), so every
+//! queued command, and `EXEC`'s second look at their keys, are served. `WATCH`
+//! and each check run outside MULTI and get one each:
+//! `ASKING WATCH k`, `ASKING <check>`..., then `ASKING MULTI cmd... EXEC`. The
+//! map is not refreshed for an ASK: it changes only once the migration ends.
+//!
+//! **Never a refusal inside EXEC's results.** Once `EXEC` has passed its keys'
+//! check, the commands run one after another with nothing in between (no
+//! `MIGRATE` either), so none of them is refused. Only a script forging such an
+//! error could put one there, and then the rest of the block ran: a committed
+//! transaction is never sent again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{AbortReason, Run, Transaction, TransactionOutcome};
+use crate::batch::Item;
+use crate::client::Client;
+use crate::error::{Error, Result, ServerError};
+use crate::mux::Shared;
+use crate::router::{BlockRetry, Cluster};
+
+/// How many times a refused block is sent again before the last refusal is the
+/// caller's error: as many as a single command's redirects (`send.rs`).
+const MAX_RESENDS: u32 = 5;
+
+/// What a transaction on a cluster keeps to be sent again.
+pub(super) struct Again {
+    cluster: Arc<Cluster>,
+    client: Client,
+    conditions: Vec<super::Condition>,
+    items: Vec<Item>,
+    timeout: Duration,
+}
+
+impl Again {
+    /// A copy of `transaction`, on a cluster (`None` elsewhere: nothing redirects).
+    pub(super) fn of(transaction: &Transaction, timeout: Duration) -> Option<Again> {
+        let cluster = transaction.client.router().as_cluster()?.clone();
+        Some(Again {
+            cluster,
+            client: transaction.client.clone(),
+            conditions: transaction.conditions.clone(),
+            items: transaction.items.clone(),
+            timeout,
+        })
+    }
+
+    /// Sends the block again for as long as the cluster refuses it whole (up to
+    /// [`MAX_RESENDS`] times, within `deadline`); `outcome` is the first try's,
+    /// from `node`.
+    pub(super) async fn follow(
+        self,
+        mut outcome: Result<TransactionOutcome>,
+        mut node: Arc<Shared>,
+        deadline: Instant,
+    ) -> Result<TransactionOutcome> {
+        let mut resends = 0;
+        while let Some((refusal, next)) = refused(&outcome, &node) {
+            if resends >= MAX_RESENDS || Instant::now() >= deadline {
+                // Nothing ran; the refusal says why (a Rejected full of ASK
+                // errors, or a condition "failing" with one, would not).
+                return Err(Error::Server(refusal));
+            }
+            resends += 1;
+            let transaction = Transaction {
+                client: self.client.clone(),
+                conditions: self.conditions.clone(),
+                items: self.items.clone(),
+                timeout: Some(self.timeout),
+            };
+            let asked = match next {
+                BlockRetry::Ask(to) => self.cluster.node_at(&to).await.ok(),
+                BlockRetry::Owner => None,
+            };
+            let mut run = match asked {
+                Some(target) => Run::on(transaction, target, true, deadline)?,
+                None => {
+                    // The target of an ASK that cannot be reached goes this way
+                    // too: the migration may have ended, or been given up.
+                    let generation = self.cluster.generation();
+                    self.cluster.request_refresh();
+                    self.cluster.refreshed_since(generation, deadline).await;
+                    Run::new(transaction, deadline)?
+                }
+            };
+            run.shared().wait_for_room(deadline).await;
+            let seq = run.queue_first()?;
+            node = run.shared().clone();
+            outcome = run.finish(seq, self.timeout).await;
+        }
+        outcome
+    }
+}
+
+/// The cluster's refusal of the whole block in `outcome`, from `node`, and
+/// where the block goes next; `None` when the block ran, or failed otherwise.
+fn refused(
+    outcome: &Result<TransactionOutcome>,
+    node: &Shared,
+) -> Option<(ServerError, BlockRetry)> {
+    let refusal = |e: &ServerError| BlockRetry::of(e, node).map(|next| (e.clone(), next));
+    match outcome {
+        // At WATCH or EXEC.
+        Err(e) => e.server_error().and_then(refusal),
+        // As a command was queued (the others' errors are EXECABORT).
+        Ok(TransactionOutcome::Aborted(AbortReason::Rejected(results))) => results
+            .errors()
+            .find_map(|(_, e)| e.server_error().and_then(refusal)),
+        // A check refused, not false: the condition was never looked at.
+        Ok(TransactionOutcome::Aborted(AbortReason::ConditionFailed {
+            error: Some(e), ..
+        })) => refusal(e),
+        Ok(_) => None,
+    }
+}
