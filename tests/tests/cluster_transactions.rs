@@ -119,6 +119,29 @@ async fn a_transaction_on_keys_already_migrated_commits_on_the_importing_node() 
                 matches!(code.as_deref(), Some("TRYAGAIN" | "ASK")),
                 "{error}"
             );
+
+            // A condition's key and a command's key on different sides: the
+            // importing node must not read the condition's key as missing (it is
+            // on the old owner), nor write the command's key beside the real one.
+            // It holds only some of the keys, so it refuses their WATCH.
+            let mut tx = client.transaction();
+            tx.add_condition(Condition::key_exists(stays.as_str()));
+            tx.add(client.incr(&a));
+            let error = tx.execute().await.unwrap_err();
+            let code = error.server_error().map(|e| e.code().to_string());
+            assert!(
+                matches!(code.as_deref(), Some("TRYAGAIN" | "ASK")),
+                "{error}"
+            );
+            let mut tx = client.transaction();
+            tx.add_condition(Condition::string_equal(a.as_str(), "16"));
+            tx.add(client.incr(&stays));
+            let error = tx.execute().await.unwrap_err();
+            let code = error.server_error().map(|e| e.code().to_string());
+            assert!(
+                matches!(code.as_deref(), Some("TRYAGAIN" | "ASK")),
+                "{error}"
+            );
         });
         let reply = moving.call(source, &["GET", stays.as_str()]).unwrap();
         assert_eq!(reply.as_str(), Some("1"), "half the block ran: {reply:?}");
@@ -134,6 +157,9 @@ async fn a_transaction_on_keys_already_migrated_commits_on_the_importing_node() 
             let reply = importing.call(&["GET", key.as_str()]).unwrap();
             assert_eq!(reply.as_str(), Some(want), "{key}: {reply:?}");
         }
+        importing.call(&["ASKING"]).unwrap();
+        let reply = importing.call(&["EXISTS", stays.as_str()]).unwrap();
+        assert_eq!(reply.as_int(), Some(0), "a key written beside the real one");
         let reply = moving.call(source, &["EXISTS", a.as_str()]).unwrap();
         assert_ne!(
             reply.as_int(),

@@ -231,6 +231,25 @@ impl Command {
             .collect()
     }
 
+    /// Every key of the command, marked or (with none marked) found by the
+    /// server's key specifications: `None` when they cannot all be read back (a
+    /// key kept by reference, or positions the specifications cannot tell).
+    pub(crate) fn keys_with(&self, specs: &KeySpecs) -> Option<Vec<Vec<u8>>> {
+        if self.keys.first != KeyMark::NONE {
+            let all_in_buffer = self.keys.iter().all(|mark| matches!(mark, KeyMark::At(_)));
+            return all_in_buffer.then(|| self.marked_keys());
+        }
+        let words = self.words()?;
+        match specs.positions(&words) {
+            KeyPositions::None => Some(Vec::new()),
+            KeyPositions::Unknown => None,
+            KeyPositions::At(at) => at
+                .iter()
+                .map(|&i| words.get(i).map(|key| key.to_vec()))
+                .collect(),
+        }
+    }
+
     /// Every argument after the name, as bytes (for checks).
     #[cfg(test)]
     pub(crate) fn arg_bytes(&self) -> Vec<Vec<u8>> {
@@ -514,5 +533,25 @@ impl<'a> Iterator for BulkArgs<'a> {
         let payload = rest.get(start..start + len)?;
         self.0 = rest.get(start + len + 2..).unwrap_or(&[]);
         Some(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_with_reads_marked_keys_or_finds_them_by_the_specifications() {
+        let specs = KeySpecs::builtin();
+        let marked = cmd("SET").key("a").arg("1");
+        assert_eq!(marked.keys_with(&specs), Some(vec![b"a".to_vec()]));
+        let raw = cmd("MSET").arg("a").arg("1").arg("b").arg("2");
+        assert_eq!(
+            raw.keys_with(&specs),
+            Some(vec![b"a".to_vec(), b"b".to_vec()])
+        );
+        assert_eq!(cmd("PING").keys_with(&specs), Some(Vec::new()));
+        // An unknown command's keys cannot be placed.
+        assert_eq!(cmd("NOSUCHCOMMAND").arg("k").keys_with(&specs), None);
     }
 }

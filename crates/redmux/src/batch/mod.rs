@@ -114,6 +114,16 @@ impl Item {
         }
     }
 
+    /// Every key it names (`None` when they cannot all be read back, see
+    /// [`Command::keys_with`]).
+    pub(crate) fn keys(&self, specs: &crate::keys::KeySpecs) -> Option<Vec<Vec<u8>>> {
+        match self {
+            Item::Encoded(command) => command.keys_with(specs),
+            Item::Script(call) => call.command(false).keys_with(specs),
+            Item::Refused(_) => Some(Vec::new()),
+        }
+    }
+
     /// Adds what the command writes to the record a client-side cache keeps of
     /// the client's own writes (`crate::cache`), before it is encoded.
     pub(crate) fn note_write(&self, write: &mut OwnWrite) {

@@ -9,8 +9,25 @@
 //!
 //! | refusal | where the block goes |
 //! |---|---|
-//! | `ASK` | the node the slot is moving to, which it names, with `ASKING` before each command sent outside MULTI |
+//! | `ASK` | the node the slot is moving to, which it names: every key of the block watched there first, and `ASKING` before each command sent outside MULTI |
 //! | `MOVED`, `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `READONLY` | the slot's owner, once the map is refreshed |
+//!
+//! **Every key watched on the importing node.** An ASK says only that the
+//! refused command's keys are not on the old owner. With `ASKING` the importing
+//! node serves a command whose one key it lacks (it refuses, TRYAGAIN, only a
+//! command naming several keys some of which it lacks), and neither WATCH nor
+//! EXEC looks at the other's keys: a condition's key still on the old owner
+//! would read as missing there, and a command's key not yet moved would be
+//! written there beside the real one. So the block begins there with
+//! `ASKING WATCH` of **every** key it names, the conditions' and the commands',
+//! even when the caller set no condition: the node refuses it (TRYAGAIN) unless
+//! it holds them all, and the block goes back to the old owner (after a refresh),
+//! up to the resends' bound; once it holds them all, no key arrives later. That
+//! watch tripping (another client wrote one of the keys there) sends a block
+//! without conditions again; with conditions it is the caller's `WatchConflict`.
+//! A block with a command whose keys cannot be read back (a key kept by
+//! reference, a command the key specifications cannot place) is not followed to
+//! the importing node: it is refused like TRYAGAIN.
 //!
 //! **One ASKING per command outside MULTI, one for the whole MULTI.** A server
 //! forgets `ASKING` after the next command, except inside MULTI: once MULTI is
@@ -18,7 +35,7 @@
 //! `CLIENT_ASKING` while `CLIENT_MULTI` is set; Valkey's does the same), so every
 //! queued command, and `EXEC`'s second look at their keys, are served. `WATCH`
 //! and each check run outside MULTI and get one each:
-//! `ASKING WATCH k`, `ASKING <check>`..., then `ASKING MULTI cmd... EXEC`. The
+//! `ASKING WATCH k...`, `ASKING <check>`..., then `ASKING MULTI cmd... EXEC`. The
 //! map is not refreshed for an ASK: it changes only once the migration ends.
 //!
 //! **Never a refusal inside EXEC's results.** Once `EXEC` has passed its keys'
@@ -75,7 +92,27 @@ impl Again {
         deadline: Instant,
     ) -> Result<TransactionOutcome> {
         let mut resends = 0;
-        while let Some((refusal, next)) = refused(&outcome, &node) {
+        // The ASK the last run followed to an importing node, if it did.
+        let mut asked: Option<BlockRetry> = None;
+        loop {
+            let (refusal, next) = match refused(&outcome, &node) {
+                Some(refused) => refused,
+                // The WATCH added on the importing node tripped (another client
+                // wrote one of the block's keys there): nothing ran, and the
+                // caller asked for no watch of its own, so it goes again.
+                None if asked.is_some()
+                    && self.conditions.is_empty()
+                    && matches!(
+                        outcome,
+                        Ok(TransactionOutcome::Aborted(AbortReason::WatchConflict))
+                    )
+                    && resends < MAX_RESENDS
+                    && Instant::now() < deadline =>
+                {
+                    (watch_tripped(), asked.take().unwrap_or(BlockRetry::Owner))
+                }
+                None => return outcome,
+            };
             if resends >= MAX_RESENDS || Instant::now() >= deadline {
                 // Nothing ran; the refusal says why (a Rejected full of ASK
                 // errors, or a condition "failing" with one, would not).
@@ -88,18 +125,31 @@ impl Again {
                 items: self.items.clone(),
                 timeout: Some(self.timeout),
             };
-            let asked = match next {
-                BlockRetry::Ask(to) => self.cluster.node_at(&to).await.ok(),
-                BlockRetry::Owner => None,
+            // An ASK is followed only for a block whose every key is known: they
+            // are all watched on the importing node (see the module's comment).
+            let keys = self.keys().filter(|keys| !keys.is_empty());
+            let target = match (&next, keys) {
+                (BlockRetry::Ask(to), Some(keys)) => match self.cluster.node_at(to).await {
+                    Ok(target) => Some((target, keys)),
+                    Err(_) => None,
+                },
+                _ => None,
             };
-            let mut run = match asked {
-                Some(target) => Run::on(transaction, target, true, deadline)?,
+            asked = None;
+            let mut run = match target {
+                Some((target, keys)) => {
+                    asked = Some(next);
+                    Run::on(transaction, target, Some(keys), deadline)?
+                }
                 None => {
                     // The target of an ASK that cannot be reached goes this way
                     // too: the migration may have ended, or been given up.
                     let generation = self.cluster.generation();
                     self.cluster.request_refresh();
                     self.cluster.refreshed_since(generation, deadline).await;
+                    if Instant::now() >= deadline {
+                        return Err(Error::Server(refusal));
+                    }
                     Run::new(transaction, deadline)?
                 }
             };
@@ -108,8 +158,25 @@ impl Again {
             node = run.shared().clone();
             outcome = run.finish(seq, self.timeout).await;
         }
-        outcome
     }
+
+    /// Every key of the block, the conditions' and the commands', each once:
+    /// `None` when a command's keys cannot all be read back.
+    fn keys(&self) -> Option<Vec<Vec<u8>>> {
+        let mut keys: Vec<Vec<u8>> = self.conditions.iter().map(|c| c.key().to_vec()).collect();
+        for item in &self.items {
+            keys.extend(item.keys(&self.cluster.specs)?);
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        Some(keys)
+    }
+}
+
+/// The refusal reported when the watch added on an importing node keeps
+/// tripping until the resends run out.
+fn watch_tripped() -> ServerError {
+    ServerError::parse(b"TRYAGAIN a key of the transaction changed on the node its slot is moving to while it was watched there")
 }
 
 /// The cluster's refusal of the whole block in `outcome`, from `node`, and

@@ -416,10 +416,11 @@ struct Run {
     /// With a client-side cache: the keys the commands write, dropped from the
     /// node's cache once MULTI ... EXEC is queued (`crate::cache`).
     own_write: Option<OwnWrite>,
-    /// On the node a slot is moving to, after an ASK: every command sent outside
-    /// MULTI gets an `ASKING` of its own, and MULTI one for the whole block
-    /// (`cluster.rs` says why).
-    asking: bool,
+    /// On the node a slot is moving to, after an ASK: every key of the block,
+    /// WATCHed there whether or not the caller set conditions, and every command
+    /// sent outside MULTI gets an `ASKING` of its own, MULTI one for the whole
+    /// block (`cluster.rs` says why).
+    asking: Option<Vec<Vec<u8>>>,
     /// Replies of MULTI, each command and EXEC: the exec collector's first
     /// places, before any ASKING's.
     exec_len: usize,
@@ -430,14 +431,15 @@ impl Run {
     /// [`Transaction::node`]); a refused one (a blocking command) refuses them all.
     fn new(transaction: Transaction, deadline: Instant) -> Result<Run> {
         let node = transaction.node()?;
-        Run::on(transaction, node, false, deadline)
+        Run::on(transaction, node, None, deadline)
     }
 
-    /// As [`Run::new`], on `node`, with `ASKING` where a slot moving to it needs one.
+    /// As [`Run::new`], on `node`; with `asking` (every key of the block), on
+    /// the node a slot is moving to, its keys watched and `ASKING` where needed.
     fn on(
         transaction: Transaction,
         node: Arc<Shared>,
-        asking: bool,
+        asking: Option<Vec<Vec<u8>>>,
         deadline: Instant,
     ) -> Result<Run> {
         let Transaction {
@@ -500,10 +502,11 @@ impl Run {
     /// The group that goes through the queue. Without conditions it is MULTI, and
     /// the commands and EXEC follow through its hold at once: handed over as a
     /// follow-up, they are never sent apart from it, even when a write fails
-    /// half-way. With conditions it is WATCH and the checks, the last of which
-    /// holds the writer for what this task decides after reading them.
+    /// half-way. With conditions (or on an importing node after an ASK) it is
+    /// WATCH and the checks, the last of which holds the writer for what this
+    /// task decides after reading them.
     fn first_group(&mut self) -> Group {
-        if self.conditions.is_empty() {
+        if self.conditions.is_empty() && self.asking.is_none() {
             let group = self.exec_group();
             self.exec = Some(group.collector().clone());
             return group.chained();
@@ -511,10 +514,14 @@ impl Run {
         // WATCH and the checks at 0..=n; each one's ASKING, if any, after them,
         // where its reply is left unread.
         let len = self.conditions.len() + 1;
-        let mut group = Group::new(if self.asking { 2 * len } else { len }, self.deadline);
+        let asking = self.asking.is_some();
+        let mut group = Group::new(if asking { 2 * len } else { len }, self.deadline);
         self.push_asking(&mut group, len);
-        let keys = self.conditions.iter().map(|c| c.key().to_vec());
-        group.push(0, cmd("WATCH").keys(keys).into_bytes());
+        let watch = match &self.asking {
+            Some(keys) => cmd("WATCH").keys(keys.iter().map(Vec::as_slice)),
+            None => cmd("WATCH").keys(self.conditions.iter().map(|c| c.key())),
+        };
+        group.push(0, watch.into_bytes());
         for (i, condition) in self.conditions.iter().enumerate() {
             self.push_asking(&mut group, len + i + 1);
             group.push(i + 1, condition.check().into_bytes());
@@ -529,7 +536,7 @@ impl Run {
     fn exec_group(&mut self) -> Group {
         let commands = std::mem::take(&mut self.commands);
         self.exec_len = commands.len() + 2;
-        let len = self.exec_len + usize::from(self.asking);
+        let len = self.exec_len + usize::from(self.asking.is_some());
         let mut group = Group::new(len, self.deadline);
         self.push_asking(&mut group, self.exec_len);
         group.push(0, cmd("MULTI").into_bytes());
@@ -543,7 +550,7 @@ impl Run {
 
     /// `ASKING`, its reply at `index`, on the node a slot is moving to.
     fn push_asking(&self, group: &mut Group, index: usize) {
-        if self.asking {
+        if self.asking.is_some() {
             group.push(index, cmd("ASKING").into_bytes());
         }
     }
