@@ -20,14 +20,20 @@
 //! would read as missing there, and a command's key not yet moved would be
 //! written there beside the real one. So the block begins there with
 //! `ASKING WATCH` of **every** key it names, the conditions' and the commands',
-//! even when the caller set no condition: the node refuses it (TRYAGAIN) unless
-//! it holds them all, and the block goes back to the old owner (after a refresh),
-//! up to the resends' bound; once it holds them all, no key arrives later. That
+//! even when the caller set no condition. Naming one key, it is served (the ASK
+//! proved the key is not on the old owner, and a missing key of a migrating slot
+//! is created only on the importing node). Naming several, the node refuses it
+//! (TRYAGAIN) unless it holds them all, and the block goes back to the old owner
+//! (after a refresh), up to the resends' bound; once it holds them all, none
+//! arrives later. The price: a block naming several keys, one of which exists on
+//! neither node (a `key_not_exists` guard, a counter created by the block),
+//! cannot commit until the migration ends, as a multi-key command cannot. That
 //! watch tripping (another client wrote one of the keys there) sends a block
 //! without conditions again; with conditions it is the caller's `WatchConflict`.
 //! A block with a command whose keys cannot be read back (a key kept by
-//! reference, a command the key specifications cannot place) is not followed to
-//! the importing node: it is refused like TRYAGAIN.
+//! reference, a raw command with any argument of 64 KiB or more, a command the
+//! key specifications cannot place) is not followed to the importing node: it
+//! is refused like TRYAGAIN.
 //!
 //! **One ASKING per command outside MULTI, one for the whole MULTI.** A server
 //! forgets `ASKING` after the next command, except inside MULTI: once MULTI is
@@ -99,15 +105,14 @@ impl Again {
                 Some(refused) => refused,
                 // The WATCH added on the importing node tripped (another client
                 // wrote one of the block's keys there): nothing ran, and the
-                // caller asked for no watch of its own, so it goes again.
+                // caller asked for no watch of its own, so it goes again (past
+                // the bound, an error: such a caller never sees WatchConflict).
                 None if asked.is_some()
                     && self.conditions.is_empty()
                     && matches!(
                         outcome,
                         Ok(TransactionOutcome::Aborted(AbortReason::WatchConflict))
-                    )
-                    && resends < MAX_RESENDS
-                    && Instant::now() < deadline =>
+                    ) =>
                 {
                     (watch_tripped(), asked.take().unwrap_or(BlockRetry::Owner))
                 }

@@ -19,6 +19,9 @@
 //! without:            MULTI  ─hold─►  cmd... EXEC
 //! ```
 //!
+//! On a cluster, after an ASK, the block goes to the importing node with a WATCH of
+//! every key it names first, conditions or not (`cluster.rs`).
+//!
 //! While a transaction waits for its checks' replies the writer is idle: other
 //! callers wait one round trip. That is the price of WATCH on a shared connection.
 
@@ -162,7 +165,9 @@ pub enum AbortReason {
         error: Option<ServerError>,
     },
     /// A watched key changed between the checks and EXEC (the server answered EXEC
-    /// with nil).
+    /// with nil). On a cluster mid-migration every key of the block is watched
+    /// (see `docs/cluster.md`), so a write to a command's key can cause it too;
+    /// nothing ran, and the transaction may be run again.
     WatchConflict,
     /// The server refused a command as it was queued (a wrong number of arguments,
     /// an unknown command) and discarded the transaction (`EXECABORT`). Each refused
