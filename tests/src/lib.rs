@@ -44,6 +44,17 @@ pub fn node_command_calls(cluster: &RedisCluster, node: usize, command: &str) ->
     command_calls(reply.as_bytes().unwrap_or_default(), command)
 }
 
+/// `slot`'s owner in `cluster`, and another primary (to move the slot to).
+pub fn owner_and_another(cluster: &RedisCluster, slot: u16) -> (usize, usize) {
+    let source = cluster.slot_owner(slot).unwrap();
+    let target = cluster
+        .primaries()
+        .into_iter()
+        .find(|p| *p != source)
+        .unwrap();
+    (source, target)
+}
+
 /// A client of `url` whose commands time out after 5 s: the cluster tests' setting,
 /// long enough to wait out a failover.
 pub async fn cluster_client(url: &str) -> Client {

@@ -279,12 +279,7 @@ async fn a_slot_migrated_under_load_loses_nothing_and_misroutes_nothing() {
     let client = client(&cluster.url()).await;
     let slot = 4321;
     let tag = hash_tag_for_slot(slot).unwrap();
-    let source = cluster.slot_owner(slot).unwrap();
-    let target = cluster
-        .primaries()
-        .into_iter()
-        .find(|p| *p != source)
-        .unwrap();
+    let (_, target) = redmux_tests::owner_and_another(&cluster, slot);
     assert_eq!(key_slot(format!("{tag}:old:0").as_bytes()), slot);
     // Keys already in the slot, to be moved while they are read and written.
     for i in 0..300 {

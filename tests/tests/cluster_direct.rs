@@ -12,17 +12,7 @@ use std::time::Duration;
 use redmux_testkit::{RedisCluster, hash_tag_for_slot};
 use redmux_tests::cluster_client as client;
 use redmux_tests::node_command_calls as command_stats;
-
-/// A primary other than `slot`'s owner.
-fn other_primary(cluster: &RedisCluster, slot: u16) -> (usize, usize) {
-    let source = cluster.slot_owner(slot).unwrap();
-    let target = cluster
-        .primaries()
-        .into_iter()
-        .find(|p| *p != source)
-        .unwrap();
-    (source, target)
-}
+use redmux_tests::owner_and_another;
 
 /// Moves `slot` to `target` with the client none the wiser: after any refresh a
 /// redirect asked for has finished (they come at most every 100 ms, else once a
@@ -43,7 +33,7 @@ async fn commands_sent_straight_to_a_stale_owner_follow_moved_and_ask() {
     // A lone caller (it writes its own command): MOVED, then the new owner.
     let slot = 1234;
     let tag = hash_tag_for_slot(slot).unwrap();
-    let (source, target) = other_primary(&cluster, slot);
+    let (source, target) = owner_and_another(&cluster, slot);
     client.set(format!("{tag}:warm"), 0).await.unwrap();
     move_behind_the_back(&cluster, slot, target).await;
     let refused_before = command_stats(&cluster, source, "set");
@@ -60,7 +50,7 @@ async fn commands_sent_straight_to_a_stale_owner_follow_moved_and_ask() {
     // Twelve arguments: a header longer than the one a command is built with.
     let slot = 2345;
     let tag = hash_tag_for_slot(slot).unwrap();
-    let (source, target) = other_primary(&cluster, slot);
+    let (source, target) = owner_and_another(&cluster, slot);
     move_behind_the_back(&cluster, slot, target).await;
     let refused_before = command_stats(&cluster, source, "sadd");
     let members: Vec<String> = (0..10).map(|i| format!("member-{i}")).collect();
@@ -78,7 +68,7 @@ async fn commands_sent_straight_to_a_stale_owner_follow_moved_and_ask() {
     // every one is redirected, and each lands once, on the new owner.
     let slot = 3456;
     let tag = hash_tag_for_slot(slot).unwrap();
-    let (source, target) = other_primary(&cluster, slot);
+    let (source, target) = owner_and_another(&cluster, slot);
     move_behind_the_back(&cluster, slot, target).await;
     let refused_before = command_stats(&cluster, source, "incr");
     let tasks: Vec<_> = (0..500)
@@ -101,7 +91,7 @@ async fn commands_sent_straight_to_a_stale_owner_follow_moved_and_ask() {
     // Mid-migration: a key already moved answers ASK at the old owner.
     let slot = 4567;
     let tag = hash_tag_for_slot(slot).unwrap();
-    let (source, target) = other_primary(&cluster, slot);
+    let (source, target) = owner_and_another(&cluster, slot);
     for i in 0..20 {
         client.set(format!("{tag}:a:{i}"), i).await.unwrap();
     }

@@ -11,6 +11,7 @@ use redmux::{AbortReason, Condition, TransactionOutcome};
 use redmux_testkit::{RedisCluster, hash_tag_for_slot};
 use redmux_tests::cluster_client as client;
 use redmux_tests::node_command_calls as command_stats;
+use redmux_tests::owner_and_another;
 
 /// A cluster of three primaries and no replicas.
 fn start_cluster() -> Arc<RedisCluster> {
@@ -20,17 +21,6 @@ fn start_cluster() -> Arc<RedisCluster> {
             .start()
             .unwrap(),
     )
-}
-
-/// `slot`'s owner, and another primary to move it to.
-fn source_and_target(cluster: &RedisCluster, slot: u16) -> (usize, usize) {
-    let source = cluster.slot_owner(slot).unwrap();
-    let target = cluster
-        .primaries()
-        .into_iter()
-        .find(|p| *p != source)
-        .unwrap();
-    (source, target)
 }
 
 /// A transaction whose keys were already migrated while their slot is still
@@ -52,7 +42,7 @@ async fn a_transaction_on_keys_already_migrated_commits_on_the_importing_node() 
     client.set(&a, 10).await.unwrap();
     client.set(&b, "x").await.unwrap();
     client.set(&stays, 1).await.unwrap();
-    let (source, target) = source_and_target(&cluster, slot);
+    let (source, target) = owner_and_another(&cluster, slot);
 
     let moving = cluster.clone();
     let runtime = tokio::runtime::Handle::current();
@@ -189,7 +179,7 @@ async fn a_watched_transaction_whose_slot_moved_runs_on_the_new_owner() {
     let tag = hash_tag_for_slot(slot).unwrap();
     let key = format!("{tag}:counter");
     client.set(&key, 1).await.unwrap();
-    let (source, target) = source_and_target(&cluster, slot);
+    let (source, target) = owner_and_another(&cluster, slot);
     {
         let cluster = cluster.clone();
         tokio::task::spawn_blocking(move || cluster.migrate_slot(slot, target).unwrap())
