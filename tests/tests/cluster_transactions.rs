@@ -23,6 +23,17 @@ fn start_cluster() -> Arc<RedisCluster> {
     )
 }
 
+/// Runs `tx`, which no node can run whole while its slot is mid-migration: after
+/// its resends the last refusal (TRYAGAIN or ASK) is the error.
+async fn assert_refused_mid_migration(tx: redmux::Transaction) {
+    let error = tx.execute().await.unwrap_err();
+    let code = error.server_error().map(|e| e.code().to_string());
+    assert!(
+        matches!(code.as_deref(), Some("TRYAGAIN" | "ASK")),
+        "{error}"
+    );
+}
+
 /// A transaction whose keys were already migrated while their slot is still
 /// MIGRATING at the old owner and IMPORTING at the new one: the old owner (the
 /// one the client's map names) answers ASK, and the block must run on the
@@ -103,12 +114,7 @@ async fn a_transaction_on_keys_already_migrated_commits_on_the_importing_node() 
             let mut tx = client.transaction();
             tx.add(client.incr(&a));
             tx.add(client.incr(&stays));
-            let error = tx.execute().await.unwrap_err();
-            let code = error.server_error().map(|e| e.code().to_string());
-            assert!(
-                matches!(code.as_deref(), Some("TRYAGAIN" | "ASK")),
-                "{error}"
-            );
+            assert_refused_mid_migration(tx).await;
 
             // A condition's key and a command's key on different sides: the
             // importing node must not read the condition's key as missing (it is
@@ -117,21 +123,11 @@ async fn a_transaction_on_keys_already_migrated_commits_on_the_importing_node() 
             let mut tx = client.transaction();
             tx.add_condition(Condition::key_exists(stays.as_str()));
             tx.add(client.incr(&a));
-            let error = tx.execute().await.unwrap_err();
-            let code = error.server_error().map(|e| e.code().to_string());
-            assert!(
-                matches!(code.as_deref(), Some("TRYAGAIN" | "ASK")),
-                "{error}"
-            );
+            assert_refused_mid_migration(tx).await;
             let mut tx = client.transaction();
             tx.add_condition(Condition::string_equal(a.as_str(), "16"));
             tx.add(client.incr(&stays));
-            let error = tx.execute().await.unwrap_err();
-            let code = error.server_error().map(|e| e.code().to_string());
-            assert!(
-                matches!(code.as_deref(), Some("TRYAGAIN" | "ASK")),
-                "{error}"
-            );
+            assert_refused_mid_migration(tx).await;
         });
         let reply = moving.call(source, &["GET", stays.as_str()]).unwrap();
         assert_eq!(reply.as_str(), Some("1"), "half the block ran: {reply:?}");
