@@ -120,7 +120,7 @@ enum SubmitError {
     /// Refused for good: closed client, fail-fast backlog, failing credentials.
     Refused(Error),
     /// The queue is at its bound; the entry is given back to wait for room.
-    Full(Entry),
+    Full(Box<Entry>),
 }
 
 impl Shared {

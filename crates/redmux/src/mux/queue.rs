@@ -209,7 +209,8 @@ pub(crate) enum PushError {
     /// The client is closed.
     Closed,
     /// The queue is at its bound; the entry is given back to wait or fail.
-    Full(Entry),
+    /// Boxed: only overload pays for it, and every push's `Result` stays small.
+    Full(Box<Entry>),
 }
 
 impl Queue {
@@ -241,7 +242,7 @@ impl Queue {
             return Err(PushError::Closed);
         }
         if !state.parked.is_empty() || !self.fits(&state, &entry) {
-            return Err(PushError::Full(entry));
+            return Err(PushError::Full(Box::new(entry)));
         }
         entry.seq = Self::number(&mut state);
         // Read under the lock the push holds anyway: one compare per command.
