@@ -120,7 +120,7 @@ enum SubmitError {
     /// Refused for good: closed client, fail-fast backlog, failing credentials.
     Refused(Error),
     /// The queue is at its bound; the entry is given back to wait for room.
-    Full(Entry),
+    Full(Box<Entry>),
 }
 
 impl Shared {
@@ -265,7 +265,7 @@ impl Shared {
         if written > 0 {
             self.counters.writes.fetch_add(syscalls, Relaxed);
             self.counters.bytes_out.fetch_add(written as u64, Relaxed);
-            self.touch_write();
+            self.mark_write();
         }
         self.queue.end_fast_path(rest);
         spent
@@ -599,6 +599,18 @@ impl Shared {
 
     fn touch_write(&self) {
         self.activity.touch_write();
+    }
+
+    /// Notes a read without reading the clock (see [`Activity`]): once per read.
+    #[inline]
+    fn mark_read(&self) {
+        self.activity.mark_read();
+    }
+
+    /// Notes a write without reading the clock (see [`Activity`]): once per write.
+    #[inline]
+    fn mark_write(&self) {
+        self.activity.mark_write();
     }
 }
 

@@ -46,7 +46,7 @@ pub(crate) async fn run(shared: &Shared, frames: &mut FrameReader) -> Option<Err
         match frames.read_more().await {
             Ok(n) => {
                 shared.counters.bytes_in.fetch_add(n as u64, Relaxed);
-                shared.touch_read();
+                shared.mark_read();
             }
             Err(lost) => return Some(lost.into_error()),
         }

@@ -3,13 +3,17 @@
 //!
 //! It replaces a `tokio::sync::oneshot` on the hottest path of all, and does less:
 //! one uncontended lock on each side, no cooperative-budget bookkeeping (see
-//! `ReplyReceiver::poll`), and usually no allocation: a cell whose receiver is done
-//! with it goes back to a small pool on the caller's thread (see [`POOL`]).
+//! `ReplyReceiver::poll`), and almost never an allocation: cells come in blocks of
+//! [`BLOCK`], handed out one after the other on the caller's thread, and a block
+//! whose cells are all done is reset and handed out again (see [`CELLS`]).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll, Waker};
 
 use bytes::BytesMut;
@@ -18,65 +22,198 @@ use redmux_resp::Value;
 
 use crate::error::Result;
 
-/// At most this many idle cells per thread. A cell goes back when its receiver is
-/// dropped and is taken again by the next command on that thread, both on the
-/// caller's side, so the pool only has to cover the gap between a run of replies
-/// taken and the commands that follow them; past this, cells are freed as before.
-const POOL_MAX: usize = 64;
+/// Cells per block: one allocation serves this many commands. A burst of 100,000
+/// commands from one task has every cell alive at once, so no pool of idle cells
+/// can serve it; a block makes its allocation and free one per 32 commands
+/// (callgrind, 100,000 lazy SETs: a cell's malloc and free were ~700 instructions
+/// per command with glibc's slow paths while 100,000 objects are alive).
+const BLOCK: usize = 32;
+
+/// Blocks a thread keeps after handing out all their cells, oldest first. Each
+/// time it needs a block it looks at the oldest and reuses it if all its cells are
+/// done; when it keeps this many it lets go of the oldest (its last cell's owner
+/// frees it). So cells are reused for up to about 2,000 commands in flight from one
+/// thread: twice the thousand callers of the callgrind load (with 16 blocks that
+/// load allocated a block per 32 commands, +78 instructions per command). A block is
+/// about 3.3 KiB: a thread keeps at most about 210 KiB of them.
+const MAX_SPENT: usize = 64;
 
 thread_local! {
-    /// Idle cells, each reset to `Waiting(None)` and owned by nothing else: the
-    /// StackExchange.Redis way of pooling its message objects, here for the one
-    /// allocation per awaited command that is the same every time (callgrind, C =
-    /// 1000: malloc and free were ~330 instructions per command for two blocks).
-    static POOL: RefCell<Vec<Arc<Cell>>> = const { RefCell::new(Vec::new()) };
+    /// Where this thread's commands take their cells: StackExchange.Redis's pooled
+    /// message objects, for the one allocation per awaited command that is the same
+    /// every time.
+    static CELLS: RefCell<Cells> = const {
+        RefCell::new(Cells {
+            current: None,
+            next: BLOCK,
+            spent: VecDeque::new(),
+        })
+    };
+}
+
+/// One thread's blocks of cells.
+struct Cells {
+    /// The block cells are handed out from, up to index `next`.
+    current: Option<Arc<Block>>,
+    next: usize,
+    /// Blocks all handed out, oldest first (see [`MAX_SPENT`]).
+    spent: VecDeque<Arc<Block>>,
+}
+
+impl Cells {
+    /// The next free cell: its block and its index there.
+    #[inline]
+    fn take(&mut self) -> CellRef {
+        if self.next == BLOCK || self.current.is_none() {
+            self.refill();
+        }
+        // Below `BLOCK` (32), so it fits.
+        let index = self.next as u8;
+        self.next += 1;
+        let block = match &self.current {
+            Some(block) => block.clone(),
+            None => Block::new(),
+        };
+        CellRef { block, index }
+    }
+
+    /// A fresh block in `current`: the oldest spent one if nothing else refers to
+    /// it any more (every cell's sender, receiver and keeper gone, so none of its
+    /// old replies can reach a new command), reset; else a new one.
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self) {
+        if let Some(done) = self.current.take() {
+            if self.spent.len() == MAX_SPENT {
+                // Still in use (a command whose reply never came, a future kept
+                // long): its last owner frees it.
+                self.spent.pop_front();
+            }
+            self.spent.push_back(done);
+        }
+        self.next = 0;
+        if let Some(oldest) = self.spent.front_mut()
+            && let Some(block) = Arc::get_mut(oldest)
+        {
+            if *block.dirty.get_mut() {
+                block.reset();
+            }
+            self.current = self.spent.pop_front();
+            return;
+        }
+        self.current = Some(Block::new());
+    }
+}
+
+/// [`BLOCK`] cells in one allocation. A cell's sender, receiver and keeper each
+/// hold the block; it is reused only when none is left (`Arc::get_mut`).
+#[derive(Debug)]
+struct Block {
+    cells: [Cell; BLOCK],
+    /// Set when a cell may not be as new once its owners are gone: a receiver
+    /// dropped before it took an outcome (its reply may still come, and `closed`
+    /// is set), or a command's bytes kept. A command answered and taken leaves its
+    /// cell as new (`ReplyReceiver::poll`), so the usual block is reused with no
+    /// look at its cells.
+    dirty: AtomicBool,
+}
+
+impl Block {
+    fn new() -> Arc<Block> {
+        Arc::new(Block {
+            cells: std::array::from_fn(|_| Cell {
+                state: Mutex::new(State::Waiting(None)),
+                kept: Mutex::new(None),
+                closed: AtomicBool::new(false),
+            }),
+            dirty: AtomicBool::new(false),
+        })
+    }
+
+    /// Makes every cell as new: drops replies nobody took and stale wakers now,
+    /// not when the cell is next used, and hands kept commands to the buffer pool.
+    fn reset(&mut self) {
+        for cell in &mut self.cells {
+            let state = cell.state.get_mut();
+            match state {
+                // The usual end: nothing to drop, so no drop call per cell.
+                State::Dropped => {
+                    std::mem::forget(std::mem::replace(state, State::Waiting(None)));
+                }
+                State::Waiting(None) => {}
+                _ => *state = State::Waiting(None),
+            }
+            // A kept command that was not needed again serves this thread's next one.
+            let kept = cell.kept.get_mut();
+            if kept.is_some()
+                && let Some(bytes) = kept.take()
+            {
+                redmux_resp::CommandBuf::recycle(bytes);
+            }
+            *cell.closed.get_mut() = false;
+        }
+        *self.dirty.get_mut() = false;
+    }
+}
+
+/// One cell of a block: what a sender, a receiver and a keeper hold.
+#[derive(Debug)]
+struct CellRef {
+    block: Arc<Block>,
+    index: u8,
+}
+
+impl CellRef {
+    #[inline(always)]
+    fn cell(&self) -> &Cell {
+        cell_at(&self.block, self.index)
+    }
+
+    /// Marks the block for a reset before its cells are used again.
+    fn dirty(&self) {
+        self.block.dirty.store(true, Relaxed);
+    }
+
+    fn share(&self) -> CellRef {
+        CellRef {
+            block: self.block.clone(),
+            index: self.index,
+        }
+    }
+}
+
+/// Cell `index` of `block`.
+#[inline(always)]
+fn cell_at(block: &Block, index: u8) -> &Cell {
+    // `index` is below `BLOCK` by construction (`Cells::take`); `get` keeps the
+    // look-up free of a panic path all the same.
+    match block.cells.get(usize::from(index)) {
+        Some(cell) => cell,
+        None => &block.cells[0],
+    }
 }
 
 /// A new cell: the sending half goes into the command's slot, the receiving half
 /// into the caller's future.
+#[inline]
 pub(crate) fn channel() -> (ReplySender, ReplyReceiver) {
-    let cell = POOL
-        .try_with(|pool| pool.borrow_mut().pop())
+    let cell = CELLS
+        .try_with(|cells| cells.try_borrow_mut().ok().map(|mut cells| cells.take()))
         .ok()
         .flatten()
-        .unwrap_or_else(|| {
-            Arc::new(Cell {
-                state: Mutex::new(State::Waiting(None)),
-                kept: Mutex::new(None),
-            })
+        // The thread is going away: a block of its own for this one command.
+        .unwrap_or_else(|| CellRef {
+            block: Block::new(),
+            index: 0,
         });
     (
-        ReplySender(Some(cell.clone())),
+        ReplySender(Some(cell.share())),
         ReplyReceiver {
-            cell: Some(cell),
-            registered: false,
+            index: cell.index,
+            block: cell.block,
+            phase: Phase::Unpolled,
         },
     )
-}
-
-/// Puts a cell that nothing else refers to back in this thread's pool (reset), or
-/// frees it when the pool is full or the thread is going away.
-fn recycle(mut cell: Arc<Cell>) {
-    // Only a cell we own alone may be reused: the sender (and any clone) is gone,
-    // so nobody can write to it or read it again. `get_mut` checks that with the
-    // ordering that makes the sender's last write visible here.
-    let Some(owned) = Arc::get_mut(&mut cell) else {
-        return;
-    };
-    // Drops a reply nobody took and any stale waker now, not when the cell is
-    // next used.
-    *owned.state.get_mut() = State::Waiting(None);
-    // A kept command that was not needed again serves this thread's next one.
-    if let Some(bytes) = owned.kept.get_mut().take() {
-        redmux_resp::CommandBuf::recycle(bytes);
-    }
-    let _ = POOL.try_with(|pool| {
-        if let Ok(mut pool) = pool.try_borrow_mut()
-            && pool.len() < POOL_MAX
-        {
-            pool.push(cell);
-        }
-    });
 }
 
 #[derive(Debug)]
@@ -87,6 +224,9 @@ struct Cell {
     /// [`ReplySender::keep`]). Apart from `state`, so the reply's hand-off never
     /// touches it.
     kept: Mutex<Option<BytesMut>>,
+    /// Set when the receiver is dropped: nobody wants the reply
+    /// ([`ReplySender::is_closed`]).
+    closed: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -95,8 +235,6 @@ enum State {
     Waiting(Option<Waker>),
     /// The reply, not yet taken.
     Sent(Result<Value>),
-    /// The receiver took the reply.
-    Taken,
     /// The sender was dropped without sending.
     Dropped,
 }
@@ -104,7 +242,7 @@ enum State {
 /// The reader's end. Dropped without [`send`](ReplySender::send), it tells the
 /// receiver so.
 #[derive(Debug)]
-pub(crate) struct ReplySender(Option<Arc<Cell>>);
+pub(crate) struct ReplySender(Option<CellRef>);
 
 impl ReplySender {
     /// Delivers the reply and wakes the receiver. If the receiver is gone the reply
@@ -112,7 +250,7 @@ impl ReplySender {
     #[inline]
     pub(crate) fn send(mut self, reply: Result<Value>) {
         if let Some(cell) = self.0.take() {
-            cell.finish(State::Sent(reply));
+            cell.cell().finish(State::Sent(reply));
         }
         // Emptied above, so `Drop` has nothing to do: skipping its call saves
         // about 17 instructions per reply (callgrind).
@@ -124,27 +262,28 @@ impl ReplySender {
     /// be answered (or failed), so a receiver that has the outcome finds them.
     pub(crate) fn keep(&self, bytes: BytesMut) {
         if let Some(cell) = &self.0 {
-            *cell.kept.lock() = Some(bytes);
+            cell.dirty();
+            *cell.cell().kept.lock() = Some(bytes);
         }
     }
 
     /// A handle to [`keep`](Self::keep) the bytes once the sender has moved on.
     pub(crate) fn keeper(&self) -> Option<Keeper> {
-        self.0.clone().map(Keeper)
+        self.0.as_ref().map(|cell| Keeper(cell.share()))
     }
 
     /// Whether the receiving future is gone: nobody wants the reply.
     pub(crate) fn is_closed(&self) -> bool {
         self.0
             .as_ref()
-            .is_none_or(|cell| Arc::strong_count(cell) == 1)
+            .is_none_or(|cell| cell.cell().closed.load(Relaxed))
     }
 }
 
 impl Drop for ReplySender {
     fn drop(&mut self) {
         if let Some(cell) = self.0.take() {
-            cell.finish(State::Dropped);
+            cell.cell().finish(State::Dropped);
         }
     }
 }
@@ -174,22 +313,37 @@ impl Cell {
 /// the cell, so a task that gave up is neither kept alive nor woken by the reply.
 #[derive(Debug)]
 pub(crate) struct ReplyReceiver {
-    /// Always `Some` until the receiver is dropped, which takes it out to recycle.
-    cell: Option<Arc<Cell>>,
-    /// A waker of ours may be in the cell: set when a poll leaves one there.
-    registered: bool,
+    // A `CellRef`'s two fields, with `phase` beside them rather than after the
+    // whole: 16 bytes, not 24, in every command's future.
+    block: Arc<Block>,
+    index: u8,
+    phase: Phase,
+}
+
+/// How far a receiver got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Never polled: no waker of ours in the cell.
+    Unpolled,
+    /// A poll left a waker of ours in the cell.
+    Registered,
+    /// It took the outcome and left the cell as new.
+    Done,
 }
 
 impl Drop for ReplyReceiver {
     fn drop(&mut self) {
-        let Some(cell) = self.cell.take() else {
+        if self.phase == Phase::Done {
+            // The outcome was taken: the sender is done and the cell as new.
             return;
-        };
-        if Arc::strong_count(&cell) == 1 {
-            // The sender is gone: the cell is ours alone, its waker (if any) was
-            // taken by whoever finished it.
-            recycle(cell);
-        } else if self.registered
+        }
+        // The block is reused only once every cell in it is done (see
+        // `Cells::refill`): until then the sender may still write here, and asks
+        // `closed` whether anyone wants the reply.
+        self.block.dirty.store(true, Relaxed);
+        let cell = self.cell();
+        cell.closed.store(true, Relaxed);
+        if self.phase == Phase::Registered
             && let State::Waiting(waker) = &mut *cell.state.lock()
         {
             *waker = None;
@@ -200,20 +354,26 @@ impl Drop for ReplyReceiver {
 /// What [`ReplySender::keeper`] gives: somewhere to keep a command's bytes for
 /// its receiver after its sender was handed on.
 #[derive(Debug)]
-pub(crate) struct Keeper(Arc<Cell>);
+pub(crate) struct Keeper(CellRef);
 
 impl Keeper {
     /// As [`ReplySender::keep`].
     pub(crate) fn keep(self, bytes: BytesMut) {
-        *self.0.kept.lock() = Some(bytes);
+        self.0.dirty();
+        *self.0.cell().kept.lock() = Some(bytes);
     }
 }
 
 impl ReplyReceiver {
+    #[inline(always)]
+    fn cell(&self) -> &Cell {
+        cell_at(&self.block, self.index)
+    }
+
     /// The command's bytes, if its sender kept them ([`ReplySender::keep`]): to
     /// send it again after a reply that refused it.
     pub(crate) fn take_kept(&self) -> Option<BytesMut> {
-        self.cell.as_ref()?.kept.lock().take()
+        self.cell().kept.lock().take()
     }
 }
 
@@ -229,17 +389,17 @@ impl Future for ReplyReceiver {
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let Some(cell) = &this.cell else {
+        if this.phase == Phase::Done {
             return Poll::Ready(Err(SenderDropped));
-        };
-        let mut state = cell.state.lock();
+        }
+        let mut state = cell_at(&this.block, this.index).state.lock();
         let ready = match &mut *state {
             State::Waiting(waker) => {
                 match waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     _ => *waker = Some(cx.waker().clone()),
                 }
-                this.registered = true;
+                this.phase = Phase::Registered;
                 return Poll::Pending;
             }
             // No cooperative budget here, unlike tokio's channels: with it, `join_all`
@@ -247,14 +407,18 @@ impl Future for ReplyReceiver {
             // to `FuturesUnordered`), and a `block_on` inside a tokio task hung after
             // 128. Taking a reply costs ~100 ns, so a long run of them yields late,
             // not never: the task's next pending await yields.
-            State::Sent(_) => match std::mem::replace(&mut *state, State::Taken) {
-                State::Sent(reply) => Ok(reply),
-                _ => Err(SenderDropped),
-            },
-            State::Taken | State::Dropped => Err(SenderDropped),
+            //
+            // Taken, the cell is left as new (`Waiting(None)`): the sender is done
+            // with it, so its block can be reused without a look at it.
+            State::Sent(_) | State::Dropped => {
+                match std::mem::replace(&mut *state, State::Waiting(None)) {
+                    State::Sent(reply) => Ok(reply),
+                    _ => Err(SenderDropped),
+                }
+            }
         };
         // Whoever finished the cell took the waker with it.
-        this.registered = false;
+        this.phase = Phase::Done;
         Poll::Ready(ready)
     }
 }
@@ -337,46 +501,109 @@ mod tests {
         assert_eq!(wake.0.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 
+    /// Runs `test` on a thread of its own, so it starts with no cells handed out
+    /// and no other test takes cells from its blocks.
+    fn on_fresh_thread(test: impl FnOnce() + Send + 'static) {
+        assert!(std::thread::spawn(test).join().is_ok());
+    }
+
+    /// Where a receiver's cell is: its block's address and its index there.
+    fn place(rx: &ReplyReceiver) -> (usize, usize) {
+        (Arc::as_ptr(&rx.block) as usize, usize::from(rx.index))
+    }
+
+    /// Takes and completes cells until one lands at `place` again (a block
+    /// reused); `None` if none did in enough rounds to go through every block kept.
+    fn reuse_of(place_of: (usize, usize)) -> Option<(ReplySender, ReplyReceiver)> {
+        for _ in 0..BLOCK * (MAX_SPENT + 2) {
+            let (tx, rx) = channel();
+            if place(&rx) == place_of {
+                return Some((tx, rx));
+            }
+            tx.send(Ok(Value::Nil));
+            assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Nil)))));
+        }
+        None
+    }
+
     #[test]
-    fn a_recycled_cell_starts_empty_and_carries_only_its_own_reply() {
-        let (tx, rx) = channel();
-        tx.send(Ok(Value::Integer(1)));
-        assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(1))))));
-        // A reply nobody took: reset when its receiver goes, not handed on.
-        let (tx, rx) = channel();
-        tx.send(Ok(Value::Integer(2)));
-        drop(rx);
-        let (tx, mut rx) = channel();
-        let (_wake, waker) = counting_waker();
-        assert!(
-            Pin::new(&mut rx)
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending()
-        );
-        tx.send(Ok(Value::Integer(3)));
-        assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(3))))));
+    fn an_answered_cell_is_reused_once_its_block_is_done() {
+        on_fresh_thread(|| {
+            let (tx, rx) = channel();
+            let first = place(&rx);
+            tx.send(Ok(Value::Integer(1)));
+            assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(1))))));
+            let Some((tx, mut rx)) = reuse_of(first) else {
+                panic!("a block whose cells are all done was not reused");
+            };
+            // As new: no outcome until its own reply comes.
+            let (_wake, waker) = counting_waker();
+            assert!(
+                Pin::new(&mut rx)
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+            tx.send(Ok(Value::Integer(2)));
+            assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(2))))));
+        });
+    }
+
+    #[test]
+    fn a_reused_cell_carries_nothing_of_its_last_command() {
+        on_fresh_thread(|| {
+            // A reply nobody took, and bytes kept and never taken: both gone
+            // when the cell is reused.
+            let (tx, rx) = channel();
+            let first = place(&rx);
+            tx.keep(BytesMut::from(&b"x"[..]));
+            tx.send(Ok(Value::Integer(1)));
+            drop(rx);
+            let Some((tx, mut rx)) = reuse_of(first) else {
+                panic!("a block whose cells are all done was not reused");
+            };
+            assert!(rx.take_kept().is_none());
+            assert!(!tx.is_closed());
+            let (_wake, waker) = counting_waker();
+            assert!(
+                Pin::new(&mut rx)
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+            tx.send(Ok(Value::Integer(2)));
+            assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(2))))));
+        });
     }
 
     #[test]
     fn a_cell_whose_sender_lives_on_is_not_reused() {
-        // The receiver gave up (a dropped future) while the command is in flight:
-        // its late reply must never reach a later command's receiver.
-        let (late, gave_up) = channel();
-        drop(gave_up);
-        let (tx, mut rx) = channel();
-        late.send(Ok(Value::Integer(1)));
-        let (_wake, waker) = counting_waker();
-        assert!(
-            Pin::new(&mut rx)
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending()
-        );
-        tx.send(Ok(Value::Integer(2)));
-        assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(2))))));
+        on_fresh_thread(|| {
+            // The receiver gave up (a dropped future) while the command is in
+            // flight: its late reply must never reach a later command's receiver.
+            let (late, gave_up) = channel();
+            let first = place(&gave_up);
+            drop(gave_up);
+            assert!(late.is_closed());
+            assert!(
+                reuse_of(first).is_none(),
+                "a cell in use was handed out again"
+            );
+            // Every block kept since was let go of, so one new command after the
+            // late reply gets a cell of its own.
+            let (tx, mut rx) = channel();
+            late.send(Ok(Value::Integer(1)));
+            let (_wake, waker) = counting_waker();
+            assert!(
+                Pin::new(&mut rx)
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+            tx.send(Ok(Value::Integer(2)));
+            assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(2))))));
+        });
     }
 
     #[test]
-    fn kept_bytes_reach_the_receiver_and_a_recycled_cell_has_none() {
+    fn kept_bytes_reach_the_receiver() {
         let (tx, rx) = channel();
         tx.keep(BytesMut::from(&b"*1\r\n$4\r\nPING\r\n"[..]));
         tx.send(Ok(Value::Nil));
@@ -385,13 +612,22 @@ mod tests {
             Some(&b"*1\r\n$4\r\nPING\r\n"[..])
         );
         assert!(rx.take_kept().is_none());
-        // Kept but never taken: gone when the cell is reused.
-        let (tx, rx) = channel();
-        tx.keep(BytesMut::from(&b"x"[..]));
-        tx.send(Ok(Value::Nil));
-        drop(rx);
-        let (_tx, rx) = channel();
-        assert!(rx.take_kept().is_none());
+    }
+
+    #[test]
+    fn a_receiver_polled_after_its_outcome_gets_no_other() {
+        let (tx, mut rx) = channel();
+        tx.send(Ok(Value::Integer(1)));
+        let (_wake, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(matches!(
+            Pin::new(&mut rx).poll(&mut cx),
+            Poll::Ready(Ok(Ok(Value::Integer(1))))
+        ));
+        assert!(matches!(
+            Pin::new(&mut rx).poll(&mut cx),
+            Poll::Ready(Err(SenderDropped))
+        ));
     }
 
     #[test]

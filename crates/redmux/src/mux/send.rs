@@ -94,7 +94,7 @@ impl Shared {
                     entry.slot = Slot::Waiter(tx);
                 }
                 timed = false;
-                self.park(entry).inspect_err(|e| self.count_overload(e))?
+                self.park(*entry).inspect_err(|e| self.count_overload(e))?
             }
         };
         Ok(Ticket { rx, seq, timed })

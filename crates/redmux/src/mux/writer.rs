@@ -246,7 +246,7 @@ impl Writer<'_> {
         let syscalls = result?;
         counters.writes.fetch_add(syscalls, Relaxed);
         counters.bytes_out.fetch_add(bytes as u64, Relaxed);
-        self.shared.touch_write();
+        self.shared.mark_write();
         tracing::debug!(commands, bytes, "write batch");
         Ok(())
     }
