@@ -130,8 +130,8 @@ impl Block {
         })
     }
 
-    /// Makes every cell as new: drops replies nobody took and stale wakers now,
-    /// not when the cell is next used, and hands kept commands to the buffer pool.
+    /// Makes every cell as new before the block is handed out again: drops what
+    /// is left (a stale waker, a kept command's bytes go to the buffer pool).
     fn reset(&mut self) {
         for cell in &mut self.cells {
             let state = cell.state.get_mut();
@@ -171,7 +171,11 @@ impl CellRef {
 
     /// Marks the block for a reset before its cells are used again.
     fn dirty(&self) {
-        self.block.dirty.store(true, Relaxed);
+        // Looked at first: a cluster's writer keeps every command's bytes, and a
+        // store each time would pull the line from the caller's core.
+        if !self.block.dirty.load(Relaxed) {
+            self.block.dirty.store(true, Relaxed);
+        }
     }
 
     fn share(&self) -> CellRef {
@@ -246,7 +250,7 @@ pub(crate) struct ReplySender(Option<CellRef>);
 
 impl ReplySender {
     /// Delivers the reply and wakes the receiver. If the receiver is gone the reply
-    /// is dropped with the cell.
+    /// is dropped at once.
     #[inline]
     pub(crate) fn send(mut self, reply: Result<Value>) {
         if let Some(cell) = self.0.take() {
@@ -293,6 +297,14 @@ impl Cell {
     fn finish(&self, outcome: State) {
         let waker = {
             let mut state = self.state.lock();
+            // Set under this lock by a receiver dropped before its outcome: nobody
+            // wants it, and kept in the cell it would pin its read buffer until the
+            // block is next reused.
+            if self.closed.load(Relaxed) {
+                drop(state);
+                drop(outcome);
+                return;
+            }
             match std::mem::replace(&mut *state, outcome) {
                 State::Waiting(waker) => waker,
                 // Written once: the sender is consumed by `send` or `drop`.
@@ -334,7 +346,15 @@ enum Phase {
 impl Drop for ReplyReceiver {
     fn drop(&mut self) {
         if self.phase == Phase::Done {
-            // The outcome was taken: the sender is done and the cell as new.
+            // The outcome was taken: the sender is done and the cell as new, but
+            // for a cluster command's bytes kept for a redirect that did not come
+            // (the block is marked whenever bytes are kept): back to this thread's
+            // buffer pool now, not held until the block is next reused.
+            if self.block.dirty.load(Relaxed)
+                && let Some(bytes) = self.cell().kept.lock().take()
+            {
+                redmux_resp::CommandBuf::recycle(bytes);
+            }
             return;
         }
         // The block is reused only once every cell in it is done (see
@@ -342,12 +362,22 @@ impl Drop for ReplyReceiver {
         // `closed` whether anyone wants the reply.
         self.block.dirty.store(true, Relaxed);
         let cell = self.cell();
-        cell.closed.store(true, Relaxed);
-        if self.phase == Phase::Registered
-            && let State::Waiting(waker) = &mut *cell.state.lock()
-        {
-            *waker = None;
-        }
+        let unwanted = {
+            // Under the state lock, so the sender's `finish` sees it before it
+            // would store a reply, and a reply already in is taken out here.
+            let mut state = cell.state.lock();
+            cell.closed.store(true, Relaxed);
+            match &mut *state {
+                State::Waiting(waker) => {
+                    *waker = None;
+                    None
+                }
+                State::Sent(_) => Some(std::mem::replace(&mut *state, State::Dropped)),
+                State::Dropped => None,
+            }
+        };
+        // Dropped outside the lock.
+        drop(unwanted);
     }
 }
 
@@ -485,6 +515,35 @@ mod tests {
             Pin::new(&mut rx).poll(&mut cx),
             Poll::Ready(Ok(Ok(Value::Integer(1))))
         ));
+    }
+
+    #[test]
+    fn a_reply_nobody_waits_for_is_dropped_at_once() {
+        let payload = bytes::Bytes::from(vec![7u8; 64]);
+        // Sent after the receiver is gone: never stored.
+        let (tx, rx) = channel();
+        drop(rx);
+        tx.send(Ok(Value::BulkString(payload.clone())));
+        assert!(payload.is_unique(), "kept in the cell");
+        // In before the receiver is gone: taken out by its drop.
+        let (tx, rx) = channel();
+        tx.send(Ok(Value::BulkString(payload.clone())));
+        drop(rx);
+        assert!(payload.is_unique(), "kept in the cell");
+    }
+
+    #[test]
+    fn bytes_kept_for_a_redirect_that_did_not_come_go_when_the_reply_is_taken() {
+        let (tx, mut rx) = channel();
+        tx.keep(bytes::BytesMut::from(&b"*1\r\n$4\r\nPING\r\n"[..]));
+        tx.send(Ok(Value::Nil));
+        let (block, index) = (rx.block.clone(), rx.index);
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut rx).poll(&mut cx).is_ready());
+        assert!(cell_at(&block, index).kept.lock().is_some());
+        drop(rx);
+        assert!(cell_at(&block, index).kept.lock().is_none());
     }
 
     #[test]

@@ -251,6 +251,10 @@ async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
     let socket = Arc::new(writer);
     shared.queue.attach(socket.clone());
     let lost = serve_with(shared, reader, &socket).await;
+    // Reads and writes noted on this connection but not yet dated are dated now,
+    // as it ends: looked at later (a command timing out in the backlog), they
+    // would be dated then, a dead link reported as read from just now.
+    let _ = shared.activity.since_read();
     shared.queue.detach().await;
     lost
 }
