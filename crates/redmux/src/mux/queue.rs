@@ -245,6 +245,8 @@ impl Queue {
         // instructions per command for the two more calls).
         let len = entry.len();
         if !state.parked.is_empty() || !self.fits_len(&state, len) {
+            // Boxed after the lock is let go: every other caller waits on it.
+            drop(state);
             return Err(PushError::Full(Box::new(entry)));
         }
         entry.seq = Self::number(&mut state);
