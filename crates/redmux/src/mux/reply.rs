@@ -585,6 +585,18 @@ mod tests {
         None
     }
 
+    /// A cell as new: no outcome until its own reply comes, then that one.
+    fn answers_only_its_own(tx: ReplySender, mut rx: ReplyReceiver) {
+        let (_wake, waker) = counting_waker();
+        assert!(
+            Pin::new(&mut rx)
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        tx.send(Ok(Value::Integer(2)));
+        assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(2))))));
+    }
+
     #[test]
     fn an_answered_cell_is_reused_once_its_block_is_done() {
         on_fresh_thread(|| {
@@ -592,18 +604,10 @@ mod tests {
             let first = place(&rx);
             tx.send(Ok(Value::Integer(1)));
             assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(1))))));
-            let Some((tx, mut rx)) = reuse_of(first) else {
+            let Some((tx, rx)) = reuse_of(first) else {
                 panic!("a block whose cells are all done was not reused");
             };
-            // As new: no outcome until its own reply comes.
-            let (_wake, waker) = counting_waker();
-            assert!(
-                Pin::new(&mut rx)
-                    .poll(&mut Context::from_waker(&waker))
-                    .is_pending()
-            );
-            tx.send(Ok(Value::Integer(2)));
-            assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(2))))));
+            answers_only_its_own(tx, rx);
         });
     }
 
@@ -617,19 +621,12 @@ mod tests {
             tx.keep(BytesMut::from(&b"x"[..]));
             tx.send(Ok(Value::Integer(1)));
             drop(rx);
-            let Some((tx, mut rx)) = reuse_of(first) else {
+            let Some((tx, rx)) = reuse_of(first) else {
                 panic!("a block whose cells are all done was not reused");
             };
             assert!(rx.take_kept().is_none());
             assert!(!tx.is_closed());
-            let (_wake, waker) = counting_waker();
-            assert!(
-                Pin::new(&mut rx)
-                    .poll(&mut Context::from_waker(&waker))
-                    .is_pending()
-            );
-            tx.send(Ok(Value::Integer(2)));
-            assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(2))))));
+            answers_only_its_own(tx, rx);
         });
     }
 
@@ -648,16 +645,9 @@ mod tests {
             );
             // Every block kept since was let go of, so one new command after the
             // late reply gets a cell of its own.
-            let (tx, mut rx) = channel();
+            let (tx, rx) = channel();
             late.send(Ok(Value::Integer(1)));
-            let (_wake, waker) = counting_waker();
-            assert!(
-                Pin::new(&mut rx)
-                    .poll(&mut Context::from_waker(&waker))
-                    .is_pending()
-            );
-            tx.send(Ok(Value::Integer(2)));
-            assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Integer(2))))));
+            answers_only_its_own(tx, rx);
         });
     }
 
