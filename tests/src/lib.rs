@@ -55,6 +55,31 @@ pub fn owner_and_another(cluster: &RedisCluster, slot: u16) -> (usize, usize) {
     (source, target)
 }
 
+/// A client of `cluster` as a user whose ACL allows everything but ASKING (made on
+/// every node), its commands timing out after 5 s.
+pub async fn client_without_asking(cluster: &RedisCluster) -> Client {
+    for node in 0..cluster.nodes().len() {
+        let user = [
+            "ACL",
+            "SETUSER",
+            "no-asking",
+            "on",
+            ">pw",
+            "~*",
+            "&*",
+            "+@all",
+            "-asking",
+        ];
+        let reply = cluster.call(node, &user).unwrap();
+        assert!(!reply.is_error(), "{reply:?}");
+    }
+    let mut config = Config::from_url(&cluster.url()).unwrap();
+    config.username = Some("no-asking".into());
+    config.password = Some("pw".into());
+    config.command_timeout = Duration::from_secs(5);
+    Client::connect_with(config).await.unwrap()
+}
+
 /// A client of `url` whose commands time out after 5 s: the cluster tests' setting,
 /// long enough to wait out a failover.
 pub async fn cluster_client(url: &str) -> Client {

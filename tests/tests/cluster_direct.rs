@@ -114,3 +114,41 @@ async fn commands_sent_straight_to_a_stale_owner_follow_moved_and_ask() {
     .await
     .unwrap();
 }
+
+/// A user whose ACL lacks ASKING, reading a key already moved mid-migration: the
+/// importing node refuses the ASKING, then redirects the read back (MOVED) for
+/// want of it. The caller gets the refusal, not a redirect that would bounce
+/// between the two nodes until the redirects run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_asking_is_the_error_not_the_redirect_after_it() {
+    let cluster = Arc::new(
+        RedisCluster::builder()
+            .replicas_per_primary(0)
+            .start()
+            .unwrap(),
+    );
+    let slot = 3456;
+    let key = format!("{}:k", hash_tag_for_slot(slot).unwrap());
+    let admin = client(&cluster.url()).await;
+    admin.set(&key, "v").await.unwrap();
+    let limited = redmux_tests::client_without_asking(&cluster).await;
+    let (_, target) = owner_and_another(&cluster, slot);
+
+    let moving = cluster.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut migration = moving.begin_migration(slot, target).unwrap();
+        assert!(migration.move_key(&key).unwrap());
+        runtime.block_on(async {
+            let error = limited.get::<Option<String>>(&key).await.unwrap_err();
+            let code = error.server_error().map(|e| e.code().to_string());
+            assert_eq!(code.as_deref(), Some("NOPERM"), "{error}");
+            // A user allowed ASKING reads it where it is now.
+            let value: Option<String> = admin.get(&key).await.unwrap();
+            assert_eq!(value.as_deref(), Some("v"));
+        });
+        migration.finish().unwrap();
+    })
+    .await
+    .unwrap();
+}

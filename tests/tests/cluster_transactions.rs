@@ -207,3 +207,37 @@ async fn a_watched_transaction_whose_slot_moved_runs_on_the_new_owner() {
     assert!(tx.execute().await.unwrap().is_committed());
     assert_eq!(command_stats(&cluster, source, "watch"), watch_before + 1);
 }
+
+/// A user whose ACL lacks ASKING, in a transaction on a key already moved
+/// mid-migration: the importing node refuses the block's ASKING, and that refusal
+/// is the error, not the redirect that follows it (sent again, the block would
+/// bounce between the two nodes until its resends ran out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_asking_ends_the_transaction_with_that_refusal() {
+    let cluster = start_cluster();
+    let slot = 6543;
+    let key = format!("{}:n", hash_tag_for_slot(slot).unwrap());
+    let admin = client(&cluster.url()).await;
+    admin.set(&key, 1).await.unwrap();
+    let limited = redmux_tests::client_without_asking(&cluster).await;
+    let (_, target) = owner_and_another(&cluster, slot);
+
+    let moving = cluster.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut migration = moving.begin_migration(slot, target).unwrap();
+        assert!(migration.move_key(&key).unwrap());
+        runtime.block_on(async {
+            let mut tx = limited.transaction();
+            tx.add(limited.incr(&key));
+            let error = tx.execute().await.unwrap_err();
+            let code = error.server_error().map(|e| e.code().to_string());
+            assert_eq!(code.as_deref(), Some("NOPERM"), "{error}");
+            let value: Option<i64> = admin.get(&key).await.unwrap();
+            assert_eq!(value, Some(1), "the block ran");
+        });
+        migration.finish().unwrap();
+    })
+    .await
+    .unwrap();
+}

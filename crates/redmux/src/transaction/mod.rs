@@ -563,6 +563,14 @@ impl Run {
     async fn finish(mut self, seq: u64, timeout: Duration) -> Result<TransactionOutcome> {
         if let Some((collector, follow_up)) = self.checks.take() {
             let replies = self.collect(&collector, "WATCH", seq, timeout).await?;
+            // WATCH's own ASKING refused (a user whose ACL lacks it): that is the
+            // error, not the redirect it causes (sent again, it would bounce).
+            if self.asking.is_some()
+                && let Some(Some(Ok(asking))) = replies.get(self.conditions.len() + 1)
+                && let Some(line) = asking.as_error()
+            {
+                return Err(Error::Server(ServerError::parse(line)));
+            }
             let mut replies = replies.into_iter();
             // WATCH must have worked, or the checks prove nothing.
             let watched = self.reply(replies.next().flatten(), "WATCH", seq, timeout)?;

@@ -345,11 +345,26 @@ async fn asking(node: &Shared, command: &Command, deadline: Instant) -> Attempt 
     }
     let replies = std::future::poll_fn(|cx| collector.poll_complete(cx));
     match tokio::time::timeout_at(deadline, replies).await {
-        Ok(mut replies) => match replies.pop().flatten() {
-            Some(Ok(reply)) => Attempt::Reply(reply),
-            Some(Err(e)) => classify(e),
-            None => Attempt::Failed(Error::protocol("no reply to a command sent after ASKING")),
-        },
+        Ok(mut replies) => {
+            let reply = replies.pop().flatten();
+            let asking = replies.pop().flatten();
+            match reply {
+                Some(Ok(reply)) => match asking {
+                    // ASKING itself refused (a user whose ACL lacks it, say): the
+                    // command's redirect is only its consequence, and followed it
+                    // would bounce between the two nodes until the redirects run
+                    // out; the refusal says what is wrong.
+                    Some(Ok(refused))
+                        if refused.as_error().is_some() && super::is_refusal(&reply) =>
+                    {
+                        Attempt::Reply(refused)
+                    }
+                    _ => Attempt::Reply(reply),
+                },
+                Some(Err(e)) => classify(e),
+                None => Attempt::Failed(Error::protocol("no reply to a command sent after ASKING")),
+            }
+        }
         Err(_) => Attempt::Failed(node.timeout_error_as(
             &command.name(),
             deadline.saturating_duration_since(Instant::now()),
