@@ -77,9 +77,12 @@ impl Cells {
         CellRef { block, index }
     }
 
-    /// A fresh block in `current`: the oldest spent one if nothing else refers to
-    /// it any more (every cell's sender, receiver and keeper gone, so none of its
-    /// old replies can reach a new command), reset; else a new one.
+    /// A fresh block in `current`: the oldest spent one that nothing else refers
+    /// to any more (every cell's sender, receiver and keeper gone, so none of its
+    /// old replies can reach a new command), reset; else a new one. The oldest is
+    /// usually free; one pinned by a long-lived cell (a command whose reply is
+    /// slow to come) is passed over rather than making every refill allocate
+    /// until it is let go.
     #[cold]
     #[inline(never)]
     fn refill(&mut self) {
@@ -92,13 +95,18 @@ impl Cells {
             self.spent.push_back(done);
         }
         self.next = 0;
-        if let Some(oldest) = self.spent.front_mut()
-            && let Some(block) = Arc::get_mut(oldest)
-        {
-            if *block.dirty.get_mut() {
-                block.reset();
+        let free = self
+            .spent
+            .iter_mut()
+            .position(|block| Arc::get_mut(block).is_some());
+        if let Some(mut block) = free.and_then(|at| self.spent.remove(at)) {
+            // Still ours alone: nothing could have taken a reference meanwhile.
+            if let Some(cells) = Arc::get_mut(&mut block)
+                && *cells.dirty.get_mut()
+            {
+                cells.reset();
             }
-            self.current = self.spent.pop_front();
+            self.current = Some(block);
             return;
         }
         self.current = Some(Block::new());
@@ -627,6 +635,36 @@ mod tests {
             assert!(rx.take_kept().is_none());
             assert!(!tx.is_closed());
             answers_only_its_own(tx, rx);
+        });
+    }
+
+    #[test]
+    fn a_block_pinned_by_a_slow_command_does_not_keep_the_others_from_reuse() {
+        on_fresh_thread(|| {
+            // Takes a cell and answers it at once.
+            let answered = || {
+                let (tx, rx) = channel();
+                let at = place(&rx);
+                tx.send(Ok(Value::Nil));
+                assert!(matches!(rx.now_or_never(), Some(Ok(Ok(Value::Nil)))));
+                at
+            };
+            // The first block is pinned by a command still waiting.
+            let (_slow_tx, _slow_rx) = channel();
+            (1..BLOCK).for_each(|_| {
+                answered();
+            });
+            // The second is done with.
+            let second = answered();
+            (1..BLOCK).for_each(|_| {
+                answered();
+            });
+            // It comes back at once, not after a new block per refill until the
+            // pinned one is let go.
+            assert!(
+                (0..BLOCK).any(|_| answered().0 == second.0),
+                "a free block was passed over"
+            );
         });
     }
 
