@@ -55,6 +55,30 @@ pub fn owner_and_another(cluster: &RedisCluster, slot: u16) -> (usize, usize) {
     (source, target)
 }
 
+/// Moves `key` alone to primary `target` and runs `body` while its slot is left
+/// mid-migration (the old owner answers ASK for it), then finishes the migration.
+pub async fn with_key_moved_mid_migration<F>(
+    cluster: &std::sync::Arc<RedisCluster>,
+    key: &str,
+    target: usize,
+    body: F,
+) where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let cluster = cluster.clone();
+    let key = key.to_string();
+    let slot = redmux::hash_slot(key.as_bytes());
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut migration = cluster.begin_migration(slot, target).unwrap();
+        assert!(migration.move_key(&key).unwrap());
+        runtime.block_on(body);
+        migration.finish().unwrap();
+    })
+    .await
+    .unwrap();
+}
+
 /// A client of `cluster` as a user whose ACL allows everything but ASKING (made on
 /// every node), its commands timing out after 5 s.
 pub async fn client_without_asking(cluster: &RedisCluster) -> Client {

@@ -134,21 +134,14 @@ async fn a_refused_asking_is_the_error_not_the_redirect_after_it() {
     let limited = redmux_tests::client_without_asking(&cluster).await;
     let (_, target) = owner_and_another(&cluster, slot);
 
-    let moving = cluster.clone();
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let mut migration = moving.begin_migration(slot, target).unwrap();
-        assert!(migration.move_key(&key).unwrap());
-        runtime.block_on(async {
-            let error = limited.get::<Option<String>>(&key).await.unwrap_err();
-            let code = error.server_error().map(|e| e.code().to_string());
-            assert_eq!(code.as_deref(), Some("NOPERM"), "{error}");
-            // A user allowed ASKING reads it where it is now.
-            let value: Option<String> = admin.get(&key).await.unwrap();
-            assert_eq!(value.as_deref(), Some("v"));
-        });
-        migration.finish().unwrap();
+    let moved = key.clone();
+    redmux_tests::with_key_moved_mid_migration(&cluster, &moved, target, async move {
+        let error = limited.get::<Option<String>>(&key).await.unwrap_err();
+        let code = error.server_error().map(|e| e.code().to_string());
+        assert_eq!(code.as_deref(), Some("NOPERM"), "{error}");
+        // A user allowed ASKING reads it where it is now.
+        let value: Option<String> = admin.get(&key).await.unwrap();
+        assert_eq!(value.as_deref(), Some("v"));
     })
-    .await
-    .unwrap();
+    .await;
 }

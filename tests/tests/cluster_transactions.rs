@@ -222,22 +222,15 @@ async fn a_refused_asking_ends_the_transaction_with_that_refusal() {
     let limited = redmux_tests::client_without_asking(&cluster).await;
     let (_, target) = owner_and_another(&cluster, slot);
 
-    let moving = cluster.clone();
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let mut migration = moving.begin_migration(slot, target).unwrap();
-        assert!(migration.move_key(&key).unwrap());
-        runtime.block_on(async {
-            let mut tx = limited.transaction();
-            tx.add(limited.incr(&key));
-            let error = tx.execute().await.unwrap_err();
-            let code = error.server_error().map(|e| e.code().to_string());
-            assert_eq!(code.as_deref(), Some("NOPERM"), "{error}");
-            let value: Option<i64> = admin.get(&key).await.unwrap();
-            assert_eq!(value, Some(1), "the block ran");
-        });
-        migration.finish().unwrap();
+    let moved = key.clone();
+    redmux_tests::with_key_moved_mid_migration(&cluster, &moved, target, async move {
+        let mut tx = limited.transaction();
+        tx.add(limited.incr(&key));
+        let error = tx.execute().await.unwrap_err();
+        let code = error.server_error().map(|e| e.code().to_string());
+        assert_eq!(code.as_deref(), Some("NOPERM"), "{error}");
+        let value: Option<i64> = admin.get(&key).await.unwrap();
+        assert_eq!(value, Some(1), "the block ran");
     })
-    .await
-    .unwrap();
+    .await;
 }
