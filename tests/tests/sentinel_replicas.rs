@@ -14,6 +14,14 @@ fn calls(conn: &mut RawConnection, command: &str) -> i64 {
     redmux_tests::command_calls(reply.as_bytes().unwrap_or_default(), command)
 }
 
+/// Reads "sentinel-replica" (which holds "v1") `reads` times under `flags`.
+async fn read_flagged(client: &Client, flags: Flags, reads: usize) {
+    for _ in 0..reads {
+        let v: Option<String> = client.get("sentinel-replica").flags(flags).await.unwrap();
+        assert_eq!(v.as_deref(), Some("v1"));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flagged_reads_go_to_the_replica_the_sentinels_list() {
     let set = RedisSentinelSet::start().unwrap();
@@ -32,14 +40,7 @@ async fn flagged_reads_go_to_the_replica_the_sentinels_list() {
     }
     let (primary_before, replica_before) = (calls(&mut primary, "get"), calls(&mut replica, "get"));
 
-    for _ in 0..100 {
-        let v: Option<String> = client
-            .get("sentinel-replica")
-            .flags(Flags::PREFER_REPLICA)
-            .await
-            .unwrap();
-        assert_eq!(v.as_deref(), Some("v1"));
-    }
+    read_flagged(&client, Flags::PREFER_REPLICA, 100).await;
     let got: Option<String> = client
         .get("sentinel-replica")
         .flags(Flags::DEMAND_REPLICA)
@@ -61,14 +62,7 @@ async fn flagged_reads_go_to_the_replica_the_sentinels_list() {
     config.availability_zone = Some("nowhere-1a".into());
     let elsewhere = Client::connect_with(config).await.unwrap();
     let replica_before = calls(&mut replica, "get");
-    for _ in 0..20 {
-        let v: Option<String> = elsewhere
-            .get("sentinel-replica")
-            .flags(Flags::DEMAND_REPLICA)
-            .await
-            .unwrap();
-        assert_eq!(v.as_deref(), Some("v1"));
-    }
+    read_flagged(&elsewhere, Flags::DEMAND_REPLICA, 20).await;
     assert_eq!(calls(&mut replica, "get") - replica_before, 20);
     elsewhere.close().await;
 
