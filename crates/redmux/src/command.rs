@@ -180,13 +180,10 @@ impl Command {
         if self.keys.first != KeyMark::NONE {
             return self.slot();
         }
-        let args: Vec<&[u8]> = std::iter::once(self.buf.name())
-            .chain(BulkArgs(self.buf.args_bytes()))
-            .collect();
-        if args.len() != self.argc() {
-            // A large argument kept by reference is not in the buffer to be read.
+        // A large argument kept by reference is not in the buffer to be read.
+        let Some(args) = self.words() else {
             return KeySlot::Unknown;
-        }
+        };
         match specs.positions(&args) {
             KeyPositions::None => KeySlot::Keyless,
             KeyPositions::Unknown => KeySlot::Unknown,
