@@ -412,6 +412,9 @@ impl Sentinel {
     }
 }
 
+/// What a sentinel logs once it listens: "Sentinel ID is <id>", on both servers.
+const SENTINEL_RUNNING: &str = "Sentinel ID is";
+
 /// Spawns one sentinel with a fresh config in `dir` and waits until it answers PING.
 fn spawn(dir: &Path, port: u16, primary_port: u16, tls_conf: &str) -> Result<Child, Error> {
     let conf = dir.join("sentinel.conf");
@@ -433,6 +436,7 @@ fn spawn(dir: &Path, port: u16, primary_port: u16, tls_conf: &str) -> Result<Chi
     let stdout = stderr
         .try_clone()
         .map_err(|e| Error::io("duplicating a sentinel's stderr file", e))?;
+    let log_offset = process::file_len(&log);
     let mut child = Command::new(&binary)
         .arg(&conf)
         .arg("--sentinel")
@@ -455,7 +459,12 @@ fn spawn(dir: &Path, port: u16, primary_port: u16, tls_conf: &str) -> Result<Chi
                 ),
             });
         }
-        if process::answers_ping(addr) {
+        // As for a data server: the log proves our sentinel bound the port (it names
+        // its ID only after listening) before a PING, which a stranger on the same
+        // free port could answer, is believed.
+        if process::read_from(&log, log_offset).contains(SENTINEL_RUNNING)
+            && process::answers_ping(addr)
+        {
             return Ok(child);
         }
         if started.elapsed() > process::START_TIMEOUT {

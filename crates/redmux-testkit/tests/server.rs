@@ -201,6 +201,37 @@ fn fixed_port_is_used() {
     assert_eq!(Conn::connect(server.addr()).call(&["PING"]), "+PONG");
 }
 
+/// A stranger holds the port and answers every PING with PONG, as another test's
+/// server would if both had been handed the same free port. The kit must not take it
+/// for the server it started (whose child dies of "address in use"): it waits until
+/// the port is its own, and the server it returns is the real one.
+#[test]
+fn a_stranger_answering_ping_on_the_port_is_not_taken_for_the_server() {
+    let port = free_port_below_the_ephemeral_range();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let stranger = std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_millis(800);
+        while std::time::Instant::now() < until {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    let mut buf = [0u8; 256];
+                    if stream.read(&mut buf).unwrap_or(0) > 0 {
+                        let _ = stream.write_all(PONG);
+                    }
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    });
+    let server = RedisServer::builder().port(port).start().expect("start");
+    stranger.join().unwrap();
+    let mut conn = Conn::connect(server.addr());
+    assert_eq!(conn.call(&["SET", "k", "v"]), "+OK");
+    assert_eq!(conn.call(&["GET", "k"]), "v");
+}
+
 #[test]
 fn a_bad_argument_fails_with_the_log() {
     let err = RedisServer::builder()

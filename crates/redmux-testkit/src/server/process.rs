@@ -172,15 +172,15 @@ pub(crate) fn start(launch: &Launch, port: u16) -> Result<Child, StartFailure> {
                 log_tail: log_tail(launch),
             }));
         }
-        // The second liveness check guards against a stranger on the same port
-        // answering PING while our child is about to die of "address in use".
-        let ready = match launch.tls {
-            false => answers_ping(addr),
-            true => {
-                read_from(&launch.log_path, log_offset).contains(READY)
-                    && TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-            }
-        };
+        // Our own log's "ready" line comes first: it proves that our child bound the
+        // port. A PING alone can be answered by a stranger that took the same free
+        // port a moment earlier, while our child has not yet tried to bind it and
+        // died of "address in use" (a test then talked to another test's server).
+        let ready = read_from(&launch.log_path, log_offset).contains(READY)
+            && match launch.tls {
+                false => answers_ping(addr),
+                true => TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok(),
+            };
         if ready && exited(&mut child).is_none() {
             return Ok(child);
         }
@@ -270,7 +270,7 @@ pub(crate) fn read_from(path: &Path, offset: u64) -> String {
     String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
-fn file_len(path: &Path) -> u64 {
+pub(crate) fn file_len(path: &Path) -> u64 {
     File::open(path)
         .and_then(|file| file.metadata())
         .map(|meta| meta.len())
