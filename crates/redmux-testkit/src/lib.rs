@@ -32,6 +32,9 @@
 //!   runtime, and on command adds latency (without capping throughput), stalls
 //!   traffic, [`cut`](FaultProxy::cut)s connections ([`CutMode::Reset`] or
 //!   [`CutMode::Close`]) or refuses new ones.
+//! - `ports`: the ports the kit hands out, below the kernel's ephemeral range and
+//!   leased machine-wide for as long as their server lives (restarts included), so
+//!   parallel test processes never take one another's.
 //! - `error`: [`Error`], whose messages say what to do (install redis, set
 //!   `REDIS_SERVER_BIN`, read the log tail it carries).
 //!
@@ -62,6 +65,7 @@
 
 mod cluster;
 mod error;
+mod ports;
 mod proxy;
 mod sentinel;
 mod server;

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use crate::ports::{self, PortLease};
 use crate::server::process;
 use crate::wire::{RawConnection, Reply};
 use crate::{Error, RedisServer, ServerCertificate, TlsFiles};
@@ -78,8 +79,8 @@ pub struct RedisSentinelSet {
 #[derive(Debug)]
 struct SetTls {
     files: TlsFiles,
-    primary_port: u16,
-    replica_port: u16,
+    primary_port: PortLease,
+    replica_port: PortLease,
     /// Holds the certificates; removed after the processes (fields drop after
     /// the set's own, which are declared first).
     _dir: TempDir,
@@ -88,9 +89,10 @@ struct SetTls {
 /// One sentinel process, killed on drop.
 #[derive(Debug)]
 struct Sentinel {
-    port: u16,
+    /// Leased, as every port the kit chooses (see `ports`).
+    port: PortLease,
     /// Its TLS port, in a TLS set.
-    tls_port: Option<u16>,
+    tls_port: Option<PortLease>,
     child: Mutex<Option<Child>>,
     /// Its config, log and working dir. Declared last: removed after the process
     /// is gone.
@@ -149,7 +151,7 @@ impl RedisSentinelSet {
     fn start_with(tls: Option<(TlsFiles, TempDir)>) -> Result<RedisSentinelSet, Error> {
         let files = tls.as_ref().map(|(files, _)| files);
         let (primary, primary_tls) = data_node(files, None)?;
-        let upstream = primary_tls.unwrap_or(primary.port());
+        let upstream = primary_tls.as_ref().map_or(primary.port(), PortLease::port);
         let (replica, replica_tls) = data_node(files, Some(upstream))?;
         let mut sentinels = Vec::with_capacity(3);
         for _ in 0..3 {
@@ -188,7 +190,7 @@ impl RedisSentinelSet {
     /// The address the sentinels name for the replica (its TLS port in a TLS set).
     fn replica_named(&self) -> SocketAddr {
         match &self.tls {
-            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.replica_port)),
+            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.replica_port.port())),
             None => self.replica.addr(),
         }
     }
@@ -203,7 +205,7 @@ impl RedisSentinelSet {
     /// ```
     pub fn primary_named(&self) -> SocketAddr {
         match &self.tls {
-            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.primary_port)),
+            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.primary_port.port())),
             None => self.primary.addr(),
         }
     }
@@ -230,7 +232,12 @@ impl RedisSentinelSet {
         let hosts: Vec<String> = self
             .sentinels
             .iter()
-            .map(|s| format!("127.0.0.1:{}", s.tls_port.unwrap_or(s.port)))
+            .map(|s| {
+                format!(
+                    "127.0.0.1:{}",
+                    s.tls_port.as_ref().unwrap_or(&s.port).port()
+                )
+            })
             .collect();
         let scheme = match self.tls {
             Some(_) => "rediss+sentinel",
@@ -353,16 +360,16 @@ impl Sentinel {
             .map_err(|e| Error::io("creating a temp dir for a sentinel", e))?;
         let mut last = None;
         for _ in 0..5 {
-            let port = process::free_port()?;
+            let port = ports::lease_free()?;
             let tls_port = match tls {
-                Some(_) => Some(process::free_port()?),
+                Some(_) => Some(ports::lease_free()?),
                 None => None,
             };
-            let tls_conf = match (tls, tls_port) {
-                (Some(files), Some(tls_port)) => tls_lines(files, tls_port),
+            let tls_conf = match (tls, &tls_port) {
+                (Some(files), Some(tls_port)) => tls_lines(files, tls_port.port()),
                 _ => String::new(),
             };
-            match spawn(dir.path(), port, primary_port, &tls_conf) {
+            match spawn(dir.path(), port.port(), primary_port, &tls_conf) {
                 Ok(child) => {
                     return Ok(Sentinel {
                         port,
@@ -380,7 +387,7 @@ impl Sentinel {
     }
 
     fn addr(&self) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port.port()))
     }
 
     fn call(&self, args: &[&str]) -> Option<Reply> {
@@ -485,7 +492,7 @@ fn spawn(dir: &Path, port: u16, primary_port: u16, tls_conf: &str) -> Result<Chi
 fn data_node(
     tls: Option<&TlsFiles>,
     upstream: Option<u16>,
-) -> Result<(RedisServer, Option<u16>), Error> {
+) -> Result<(RedisServer, Option<PortLease>), Error> {
     let mut builder = RedisServer::builder();
     if let Some(upstream) = upstream {
         builder = builder
@@ -496,8 +503,8 @@ fn data_node(
     let Some(files) = tls else {
         return Ok((builder.start()?, None));
     };
-    let tls_port = process::free_port()?;
-    for arg in tls_args(files, tls_port) {
+    let tls_port = ports::lease_free()?;
+    for arg in tls_args(files, tls_port.port()) {
         builder = builder.arg(arg);
     }
     Ok((builder.start()?, Some(tls_port)))
