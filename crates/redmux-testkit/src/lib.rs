@@ -18,7 +18,8 @@
 //!   and report the time taken. [`RedisCluster::shared`] is one cluster per process for
 //!   the tests that leave it alone.
 //! - `sentinel`: [`RedisSentinelSet`]: a primary, a replica and three sentinels, ready
-//!   once the sentinels know the replica and each other (about 10 s);
+//!   once the sentinels know the replica and each other and the replica has synced
+//!   (a few seconds);
 //!   [`kill_primary`](RedisSentinelSet::kill_primary) waits for the failover and
 //!   reports how long it took.
 //! - `wire`: [`RawConnection`], a tiny blocking RESP client, and its [`Reply`]: how

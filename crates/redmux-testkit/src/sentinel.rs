@@ -54,7 +54,9 @@ pub struct Failover {
 ///
 /// [`start`](Self::start) returns once every sentinel sees the replica and the two
 /// other sentinels (`SENTINEL MASTER`'s `num-slaves` and `num-other-sentinels`),
-/// which takes about 10 s: before that a failover has no replica to pick.
+/// and the replica has finished its first sync (`master_link_status:up`), which
+/// takes a few seconds: before that a failover has no replica to pick, or one
+/// without the primary's data.
 ///
 /// ```no_run
 /// use redmux_testkit::RedisSentinelSet;
@@ -110,12 +112,13 @@ impl Drop for Sentinel {
 
 impl RedisSentinelSet {
     /// Starts the five processes and waits until the sentinels know the replica and
-    /// each other.
+    /// each other, and the replica has the primary's data (its first sync is done).
     ///
     /// # Errors
     ///
     /// As [`RedisServer::start`] for the servers; [`Error::SentinelNotSettled`] when
-    /// the sentinels did not discover each other and the replica within 40 s.
+    /// the sentinels did not discover each other and the replica, or the replica did
+    /// not sync, within 40 s.
     ///
     /// ```no_run
     /// let set = redmux_testkit::RedisSentinelSet::start()?;
@@ -327,14 +330,19 @@ impl RedisSentinelSet {
         })
     }
 
-    /// Waits until every sentinel sees at least one replica and two other sentinels.
+    /// Waits until every sentinel sees at least one replica and two other sentinels,
+    /// and the replica has loaded the primary's data. A sentinel lists the replica as
+    /// soon as it asks for a sync, before it has any data: a test that wrote to the
+    /// primary and killed it then had its writes vanish with the failover.
     fn wait_discovered(&self) -> Result<(), Error> {
         let started = Instant::now();
         loop {
             let states: Vec<(i64, i64)> = self.sentinels.iter().map(Sentinel::counts).collect();
-            if states
-                .iter()
-                .all(|(slaves, others)| *slaves >= 1 && *others == 2)
+            let synced = replica_synced(self.replica.addr());
+            if synced
+                && states
+                    .iter()
+                    .all(|(slaves, others)| *slaves >= 1 && *others == 2)
             {
                 return Ok(());
             }
@@ -342,7 +350,10 @@ impl RedisSentinelSet {
                 return Err(Error::SentinelNotSettled {
                     what: "starting the set".into(),
                     waited: started.elapsed(),
-                    state: format!("(num-slaves, num-other-sentinels) per sentinel: {states:?}"),
+                    state: format!(
+                        "(num-slaves, num-other-sentinels) per sentinel: {states:?}; \
+                         replica synced: {synced}"
+                    ),
                 });
             }
             thread::sleep(Duration::from_millis(100));
@@ -493,7 +504,11 @@ fn data_node(
     tls: Option<&TlsFiles>,
     upstream: Option<u16>,
 ) -> Result<(RedisServer, Option<PortLease>), Error> {
-    let mut builder = RedisServer::builder();
+    // The primary's default 5 s wait before a replica's first (diskless) sync held
+    // the set back that long: the cluster's nodes drop it too.
+    let mut builder = RedisServer::builder()
+        .arg("--repl-diskless-sync-delay")
+        .arg("0");
     if let Some(upstream) = upstream {
         builder = builder
             .arg("--replicaof")
@@ -540,6 +555,22 @@ fn tls_lines(files: &TlsFiles, tls_port: u16) -> String {
 }
 
 /// The first word of `ROLE` from the server at `addr`, if it answers.
+/// True once the replica at `addr` has its primary's data (`master_link_status:up`).
+fn replica_synced(addr: SocketAddr) -> bool {
+    let Ok(mut connection) = RawConnection::open(addr) else {
+        return false;
+    };
+    connection
+        .exchange(&["INFO", "replication"])
+        .ok()
+        .and_then(|reply| {
+            reply
+                .as_str()
+                .map(|text| text.contains("master_link_status:up"))
+        })
+        .unwrap_or(false)
+}
+
 fn role_of(addr: SocketAddr) -> Option<String> {
     let reply = RawConnection::open(addr).ok()?.exchange(&["ROLE"]).ok()?;
     Some(reply.as_array()?.first()?.as_str()?.to_owned())
