@@ -21,6 +21,26 @@ pub async fn wait_for_state(client: &Client, want: ConnectionState, within: Dura
     started.elapsed()
 }
 
+/// Waits until the server holds a client blocked in a command (`INFO clients`'
+/// `blocked_clients`), failing the test after 5 s. A test that adds what a blocking
+/// read waits for calls it first: a write sent a fixed pause after the read can
+/// still reach a starved server in the same turn of its event loop, be run first,
+/// and a read from `$` (only what comes after it) then waits out its whole timeout.
+pub async fn wait_for_blocked_client(client: &Client) {
+    let started = Instant::now();
+    loop {
+        let info = client.info_parsed_many(["clients"]).await.unwrap();
+        if info.get_parsed::<u64>("clients", "blocked_clients") >= Some(1) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no client blocked within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// How many times `command` ran (calls, rejected calls and failed calls) by an
 /// `INFO commandstats` reply's text; 0 when it never ran.
 pub fn command_calls(info: &[u8], command: &str) -> i64 {

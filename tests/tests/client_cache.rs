@@ -346,6 +346,7 @@ async fn fills_in_flight_fail_when_the_connection_is_lost() {
     let client = caching(&proxy.url(), ClientCache::default()).await;
     client.set("k", "v").await.unwrap();
     proxy.stall();
+    let misses = stats(&client).misses;
     let read = tokio::spawn({
         let client = client.clone();
         async move { client.get::<Option<String>>("k").cached(TTL).await }
@@ -357,7 +358,13 @@ async fn fills_in_flight_fail_when_the_connection_is_lost() {
             client.get::<Option<String>>("k").cached(TTL).await
         }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Cut once both have missed (the second joining the first's fill), not after a
+    // fixed pause: on a loaded machine the second could still be asleep at the cut,
+    // then read through a fresh, still stalled connection and time out instead.
+    eventually(Duration::from_secs(5), async || {
+        stats(&client).misses == misses + 2
+    })
+    .await;
     proxy.cut(redmux_testkit::CutMode::Reset);
     let (read, joined) = (read.await.unwrap(), joined.await.unwrap());
     assert!(

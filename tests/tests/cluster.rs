@@ -672,14 +672,22 @@ async fn a_command_to_a_stalled_node_times_out_with_either_timeout() {
     let key = "stalled";
     client.set(key, 1).await.unwrap();
     let owner = cluster.key_owner(key.as_bytes()).unwrap();
+    let stall_sent = Instant::now();
     let stall = {
         let cluster = cluster.clone();
         std::thread::spawn(move || cluster.call(owner, &["DEBUG", "SLEEP", "3"]))
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let started = Instant::now();
-    let error = client.get::<Option<i64>>(key).await.unwrap_err();
+    // The stall begins when the thread's DEBUG SLEEP reaches the node, which a fixed
+    // pause does not promise on a loaded machine: until then a GET is answered.
+    let error = loop {
+        match client.get::<Option<i64>>(key).await {
+            Ok(_) if stall_sent.elapsed() < Duration::from_secs(1) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            other => break other.unwrap_err(),
+        }
+    };
     assert!(matches!(error, Error::Timeout(_)), "{error}");
     let error = client
         .get::<Option<i64>>(key)
@@ -687,11 +695,12 @@ async fn a_command_to_a_stalled_node_times_out_with_either_timeout() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Timeout(_)), "{error}");
-    // Both well before the node wakes (3 s after the stall began).
+    // Both well before the node wakes (3 s after the stall began, which is after
+    // it was sent).
     assert!(
-        started.elapsed() < Duration::from_millis(2_000),
+        stall_sent.elapsed() < Duration::from_millis(2_500),
         "{:?}",
-        started.elapsed()
+        stall_sent.elapsed()
     );
     stall.join().unwrap().unwrap();
     // The stalled replies are discarded, and the node answers again.

@@ -572,7 +572,7 @@ async fn blocking_reads_belong_on_a_dedicated_connection() {
     let conn = client.dedicated().await.unwrap();
     let writer = client.clone();
     let add = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        redmux_tests::wait_for_blocked_client(&writer).await;
         writer.xadd("s", [("late", "1")]).await.unwrap()
     });
     let reads: Vec<redmux::StreamRead> = conn

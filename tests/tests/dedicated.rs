@@ -100,7 +100,7 @@ async fn xread_and_xreadgroup_block_until_an_entry_arrives() {
     let conn = client.dedicated().await.unwrap();
     let adder = client.clone();
     let add = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        redmux_tests::wait_for_blocked_client(&adder).await;
         adder.xadd("orders", [("item", "book")]).await.unwrap();
     });
     let reads = conn

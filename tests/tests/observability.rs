@@ -222,11 +222,13 @@ async fn stats_count_error_replies() {
 
 #[tokio::test]
 async fn stats_count_commands_refused_at_the_queue_bound() {
-    // Nothing listens here: commands wait in the backlog, which holds one.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // Nothing listens here: commands wait in the backlog, which holds one. The port
+    // stays bound (not listening) for the whole test: a port that was free a moment
+    // ago could be taken meanwhile by another test's fault proxy (bound by `bind(0)`
+    // too), and the client would then connect, send, and refuse nothing.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let mut config = Config::from_url(&format!("redis://127.0.0.1:{port}")).unwrap();
     config.max_queued_commands = 1;
     let client = Client::connect_lazy(config).unwrap();

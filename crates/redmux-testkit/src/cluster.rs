@@ -35,6 +35,7 @@ pub use slot::{SLOTS, hash_tag_for_slot, key_slot};
 pub use start::RedisClusterBuilder;
 pub use topology::Role;
 
+use crate::ports::PortLease;
 use crate::wire::Reply;
 use crate::{Error, TlsFiles};
 use topology::Topology;
@@ -80,6 +81,10 @@ const SHARED_NODE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct RedisCluster {
     nodes: Vec<ClusterNode>,
+    /// The leases on every node's port, bus port and TLS port (see `ports`), dropped
+    /// after the nodes: no other test's cluster takes a killed node's ports before
+    /// its restart.
+    _ports: Vec<PortLease>,
     node_timeout: Duration,
     started_in: Duration,
     version: String,

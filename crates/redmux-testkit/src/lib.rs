@@ -18,7 +18,8 @@
 //!   and report the time taken. [`RedisCluster::shared`] is one cluster per process for
 //!   the tests that leave it alone.
 //! - `sentinel`: [`RedisSentinelSet`]: a primary, a replica and three sentinels, ready
-//!   once the sentinels know the replica and each other (about 10 s);
+//!   once the sentinels know the replica and each other and the replica has synced
+//!   (a few seconds);
 //!   [`kill_primary`](RedisSentinelSet::kill_primary) waits for the failover and
 //!   reports how long it took.
 //! - `wire`: [`RawConnection`], a tiny blocking RESP client, and its [`Reply`]: how
@@ -32,6 +33,9 @@
 //!   runtime, and on command adds latency (without capping throughput), stalls
 //!   traffic, [`cut`](FaultProxy::cut)s connections ([`CutMode::Reset`] or
 //!   [`CutMode::Close`]) or refuses new ones.
+//! - `ports`: the ports the kit hands out, below the kernel's ephemeral range and
+//!   leased machine-wide for as long as their server lives (restarts included), so
+//!   parallel test processes never take one another's.
 //! - `error`: [`Error`], whose messages say what to do (install redis, set
 //!   `REDIS_SERVER_BIN`, read the log tail it carries).
 //!
@@ -62,6 +66,7 @@
 
 mod cluster;
 mod error;
+mod ports;
 mod proxy;
 mod sentinel;
 mod server;

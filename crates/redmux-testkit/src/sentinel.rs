@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use crate::ports::{self, PortLease};
 use crate::server::process;
 use crate::wire::{RawConnection, Reply};
 use crate::{Error, RedisServer, ServerCertificate, TlsFiles};
@@ -53,7 +54,9 @@ pub struct Failover {
 ///
 /// [`start`](Self::start) returns once every sentinel sees the replica and the two
 /// other sentinels (`SENTINEL MASTER`'s `num-slaves` and `num-other-sentinels`),
-/// which takes about 10 s: before that a failover has no replica to pick.
+/// and the replica has finished its first sync (`master_link_status:up`), which
+/// takes a few seconds: before that a failover has no replica to pick, or one
+/// without the primary's data.
 ///
 /// ```no_run
 /// use redmux_testkit::RedisSentinelSet;
@@ -78,8 +81,8 @@ pub struct RedisSentinelSet {
 #[derive(Debug)]
 struct SetTls {
     files: TlsFiles,
-    primary_port: u16,
-    replica_port: u16,
+    primary_port: PortLease,
+    replica_port: PortLease,
     /// Holds the certificates; removed after the processes (fields drop after
     /// the set's own, which are declared first).
     _dir: TempDir,
@@ -88,9 +91,10 @@ struct SetTls {
 /// One sentinel process, killed on drop.
 #[derive(Debug)]
 struct Sentinel {
-    port: u16,
+    /// Leased, as every port the kit chooses (see `ports`).
+    port: PortLease,
     /// Its TLS port, in a TLS set.
-    tls_port: Option<u16>,
+    tls_port: Option<PortLease>,
     child: Mutex<Option<Child>>,
     /// Its config, log and working dir. Declared last: removed after the process
     /// is gone.
@@ -108,12 +112,13 @@ impl Drop for Sentinel {
 
 impl RedisSentinelSet {
     /// Starts the five processes and waits until the sentinels know the replica and
-    /// each other.
+    /// each other, and the replica has the primary's data (its first sync is done).
     ///
     /// # Errors
     ///
     /// As [`RedisServer::start`] for the servers; [`Error::SentinelNotSettled`] when
-    /// the sentinels did not discover each other and the replica within 40 s.
+    /// the sentinels did not discover each other and the replica, or the replica did
+    /// not sync, within 40 s.
     ///
     /// ```no_run
     /// let set = redmux_testkit::RedisSentinelSet::start()?;
@@ -149,7 +154,7 @@ impl RedisSentinelSet {
     fn start_with(tls: Option<(TlsFiles, TempDir)>) -> Result<RedisSentinelSet, Error> {
         let files = tls.as_ref().map(|(files, _)| files);
         let (primary, primary_tls) = data_node(files, None)?;
-        let upstream = primary_tls.unwrap_or(primary.port());
+        let upstream = primary_tls.as_ref().map_or(primary.port(), PortLease::port);
         let (replica, replica_tls) = data_node(files, Some(upstream))?;
         let mut sentinels = Vec::with_capacity(3);
         for _ in 0..3 {
@@ -188,7 +193,7 @@ impl RedisSentinelSet {
     /// The address the sentinels name for the replica (its TLS port in a TLS set).
     fn replica_named(&self) -> SocketAddr {
         match &self.tls {
-            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.replica_port)),
+            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.replica_port.port())),
             None => self.replica.addr(),
         }
     }
@@ -203,7 +208,7 @@ impl RedisSentinelSet {
     /// ```
     pub fn primary_named(&self) -> SocketAddr {
         match &self.tls {
-            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.primary_port)),
+            Some(tls) => SocketAddr::from((Ipv4Addr::LOCALHOST, tls.primary_port.port())),
             None => self.primary.addr(),
         }
     }
@@ -230,7 +235,12 @@ impl RedisSentinelSet {
         let hosts: Vec<String> = self
             .sentinels
             .iter()
-            .map(|s| format!("127.0.0.1:{}", s.tls_port.unwrap_or(s.port)))
+            .map(|s| {
+                format!(
+                    "127.0.0.1:{}",
+                    s.tls_port.as_ref().unwrap_or(&s.port).port()
+                )
+            })
             .collect();
         let scheme = match self.tls {
             Some(_) => "rediss+sentinel",
@@ -320,14 +330,19 @@ impl RedisSentinelSet {
         })
     }
 
-    /// Waits until every sentinel sees at least one replica and two other sentinels.
+    /// Waits until every sentinel sees at least one replica and two other sentinels,
+    /// and the replica has loaded the primary's data. A sentinel lists the replica as
+    /// soon as it asks for a sync, before it has any data: a test that wrote to the
+    /// primary and killed it then had its writes vanish with the failover.
     fn wait_discovered(&self) -> Result<(), Error> {
         let started = Instant::now();
         loop {
             let states: Vec<(i64, i64)> = self.sentinels.iter().map(Sentinel::counts).collect();
-            if states
-                .iter()
-                .all(|(slaves, others)| *slaves >= 1 && *others == 2)
+            let synced = replica_synced(self.replica.addr());
+            if synced
+                && states
+                    .iter()
+                    .all(|(slaves, others)| *slaves >= 1 && *others == 2)
             {
                 return Ok(());
             }
@@ -335,7 +350,10 @@ impl RedisSentinelSet {
                 return Err(Error::SentinelNotSettled {
                     what: "starting the set".into(),
                     waited: started.elapsed(),
-                    state: format!("(num-slaves, num-other-sentinels) per sentinel: {states:?}"),
+                    state: format!(
+                        "(num-slaves, num-other-sentinels) per sentinel: {states:?}; \
+                         replica synced: {synced}"
+                    ),
                 });
             }
             thread::sleep(Duration::from_millis(100));
@@ -353,16 +371,16 @@ impl Sentinel {
             .map_err(|e| Error::io("creating a temp dir for a sentinel", e))?;
         let mut last = None;
         for _ in 0..5 {
-            let port = process::free_port()?;
+            let port = ports::lease_free()?;
             let tls_port = match tls {
-                Some(_) => Some(process::free_port()?),
+                Some(_) => Some(ports::lease_free()?),
                 None => None,
             };
-            let tls_conf = match (tls, tls_port) {
-                (Some(files), Some(tls_port)) => tls_lines(files, tls_port),
+            let tls_conf = match (tls, &tls_port) {
+                (Some(files), Some(tls_port)) => tls_lines(files, tls_port.port()),
                 _ => String::new(),
             };
-            match spawn(dir.path(), port, primary_port, &tls_conf) {
+            match spawn(dir.path(), port.port(), primary_port, &tls_conf) {
                 Ok(child) => {
                     return Ok(Sentinel {
                         port,
@@ -380,7 +398,7 @@ impl Sentinel {
     }
 
     fn addr(&self) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port.port()))
     }
 
     fn call(&self, args: &[&str]) -> Option<Reply> {
@@ -485,8 +503,12 @@ fn spawn(dir: &Path, port: u16, primary_port: u16, tls_conf: &str) -> Result<Chi
 fn data_node(
     tls: Option<&TlsFiles>,
     upstream: Option<u16>,
-) -> Result<(RedisServer, Option<u16>), Error> {
-    let mut builder = RedisServer::builder();
+) -> Result<(RedisServer, Option<PortLease>), Error> {
+    // The primary's default 5 s wait before a replica's first (diskless) sync held
+    // the set back that long: the cluster's nodes drop it too.
+    let mut builder = RedisServer::builder()
+        .arg("--repl-diskless-sync-delay")
+        .arg("0");
     if let Some(upstream) = upstream {
         builder = builder
             .arg("--replicaof")
@@ -496,8 +518,8 @@ fn data_node(
     let Some(files) = tls else {
         return Ok((builder.start()?, None));
     };
-    let tls_port = process::free_port()?;
-    for arg in tls_args(files, tls_port) {
+    let tls_port = ports::lease_free()?;
+    for arg in tls_args(files, tls_port.port()) {
         builder = builder.arg(arg);
     }
     Ok((builder.start()?, Some(tls_port)))
@@ -533,6 +555,22 @@ fn tls_lines(files: &TlsFiles, tls_port: u16) -> String {
 }
 
 /// The first word of `ROLE` from the server at `addr`, if it answers.
+/// True once the replica at `addr` has its primary's data (`master_link_status:up`).
+fn replica_synced(addr: SocketAddr) -> bool {
+    let Ok(mut connection) = RawConnection::open(addr) else {
+        return false;
+    };
+    connection
+        .exchange(&["INFO", "replication"])
+        .ok()
+        .and_then(|reply| {
+            reply
+                .as_str()
+                .map(|text| text.contains("master_link_status:up"))
+        })
+        .unwrap_or(false)
+}
+
 fn role_of(addr: SocketAddr) -> Option<String> {
     let reply = RawConnection::open(addr).ok()?.exchange(&["ROLE"]).ok()?;
     Some(reply.as_array()?.first()?.as_str()?.to_owned())

@@ -19,6 +19,7 @@ use tempfile::TempDir;
 pub use builder::RedisServerBuilder;
 use process::{Launch, StartFailure};
 
+use crate::ports::{self, PortLease};
 use crate::{Error, TlsFiles};
 
 /// How many fresh ports to try when the one just found free is taken before redis
@@ -58,6 +59,10 @@ pub struct RedisServer {
     /// `None` after [`kill`](Self::kill). The lock is held across a restart, so a
     /// concurrent `kill` waits for it instead of racing it.
     child: Mutex<Option<Child>>,
+    /// The port's lease, for a port the kit chose: held while the server is killed
+    /// and until it is dropped, so no other test's server takes the port before a
+    /// [`restart`](Self::restart). Released after the child is gone (`Drop` kills it).
+    _lease: Option<PortLease>,
     /// Declared last: dropped after the child is gone.
     dir: TempDir,
 }
@@ -99,9 +104,12 @@ impl RedisServer {
         version: String,
         tls: Option<TlsFiles>,
     ) -> Result<RedisServer, Error> {
-        let (port, child) = match fixed_port {
-            Some(port) => (port, start_on_fixed_port(&launch, port)?),
-            None => start_on_free_port(&launch)?,
+        let (port, child, lease) = match fixed_port {
+            Some(port) => (port, start_on_fixed_port(&launch, port)?, None),
+            None => {
+                let (lease, child) = start_on_free_port(&launch)?;
+                (lease.port(), child, Some(lease))
+            }
         };
         Ok(RedisServer {
             port,
@@ -110,6 +118,7 @@ impl RedisServer {
             launch,
             tls,
             child: Mutex::new(Some(child)),
+            _lease: lease,
             dir,
         })
     }
@@ -293,13 +302,15 @@ impl Drop for RedisServer {
     }
 }
 
-fn start_on_free_port(launch: &Launch) -> Result<(u16, Child), Error> {
+fn start_on_free_port(launch: &Launch) -> Result<(PortLease, Child), Error> {
     let mut last_port = 0;
     for _ in 0..FREE_PORT_ATTEMPTS {
-        last_port = process::free_port()?;
+        let lease = ports::lease_free()?;
+        last_port = lease.port();
         match process::start(launch, last_port) {
-            Ok(child) => return Ok((last_port, child)),
+            Ok(child) => return Ok((lease, child)),
             Err(StartFailure::PortTaken) => {
+                // Something outside the kit holds it: rare below the ephemeral range.
                 tracing::debug!(
                     port = last_port,
                     "port taken before redis bound it; trying another"

@@ -44,6 +44,33 @@ fn persistence_is_off_and_debug_is_allowed() {
     assert_eq!(conn.call(&["DEBUG", "SLEEP", "0"]), "+OK");
 }
 
+/// Between a kill and its restart the port is free, and another test process could
+/// take it: its server (the restart then fails on "address in use" while the client
+/// talks to the stranger), or any `connect()`'s source port. So the kit's ports lie
+/// below the kernel's ephemeral range, and a machine-wide lease (an abstract socket
+/// name, which any process of the kit asks for before using a port) stays held while
+/// the server is down.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_servers_port_stays_leased_until_it_restarts() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    let name_free = |port: u16| {
+        let name = format!("redmux-testkit-port-{port}");
+        let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+        UnixListener::bind_addr(&addr).is_ok()
+    };
+    let server = RedisServer::start().expect("start");
+    let port = server.port();
+    assert!(port < 32_768, "port {port} is in the ephemeral range");
+    server.kill();
+    assert!(!name_free(port), "the lease went with the process");
+    server.restart().expect("restart");
+    assert_eq!(Conn::connect(server.addr()).call(&["PING"]), "+PONG");
+    drop(server);
+    assert!(name_free(port), "the lease outlived the server");
+}
+
 #[test]
 fn kill_drops_connections_and_restart_comes_back_on_the_same_port() {
     let server = RedisServer::start().expect("start");
@@ -181,16 +208,15 @@ fn extra_args_reach_the_server() {
     assert_eq!(reply, "maxmemory\n10485760");
 }
 
-/// A free port below the kernel's ephemeral range (32768 and up by default): the
-/// other tests' servers take ports that `bind(0)` hands out, so none of them can
-/// take this one between the probe and the server binding it, as they could a port
-/// that `bind(0)` found free a moment ago.
+/// A free port below the kernel's ephemeral range (32768 and up by default) and
+/// outside the kit's own ranges (10000..25000, and 30000..32000 for cluster buses),
+/// so no other test's server can take it between the probe and the server binding it.
 fn free_port_below_the_ephemeral_range() -> u16 {
-    let start = 20_000 + (std::process::id() % 10_000) as u16;
+    let start = 25_000 + (std::process::id() % 5_000) as u16;
     (start..30_000)
-        .chain(20_000..start)
+        .chain(25_000..start)
         .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
-        .expect("a free port in 20000..30000")
+        .expect("a free port in 25000..30000")
 }
 
 #[test]

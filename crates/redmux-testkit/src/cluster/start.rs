@@ -6,7 +6,6 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::net::{Ipv4Addr, TcpListener};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::thread;
@@ -18,6 +17,7 @@ use super::slot::SLOTS;
 use super::topology::{self, Role, Topology};
 use super::watchdog::Watchdog;
 use super::{ClusterNode, RedisCluster};
+use crate::ports::{self, PortLease};
 use crate::{Error, RedisServer, ServerCertificate, TlsFiles};
 
 /// Node ports come from here. A node's cluster bus listens on its port + 10,000, and
@@ -216,7 +216,7 @@ impl RedisClusterBuilder {
             Some(certificate) => Some(TlsFiles::generate(&root_path, certificate)?),
             None => None,
         };
-        let servers = self.spawn_nodes(count, &root_path, tls.as_ref())?;
+        let (servers, leases) = self.spawn_nodes(count, &root_path, tls.as_ref())?;
         let mut ids = Vec::with_capacity(count);
         for server in &servers {
             ids.push(fetch_id(server)?);
@@ -238,6 +238,7 @@ impl RedisClusterBuilder {
             .collect();
         let cluster = RedisCluster {
             nodes,
+            _ports: leases,
             node_timeout: self.node_timeout,
             started_in: Duration::ZERO,
             version,
@@ -252,16 +253,17 @@ impl RedisClusterBuilder {
     }
 
     /// Spawns every node on consecutive ports, in parallel (each start is mostly
-    /// waiting), moving to other ports if some are taken.
+    /// waiting), moving to other ports if some are taken; returns the nodes and the
+    /// leases on their ports.
     fn spawn_nodes(
         &self,
         count: usize,
         root: &std::path::Path,
         tls: Option<&TlsFiles>,
-    ) -> Result<Vec<RedisServer>, Error> {
+    ) -> Result<(Vec<RedisServer>, Vec<PortLease>), Error> {
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
-            let base = free_port_range(count)?;
+            let (base, leases) = free_port_range(count)?;
             let results: Vec<Result<RedisServer, Error>> = thread::scope(|scope| {
                 let handles: Vec<_> = (0..count)
                     .map(|i| {
@@ -282,7 +284,7 @@ impl RedisClusterBuilder {
             });
             // Started nodes of a failed attempt are dropped (killed) right here.
             match results.into_iter().collect::<Result<Vec<_>, _>>() {
-                Ok(servers) => return Ok(servers),
+                Ok(servers) => return Ok((servers, leases)),
                 Err(error @ Error::PortInUse { .. }) => last_error = Some(error),
                 Err(error) => return Err(error),
             }
@@ -509,11 +511,12 @@ fn fetch_id(server: &RedisServer) -> Result<String, Error> {
     }
 }
 
-/// The first of `count` consecutive ports that, with their bus ports, were free a
-/// moment ago. Each cluster in this process starts where the last one ended, so
-/// clusters started by parallel tests never pick the same ports; the starting point
-/// is random, so other test processes most likely pick other ones.
-fn free_port_range(count: usize) -> Result<u16, Error> {
+/// The first of `count` consecutive ports that, with their bus and TLS ports, are
+/// leased to this cluster (see `ports`) and were free a moment ago, and the leases.
+/// Each cluster in this process starts where the last one ended, and the starting
+/// point is random, so parallel test processes rarely even try the same ports; the
+/// leases settle it when they do, and keep them this cluster's until it is dropped.
+fn free_port_range(count: usize) -> Result<(u16, Vec<PortLease>), Error> {
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let span = PORT_RANGE.end - PORT_RANGE.start;
     let count = u16::try_from(count).unwrap_or(span).min(span);
@@ -527,13 +530,14 @@ fn free_port_range(count: usize) -> Result<u16, Error> {
     for _ in 0..span / count.max(1) {
         let offset = NEXT.fetch_add(count, Ordering::Relaxed) % span;
         let base = PORT_RANGE.start + offset.min(span - count);
-        let free = (base..base + count).all(|port| {
-            TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
-                && TcpListener::bind((Ipv4Addr::LOCALHOST, port + BUS_PORT_OFFSET)).is_ok()
-                && TcpListener::bind((Ipv4Addr::LOCALHOST, port + TLS_PORT_OFFSET)).is_ok()
-        });
-        if free {
-            return Ok(base);
+        let wanted = (base..base + count)
+            .flat_map(|port| [port, port + BUS_PORT_OFFSET, port + TLS_PORT_OFFSET]);
+        // Stops at the first port held or in use; the leases taken so far drop.
+        let leases: Option<Vec<PortLease>> = wanted
+            .map(|port| ports::lease(port).filter(|_| ports::bindable(port)))
+            .collect();
+        if let Some(leases) = leases {
+            return Ok((base, leases));
         }
     }
     Err(Error::PortInUse {
@@ -567,7 +571,7 @@ mod tests {
     #[test]
     fn port_ranges_stay_below_the_ephemeral_ports() {
         for _ in 0..50 {
-            let base = free_port_range(6).unwrap_or(PORT_RANGE.start);
+            let base = free_port_range(6).map_or(PORT_RANGE.start, |(base, _)| base);
             assert!(PORT_RANGE.contains(&base));
             assert!(base + 6 + BUS_PORT_OFFSET <= 32_768);
         }

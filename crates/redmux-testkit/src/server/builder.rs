@@ -107,9 +107,13 @@ impl RedisServerBuilder {
     /// taken, [`start`](Self::start) retries for a short while, then fails with
     /// [`Error::PortInUse`].
     ///
+    /// Choose it outside the ranges the kit hands out to other tests' servers
+    /// (10,000..25,000 and 30,000..32,000) and below the kernel's ephemeral ports
+    /// (32,768 and up), or another test may hold it.
+    ///
     /// ```no_run
-    /// let server = redmux_testkit::RedisServer::builder().port(16379).start()?;
-    /// assert_eq!(server.port(), 16379);
+    /// let server = redmux_testkit::RedisServer::builder().port(28379).start()?;
+    /// assert_eq!(server.port(), 28379);
     /// # Ok::<(), redmux_testkit::Error>(())
     /// ```
     pub fn port(mut self, p: u16) -> Self {

@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -110,19 +110,6 @@ pub(crate) fn major_version(version: &str) -> u32 {
         .next()
         .and_then(|major| major.parse().ok())
         .unwrap_or(0)
-}
-
-/// A port that was free a moment ago. The listener is dropped before returning, so
-/// another process can take the port before redis binds it: callers retry on
-/// [`StartFailure::PortTaken`].
-pub(crate) fn free_port() -> Result<u16, Error> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(|e| Error::io("binding 127.0.0.1:0 to find a free port", e))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| Error::io("reading the address of a free-port probe", e))?
-        .port();
-    Ok(port)
 }
 
 /// Spawns the server on `port` and waits until it answers PING.
