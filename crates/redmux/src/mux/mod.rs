@@ -92,6 +92,12 @@ pub(crate) struct Shared {
     state_tx: watch::Sender<ConnectionState>,
     /// Set by the writer once the client is closed and the queue is written out.
     writer_done: AtomicBool,
+    /// The connection's read side: the reader task's, or a lone caller's while it
+    /// reads its own reply (`reader.rs`).
+    read: Mutex<reader::ReadSide>,
+    /// Whether a lone caller holds the read side: one load per `submit`, which
+    /// hands it back to the reader task when another command comes.
+    read_claimed: AtomicBool,
     /// When the connection last read and wrote.
     activity: Activity,
     /// Why the last connection attempt failed, while reconnecting.
@@ -140,16 +146,24 @@ impl Shared {
     /// Queues a command for the writer; returns its sequence number.
     // In line in `send`, so the entry is built where it is pushed instead of
     // being copied through each call on the way.
+    ///
+    /// Also says whether the caller wrote it itself on the fast path: it may then
+    /// read its reply itself too (`reader.rs`).
     #[inline]
-    fn submit(&self, entry: Entry) -> Result<u64, SubmitError> {
+    fn submit(&self, entry: Entry) -> Result<(u64, bool), SubmitError> {
         if let Some(refusal) = self.refusal() {
             if entry.keep {
                 // A command its future may send again hears of the refusal
                 // through its slot, with its bytes (numbered 0: never queued).
                 entry.fail(refusal);
-                return Ok(0);
+                return Ok((0, false));
             }
             return Err(SubmitError::Refused(refusal));
+        }
+        // A lone caller reading its own reply gives the socket back to the reader
+        // task, which reads this command's reply too.
+        if self.read_claimed.load(Relaxed) {
+            self.revoke_read();
         }
         // An idle connection (nothing in flight, and the last read brought one
         // reply) means a lone caller: it writes its command itself and skips the hop
@@ -162,13 +176,13 @@ impl Shared {
             && entry.parts.is_none()
             && let Some(fast) = self.queue.begin_fast_path()
         {
-            return Ok(self.write_now(fast, entry));
+            return Ok((self.write_now(fast, entry), true));
         }
         match self.queue.push(entry) {
-            Ok((seq, false)) => Ok(seq),
+            Ok((seq, false)) => Ok((seq, false)),
             Ok((seq, true)) => {
                 self.assist();
-                Ok(seq)
+                Ok((seq, false))
             }
             Err(PushError::Closed) => Err(SubmitError::Refused(Error::Closed)),
             Err(PushError::Full(entry)) => Err(SubmitError::Full(entry)),
@@ -327,6 +341,9 @@ impl Shared {
     fn submit_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
         if let Some(refusal) = self.refusal() {
             return Err(refusal);
+        }
+        if self.read_claimed.load(Relaxed) {
+            self.revoke_read();
         }
         self.queue.push_many(entries)
     }
