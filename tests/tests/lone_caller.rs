@@ -4,7 +4,6 @@
 //! or a client that closes while it holds it must end as they would without it.
 
 use std::future::{Future, IntoFuture};
-use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -80,7 +79,7 @@ async fn a_lone_caller_dropped_while_it_reads_leaves_the_connection_in_step() {
     for i in 0..50u64 {
         settle(&client).await;
         // Sent alone and dropped after one poll: its reply is read and discarded.
-        let mut dropped = pin!(client.get::<Option<u64>>(format!("k{i}")).into_future());
+        let mut dropped = Box::pin(client.get::<Option<u64>>(format!("k{i}")).into_future());
         let _ = poll_once(&mut dropped);
         drop(dropped);
         // Every next reply is the right one, whoever reads it.
@@ -146,4 +145,51 @@ async fn close_while_a_lone_caller_waits_delivers_its_reply_and_ends_promptly() 
         "close took {:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_lone_caller_dropped_while_it_reads_leaves_the_socket_watched() {
+    let server = RedisServer::start().unwrap();
+    let mut config = Config::from_url(&server.url()).unwrap();
+    // No heartbeat PING for the length of the test: only a reader watching the
+    // socket can see the server go.
+    config.heartbeat_interval = Duration::from_secs(60);
+    config.connect_timeout = Duration::from_millis(500);
+    let client = Client::connect_with(config).await.unwrap();
+    settle(&client).await;
+
+    let mut dropped = Box::pin(client.get::<Option<String>>("k").into_future());
+    assert!(poll_once(&mut dropped).is_pending());
+    drop(dropped);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // Nothing else is sent: the server's going is seen from the socket alone.
+    server.kill();
+    wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
+        Duration::from_secs(3),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn after_lone_callers_the_reader_watches_the_socket_again() {
+    let server = RedisServer::start().unwrap();
+    let mut config = Config::from_url(&server.url()).unwrap();
+    config.heartbeat_interval = Duration::from_secs(60);
+    config.connect_timeout = Duration::from_millis(500);
+    let client = Client::connect_with(config).await.unwrap();
+    // Sequential commands: each goes out alone and its caller reads the reply.
+    for _ in 0..20 {
+        let _: Option<String> = client.get("k").await.unwrap();
+    }
+    // Idle, nothing sent: the server's going is seen from the socket alone.
+    server.kill();
+    wait_for_state(
+        &client,
+        ConnectionState::Reconnecting,
+        Duration::from_secs(3),
+    )
+    .await;
 }
