@@ -193,3 +193,29 @@ async fn after_lone_callers_the_reader_watches_the_socket_again() {
     )
     .await;
 }
+
+/// The other caller's command was queued before the lone caller claimed the read
+/// side (its pusher could not see a claim yet): it still takes the socket back once
+/// its slot is pending. Found by review: a check at submit alone missed this order.
+#[tokio::test]
+async fn a_command_queued_before_the_claim_is_not_held_up_by_it() {
+    let server = RedisServer::start().unwrap();
+    let mut config = Config::from_url(&server.url()).unwrap();
+    // No heartbeat PING to rescue the held-up reply.
+    config.heartbeat_interval = Duration::from_secs(60);
+    config.command_timeout = Duration::from_secs(10);
+    let client = Client::connect_with(config).await.unwrap();
+    client.set("k", "v").await.unwrap();
+    settle(&client).await;
+
+    let mut lone = Box::pin(client.get::<Option<String>>("k").into_future());
+    let other = client.incr("n").into_future();
+    // Claims the read side, then is never polled again (until the end).
+    assert!(poll_once(&mut lone).is_pending());
+    let n = tokio::time::timeout(Duration::from_secs(3), other)
+        .await
+        .expect("a command queued before the claim was held up by it")
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(lone.await.unwrap().as_deref(), Some("v"));
+}

@@ -593,7 +593,7 @@ impl<T: FromValue> Future for Response<T> {
                         // Its own waker out of the cell first: the read below may
                         // complete the reply, which must not wake this task again.
                         rx.forget_waker();
-                        *claimed = shared.read_own_reply(cx);
+                        *claimed = shared.read_own_reply(cx, *claimed);
                     }
                     (rx, shared, seq, name, timeout, deadline, *timed, *route)
                 }

@@ -98,6 +98,9 @@ pub(crate) struct Shared {
     /// Whether a lone caller holds the read side: one load per `submit`, which
     /// hands it back to the reader task when another command comes.
     read_claimed: AtomicBool,
+    /// Whether the connection's socket says when it has bytes (not TLS): a lone
+    /// caller may read only such a socket.
+    read_signals: AtomicBool,
     /// When the connection last read and wrote.
     activity: Activity,
     /// Why the last connection attempt failed, while reconnecting.
@@ -160,11 +163,6 @@ impl Shared {
             }
             return Err(SubmitError::Refused(refusal));
         }
-        // A lone caller reading its own reply gives the socket back to the reader
-        // task, which reads this command's reply too.
-        if self.read_claimed.load(Relaxed) {
-            self.revoke_read();
-        }
         // An idle connection (nothing in flight, and the last read brought one
         // reply) means a lone caller: it writes its command itself and skips the hop
         // to the writer task. Under load something is in flight, or a read just
@@ -209,6 +207,7 @@ impl Shared {
         std::mem::forget(hold);
         // The slot goes in before the bytes go out: a reply cannot beat its slot.
         self.pending.push(slot);
+        self.pended();
         self.counters.commands_sent.fetch_add(1, Relaxed);
         self.try_write::<false>(&fast.socket, bytes);
         fast.seq
@@ -222,6 +221,7 @@ impl Shared {
         let Entry { bytes, slot, .. } = entry;
         let keeper = slot.keeper();
         self.pending.push(slot);
+        self.pended();
         self.counters.commands_sent.fetch_add(1, Relaxed);
         let spent = self.try_write::<true>(&fast.socket, bytes);
         match (spent, keeper) {
@@ -332,6 +332,7 @@ impl Shared {
             .commands_sent
             .fetch_add(slots.len() as u64, Relaxed);
         self.pending.extend(&mut slots);
+        self.pended();
         self.try_write::<false>(&socket, out);
     }
 
@@ -341,9 +342,6 @@ impl Shared {
     fn submit_many(&self, entries: Vec<Entry>) -> Result<u64, Error> {
         if let Some(refusal) = self.refusal() {
             return Err(refusal);
-        }
-        if self.read_claimed.load(Relaxed) {
-            self.revoke_read();
         }
         self.queue.push_many(entries)
     }

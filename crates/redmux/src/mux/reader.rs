@@ -12,7 +12,8 @@
 //! completed in FIFO order whoever reads them. The caller's claim ends:
 //! - when its reply is in (the FIFO is empty): the socket's wakeup goes back to the
 //!   reader task ([`ReadSide::reader`]) without waking it;
-//! - when another command is queued ([`Shared::revoke_read`], from `submit`): the
+//! - when another command's slot goes into the pending FIFO ([`Shared::pended`],
+//!   after every push there; a fence pairs it with the claim's own check): the
 //!   reader task is woken and reads for everyone, so a caller slow to poll again
 //!   never holds up another's reply;
 //! - when its future is dropped ([`Shared::release_read`]);
@@ -22,8 +23,14 @@
 //! Not for TLS (rustls may hold decrypted bytes the socket does not signal) nor
 //! with a client-side cache (invalidations must be read as they come, not when a
 //! caller polls).
+//!
+//! Replies are completed, and their callers' wakers woken, under the read side's
+//! lock. A waker that polled a future of this client in place, inside `wake`,
+//! could reach [`Shared::revoke_read`] and wait on that lock forever; tokio's and
+//! futures' wakers only schedule, as wakers are meant to.
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::fence;
 use std::task::{Context, Poll, Waker};
 
 use redmux_resp::{Decoded, TooLarge, Value};
@@ -52,6 +59,7 @@ pub(crate) struct ReadSide {
 impl Shared {
     /// Gives the reader of a new connection to the read side.
     pub(super) fn attach_reader(&self, frames: FrameReader) {
+        let signals = frames.signals_readiness();
         let mut side = self.read.lock();
         *side = ReadSide {
             frames: Some(frames),
@@ -60,6 +68,7 @@ impl Shared {
             ..ReadSide::default()
         };
         self.read_claimed.store(false, Relaxed);
+        self.read_signals.store(signals, Relaxed);
     }
 
     /// Takes the reader away once its connection ended, before the pending FIFO is
@@ -77,18 +86,41 @@ impl Shared {
     /// Whether a lone caller may read its own reply: a plain socket, and no cache
     /// listening for invalidations.
     pub(super) fn lone_read_allowed(&self) -> bool {
-        self.tracking.get().is_none()
+        self.read_signals.load(Relaxed) && self.tracking.get().is_none()
+    }
+
+    /// Slots just went into the pending FIFO (the writer's, a caller's own write, an
+    /// assist): if a lone caller holds the read side, the reader task takes it back
+    /// and reads for everyone, so a caller slow to poll again never holds up
+    /// another's reply. The fence pairs with the one in
+    /// [`read_own_reply`](Self::read_own_reply): either the claimer sees these
+    /// slots and does not keep the claim, or this sees the claim.
+    #[inline]
+    pub(super) fn pended(&self) {
+        fence(SeqCst);
+        if self.read_claimed.load(Relaxed) {
+            self.revoke_read();
+        }
     }
 
     /// For a lone caller's future, polled while its reply is still owed: reads the
-    /// socket itself (see the module doc). Returns whether it still holds the
-    /// claim (then `cx` is woken when the socket has more, and the future must
+    /// socket itself (see the module doc). `held`: whether its last poll left it
+    /// holding the claim. Returns whether it holds it now (then `cx` is woken when
+    /// the socket has more, and the future must
     /// [`release_read`](Self::release_read) if it is dropped before its reply).
-    /// Never waits for the lock: if the reader task is reading, it reads for this
-    /// caller too.
-    pub(crate) fn read_own_reply(&self, cx: &mut Context<'_>) -> bool {
-        let Some(mut guard) = self.read.try_lock() else {
-            return false;
+    ///
+    /// A caller that does not hold the claim never waits for the lock: if the
+    /// reader task is reading, it reads for this caller too. One that holds it
+    /// does wait (briefly: the reader task looking, or a revoke), since it may be
+    /// the only one registered on the socket.
+    pub(crate) fn read_own_reply(&self, cx: &mut Context<'_>, held: bool) -> bool {
+        let mut guard = if held {
+            self.read.lock()
+        } else {
+            match self.read.try_lock() {
+                Some(guard) => guard,
+                None => return false,
+            }
         };
         let side = &mut *guard;
         if side.failed.is_some() {
@@ -98,13 +130,21 @@ impl Shared {
             return false;
         };
         if !side.claimed {
-            // Claimed only while this caller's command is the one owed: anything
-            // else in flight is the reader task's to read.
-            if self.pending.len() > 1 || !frames.signals_readiness() {
+            // Claimed only while this caller's command is the one owed (anything
+            // else in flight is the reader task's to read), and never once the
+            // client is closing (its reader must see every reply in).
+            if self.pending.len() > 1 || self.writer_done.load(Relaxed) {
                 return false;
             }
             side.claimed = true;
             self.read_claimed.store(true, Relaxed);
+            // Pairs with `pended`: a slot that went in meanwhile, whose pusher did
+            // not see the claim, is seen here.
+            fence(SeqCst);
+            if self.pending.len() > 1 {
+                hand_back(self, side, true);
+                return false;
+            }
         }
         loop {
             // Nothing buffered is the usual case on the first poll: no decode then.
@@ -154,9 +194,9 @@ impl Shared {
         }
     }
 
-    /// Another command is being queued while a lone caller reads: the reader task
-    /// takes the socket back and reads for everyone. Cold: one load in `submit`
-    /// decides.
+    /// Another command went into the pending FIFO while a lone caller reads: the
+    /// reader task takes the socket back and reads for everyone. Cold: one load in
+    /// [`pended`](Self::pended) decides.
     #[cold]
     #[inline(never)]
     pub(super) fn revoke_read(&self) {

@@ -58,6 +58,7 @@ fn shared(config: Config, state: ConnectionState) -> Arc<Shared> {
         writer_done: Default::default(),
         read: Default::default(),
         read_claimed: Default::default(),
+        read_signals: Default::default(),
         activity: Default::default(),
         last_connect_error: Mutex::new(None),
         closing: watch::channel(None).0,
