@@ -364,7 +364,12 @@ fn send<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<
     let deadline = crate::mux::deadline(timeout);
     let name = command.short_name();
     match node.send(command.into_parts(), timeout, deadline) {
-        Ok(Ticket { rx, seq, timed }) => Response {
+        Ok(Ticket {
+            rx,
+            seq,
+            timed,
+            lone,
+        }) => Response {
             state: State::Waiting {
                 rx,
                 shared: node.clone(),
@@ -374,6 +379,8 @@ fn send<T>(node: &Arc<Shared>, command: Command, timeout: Duration) -> Response<
                 deadline,
                 timed,
                 route: UNROUTED,
+                lone,
+                claimed: false,
             },
             sleep: None,
         },
@@ -394,7 +401,12 @@ fn send_direct<T>(
     let deadline = crate::mux::deadline(timeout);
     let name = command.short_name();
     match node.send_kept(command.into_parts(), timeout, deadline) {
-        Ok(Ticket { rx, seq, timed }) => Response {
+        Ok(Ticket {
+            rx,
+            seq,
+            timed,
+            lone,
+        }) => Response {
             state: State::Waiting {
                 rx,
                 shared: node,
@@ -404,6 +416,8 @@ fn send_direct<T>(
                 deadline,
                 timed,
                 route: slot,
+                lone,
+                claimed: false,
             },
             sleep: None,
         },
@@ -500,7 +514,27 @@ enum State<T> {
         /// A cluster command's slot, sent straight to its primary: a redirect
         /// hands it to the cluster layer. [`UNROUTED`] for any other command.
         route: u16,
+        /// Written by its caller alone on the connection: it may read its reply
+        /// from the socket itself ([`Shared::read_own_reply`]).
+        lone: bool,
+        /// It holds the connection's read side, to be given back if dropped.
+        claimed: bool,
     },
+}
+
+impl<T> Drop for State<T> {
+    fn drop(&mut self) {
+        if let State::Waiting {
+            shared,
+            claimed: true,
+            ..
+        } = self
+        {
+            // Dropped (or done) while reading its own reply: the reader task
+            // reads again, for whoever comes next.
+            shared.release_read();
+        }
+    }
 }
 
 impl<T> std::fmt::Debug for State<T> {
@@ -552,7 +586,17 @@ impl<T: FromValue> Future for Response<T> {
                     deadline,
                     timed,
                     route,
-                } => (rx, shared, seq, name, timeout, deadline, *timed, *route),
+                    lone,
+                    claimed,
+                } => {
+                    if *lone {
+                        // Its own waker out of the cell first: the read below may
+                        // complete the reply, which must not wake this task again.
+                        rx.forget_waker();
+                        *claimed = shared.read_own_reply(cx, *claimed);
+                    }
+                    (rx, shared, seq, name, timeout, deadline, *timed, *route)
+                }
                 State::Done(outcome) => {
                     return Poll::Ready(outcome.take().unwrap_or_else(|| {
                         Err(Error::protocol("response polled after completion"))

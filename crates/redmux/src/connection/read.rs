@@ -6,8 +6,10 @@
 //! one batch, the subscriber hands frames to its registry, and the handshake and the
 //! dedicated connection wait for one reply at a time ([`FrameReader::next_reply`]).
 
+use std::future::Future;
 use std::io;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use redmux_resp::{DecodeError, Decoded, Decoder, Limits, TooLarge, Value};
@@ -84,16 +86,48 @@ impl FrameReader {
     /// Reads more bytes into the buffer (at least one: end of stream is
     /// [`ReadError::Closed`]); returns how many. Cancel-safe.
     pub(crate) async fn read_more(&mut self) -> Result<usize, ReadError> {
+        std::future::poll_fn(|cx| self.poll_read_more(cx)).await
+    }
+
+    /// [`read_more`](Self::read_more) as a poll, for a reader shared between tasks
+    /// (`mux/reader.rs`): `cx` is woken when there is more to read.
+    #[inline]
+    pub(crate) fn poll_read_more(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<usize, ReadError>> {
         // Room for a large read, reserved only when little is left: `reserve` on a
         // buffer whose earlier frames are all split off and dropped reuses it.
         if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
             self.buf.reserve(READ_CHUNK);
         }
-        match self.io.read_buf(&mut self.buf).await {
-            Ok(0) => Err(ReadError::Closed),
-            Ok(n) => Ok(n),
-            Err(e) => Err(ReadError::Io(e)),
+        // tokio's `read_buf` future holds nothing between polls but the two
+        // references: made anew on each poll, it is the same read.
+        let read = self.io.read_buf(&mut self.buf);
+        match std::pin::pin!(read).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0)) => Poll::Ready(Err(ReadError::Closed)),
+            Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(ReadError::Io(e))),
         }
+    }
+
+    /// Registers `cx` to be woken when the socket has more to read (`Ready` if it
+    /// has now); `None` when the transport cannot say (TLS).
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Option<Poll<io::Result<()>>> {
+        self.io.poll_read_ready(cx)
+    }
+
+    /// Whether bytes are buffered that [`decode`](Self::decode) has not taken: a
+    /// partial frame, or whole ones still to decode.
+    #[inline]
+    pub(crate) fn has_buffered(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// Whether [`poll_read_ready`](Self::poll_read_ready) can say.
+    pub(crate) fn signals_readiness(&self) -> bool {
+        !matches!(self.io, ReadHalf::Tls(_))
     }
 
     /// The next frame that is not a RESP3 push, reading as much as it takes; each

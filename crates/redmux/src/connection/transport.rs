@@ -87,6 +87,20 @@ impl AsyncRead for ReadHalf {
     }
 }
 
+impl ReadHalf {
+    /// Registers `cx` to be woken when the socket has bytes to read, or says it has
+    /// them now; `None` for TLS, whose session may hold decrypted bytes the socket no
+    /// longer signals (see `mux/reader.rs`: only a plain socket is read by a lone
+    /// caller, which hands the socket's wakeup back to the reader task this way).
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Option<Poll<io::Result<()>>> {
+        match self {
+            ReadHalf::Tcp(r) => Some(r.as_ref().poll_read_ready(cx)),
+            ReadHalf::Unix(r) => Some(r.as_ref().poll_read_ready(cx)),
+            ReadHalf::Tls(_) => None,
+        }
+    }
+}
+
 /// The write half of a TCP, Unix or TLS connection. Every method takes `&self`, so
 /// the writer task and a fast-path caller can hold one socket (see the module doc).
 #[derive(Debug)]

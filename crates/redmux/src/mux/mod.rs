@@ -92,6 +92,15 @@ pub(crate) struct Shared {
     state_tx: watch::Sender<ConnectionState>,
     /// Set by the writer once the client is closed and the queue is written out.
     writer_done: AtomicBool,
+    /// The connection's read side: the reader task's, or a lone caller's while it
+    /// reads its own reply (`reader.rs`).
+    read: Mutex<reader::ReadSide>,
+    /// Whether a lone caller holds the read side: one load per `submit`, which
+    /// hands it back to the reader task when another command comes.
+    read_claimed: AtomicBool,
+    /// Whether the connection's socket says when it has bytes (not TLS): a lone
+    /// caller may read only such a socket.
+    read_signals: AtomicBool,
     /// When the connection last read and wrote.
     activity: Activity,
     /// Why the last connection attempt failed, while reconnecting.
@@ -140,14 +149,17 @@ impl Shared {
     /// Queues a command for the writer; returns its sequence number.
     // In line in `send`, so the entry is built where it is pushed instead of
     // being copied through each call on the way.
+    ///
+    /// Also says whether the caller wrote it itself on the fast path: it may then
+    /// read its reply itself too (`reader.rs`).
     #[inline]
-    fn submit(&self, entry: Entry) -> Result<u64, SubmitError> {
+    fn submit(&self, entry: Entry) -> Result<(u64, bool), SubmitError> {
         if let Some(refusal) = self.refusal() {
             if entry.keep {
                 // A command its future may send again hears of the refusal
                 // through its slot, with its bytes (numbered 0: never queued).
                 entry.fail(refusal);
-                return Ok(0);
+                return Ok((0, false));
             }
             return Err(SubmitError::Refused(refusal));
         }
@@ -162,13 +174,13 @@ impl Shared {
             && entry.parts.is_none()
             && let Some(fast) = self.queue.begin_fast_path()
         {
-            return Ok(self.write_now(fast, entry));
+            return Ok((self.write_now(fast, entry), true));
         }
         match self.queue.push(entry) {
-            Ok((seq, false)) => Ok(seq),
+            Ok((seq, false)) => Ok((seq, false)),
             Ok((seq, true)) => {
                 self.assist();
-                Ok(seq)
+                Ok((seq, false))
             }
             Err(PushError::Closed) => Err(SubmitError::Refused(Error::Closed)),
             Err(PushError::Full(entry)) => Err(SubmitError::Full(entry)),
@@ -195,6 +207,7 @@ impl Shared {
         std::mem::forget(hold);
         // The slot goes in before the bytes go out: a reply cannot beat its slot.
         self.pending.push(slot);
+        self.pended();
         self.counters.commands_sent.fetch_add(1, Relaxed);
         self.try_write::<false>(&fast.socket, bytes);
         fast.seq
@@ -208,6 +221,7 @@ impl Shared {
         let Entry { bytes, slot, .. } = entry;
         let keeper = slot.keeper();
         self.pending.push(slot);
+        self.pended();
         self.counters.commands_sent.fetch_add(1, Relaxed);
         let spent = self.try_write::<true>(&fast.socket, bytes);
         match (spent, keeper) {
@@ -318,6 +332,7 @@ impl Shared {
             .commands_sent
             .fetch_add(slots.len() as u64, Relaxed);
         self.pending.extend(&mut slots);
+        self.pended();
         self.try_write::<false>(&socket, out);
     }
 

@@ -301,7 +301,7 @@ impl Drop for ReplySender {
 }
 
 impl Cell {
-    #[inline]
+    #[inline(always)]
     fn finish(&self, outcome: State) {
         let waker = {
             let mut state = self.state.lock();
@@ -406,6 +406,18 @@ impl ReplyReceiver {
     #[inline(always)]
     fn cell(&self) -> &Cell {
         cell_at(&self.block, self.index)
+    }
+
+    /// Takes the waker a poll left in the cell back out: a lone caller about to
+    /// read (and so complete) its own reply is not woken by it. Its next poll
+    /// registers again if the reply is still to come.
+    #[inline]
+    pub(crate) fn forget_waker(&mut self) {
+        if self.phase == Phase::Registered
+            && let State::Waiting(waker) = &mut *cell_at(&self.block, self.index).state.lock()
+        {
+            *waker = None;
+        }
     }
 
     /// The command's bytes, if its sender kept them ([`ReplySender::keep`]): to

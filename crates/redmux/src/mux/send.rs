@@ -28,6 +28,9 @@ pub(crate) struct Ticket {
     /// Whether the multiplexer's sweep enforces the deadline (the future then
     /// needs no timer of its own).
     pub(crate) timed: bool,
+    /// Whether the caller wrote it itself, alone on the connection: its future
+    /// may read the reply itself ([`Shared::read_own_reply`]).
+    pub(crate) lone: bool,
 }
 
 impl Shared {
@@ -82,8 +85,8 @@ impl Shared {
             // A command written from its own buffers is not kept (see `send_kept`).
             entry.keep = !entry.is_direct();
         }
-        let seq = match self.submit(entry) {
-            Ok(seq) => seq,
+        let (seq, lone) = match self.submit(entry) {
+            Ok((seq, lone)) => (seq, lone && self.lone_read_allowed()),
             Err(SubmitError::Refused(e)) => return Err(e),
             Err(SubmitError::Full(mut entry)) => {
                 // Only under overload: parked in order, to move into the queue as
@@ -94,10 +97,16 @@ impl Shared {
                     entry.slot = Slot::Waiter(tx);
                 }
                 timed = false;
-                self.park(*entry).inspect_err(|e| self.count_overload(e))?
+                let seq = self.park(*entry).inspect_err(|e| self.count_overload(e))?;
+                (seq, false)
             }
         };
-        Ok(Ticket { rx, seq, timed })
+        Ok(Ticket {
+            rx,
+            seq,
+            timed,
+            lone,
+        })
     }
 
     /// Sends one command without a place for its reply: the reply is read and

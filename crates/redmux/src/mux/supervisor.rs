@@ -56,6 +56,9 @@ fn shared(config: Config, state: ConnectionState) -> Arc<Shared> {
         state: AtomicU8::new(state as u8),
         state_tx,
         writer_done: Default::default(),
+        read: Default::default(),
+        read_claimed: Default::default(),
+        read_signals: Default::default(),
         activity: Default::default(),
         last_connect_error: Mutex::new(None),
         closing: watch::channel(None).0,
@@ -251,6 +254,10 @@ async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
     let socket = Arc::new(writer);
     shared.queue.attach(socket.clone());
     let lost = serve_with(shared, reader, &socket).await;
+    // The reader task has stopped; a lone caller might still read: taken away
+    // here, before the pending FIFO is failed, nothing more is read from that
+    // connection by anyone.
+    shared.detach_reader();
     // Reads and writes noted on this connection but not yet dated are dated now,
     // as it ends: looked at later (a command timing out in the backlog), they
     // would be dated then, a dead link reported as read from just now.
@@ -261,17 +268,17 @@ async fn serve(shared: &Arc<Shared>, conn: Connection) -> Option<Error> {
 
 async fn serve_with(
     shared: &Arc<Shared>,
-    mut reader: FrameReader,
+    reader: FrameReader,
     writer: &WriteHalf,
 ) -> Option<Error> {
     shared.writer_done.store(false, Relaxed);
     shared.touch_read();
     shared.touch_write();
     let (stop_tx, stop_rx) = watch::channel(false);
+    shared.attach_reader(reader);
     let reader_shared = shared.clone();
     // The reader runs as its own task so decoding and writing use both cores.
-    let mut reader_task =
-        tokio::spawn(async move { reader::run(&reader_shared, &mut reader).await });
+    let mut reader_task = tokio::spawn(async move { reader::run(&reader_shared).await });
     let writer = writer::run(shared, writer, stop_rx);
     tokio::pin!(writer);
     let mut health = Health(shared);
@@ -287,6 +294,9 @@ async fn serve_with(
         exit = &mut writer => match exit {
             WriterExit::Drained => {
                 shared.writer_done.store(true, Relaxed);
+                // A lone caller may hold the read side, with the reader task
+                // asleep: it must look at `writer_done` itself.
+                shared.wake_reader();
                 if shared.pending.len() > 0 {
                     let wait = shared.config.command_timeout;
                     tokio::select! {

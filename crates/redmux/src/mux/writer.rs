@@ -225,6 +225,7 @@ impl Writer<'_> {
         let commands = self.slots.len() as u64;
         // Slots go in before the bytes go out: a reply cannot beat its slot.
         self.shared.pending.extend(&mut self.slots);
+        self.shared.pended();
         self.shared
             .counters
             .commands_sent

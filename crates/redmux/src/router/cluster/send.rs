@@ -382,7 +382,7 @@ async fn received(
     deadline: Instant,
     ticket: Ticket,
 ) -> Attempt {
-    let Ticket { rx, seq, timed } = ticket;
+    let Ticket { rx, seq, timed, .. } = ticket;
     let received = if timed {
         Ok(rx.await)
     } else {
