@@ -114,7 +114,9 @@ impl Shared {
     /// does wait (briefly: the reader task looking, or a revoke), since it may be
     /// the only one registered on the socket.
     pub(crate) fn read_own_reply(&self, cx: &mut Context<'_>, held: bool) -> bool {
-        let mut guard = if held {
+        // Only a claim still standing is worth the wait: a revoked one woke the
+        // reader task, which owns the socket (and may be in a long read loop).
+        let mut guard = if held && self.read_claimed.load(Relaxed) {
             self.read.lock()
         } else {
             match self.read.try_lock() {
@@ -129,6 +131,11 @@ impl Shared {
         let Some(frames) = side.frames.as_mut() else {
             return false;
         };
+        if side.claimed && !held {
+            // Another future's claim (this one's reply came in meanwhile): not
+            // this one's to read under.
+            return false;
+        }
         if !side.claimed {
             // Claimed only while this caller's command is the one owed (anything
             // else in flight is the reader task's to read), and never once the
@@ -155,9 +162,18 @@ impl Shared {
                 hand_back(self, side, true);
                 return false;
             }
-            if self.pending.len() == 0 {
-                hand_back(self, side, false);
-                return false;
+            match self.pending.len() {
+                0 => {
+                    hand_back(self, side, false);
+                    return false;
+                }
+                // Others' commands went in meanwhile (their `pended` waits for this
+                // lock to revoke): the reader task reads for everyone, now.
+                1 => {}
+                _ => {
+                    hand_back(self, side, true);
+                    return false;
+                }
             }
             match frames.poll_read_more(cx) {
                 Poll::Pending => return true,
